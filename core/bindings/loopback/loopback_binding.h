@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "core/binding.h"
+
+namespace bindery::bindings::loopback {
+
+/// Output side of bindings.loopback: `create` queues for the input side, `echo` answers back.
+class LoopbackOutput final : public core::OutputBinding
+{
+public:
+    Result<> init(const core::ComponentSpec &spec) override;
+    QStringList operations() const override;
+    void invoke(core::InvokeRequest request, core::InvokeDone done) override;
+    void close() override {}
+
+private:
+    QString m_name;
+};
+
+/// Input side of bindings.loopback: delivers what `create` queued, retrying failed events.
+class LoopbackInput final : public core::InputBinding
+{
+public:
+    Result<> init(const core::ComponentSpec &spec) override;
+    Result<> read(const core::EventHandler &handler, std::stop_token stop) override;
+    void close() override;
+
+private:
+    QString m_name;
+};
+
+} // namespace bindery::bindings::loopback

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/component_loader.h"
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QHash>
+#include <QUuid>
+
+#include "core/binding_metadata.h"
+#include "core/binding_registry.h"
+
+namespace bindery::core {
+
+namespace {
+
+SourceLocation at(const QString &file, const YAML::Mark &mark, int lineOffset)
+{
+    if (mark.is_null())
+        return {file, lineOffset + 1, 1};
+    return {file, mark.line + 1 + lineOffset, mark.column + 1};
+}
+
+nlohmann::json yamlToJson(const YAML::Node &node)
+{
+    switch (node.Type()) {
+    case YAML::NodeType::Map: {
+        nlohmann::json obj = nlohmann::json::object();
+        for (auto it = node.begin(); it != node.end(); ++it)
+            obj[it->first.as<std::string>()] = yamlToJson(it->second);
+        return obj;
+    }
+    case YAML::NodeType::Sequence: {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const YAML::Node &e : node)
+            arr.push_back(yamlToJson(e));
+        return arr;
+    }
+    case YAML::NodeType::Scalar: {
+        const std::string &s = node.Scalar();
+        if (node.Tag() == "?") { // plain scalar: numbers and bools keep their JSON type
+            if (s == "true" || s == "false")
+                return s == "true";
+            try {
+                size_t used = 0;
+                const long long i = std::stoll(s, &used);
+                if (used == s.size())
+                    return i;
+                const double d = std::stod(s, &used);
+                if (used == s.size())
+                    return d;
+            } catch (...) {
+            }
+        }
+        return s;
+    }
+    default:
+        return nullptr;
+    }
+}
+
+QString scalarText(const YAML::Node &node)
+{
+    if (!node || node.IsNull())
+        return {};
+    if (node.IsScalar())
+        return QString::fromStdString(node.Scalar());
+    // Dapr's DynamicValue keeps non-string values as JSON text.
+    return QString::fromStdString(yamlToJson(node).dump());
+}
+
+QString applyTemplates(QString value, const LoaderOptions &o, QString *error)
+{
+    while (value.contains(QStringLiteral("{uuid}"))) {
+        const qsizetype i = value.indexOf(QStringLiteral("{uuid}"));
+        value.replace(i, 6, QUuid::createUuid().toString(QUuid::WithoutBraces));
+    }
+    if (value.contains(QStringLiteral("{podName}"))) {
+        if (o.podName.isEmpty())
+            *error = QStringLiteral("'{podName}' is used but POD_NAME is not set");
+        value.replace(QStringLiteral("{podName}"), o.podName);
+    }
+    value.replace(QStringLiteral("{namespace}"), o.namespaceName + u'.' + o.appId);
+    value.replace(QStringLiteral("{appID}"), o.appId);
+    return value;
+}
+
+bool envRefAllowed(const QString &name)
+{
+    if (name.isEmpty() || name.contains(u' ') || name == QStringLiteral("APP_API_TOKEN")
+        || name.startsWith(QStringLiteral("DAPR_")))
+        return false;
+    const QByteArray allow = qgetenv("DAPR_ENV_KEYS");
+    if (!allow.isEmpty()) {
+        const QStringList keys = QString::fromUtf8(allow).split(u' ', Qt::SkipEmptyParts);
+        return keys.contains(name);
+    }
+    return true;
+}
+
+void checkKeys(const YAML::Node &map, const QStringList &allowed, const QString &where,
+               const QString &file, int offset, const ComponentSpec &spec, Diagnostics &out)
+{
+    if (!map || !map.IsMap())
+        return;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+        const QString key = QString::fromStdString(it->first.Scalar());
+        if (allowed.contains(key))
+            continue;
+        Diagnostic d;
+        d.severity = Diagnostic::Severity::Warning;
+        d.location = at(file, it->first.Mark(), offset);
+        d.component = spec.name;
+        d.componentType = spec.type;
+        d.field = key;
+        d.message = QStringLiteral("unknown key '%1' in %2").arg(key, where);
+        d.suggestion = closestMatch(key, allowed);
+        if (!d.suggestion.isEmpty())
+            d.message += QStringLiteral("; did you mean '%1'?").arg(d.suggestion);
+        out << d;
+    }
+}
+
+struct Document
+{
+    QByteArray text;
+    int lineOffset = 0;
+};
+
+// daprd splits files on the byte sequence "\n---" and drops the rest of that line.
+QList<Document> splitDocuments(const QByteArray &text)
+{
+    QList<Document> docs;
+    int line = 0;
+    int docStartLine = 0;
+    QByteArray current;
+    const QList<QByteArray> lines = text.split('\n');
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        const QByteArray &l = lines[i];
+        if (i > 0 && l.startsWith("---")) {
+            docs.append({current, docStartLine});
+            current.clear();
+            docStartLine = line + 1;
+        } else {
+            current += l;
+            current += '\n';
+        }
+        ++line;
+    }
+    docs.append({current, docStartLine});
+    return docs;
+}
+
+void parseDocument(const Document &doc, const QString &file, const LoaderOptions &options,
+                   LoadResult &result)
+{
+    const int off = doc.lineOffset;
+    auto error = [&](const SourceLocation &where, const QString &message, const QString &component = {},
+                     const QString &field = {}) {
+        Diagnostic d;
+        d.location = where;
+        d.component = component;
+        d.field = field;
+        d.message = message;
+        result.diagnostics << d;
+    };
+    YAML::Node root;
+    try {
+        root = YAML::Load(doc.text.toStdString());
+    } catch (const YAML::Exception &e) {
+        error(at(file, e.mark, off), QStringLiteral("YAML syntax error: ") + QString::fromStdString(e.msg));
+        return;
+    }
+    if (!root || root.IsNull())
+        return; // an empty document
+    try {
+        if (!root.IsMap()) {
+            error(at(file, root.Mark(), off), QStringLiteral("document is not a YAML mapping"));
+            return;
+        }
+        const QString apiVersion = scalarText(root["apiVersion"]);
+        const QString kind = scalarText(root["kind"]);
+        if (kind != QStringLiteral("Component") || apiVersion != QStringLiteral("dapr.io/v1alpha1")) {
+            // Resiliency, Configuration, Subscription... share folders; daprd skips them silently.
+            // A near-miss is almost certainly a typo, so say so.
+            if (kind.compare(QStringLiteral("Component"), Qt::CaseInsensitive) == 0) {
+                Diagnostic d;
+                d.severity = Diagnostic::Severity::Warning;
+                d.location = at(file, root.Mark(), off);
+                d.message = QStringLiteral("document skipped: apiVersion/kind is '%1'/'%2', expected "
+                                           "'dapr.io/v1alpha1'/'Component'")
+                                .arg(apiVersion, kind);
+                result.diagnostics << d;
+            }
+            return;
+        }
+        ComponentSpec spec;
+        spec.location = at(file, root.Mark(), off);
+        const YAML::Node meta = root["metadata"];
+        spec.name = meta && meta.IsMap() ? scalarText(meta["name"]) : QString();
+        spec.namespaceName = meta && meta.IsMap() ? scalarText(meta["namespace"]) : QString();
+        if (spec.name.isEmpty()) {
+            error(meta ? at(file, meta.Mark(), off) : spec.location,
+                  QStringLiteral("component has no metadata.name"), {}, QStringLiteral("metadata.name"));
+            return;
+        }
+        if (spec.name.contains(u'/') || spec.name.contains(u'%') || spec.name == QStringLiteral(".")
+            || spec.name == QStringLiteral("..")) {
+            error(at(file, meta["name"].Mark(), off),
+                  QStringLiteral("invalid component name '%1': it must be a valid path segment").arg(spec.name),
+                  spec.name, QStringLiteral("metadata.name"));
+            return;
+        }
+        const YAML::Node specNode = root["spec"];
+        if (!specNode || !specNode.IsMap()) {
+            error(spec.location, QStringLiteral("component '%1' has no spec").arg(spec.name), spec.name,
+                  QStringLiteral("spec"));
+            return;
+        }
+        spec.type = scalarText(specNode["type"]);
+        spec.typeLocation = specNode["type"] ? at(file, specNode["type"].Mark(), off)
+                                             : at(file, specNode.Mark(), off);
+        spec.metadataLocation = specNode["metadata"] ? at(file, specNode["metadata"].Mark(), off)
+                                                     : at(file, specNode.Mark(), off);
+        checkKeys(root, {QStringLiteral("apiVersion"), QStringLiteral("kind"), QStringLiteral("metadata"),
+                         QStringLiteral("spec"), QStringLiteral("auth"), QStringLiteral("scopes")},
+                  QStringLiteral("the component"), file, off, spec, result.diagnostics);
+        checkKeys(specNode, {QStringLiteral("type"), QStringLiteral("version"), QStringLiteral("ignoreErrors"),
+                             QStringLiteral("initTimeout"), QStringLiteral("metadata")},
+                  QStringLiteral("spec"), file, off, spec, result.diagnostics);
+        if (spec.type.isEmpty()) {
+            error(spec.typeLocation, QStringLiteral("component '%1' has no spec.type").arg(spec.name),
+                  spec.name, QStringLiteral("spec.type"));
+            return;
+        }
+        spec.version = scalarText(specNode["version"]);
+        spec.ignoreErrors = parseDaprBool(scalarText(specNode["ignoreErrors"]));
+        const QString initTimeout = scalarText(specNode["initTimeout"]);
+        qint64 ms = 0;
+        if (!initTimeout.isEmpty() && parseGoDuration(initTimeout, &ms) && ms > 0)
+            spec.initTimeoutMs = static_cast<int>(ms);
+        if (const YAML::Node scopes = root["scopes"]; scopes && scopes.IsSequence()) {
+            for (const YAML::Node &s : scopes)
+                spec.scopes << scalarText(s);
+        }
+        if (const YAML::Node auth = root["auth"]; auth && auth.IsMap()) {
+            for (auto it = auth.begin(); it != auth.end(); ++it) {
+                if (QString::fromStdString(it->first.Scalar()).compare(QStringLiteral("secretStore"),
+                                                                      Qt::CaseInsensitive) == 0)
+                    spec.secretStore = scalarText(it->second);
+            }
+        }
+        if (const YAML::Node items = specNode["metadata"]; items && items.IsSequence()) {
+            for (const YAML::Node &n : items) {
+                if (!n.IsMap()) {
+                    error(at(file, n.Mark(), off), QStringLiteral("spec.metadata entries must be "
+                                                                  "name/value mappings"),
+                          spec.name, QStringLiteral("spec.metadata"));
+                    continue;
+                }
+                checkKeys(n, {QStringLiteral("name"), QStringLiteral("value"), QStringLiteral("secretKeyRef"),
+                              QStringLiteral("envRef")},
+                          QStringLiteral("a spec.metadata entry"), file, off, spec, result.diagnostics);
+                MetadataItem item;
+                item.name = scalarText(n["name"]);
+                item.location = at(file, n.Mark(), off);
+                if (item.name.isEmpty()) {
+                    error(item.location, QStringLiteral("spec.metadata entry has no name"), spec.name,
+                          QStringLiteral("spec.metadata"));
+                    continue;
+                }
+                if (const YAML::Node v = n["value"]) {
+                    item.rawValue = scalarText(v);
+                    item.valueLocation = at(file, v.Mark(), off);
+                }
+                if (const YAML::Node ref = n["secretKeyRef"]; ref && ref.IsMap()) {
+                    item.secretName = scalarText(ref["name"]);
+                    item.secretKey = scalarText(ref["key"]);
+                    if (item.secretKey.isEmpty())
+                        item.secretKey = item.secretName;
+                }
+                item.envRef = scalarText(n["envRef"]);
+                QString templateError;
+                item.value = applyTemplates(item.rawValue, options, &templateError);
+                if (!templateError.isEmpty())
+                    error(item.valueLocation, templateError, spec.name, item.name);
+                if (item.value.isEmpty() && !item.envRef.isEmpty()) {
+                    if (envRefAllowed(item.envRef)) {
+                        item.value = qEnvironmentVariable(item.envRef.toLocal8Bit().constData());
+                    } else {
+                        Diagnostic d;
+                        d.severity = Diagnostic::Severity::Warning;
+                        d.location = item.location;
+                        d.component = spec.name;
+                        d.componentType = spec.type;
+                        d.field = item.name;
+                        d.message = QStringLiteral("envRef '%1' of metadata '%2' is not allowed; the value "
+                                                   "stays empty")
+                                        .arg(item.envRef, item.name);
+                        result.diagnostics << d;
+                    }
+                }
+                spec.items << item;
+            }
+        } else if (specNode["metadata"] && !specNode["metadata"].IsNull()) {
+            error(spec.metadataLocation, QStringLiteral("spec.metadata must be a list of name/value entries"),
+                  spec.name, QStringLiteral("spec.metadata"));
+        }
+        if (!options.namespaceName.isEmpty() && !spec.namespaceName.isEmpty()
+            && spec.namespaceName != options.namespaceName)
+            return;
+        if (!spec.scopes.isEmpty() && !spec.scopes.contains(options.appId))
+            return;
+        result.components << spec;
+    } catch (const YAML::Exception &e) {
+        error(at(file, e.mark, off), QStringLiteral("malformed component: ") + QString::fromStdString(e.msg));
+    }
+}
+
+} // namespace
+
+LoadResult ComponentLoader::parseText(const QByteArray &text, const QString &fileName,
+                                      const LoaderOptions &options)
+{
+    LoadResult result;
+    for (const Document &doc : splitDocuments(text))
+        parseDocument(doc, fileName, options, result);
+    return result;
+}
+
+LoadResult ComponentLoader::loadPaths(const QStringList &paths, const LoaderOptions &options)
+{
+    LoadResult result;
+    for (const QString &path : paths) {
+        QDir dir(path);
+        if (!dir.exists()) {
+            Diagnostic d;
+            d.location.file = path;
+            d.message = QStringLiteral("resources path does not exist");
+            result.diagnostics << d;
+            continue;
+        }
+        const QFileInfoList entries = dir.entryInfoList(QDir::Files, QDir::Name);
+        for (const QFileInfo &fi : entries) {
+            const QString suffix = fi.suffix().toLower();
+            const QString shown = dir.path() + u'/' + fi.fileName();
+            if (suffix != QStringLiteral("yaml") && suffix != QStringLiteral("yml")) {
+                Diagnostic d;
+                d.severity = Diagnostic::Severity::Info;
+                d.location.file = shown;
+                d.message = QStringLiteral("A non-YAML Component file %1 was detected, it will not be loaded")
+                                .arg(fi.fileName());
+                result.diagnostics << d;
+                continue;
+            }
+            QFile f(fi.filePath());
+            if (!f.open(QIODevice::ReadOnly)) {
+                Diagnostic d;
+                d.location.file = shown;
+                d.message = QStringLiteral("cannot read: ") + f.errorString();
+                result.diagnostics << d;
+                continue;
+            }
+            LoadResult one = parseText(f.readAll(), shown, options);
+            result.components << one.components;
+            result.diagnostics << one.diagnostics;
+        }
+    }
+    checkDuplicates(result);
+    return result;
+}
+
+void ComponentLoader::checkDuplicates(LoadResult &result)
+{
+    QHash<QString, const ComponentSpec *> seen;
+    QList<ComponentSpec> kept;
+    for (const ComponentSpec &c : std::as_const(result.components)) {
+        if (const ComponentSpec *first = seen.value(c.name)) {
+            Diagnostic d;
+            d.location = c.location;
+            d.component = c.name;
+            d.componentType = c.type;
+            d.field = QStringLiteral("metadata.name");
+            d.message = QStringLiteral("duplicate definition of Component name %1 (%2/%3) with existing "
+                                       "%4 (%5/%6) at %7:%8")
+                            .arg(c.name, c.type, c.version, first->name, first->type, first->version,
+                                 first->location.file)
+                            .arg(first->location.line);
+            result.diagnostics << d;
+            result.fatal = true;
+            continue;
+        }
+        seen.insert(c.name, &c);
+    }
+    for (const ComponentSpec &c : std::as_const(result.components)) {
+        if (seen.value(c.name) == &c)
+            kept << c;
+    }
+    result.components = kept;
+}
+
+Diagnostics checkComponents(const QList<ComponentSpec> &components, const BindingRegistry &registry)
+{
+    Diagnostics out;
+    for (const ComponentSpec &c : components) {
+        if (c.isSecretStore())
+            continue;
+        if (!c.isBinding()) {
+            Diagnostic d;
+            d.severity = Diagnostic::Severity::Info;
+            d.location = c.typeLocation;
+            d.component = c.name;
+            d.componentType = c.type;
+            d.message = QStringLiteral("not a binding; Bindery loads bindings and secret stores only");
+            out << d;
+            continue;
+        }
+        const BindingDescriptor *desc = registry.find(c.type, c.version);
+        if (!desc) {
+            Diagnostic d;
+            d.location = c.typeLocation;
+            d.component = c.name;
+            d.componentType = c.type;
+            d.field = QStringLiteral("spec.type");
+            QStringList types;
+            for (const BindingDescriptor *b : registry.all())
+                types << b->type;
+            d.message = QStringLiteral("couldn't find binding %1").arg(c.logName());
+            d.suggestion = closestMatch(c.type, types);
+            if (!d.suggestion.isEmpty())
+                d.message += QStringLiteral("; did you mean '%1'?").arg(d.suggestion);
+            out << d;
+            continue;
+        }
+        out << validateComponent(c, desc->metadata);
+    }
+    return out;
+}
+
+Diagnostics checkComponentText(const QByteArray &text, const QString &fileName,
+                               const BindingRegistry &registry)
+{
+    LoadResult r = ComponentLoader::parseText(text, fileName);
+    ComponentLoader::checkDuplicates(r);
+    Diagnostics out = r.diagnostics;
+    out << checkComponents(r.components, registry);
+    return out;
+}
+
+} // namespace bindery::core

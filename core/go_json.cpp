@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/go_json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace bindery::core {
+
+namespace {
+
+void appendString(std::string &out, const std::string &s)
+{
+    // nlohmann's dump handles control characters and invalid UTF-8; Go additionally escapes
+    // HTML-significant characters and the JavaScript line separators.
+    const std::string dumped = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.reserve(out.size() + dumped.size());
+    for (size_t i = 0; i < dumped.size(); ++i) {
+        const char c = dumped[i];
+        if (c == '<')
+            out += "\\u003c";
+        else if (c == '>')
+            out += "\\u003e";
+        else if (c == '&')
+            out += "\\u0026";
+        else if (c == '\xE2' && i + 2 < dumped.size() && dumped[i + 1] == '\x80'
+                 && (dumped[i + 2] == '\xA8' || dumped[i + 2] == '\xA9')) {
+            out += dumped[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+            i += 2;
+        } else
+            out += c;
+    }
+}
+
+void marshal(std::string &out, const nlohmann::json &v)
+{
+    switch (v.type()) {
+    case nlohmann::json::value_t::null:
+    case nlohmann::json::value_t::discarded:
+        out += "null";
+        break;
+    case nlohmann::json::value_t::boolean:
+        out += v.get<bool>() ? "true" : "false";
+        break;
+    case nlohmann::json::value_t::number_integer:
+        out += goFormatFloat(static_cast<double>(v.get<std::int64_t>()));
+        break;
+    case nlohmann::json::value_t::number_unsigned:
+        out += goFormatFloat(static_cast<double>(v.get<std::uint64_t>()));
+        break;
+    case nlohmann::json::value_t::number_float:
+        out += goFormatFloat(v.get<double>());
+        break;
+    case nlohmann::json::value_t::string:
+        appendString(out, v.get_ref<const std::string &>());
+        break;
+    case nlohmann::json::value_t::array: {
+        out += '[';
+        bool first = true;
+        for (const auto &e : v) {
+            if (!first)
+                out += ',';
+            first = false;
+            marshal(out, e);
+        }
+        out += ']';
+        break;
+    }
+    case nlohmann::json::value_t::object: {
+        // nlohmann::json keeps objects in a std::map: already sorted by key bytes, as Go sorts.
+        out += '{';
+        bool first = true;
+        for (auto it = v.begin(); it != v.end(); ++it) {
+            if (!first)
+                out += ',';
+            first = false;
+            appendString(out, it.key());
+            out += ':';
+            marshal(out, it.value());
+        }
+        out += '}';
+        break;
+    }
+    case nlohmann::json::value_t::binary:
+        out += "null";
+        break;
+    }
+}
+
+} // namespace
+
+std::string goFormatFloat(double f)
+{
+    if (std::isnan(f) || std::isinf(f))
+        return "null"; // Go fails here; unreachable for parsed JSON
+    const double a = std::fabs(f);
+    char buf[64];
+    if (a != 0 && (a < 1e-6 || a >= 1e21)) {
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific);
+        std::string s(buf, end);
+        // Go writes e-07 as e-7 (and e+07 stays e+07? no: Go's 'e' uses at least 2 exponent digits,
+        // then encoding/json shortens "e-0X" only).
+        const size_t n = s.size();
+        if (n >= 4 && s[n - 4] == 'e' && s[n - 3] == '-' && s[n - 2] == '0')
+            s.erase(n - 2, 1);
+        return s;
+    }
+    // Shortest digits, written in fixed notation without an exponent (strconv 'f', -1).
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific);
+    std::string sci(buf, end);
+    const size_t e = sci.find('e');
+    std::string mant = sci.substr(0, e);
+    const int exp = std::stoi(sci.substr(e + 1));
+    bool neg = false;
+    if (!mant.empty() && mant[0] == '-') {
+        neg = true;
+        mant.erase(0, 1);
+    }
+    std::string digits;
+    for (char c : mant) {
+        if (c != '.')
+            digits += c;
+    }
+    std::string out;
+    const int pointPos = exp + 1; // digits before the decimal point
+    if (pointPos <= 0) {
+        out = "0." + std::string(static_cast<size_t>(-pointPos), '0') + digits;
+    } else if (static_cast<size_t>(pointPos) >= digits.size()) {
+        out = digits + std::string(static_cast<size_t>(pointPos) - digits.size(), '0');
+    } else {
+        out = digits.substr(0, static_cast<size_t>(pointPos)) + "." + digits.substr(static_cast<size_t>(pointPos));
+    }
+    if (f == 0)
+        out = "0";
+    return (neg ? "-" : "") + out;
+}
+
+QByteArray goJsonMarshal(const nlohmann::json &value)
+{
+    std::string out;
+    marshal(out, value);
+    return QByteArray::fromStdString(out);
+}
+
+QString goJsonKind(const nlohmann::json &v)
+{
+    if (v.is_number())
+        return QStringLiteral("number");
+    if (v.is_boolean())
+        return QStringLiteral("bool");
+    if (v.is_array())
+        return QStringLiteral("array");
+    if (v.is_object())
+        return QStringLiteral("object");
+    if (v.is_string())
+        return QStringLiteral("string");
+    return QStringLiteral("null");
+}
+
+bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *error)
+{
+    const char *begin = body.constData();
+    const char *end = begin + body.size();
+    while (begin < end && (*begin == ' ' || *begin == '\t' || *begin == '\n' || *begin == '\r'))
+        ++begin;
+    if (begin == end) {
+        *error = QStringLiteral("EOF");
+        return false;
+    }
+    nlohmann::json result;
+    nlohmann::detail::json_sax_dom_parser<nlohmann::json> sax(result, true);
+    bool ok = false;
+    try {
+        ok = nlohmann::json::sax_parse(begin, end, &sax, nlohmann::json::input_format_t::json, false);
+    } catch (const nlohmann::json::parse_error &e) {
+        const size_t pos = e.byte > 0 ? e.byte - 1 : 0;
+        const size_t len = static_cast<size_t>(end - begin);
+        if (pos >= len) {
+            *error = QStringLiteral("unexpected EOF");
+        } else {
+            const char c = begin[pos];
+            *error = QStringLiteral("invalid character '%1' looking for beginning of value (at byte %2)")
+                         .arg(QString::fromLatin1(&c, 1))
+                         .arg(pos + 1);
+        }
+        return false;
+    }
+    if (!ok || sax.is_errored()) {
+        *error = QStringLiteral("unexpected EOF");
+        return false;
+    }
+    *out = std::move(result);
+    return true;
+}
+
+} // namespace bindery::core

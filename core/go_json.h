@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <QByteArray>
+#include <QString>
+
+namespace bindery::core {
+
+/**
+ * @brief Serialises a JSON value exactly as Go's `json.Marshal(any)` does after
+ * `json.Decode` into `any` (reference §1.2): compact, object keys sorted, numbers as float64
+ * in Go's shortest format, `<`, `>`, `&`, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
+ */
+QByteArray goJsonMarshal(const nlohmann::json &value);
+
+/** @brief Go's float64 formatting in encoding/json (strconv 'f' or 'e', shortest). */
+std::string goFormatFloat(double value);
+
+/**
+ * @brief Parses the first JSON value of `body`, ignoring anything after it, as Go's
+ * `json.NewDecoder(r).Decode` does. On failure returns false and a Go-style message
+ * (e.g. "EOF", "invalid character 'x' looking for beginning of value").
+ */
+bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *error);
+
+/** @brief Go's name of a JSON value's kind for unmarshal errors: "number", "bool", "array", ... */
+QString goJsonKind(const nlohmann::json &value);
+
+} // namespace bindery::core

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+
+namespace bindery::core {
+
+/** @brief Runtime settings; binderyd fills them from daprd's flags, the console from QSettings. */
+struct RuntimeOptions
+{
+    QString appId = QStringLiteral("bindery");
+    int appPort = 0; ///< 0 = no app channel: input bindings never start reading (as daprd)
+    QString appChannelAddress = QStringLiteral("127.0.0.1");
+    int httpPort = 3500; ///< 0 = pick a free port (tests)
+    QStringList listenAddresses = {QStringLiteral("127.0.0.1")};
+    QStringList resourcesPaths;
+    qint64 maxBodySize = 4 * 1024 * 1024;
+    QByteArray apiToken;    ///< DAPR_API_TOKEN
+    QByteArray appApiToken; ///< APP_API_TOKEN
+    int probeTimeoutMs = 3000;
+    int deliveryTimeoutMs = 60000;
+    /// daprd exits when a component without ignoreErrors fails; the console keeps going.
+    bool failFast = true;
+    QString runtimeVersion = QStringLiteral("1.18.0-bindery");
+};
+
+} // namespace bindery::core

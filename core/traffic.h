@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include <QByteArray>
+#include <QList>
+#include <QMetaType>
+#include <QPair>
+#include <QString>
+
+namespace bindery::core {
+
+using Headers = QList<QPair<QString, QString>>;
+
+/**
+ * @brief One exchange seen by the runtime: an output request and its answer, one delivery
+ * attempt of an input event and the app's answer, or a subscription probe.
+ *
+ * A plain value type. Times are microseconds since the Unix epoch.
+ */
+struct TrafficRecord
+{
+    enum class Kind { Output, Input, Probe };
+
+    quint64 id = 0;
+    Kind kind = Kind::Output;
+    qint64 startedUs = 0;
+    qint64 latencyUs = 0;
+    QString binding;
+    QString bindingType;
+    QString operation; ///< output: the operation; input: "deliver"; probe: "OPTIONS"
+    QString route;     ///< input/probe: the app path
+    Headers metadata;  ///< request metadata (output) or event metadata/headers (input)
+    QByteArray payload;
+    int status = 0; ///< output: HTTP status answered to the caller; input/probe: the app's status
+    bool ok = false;
+    QString error;
+    QString errorCode;     ///< output: Dapr's ERR_* code
+    Headers responseHeaders; ///< output: the `metadata.*` headers; input: the app's headers
+    QByteArray responseBody;
+    // Input only:
+    QString eventKey; ///< identity of the message across retries (e.g. "orders/2@41")
+    int attempt = 1;
+    QString outcome; ///< "acked", "retry", "requeue", "dropped"
+
+    QString kindName() const;
+    static Kind kindFromName(const QString &name);
+};
+
+/** @brief One JSON Lines record (lossless: binary payloads are base64 with an encoding field). */
+QByteArray trafficRecordToJson(const TrafficRecord &record);
+/** @brief Inverse of trafficRecordToJson(); false on malformed input. */
+bool trafficRecordFromJson(const QByteArray &line, TrafficRecord *record, QString *error = nullptr);
+
+/**
+ * @brief The runtime's bounded, lossy tap of every exchange.
+ *
+ * push() may be called from any thread and never blocks on the consumer: it takes a short
+ * mutex, appends, and when the queue was empty calls the notifier once (the console posts one
+ * queued drain; binderyd wakes its log writer). When the queue holds `capacity` records the
+ * oldest is dropped and counted. Delivery to the app is never lossy; only this tap is.
+ */
+class TrafficStream final
+{
+public:
+    explicit TrafficStream(size_t capacity = 200000);
+
+    quint64 nextId() { return m_nextId.fetch_add(1, std::memory_order_relaxed); }
+    void push(TrafficRecord record);
+    /// Takes up to `max` queued records, oldest first. Any thread (normally the consumer's).
+    std::vector<TrafficRecord> drain(size_t max = SIZE_MAX);
+    /// Called (on the pushing thread) when the queue goes from empty to non-empty.
+    void setNotifier(std::function<void()> notifier);
+    quint64 dropped() const { return m_dropped.load(std::memory_order_relaxed); }
+    quint64 pushed() const { return m_pushed.load(std::memory_order_relaxed); }
+    size_t capacity() const { return m_capacity; }
+
+private:
+    const size_t m_capacity;
+    std::mutex m_mutex;
+    std::deque<TrafficRecord> m_queue;
+    std::function<void()> m_notifier;
+    std::atomic<quint64> m_nextId{1};
+    std::atomic<quint64> m_dropped{0};
+    std::atomic<quint64> m_pushed{0};
+};
+
+/** @brief Microseconds since the Unix epoch, from the system clock. */
+qint64 nowUs();
+
+} // namespace bindery::core
+
+Q_DECLARE_METATYPE(bindery::core::TrafficRecord)
