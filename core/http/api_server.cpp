@@ -64,6 +64,50 @@ bool queryUnescape(const QByteArray &in, QString *out)
     return true;
 }
 
+// W3C baggage: comma-separated `key=value(;property)*` members (reference §1.3).
+bool validBaggage(const QByteArray &header)
+{
+    static const QByteArray tokenChars = "!#$%&'*+-.^_`|~";
+    auto isToken = [&](const QByteArray &t) {
+        if (t.isEmpty())
+            return false;
+        for (char c : t) {
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || tokenChars.contains(c)))
+                return false;
+        }
+        return true;
+    };
+    for (const QByteArray &member : header.split(',')) {
+        const QByteArray m = member.trimmed();
+        const qsizetype eq = m.indexOf('=');
+        if (eq <= 0)
+            return false;
+        if (!isToken(m.left(eq).trimmed()))
+            return false;
+        const QByteArray value = m.mid(eq + 1).split(';').first().trimmed();
+        for (char c : value) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u <= 0x20 || u >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\')
+                return false;
+        }
+    }
+    return true;
+}
+
+bool validTraceparent(const QByteArray &v)
+{
+    const QList<QByteArray> parts = v.trimmed().split('-');
+    if (parts.size() < 4 || parts[0].size() != 2 || parts[1].size() != 32 || parts[2].size() != 16 || parts[3].size() != 2)
+        return false;
+    for (const QByteArray &p : parts.mid(0, 4)) {
+        for (char c : p) {
+            if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
+                return false;
+        }
+    }
+    return parts[1] != QByteArray(32, '0') && parts[2] != QByteArray(16, '0');
+}
+
 } // namespace
 
 QByteArray daprErrorBody(const QString &errorCode, const QString &message)
@@ -353,6 +397,28 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
     for (const auto &[k, v] : query.queryItems(QUrl::FullyDecoded)) {
         if (k.startsWith(QStringLiteral("metadata.")) && k.size() > 9)
             req.metadata.insert(k.mid(9), v);
+    }
+    // Trace context and baggage reach the component as metadata (reference §1.3).
+    const QByteArray traceparent = request.value("traceparent");
+    if (validTraceparent(traceparent)) {
+        req.metadata.insert(QStringLiteral("traceparent"), QString::fromLatin1(traceparent.trimmed()));
+        const QByteArray tracestate = request.value("tracestate");
+        if (!tracestate.isEmpty())
+            req.metadata.insert(QStringLiteral("tracestate"), QString::fromLatin1(tracestate));
+    }
+    QList<QByteArray> baggage;
+    for (const auto &[k, v] : request.headers()) {
+        if (k.compare("baggage", Qt::CaseInsensitive) == 0)
+            baggage << v;
+    }
+    if (!baggage.isEmpty()) {
+        const QByteArray joined = baggage.join(',');
+        if (!validBaggage(joined)) {
+            error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
+                  QStringLiteral("invalid baggage header: ") + QString::fromLatin1(joined));
+            return;
+        }
+        req.metadata.insert(QStringLiteral("baggage"), QString::fromLatin1(joined));
     }
     // Bindery §0.1/§0.2: a missing operation means create (get for GET, delete for DELETE).
     if (req.operation.isEmpty()) {
