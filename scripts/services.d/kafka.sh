@@ -310,27 +310,49 @@ k_kcat() {
     svc_need_cmd kcat kcat
 }
 
-# Broker answers a metadata request on PLAINTEXT and all listeners accept TCP.
+# k_answers <port>: the broker answers a metadata request there.
+k_answers() {
+    timeout 10 kcat -b "$K_HOST:$1" -L -m 5 -q </dev/null >/dev/null 2>&1 9>&-
+}
+
+# Ready: metadata on PLAINTEXT, and the other listeners accept TCP.
 k_healthy() {
-    local port="${1:-$K_PORT}" p
-    timeout 10 kcat -b "$K_HOST:$port" -L -m 5 -q </dev/null >/dev/null 2>&1 9>&- || return 1
+    local p
+    k_answers "$K_PORT" || return 1
     for p in "$K_SASL_PORT" "$K_SASL_SSL_PORT" "$K_SSL_PORT"; do
         svc_port_open "$K_HOST" "$p" || return 1
     done
 }
 
+# PLAINTEXT port the running broker was started with (env vars may differ now).
+k_stored_port() {
+    local line
+    line="$(grep '^KAFKA_BROKERS=' "$K_ENVFILE" 2>/dev/null)" || return 1
+    printf '%s\n' "${line##*:}"
+}
+
+k_healthy_stored() {
+    local port
+    port="$(k_stored_port)" || return 1
+    k_answers "$port"
+}
+
+# NAME=value lines; values are shell-quoted (%q) only if they need it, so the
+# defaults print plain and `eval` stays safe with odd paths or passwords.
 k_env_lines() {
-    cat <<EOF
-KAFKA_BROKERS=$K_HOST:$K_PORT
-KAFKA_SASL_BROKERS=$K_HOST:$K_SASL_PORT
-KAFKA_SASL_SSL_BROKERS=$K_HOST:$K_SASL_SSL_PORT
-KAFKA_SSL_BROKERS=$K_HOST:$K_SSL_PORT
-KAFKA_SASL_USERNAME=$K_USER
-KAFKA_SASL_PASSWORD=$K_PASS
-KAFKA_CA_CERT=$K_CERTS/ca.pem
-KAFKA_CLIENT_CERT=$K_CERTS/client.pem
-KAFKA_CLIENT_KEY=$K_CERTS/client.key
-EOF
+    local kv
+    for kv in \
+        "KAFKA_BROKERS=$K_HOST:$K_PORT" \
+        "KAFKA_SASL_BROKERS=$K_HOST:$K_SASL_PORT" \
+        "KAFKA_SASL_SSL_BROKERS=$K_HOST:$K_SASL_SSL_PORT" \
+        "KAFKA_SSL_BROKERS=$K_HOST:$K_SSL_PORT" \
+        "KAFKA_SASL_USERNAME=$K_USER" \
+        "KAFKA_SASL_PASSWORD=$K_PASS" \
+        "KAFKA_CA_CERT=$K_CERTS/ca.pem" \
+        "KAFKA_CLIENT_CERT=$K_CERTS/client.pem" \
+        "KAFKA_CLIENT_KEY=$K_CERTS/client.key"; do
+        printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
+    done
 }
 
 # -------------------------------------------------------------- commands ---
@@ -342,17 +364,19 @@ svc_start() {
 
     local pid
     if pid="$(k_pid)"; then
+        # started by this script; maybe still coming up: same bound as a start
         local wait_until=$((SECONDS + K_START_TIMEOUT))
-        # started by us; maybe still coming up — give it the usual bound
-        local stored_port
-        stored_port="$(sed -n 's/^KAFKA_BROKERS=.*:\([0-9]*\)$/\1/p' "$K_ENVFILE" 2>/dev/null)"
         until k_healthy_stored; do
-            ((SECONDS < wait_until)) || svc_die "kafka (pid $pid) is running but not answering on port ${stored_port:-?}; try: scripts/services restart kafka"
             kill -0 "$pid" 2>/dev/null || break
-            sleep 1
+            ((SECONDS < wait_until)) \
+                || svc_die "kafka (pid $pid) is running but not answering on port $(k_stored_port || echo '?') (log $K_LOG); try: scripts/services restart kafka"
+            sleep 0.5
         done
         if kill -0 "$pid" 2>/dev/null; then
             svc_log "already running (pid $pid, Kafka $(cat "$K_VERFILE" 2>/dev/null))"
+            if [[ "$(k_env_lines)" != "$(cat "$K_ENVFILE")" ]]; then
+                svc_log "WARNING: it runs with other settings than the current KAFKA_* variables ask for; printing the running ones (stop it first to change them)"
+            fi
             cat "$K_ENVFILE"
             return 0
         fi
@@ -377,7 +401,7 @@ svc_start() {
     local t0=$SECONDS
     # setsid: own session, so it outlives this shell; the wrapper writes its own
     # pid then execs java, so the pid file is right whether or not setsid forks.
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2016
     setsid bash -c 'echo $$ >"$0"; exec "$@"' "$K_PIDFILE" \
         "$K_JAVA" $K_HEAP $K_JVM_OPTS -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$K_CONF/log4j2.properties" \
@@ -385,6 +409,8 @@ svc_start() {
         -cp "$K_LIBS/*" kafka.Kafka "$K_CONF/server.properties" \
         </dev/null >"$K_LOG" 2>&1 9>&- &
     printf '%s\n' "$K_VERSION" >"$K_VERFILE"
+    # written now, so a later start/status finds the ports even if this one is interrupted
+    k_env_lines >"$K_ENVFILE"
 
     local deadline=$((SECONDS + K_START_TIMEOUT))
     pid=""
@@ -395,11 +421,10 @@ svc_start() {
         if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
             svc_log "broker process $pid exited during startup; last lines of $K_LOG:"
             tail -n 40 "$K_LOG" >&2 || true
-            rm -f "$K_PIDFILE"
+            rm -f "$K_PIDFILE" "$K_ENVFILE"
             svc_die "Kafka $K_VERSION failed to start"
         fi
         if [[ -n "$pid" ]] && k_healthy; then
-            k_env_lines >"$K_ENVFILE"
             svc_log "Kafka $K_VERSION up in $((SECONDS - t0))s (pid $pid)"
             cat "$K_ENVFILE"
             return 0
@@ -409,17 +434,8 @@ svc_start() {
     svc_log "broker did not answer on $K_HOST:$K_PORT within ${K_START_TIMEOUT}s; last lines of $K_LOG:"
     tail -n 40 "$K_LOG" >&2 || true
     [[ -n "$pid" ]] && svc_kill_pid "$pid" "$K_STOP_TIMEOUT"
-    rm -f "$K_PIDFILE"
+    rm -f "$K_PIDFILE" "$K_ENVFILE"
     svc_die "Kafka $K_VERSION did not become ready within ${K_START_TIMEOUT}s (KAFKA_START_TIMEOUT)"
-}
-
-# Health check against the ports recorded at start (env vars may differ now).
-k_healthy_stored() {
-    [[ -f "$K_ENVFILE" ]] || return 1
-    local line port
-    line="$(grep '^KAFKA_BROKERS=' "$K_ENVFILE")" || return 1
-    port="${line##*:}"
-    timeout 10 kcat -b "$K_HOST:$port" -L -m 5 -q </dev/null >/dev/null 2>&1 9>&-
 }
 
 svc_stop() {
