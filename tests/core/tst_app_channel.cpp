@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: Apache-2.0
+// The libcurl app channel: the OPTIONS subscription probe (reference §2.2) and event delivery
+// with daprd's headers (§2.3), against a real local HTTP server started in-test (issue 2).
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <QElapsedTimer>
+#include <QTcpServer>
+#include <QTest>
+
+#include "core/app_channel.h"
+#include "test_app.h"
+
+using namespace bindery::core;
+using namespace bindery::tests;
+using namespace Qt::Literals::StringLiterals;
+
+class tst_AppChannel : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void probeReadsTheAppsAnswer_data();
+    void probeReadsTheAppsAnswer();
+    void probeTimesOutWhenTheAppNeverAnswers();
+    void probeOfAnAppThatIsDownIsAnError();
+    void probeSendsDaprdsRequest();
+    void cleansRoutesAsGoPathClean_data();
+    void cleansRoutesAsGoPathClean();
+    void canonicalisesHeaderKeysAsGo_data();
+    void canonicalisesHeaderKeysAsGo();
+    void deliveryTreatsAny2xxAsAck_data();
+    void deliveryTreatsAny2xxAsAck();
+    void deliverySendsDaprdsHeadersAndTheBodyVerbatim();
+    void deliverySendsAppApiTokenAsDaprApiToken();
+    void deliveryRefusesMetadataThatIsNotAValidHeader();
+    void deliveryRecoversWhenTheAppComesBack();
+    void deliveryTimesOut();
+    void deliveryReusesOneKeptAliveConnection();
+    void deliversFromManyThreadsAtOnce();
+    void detectsWhetherThePortIsOpen();
+
+private:
+    TestApp *m_app = nullptr;
+    quint16 m_port = 0;
+};
+
+void tst_AppChannel::init()
+{
+    m_app = new TestApp;
+    m_port = m_app->start();
+    QVERIFY(m_port != 0);
+}
+
+void tst_AppChannel::cleanup()
+{
+    delete m_app;
+    m_app = nullptr;
+}
+
+void tst_AppChannel::probeReadsTheAppsAnswer_data()
+{
+    QTest::addColumn<int>("status");
+    QTest::addColumn<bool>("subscribed");
+    QTest::newRow("200") << 200 << true;
+    QTest::newRow("204") << 204 << true;
+    QTest::newRow("299") << 299 << true;
+    QTest::newRow("405") << 405 << true;
+    QTest::newRow("404") << 404 << false;
+    QTest::newRow("401") << 401 << false;
+    QTest::newRow("500") << 500 << false;
+    QTest::newRow("301") << 301 << false;
+}
+
+void tst_AppChannel::probeReadsTheAppsAnswer()
+{
+    QFETCH(int, status);
+    m_app->answer("OPTIONS", "/orders", status);
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    const ProbeResult r = channel.options(u"orders"_s, 3000);
+    QCOMPARE(r.status, status);
+    QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
+    QTEST(r.subscribed(), "subscribed");
+    QCOMPARE(m_app->count("OPTIONS", "/orders"), 1);
+}
+
+void tst_AppChannel::probeTimesOutWhenTheAppNeverAnswers()
+{
+    m_app->answer("OPTIONS", "/slow", -1);
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    QElapsedTimer t;
+    t.start();
+    const ProbeResult r = channel.options(u"slow"_s, 600);
+    const qint64 elapsed = t.elapsed();
+    QCOMPARE(r.status, 0);
+    QVERIFY(!r.subscribed());
+    QVERIFY2(r.error.startsWith(u"could not invoke OPTIONS method on input binding subscription endpoint \"/slow\": "_s),
+             qPrintable(r.error));
+    QVERIFY2(elapsed >= 500 && elapsed < 3000, qPrintable(QString::number(elapsed)));
+}
+
+void tst_AppChannel::probeOfAnAppThatIsDownIsAnError()
+{
+    m_app->stop();
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    const ProbeResult r = channel.options(u"orders"_s, 3000);
+    QCOMPARE(r.status, 0);
+    QVERIFY(!r.error.isEmpty());
+    QVERIFY(!r.subscribed());
+}
+
+void tst_AppChannel::probeSendsDaprdsRequest()
+{
+    m_app->answer("OPTIONS", "/custom/route", 200);
+    AppChannel plain(u"127.0.0.1"_s, m_port);
+    QCOMPARE(plain.options(u"/custom//./route/"_s, 3000).status, 200);
+    AppChannel withToken(u"127.0.0.1"_s, m_port, "app-token-1");
+    QCOMPARE(withToken.options(u"custom/route"_s, 3000).status, 200);
+    const QList<TestApp::Request> reqs = m_app->requests();
+    QCOMPARE(reqs.size(), 2);
+    for (const TestApp::Request &r : reqs) {
+        QCOMPARE(r.method, QByteArray("OPTIONS"));
+        QCOMPARE(r.path, QByteArray("/custom/route"));
+        QCOMPARE(r.header("Content-Type"), QByteArray("application/json"));
+        QVERIFY(r.body.isEmpty());
+    }
+    QVERIFY(!reqs[0].hasHeader("dapr-api-token"));
+    QCOMPARE(reqs[1].header("dapr-api-token"), QByteArray("app-token-1"));
+}
+
+void tst_AppChannel::cleansRoutesAsGoPathClean_data()
+{
+    QTest::addColumn<QString>("route");
+    QTest::addColumn<QString>("path");
+    QTest::newRow("name") << u"orders"_s << u"/orders"_s;
+    QTest::newRow("leading slash") << u"/orders"_s << u"/orders"_s;
+    QTest::newRow("dot dot") << u"/a/../b/"_s << u"/b"_s;
+    QTest::newRow("doubled and dot") << u"a//b/./c"_s << u"/a/b/c"_s;
+    QTest::newRow("above root") << u"../../x"_s << u"/x"_s;
+    QTest::newRow("empty") << QString() << u"/"_s;
+}
+
+void tst_AppChannel::cleansRoutesAsGoPathClean()
+{
+    QFETCH(QString, route);
+    QTEST(AppChannel::cleanRoute(route), "path");
+}
+
+void tst_AppChannel::canonicalisesHeaderKeysAsGo_data()
+{
+    QTest::addColumn<QByteArray>("key");
+    QTest::addColumn<QByteArray>("canonical");
+    QTest::newRow("dashes") << QByteArray("x-opt-offset") << QByteArray("X-Opt-Offset");
+    QTest::newRow("camel case lowered") << QByteArray("readtimeutc") << QByteArray("Readtimeutc");
+    QTest::newRow("upper") << QByteArray("CONTENT-TYPE") << QByteArray("Content-Type");
+    QTest::newRow("dot") << QByteArray("metadata.statusCode") << QByteArray("Metadata.statuscode");
+}
+
+void tst_AppChannel::canonicalisesHeaderKeysAsGo()
+{
+    QFETCH(QByteArray, key);
+    QTEST(AppChannel::canonicalHeaderKey(key), "canonical");
+}
+
+void tst_AppChannel::deliveryTreatsAny2xxAsAck_data()
+{
+    QTest::addColumn<int>("status");
+    QTest::addColumn<bool>("ack");
+    QTest::newRow("200") << 200 << true;
+    QTest::newRow("201") << 201 << true;
+    QTest::newRow("204") << 204 << true;
+    QTest::newRow("299") << 299 << true;
+    QTest::newRow("404") << 404 << false;
+    QTest::newRow("500") << 500 << false;
+    QTest::newRow("503") << 503 << false;
+}
+
+void tst_AppChannel::deliveryTreatsAny2xxAsAck()
+{
+    QFETCH(int, status);
+    QFETCH(bool, ack);
+    m_app->answer("POST", "/orders", status, status == 204 ? QByteArray() : QByteArray("app says ") + QByteArray::number(status));
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    Headers responseHeaders;
+    const AppReply r = channel.post(u"orders"_s, "{}", {}, 5000, &responseHeaders);
+    QCOMPARE(r.status, status);
+    QCOMPARE(r.ok(), ack);
+    if (ack) {
+        QVERIFY(r.error.isEmpty());
+    } else {
+        QCOMPARE(r.error, u"fails to send binding event to http app channel, status code: %1 body: app says %1"_s.arg(status));
+    }
+    bool sawAppHeader = false;
+    for (const auto &[k, v] : responseHeaders)
+        sawAppHeader |= k == u"X-App"_s && v == u"test"_s;
+    QVERIFY(sawAppHeader);
+}
+
+void tst_AppChannel::deliverySendsDaprdsHeadersAndTheBodyVerbatim()
+{
+    m_app->answer("POST", "/orders", 200);
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    const QByteArray body("\x00\x01binary\xff not json", 18);
+    const Headers metadata{{u"readTimeUTC"_s, u"2026-01-01 00:00:00 +0000 UTC"_s},
+                           {u"x-opt-offset"_s, u"41"_s},
+                           {u"content-type"_s, u"text/plain"_s},
+                           {u"Content-Length"_s, u"999"_s},
+                           {u"trace-bin"_s, u"xx"_s},
+                           {u"grpc-status"_s, u"0"_s},
+                           {u"connection"_s, u"close"_s}};
+    const AppReply r = channel.post(u"/orders"_s, body, metadata, 5000);
+    QVERIFY2(r.ok(), qPrintable(r.error));
+    const QList<TestApp::Request> reqs = m_app->requests();
+    QCOMPARE(reqs.size(), 1);
+    const TestApp::Request &q = reqs.first();
+    QCOMPARE(q.method, QByteArray("POST"));
+    QCOMPARE(q.path, QByteArray("/orders"));
+    QCOMPARE(q.body, body);
+    QCOMPARE(q.header("Content-Type"), QByteArray("application/json")); // always, as daprd
+    QCOMPARE(q.header("Content-Length"), QByteArray::number(body.size()));
+    bool readTime = false;
+    for (const auto &[k, v] : q.headers)
+        readTime |= k == "Readtimeutc" && v == "2026-01-01 00:00:00 +0000 UTC";
+    QVERIFY2(readTime, "metadata keys are lower-cased then canonicalised");
+    QCOMPARE(q.header("X-Opt-Offset"), QByteArray("41"));
+    QCOMPARE(q.header("Dapr-Status"), QByteArray("0"));
+    QVERIFY(!q.hasHeader("trace-bin"));
+    QVERIFY(!q.hasHeader("grpc-status"));
+    QVERIFY(!q.hasHeader("dapr-api-token"));
+    QVERIFY(q.header("Connection").compare("close", Qt::CaseInsensitive) != 0);
+}
+
+void tst_AppChannel::deliverySendsAppApiTokenAsDaprApiToken()
+{
+    m_app->answer("POST", "/orders", 200);
+    AppChannel channel(u"127.0.0.1"_s, m_port, "app-secret");
+    QVERIFY(channel.post(u"orders"_s, "1", {}, 5000).ok());
+    QCOMPARE(m_app->requests().first().header("dapr-api-token"), QByteArray("app-secret"));
+}
+
+void tst_AppChannel::deliveryRefusesMetadataThatIsNotAValidHeader()
+{
+    m_app->answer("POST", "/orders", 200);
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    const AppReply r = channel.post(u"orders"_s, "1", {{u"key"_s, u"line\nbreak"_s}}, 5000);
+    QVERIFY(!r.ok());
+    QCOMPARE(r.status, 0);
+    QVERIFY2(r.error.contains(u"'key' is not a valid HTTP header"_s), qPrintable(r.error));
+    QCOMPARE(m_app->requests().size(), 0);
+    QVERIFY(!channel.post(u"orders"_s, "1", {{u"bad key"_s, u"v"_s}}, 5000).ok());
+}
+
+void tst_AppChannel::deliveryRecoversWhenTheAppComesBack()
+{
+    m_app->answer("POST", "/orders", 200);
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    QVERIFY(channel.post(u"orders"_s, "1", {}, 5000).ok());
+    m_app->stop(); // app down: the kept-alive connection is gone too
+    const AppReply down = channel.post(u"orders"_s, "2", {}, 5000);
+    QVERIFY(!down.ok());
+    QCOMPARE(down.status, 0);
+    QVERIFY2(down.error.startsWith(u"error invoking app: Post \"http://127.0.0.1:%1/orders\": "_s.arg(m_port)),
+             qPrintable(down.error));
+    QCOMPARE(m_app->start(m_port), m_port); // app up again on the same port
+    const AppReply up = channel.post(u"orders"_s, "3", {}, 5000);
+    QVERIFY2(up.ok(), qPrintable(up.error));
+    QCOMPARE(m_app->requests().last().body, QByteArray("3"));
+}
+
+void tst_AppChannel::deliveryTimesOut()
+{
+    m_app->answer("POST", "/stuck", -1);
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    QElapsedTimer t;
+    t.start();
+    const AppReply r = channel.post(u"stuck"_s, "1", {}, 500);
+    QVERIFY(!r.ok());
+    QVERIFY2(r.error.startsWith(u"error invoking app: "_s), qPrintable(r.error));
+    QVERIFY(t.elapsed() < 3000);
+}
+
+void tst_AppChannel::deliveryReusesOneKeptAliveConnection()
+{
+    m_app->answer("POST", "/orders", 200);
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    for (int i = 0; i < 50; ++i)
+        QVERIFY(channel.post(u"orders"_s, QByteArray::number(i), {}, 5000).ok());
+    QCOMPARE(m_app->count("POST", "/orders"), 50);
+    QCOMPARE(m_app->connections(), 1);
+}
+
+void tst_AppChannel::deliversFromManyThreadsAtOnce()
+{
+    m_app->answer("POST", "/orders", 200);
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 100; ++i)
+                ok += channel.post(u"orders"_s, "x", {}, 5000).ok();
+        });
+    }
+    for (std::thread &t : threads)
+        t.join();
+    QCOMPARE(ok.load(), 800);
+    QCOMPARE(m_app->count("POST", "/orders"), 800);
+    QVERIFY(m_app->connections() <= 8);
+}
+
+void tst_AppChannel::detectsWhetherThePortIsOpen()
+{
+    AppChannel channel(u"127.0.0.1"_s, m_port);
+    QVERIFY(channel.portOpen(1000));
+    m_app->stop();
+    QVERIFY(!channel.portOpen(200));
+    QCOMPARE(channel.baseUrl(), u"http://127.0.0.1:%1"_s.arg(m_port));
+    QCOMPARE(AppChannel(u"::1"_s, 80).baseUrl(), u"http://[::1]:80"_s);
+}
+
+QTEST_GUILESS_MAIN(tst_AppChannel)
+#include "tst_app_channel.moc"

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: Apache-2.0
+// Probe + delivery end to end through the Runtime (reference §2, issue 2): the OPTIONS probe on
+// the route, `direction: input` skipping it, 404 = not subscribed, delivery through the loopback
+// binding, and an app that is down and then comes up.
+#include <memory>
+
+#include <QDir>
+#include <QFile>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "core/binding_registry.h"
+#include "core/runtime.h"
+#include "core/traffic.h"
+#include "http_client.h"
+#include "test_app.h"
+
+using namespace bindery::core;
+using namespace bindery::tests;
+using namespace Qt::Literals::StringLiterals;
+
+namespace {
+
+quint16 freePort()
+{
+    QTcpServer s;
+    s.listen(QHostAddress::LocalHost, 0);
+    return s.serverPort();
+}
+
+} // namespace
+
+class tst_Runtime : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void probesThenDeliversToTheRoute_data();
+    void probesThenDeliversToTheRoute();
+    void skipsTheProbeForDirectionInput();
+    void doesNotDeliverWhenTheAppIsNotSubscribed();
+    void waitsForTheAppThenProbesAndDelivers();
+    void recoversWhenTheAppGoesDownAndComesBack();
+    void sendsAppApiTokenOnProbeAndDelivery();
+    void failsFastOnBadComponentsUnlessIgnoreErrors();
+
+private:
+    void writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items);
+    std::unique_ptr<Runtime> start(quint16 appPort, QByteArray appToken = {});
+    HttpAnswer invoke(Runtime &rt, const QByteArray &binding, const QByteArray &body);
+    static QString subscription(const Runtime &rt, const QString &name);
+
+    BindingRegistry m_registry;
+    TrafficStream m_traffic{100000};
+    QNetworkAccessManager m_nam;
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<TestApp> m_app;
+};
+
+void tst_Runtime::initTestCase()
+{
+    registerBuiltinBindings(m_registry);
+    registerLoopbackBinding(m_registry);
+}
+
+void tst_Runtime::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    m_app = std::make_unique<TestApp>();
+    m_traffic.drain();
+}
+
+void tst_Runtime::cleanup()
+{
+    m_app.reset();
+    m_dir.reset();
+}
+
+void tst_Runtime::writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items)
+{
+    QFile f(m_dir->filePath(QString::fromUtf8(name) + u".yaml"_s));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name + "\nspec:\n  type: " + type
+            + "\n  metadata:\n" + items);
+}
+
+std::unique_ptr<Runtime> tst_Runtime::start(quint16 appPort, QByteArray appToken)
+{
+    RuntimeOptions o;
+    o.httpPort = 0;
+    o.appPort = appPort;
+    o.appApiToken = std::move(appToken);
+    o.resourcesPaths = {m_dir->path()};
+    auto rt = std::make_unique<Runtime>(o, m_registry, m_traffic);
+    if (!rt->start())
+        qWarning("runtime failed: %s", qPrintable(rt->lastError()));
+    return rt;
+}
+
+HttpAnswer tst_Runtime::invoke(Runtime &rt, const QByteArray &binding, const QByteArray &body)
+{
+    return httpRequest(m_nam, "POST", QUrl(u"http://127.0.0.1:%1/v1.0/bindings/%2"_s.arg(rt.httpPort()).arg(QString::fromUtf8(binding))),
+                       body);
+}
+
+QString tst_Runtime::subscription(const Runtime &rt, const QString &name)
+{
+    for (const ComponentStatus &c : rt.components()) {
+        if (c.name == name)
+            return c.subscription;
+    }
+    return u"<no component>"_s;
+}
+
+void tst_Runtime::probesThenDeliversToTheRoute_data()
+{
+    QTest::addColumn<QByteArray>("items");
+    QTest::addColumn<QByteArray>("path");
+    QTest::addColumn<int>("probeStatus");
+    QTest::newRow("component name, 200") << QByteArray() << QByteArray("/events") << 200;
+    QTest::newRow("component name, 405") << QByteArray() << QByteArray("/events") << 405;
+    QTest::newRow("route metadata") << QByteArray("  - name: route\n    value: custom/path\n") << QByteArray("/custom/path") << 204;
+}
+
+void tst_Runtime::probesThenDeliversToTheRoute()
+{
+    QFETCH(QByteArray, items);
+    QFETCH(QByteArray, path);
+    QFETCH(int, probeStatus);
+    const quint16 port = m_app->start();
+    m_app->answer("OPTIONS", path, probeStatus);
+    m_app->answer("POST", path, 200, "thanks");
+    writeComponent("events", "bindings.loopback", items.isEmpty() ? QByteArray("  - name: capacity\n    value: 5\n") : items);
+    std::unique_ptr<Runtime> rt = start(port);
+    QCOMPARE(rt->state(), RuntimeState::Running);
+    QTRY_COMPARE(m_app->count("OPTIONS", path), 1);
+    QTRY_VERIFY2(subscription(*rt, u"events"_s).startsWith(u"reading"_s), qPrintable(subscription(*rt, u"events"_s)));
+    QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":{"n":1},"metadata":{"x-key":"k1"}})").status, 204);
+    QTRY_COMPARE(m_app->count("POST", path), 1);
+    const TestApp::Request r = m_app->requests().last();
+    QCOMPARE(r.body, QByteArray(R"({"n":1})"));
+    QCOMPARE(r.header("X-Key"), QByteArray("k1"));
+    QCOMPARE(r.header("Content-Type"), QByteArray("application/json"));
+    // Both exchanges are in the traffic stream.
+    bool probe = false;
+    bool delivered = false;
+    QTRY_VERIFY([&] {
+        for (const TrafficRecord &t : m_traffic.drain()) {
+            if (t.kind == TrafficRecord::Kind::Probe && t.status == probeStatus && t.ok && t.route == QString::fromUtf8(path))
+                probe = true;
+            if (t.kind == TrafficRecord::Kind::Input && t.outcome == u"acked"_s && t.status == 200
+                && t.responseBody == "thanks" && t.payload == R"({"n":1})")
+                delivered = true;
+        }
+        return probe && delivered;
+    }());
+}
+
+void tst_Runtime::skipsTheProbeForDirectionInput()
+{
+    const quint16 port = m_app->start();
+    m_app->answer("POST", "/tick", 200);
+    writeComponent("tick", "bindings.cron",
+                   "  - name: schedule\n    value: \"@every 1s\"\n  - name: direction\n    value: \" Input \"\n");
+    std::unique_ptr<Runtime> rt = start(port);
+    QTRY_VERIFY_WITH_TIMEOUT(m_app->count("POST", "/tick") >= 2, 5000);
+    QCOMPARE(m_app->count("OPTIONS", "/tick"), 0);
+    const TestApp::Request r = m_app->requests().first();
+    QVERIFY(r.body.isEmpty()); // cron ticks are empty
+    QCOMPARE(r.header("Timezone"), QByteArray("Local"));
+    QVERIFY(r.header("Readtimeutc").endsWith(" +0000 UTC"));
+}
+
+void tst_Runtime::doesNotDeliverWhenTheAppIsNotSubscribed()
+{
+    const quint16 port = m_app->start();
+    // No answers configured: the app answers 404 to everything.
+    writeComponent("tick", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
+    std::unique_ptr<Runtime> rt = start(port);
+    QTRY_COMPARE(m_app->count("OPTIONS", "/tick"), 1);
+    QTRY_VERIFY(subscription(*rt, u"tick"_s).startsWith(u"not subscribed"_s));
+    QTest::qWait(1500);
+    QCOMPARE(m_app->count("POST", "/tick"), 0);
+    QCOMPARE(m_app->count("OPTIONS", "/tick"), 1);
+}
+
+void tst_Runtime::waitsForTheAppThenProbesAndDelivers()
+{
+    const quint16 port = freePort();
+    writeComponent("tick", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
+    std::unique_ptr<Runtime> rt = start(port);
+    QCOMPARE(rt->state(), RuntimeState::Running);
+    QVERIFY(!rt->appReady());
+    QTest::qWait(1200);
+    QCOMPARE(m_app->requests().size(), 0);
+    QVERIFY(subscription(*rt, u"tick"_s).contains(u"waiting"_s));
+    // The app comes up: the runtime notices, probes, and ticks arrive.
+    m_app->answer("OPTIONS", "/tick", 200);
+    m_app->answer("POST", "/tick", 200);
+    QCOMPARE(m_app->start(port), port);
+    QTRY_VERIFY(rt->appReady());
+    QTRY_COMPARE(m_app->count("OPTIONS", "/tick"), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(m_app->count("POST", "/tick") >= 1, 5000);
+}
+
+void tst_Runtime::recoversWhenTheAppGoesDownAndComesBack()
+{
+    const quint16 port = m_app->start();
+    m_app->answer("OPTIONS", "/events", 200);
+    m_app->answer("POST", "/events", 200);
+    writeComponent("events", "bindings.loopback", "  - name: capacity\n    value: 5\n");
+    std::unique_ptr<Runtime> rt = start(port);
+    QTRY_VERIFY(subscription(*rt, u"events"_s).startsWith(u"reading"_s));
+    QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":"before"})").status, 204);
+    QTRY_COMPARE(m_app->count("POST", "/events"), 1);
+
+    m_app->stop();
+    m_traffic.drain();
+    QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":"while down"})").status, 204);
+    // The loopback retries (3 attempts) and then drops; each failure is in the traffic stream.
+    std::vector<TrafficRecord> failures;
+    QTRY_VERIFY([&] {
+        for (TrafficRecord &t : m_traffic.drain()) {
+            if (t.kind == TrafficRecord::Kind::Input)
+                failures.push_back(std::move(t));
+        }
+        return failures.size() >= 3;
+    }());
+    for (const TrafficRecord &t : failures) {
+        QVERIFY(!t.ok);
+        QCOMPARE(t.status, 0);
+        QVERIFY2(t.error.startsWith(u"error invoking app: "_s), qPrintable(t.error));
+        QCOMPARE(t.outcome, u"retry"_s);
+    }
+    QCOMPARE(failures[2].attempt, 3);
+    QCOMPARE(rt->state(), RuntimeState::Running);
+
+    QCOMPARE(m_app->start(port), port);
+    QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":"after"})").status, 204);
+    QTRY_VERIFY(!m_app->requests().isEmpty() && m_app->requests().last().body == R"("after")");
+}
+
+void tst_Runtime::sendsAppApiTokenOnProbeAndDelivery()
+{
+    const quint16 port = m_app->start();
+    m_app->answer("OPTIONS", "/tick", 200);
+    m_app->answer("POST", "/tick", 200);
+    writeComponent("tick", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
+    std::unique_ptr<Runtime> rt = start(port, "app-token-42");
+    QTRY_VERIFY_WITH_TIMEOUT(m_app->count("POST", "/tick") >= 1, 5000);
+    for (const TestApp::Request &r : m_app->requests())
+        QCOMPARE(r.header("dapr-api-token"), QByteArray("app-token-42"));
+}
+
+void tst_Runtime::failsFastOnBadComponentsUnlessIgnoreErrors()
+{
+    writeComponent("bad", "bindings.cron", "  - name: schedule\n    value: \"not a schedule\"\n");
+    std::unique_ptr<Runtime> rt = start(0);
+    QCOMPARE(rt->state(), RuntimeState::Failed);
+    QVERIFY2(rt->lastError().contains(u"[INIT_COMPONENT_FAILURE]"_s), qPrintable(rt->lastError()));
+    QVERIFY2(rt->lastError().contains(u"invalid schedule format"_s), qPrintable(rt->lastError()));
+    rt.reset();
+    QFile f(m_dir->filePath(u"bad.yaml"_s));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad\nspec:\n  type: bindings.cron\n"
+            "  ignoreErrors: true\n  metadata:\n  - name: schedule\n    value: \"not a schedule\"\n");
+    f.close();
+    writeComponent("good", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
+    rt = start(0);
+    QCOMPARE(rt->state(), RuntimeState::Running);
+    QStringList states;
+    for (const ComponentStatus &c : rt->components())
+        states << c.name + u'=' + componentStateName(c.state);
+    QCOMPARE(states, (QStringList{u"bad=failed"_s, u"good=loaded"_s}));
+}
+
+QTEST_GUILESS_MAIN(tst_Runtime)
+#include "tst_runtime.moc"
