@@ -429,9 +429,19 @@ Diagnostics checkComponents(const QList<ComponentSpec> &components, const Bindin
             for (const BindingDescriptor *b : registry.all())
                 types << b->type;
             d.message = QStringLiteral("couldn't find binding %1").arg(c.logName());
-            d.suggestion = closestMatch(c.type, types);
-            if (!d.suggestion.isEmpty())
-                d.message += QStringLiteral("; did you mean '%1'?").arg(d.suggestion);
+            // The type exists under another version: name the versions, not the type itself.
+            QStringList versions;
+            for (const BindingDescriptor *b : registry.all(true)) {
+                if (b->type.compare(c.type, Qt::CaseInsensitive) == 0)
+                    versions << (b->version.isEmpty() ? QStringLiteral("v1") : b->version);
+            }
+            if (!versions.isEmpty()) {
+                d.message += QStringLiteral("; %1 has version %2").arg(c.type, versions.join(QStringLiteral(", ")));
+            } else {
+                d.suggestion = closestMatch(c.type, types);
+                if (!d.suggestion.isEmpty())
+                    d.message += QStringLiteral("; did you mean '%1'?").arg(d.suggestion);
+            }
             out << d;
             continue;
         }

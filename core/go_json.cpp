@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/go_json.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <vector>
 #include <cmath>
 #include <cstdio>
 
@@ -87,6 +90,68 @@ void marshal(std::string &out, const nlohmann::json &v)
     }
 }
 
+// Ordinals (among all number tokens) of the integer tokens "-0": nlohmann parses them as the
+// integer 0, but Go decodes every number as float64 and keeps the sign (json.Marshal gives -0).
+std::vector<size_t> negativeZeroTokens(const char *begin, const char *end)
+{
+    std::vector<size_t> out;
+    size_t ordinal = 0;
+    bool inString = false;
+    for (const char *p = begin; p < end; ++p) {
+        const char c = *p;
+        if (inString) {
+            if (c == '\\')
+                ++p;
+            else if (c == '"')
+                inString = false;
+            continue;
+        }
+        if (c == '"') {
+            inString = true;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            const char *start = p;
+            while (p + 1 < end && (std::isdigit(static_cast<unsigned char>(p[1])) || p[1] == '.' || p[1] == 'e'
+                                   || p[1] == 'E' || p[1] == '+' || p[1] == '-'))
+                ++p;
+            if (p - start == 1 && start[0] == '-' && start[1] == '0')
+                out.push_back(ordinal);
+            ++ordinal;
+        }
+    }
+    return out;
+}
+
+class GoSax : public nlohmann::detail::json_sax_dom_parser<nlohmann::json>
+{
+public:
+    using Base = nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
+    GoSax(nlohmann::json &result, std::vector<size_t> negativeZeros)
+        : Base(result, true)
+        , m_negativeZeros(std::move(negativeZeros))
+    {}
+    bool number_integer(nlohmann::json::number_integer_t value)
+    {
+        const size_t ordinal = m_ordinal++;
+        if (value == 0 && std::find(m_negativeZeros.begin(), m_negativeZeros.end(), ordinal) != m_negativeZeros.end())
+            return Base::number_float(-0.0, "-0");
+        return Base::number_integer(value);
+    }
+    bool number_unsigned(nlohmann::json::number_unsigned_t value)
+    {
+        ++m_ordinal;
+        return Base::number_unsigned(value);
+    }
+    bool number_float(nlohmann::json::number_float_t value, const std::string &text)
+    {
+        ++m_ordinal;
+        return Base::number_float(value, text);
+    }
+
+private:
+    std::vector<size_t> m_negativeZeros;
+    size_t m_ordinal = 0;
+};
+
 } // namespace
 
 std::string goFormatFloat(double f)
@@ -168,7 +233,7 @@ bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *err
         return false;
     }
     nlohmann::json result;
-    nlohmann::detail::json_sax_dom_parser<nlohmann::json> sax(result, true);
+    GoSax sax(result, body.contains("-0") ? negativeZeroTokens(begin, end) : std::vector<size_t>());
     bool ok = false;
     try {
         ok = nlohmann::json::sax_parse(begin, end, &sax, nlohmann::json::input_format_t::json, false);
