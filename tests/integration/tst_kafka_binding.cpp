@@ -1,0 +1,957 @@
+// SPDX-License-Identifier: Apache-2.0
+// bindings.kafka against a real Apache Kafka broker (issue 4), through real `binderyd` processes:
+// the seed's component and curl request, kcat-produced records reaching the seed's Flask app on
+// /kafkaevent, ack semantics across restarts, per-partition ordering with partitions in parallel,
+// SASL/SCRAM/SASL_SSL/mTLS, clear init errors, and a broker that goes down and comes back.
+//
+// The broker comes from `scripts/services start kafka` (KAFKA_* variables, or read through
+// `scripts/services env kafka`). Under CI=true a missing broker is a failure, otherwise a skip.
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "tests/core/http_client.h"
+
+using namespace bindery::tests;
+using namespace Qt::Literals::StringLiterals;
+
+namespace {
+
+quint16 freePort()
+{
+    QTcpServer s;
+    s.listen(QHostAddress::LocalHost, 0);
+    return s.serverPort();
+}
+
+QString sourceDir()
+{
+    const QString d = qEnvironmentVariable("BINDERY_SOURCE_DIR");
+    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_SOURCE_DIR) : d;
+}
+
+QString binDir()
+{
+    const QString d = qEnvironmentVariable("BINDERY_BIN_DIR");
+    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_BIN_DIR) : d;
+}
+
+bool isCi()
+{
+    return qEnvironmentVariable("CI").compare(u"true"_s, Qt::CaseInsensitive) == 0;
+}
+
+/// Spins the event loop (QNAM replies, process output) for `ms`.
+void spin(int ms)
+{
+    QTest::qWait(ms);
+}
+
+QString uniqueName(const QString &stem)
+{
+    static int counter = 0;
+    return u"hk-%1-%2-%3"_s.arg(stem).arg(QDateTime::currentMSecsSinceEpoch()).arg(++counter);
+}
+
+struct KafkaEnv
+{
+    QString brokers = u"127.0.0.1:5050"_s;
+    QString sasl = u"127.0.0.1:5051"_s;
+    QString saslSsl = u"127.0.0.1:5052"_s;
+    QString ssl = u"127.0.0.1:5053"_s;
+    QString user = u"bindery"_s;
+    QString password = u"bindery-secret"_s;
+    QString ca, cert, key;
+};
+
+KafkaEnv loadEnv()
+{
+    KafkaEnv e;
+    QHash<QString, QString> vars;
+    for (const char *n : {"KAFKA_BROKERS", "KAFKA_SASL_BROKERS", "KAFKA_SASL_SSL_BROKERS", "KAFKA_SSL_BROKERS",
+                          "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_CA_CERT", "KAFKA_CLIENT_CERT",
+                          "KAFKA_CLIENT_KEY"}) {
+        if (qEnvironmentVariableIsSet(n))
+            vars.insert(QString::fromLatin1(n), qEnvironmentVariable(n));
+    }
+    if (!vars.contains(u"KAFKA_CA_CERT"_s)) {
+        QProcess p;
+        p.start(sourceDir() + u"/scripts/services"_s, {u"env"_s, u"kafka"_s});
+        if (p.waitForFinished(20000)) {
+            for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
+                const qsizetype eq = line.indexOf('=');
+                if (eq > 0 && !vars.contains(QString::fromUtf8(line.left(eq))))
+                    vars.insert(QString::fromUtf8(line.left(eq)), QString::fromUtf8(line.mid(eq + 1)).trimmed());
+            }
+        }
+    }
+    e.brokers = vars.value(u"KAFKA_BROKERS"_s, e.brokers);
+    e.sasl = vars.value(u"KAFKA_SASL_BROKERS"_s, e.sasl);
+    e.saslSsl = vars.value(u"KAFKA_SASL_SSL_BROKERS"_s, e.saslSsl);
+    e.ssl = vars.value(u"KAFKA_SSL_BROKERS"_s, e.ssl);
+    e.user = vars.value(u"KAFKA_SASL_USERNAME"_s, e.user);
+    e.password = vars.value(u"KAFKA_SASL_PASSWORD"_s, e.password);
+    e.ca = vars.value(u"KAFKA_CA_CERT"_s);
+    e.cert = vars.value(u"KAFKA_CLIENT_CERT"_s);
+    e.key = vars.value(u"KAFKA_CLIENT_KEY"_s);
+    return e;
+}
+
+bool reachable(const QString &hostPort)
+{
+    const qsizetype c = hostPort.lastIndexOf(u':');
+    QTcpSocket s;
+    s.connectToHost(hostPort.left(c), hostPort.mid(c + 1).toUShort());
+    return s.waitForConnected(2000);
+}
+
+/// Creates a topic with `partitions` partitions through librdkafka's admin API.
+QString createTopic(const QString &brokers, const QString &topic, int partitions)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers.toUtf8().constData(), errstr, sizeof errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk)
+        return QString::fromUtf8(errstr);
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic.toUtf8().constData(), partitions, 1, errstr, sizeof errstr);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
+    QString error = u"timed out creating topic"_s;
+    if (rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000)) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
+        if (rd_kafka_event_error(ev))
+            error = QString::fromUtf8(rd_kafka_event_error_string(ev));
+        else if (n == 1 && rd_kafka_topic_result_error(tr[0])
+                 && rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            error = QString::fromUtf8(rd_kafka_topic_result_error_string(tr[0]));
+        else
+            error.clear();
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return error;
+}
+
+struct KcatRecord
+{
+    int partition = -1;
+    qint64 offset = -1;
+    QString key;
+    bool hasKey = false;
+    QByteArray payload;
+    QList<QPair<QString, QString>> headers;
+    QString header(const QString &k) const
+    {
+        for (const auto &[n, v] : headers) {
+            if (n == k)
+                return v;
+        }
+        return {};
+    }
+    bool hasHeader(const QString &k) const
+    {
+        for (const auto &h : headers) {
+            if (h.first == k)
+                return true;
+        }
+        return false;
+    }
+};
+
+/// Everything in `topic` so far, read back with kcat (the consumer side is not Bindery's).
+QList<KcatRecord> kcatConsume(const QString &brokers, const QString &topic)
+{
+    QProcess p;
+    p.start(u"kcat"_s, {u"-b"_s, brokers, u"-C"_s, u"-t"_s, topic, u"-o"_s, u"beginning"_s, u"-e"_s, u"-q"_s,
+                        u"-J"_s});
+    p.waitForFinished(30000);
+    QList<KcatRecord> out;
+    for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
+        const QJsonObject o = QJsonDocument::fromJson(line).object();
+        if (o.isEmpty())
+            continue;
+        KcatRecord r;
+        r.partition = o.value(u"partition"_s).toInt();
+        r.offset = o.value(u"offset"_s).toInteger();
+        r.hasKey = o.value(u"key"_s).isString();
+        r.key = o.value(u"key"_s).toString();
+        r.payload = o.value(u"payload"_s).toString().toUtf8();
+        const QJsonArray h = o.value(u"headers"_s).toArray();
+        for (qsizetype i = 0; i + 1 < h.size(); i += 2)
+            r.headers.append({h.at(i).toString(), h.at(i + 1).toString()});
+        out << r;
+    }
+    return out;
+}
+
+/// Produces "key<TAB>value" lines with kcat, to one partition (-1 = partitioner).
+bool kcatProduce(const QString &brokers, const QString &topic, const QList<QPair<QByteArray, QByteArray>> &records,
+                 int partition = -1, const QStringList &headers = {})
+{
+    QStringList args{u"-b"_s, brokers, u"-P"_s, u"-t"_s, topic, u"-K"_s, u"\t"_s};
+    if (partition >= 0)
+        args << u"-p"_s << QString::number(partition);
+    for (const QString &h : headers)
+        args << u"-H"_s << h;
+    QProcess p;
+    p.start(u"kcat"_s, args);
+    if (!p.waitForStarted(5000))
+        return false;
+    for (const auto &[k, v] : records)
+        p.write(k + '\t' + v + '\n');
+    p.closeWriteChannel();
+    return p.waitForFinished(30000) && p.exitCode() == 0;
+}
+
+/// The seed-style Flask app (tests/integration/kafka/seed_app.py) in its own process.
+class FlaskApp
+{
+public:
+    bool start()
+    {
+        m_port = freePort();
+        m_proc.setProcessChannelMode(QProcess::MergedChannels);
+        m_proc.start(u"python3"_s, {sourceDir() + u"/tests/integration/kafka/seed_app.py"_s, QString::number(m_port)});
+        if (!m_proc.waitForStarted(5000))
+            return false;
+        for (int i = 0; i < 100; ++i) {
+            if (httpRequest(m_nam, "GET", url(u"/_records"_s), {}, {}, 1000).status == 200)
+                return true;
+            spin(100);
+        }
+        return false;
+    }
+    ~FlaskApp()
+    {
+        if (m_proc.state() != QProcess::NotRunning) {
+            m_proc.terminate();
+            if (!m_proc.waitForFinished(5000))
+                m_proc.kill();
+            m_proc.waitForFinished(2000);
+        }
+    }
+    quint16 port() const { return m_port; }
+    QUrl url(const QString &path) const { return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path)); }
+    void configure(int status, int delayMs = 0, int failFirst = 0)
+    {
+        httpRequest(m_nam, "POST", url(u"/_config"_s),
+                    u"{\"status\":%1,\"delayMs\":%2,\"failFirst\":%3}"_s.arg(status).arg(delayMs).arg(failFirst).toUtf8());
+    }
+    void clear() { httpRequest(m_nam, "POST", url(u"/_clear"_s)); }
+    QJsonArray records()
+    {
+        return QJsonDocument::fromJson(httpRequest(m_nam, "GET", url(u"/_records"_s)).body).array();
+    }
+    /// Records whose body contains `needle`.
+    QList<QJsonObject> recordsWith(const QString &needle)
+    {
+        QList<QJsonObject> out;
+        for (const QJsonValue &v : records()) {
+            if (v.toObject().value(u"body"_s).toString().contains(needle))
+                out << v.toObject();
+        }
+        return out;
+    }
+
+private:
+    QProcess m_proc;
+    quint16 m_port = 0;
+    QNetworkAccessManager m_nam;
+};
+
+/// A real binderyd process.
+class Daemon
+{
+public:
+    ~Daemon() { stop(); }
+    /// Starts binderyd; true once /v1.0/healthz answers. False if it exited (init error) or hung.
+    bool start(const QString &resources, quint16 appPort, const QString &trafficLog = {})
+    {
+        m_port = freePort();
+        QStringList args{u"--app-id"_s, u"kafka-it"_s, u"--dapr-http-port"_s, QString::number(m_port),
+                         u"--resources-path"_s, resources};
+        if (appPort)
+            args << u"--app-port"_s << QString::number(appPort);
+        if (!trafficLog.isEmpty())
+            args << u"--traffic-log"_s << trafficLog;
+        m_proc = std::make_unique<QProcess>();
+        m_proc->setProcessChannelMode(QProcess::MergedChannels);
+        m_proc->start(binDir() + u"/binderyd"_s, args);
+        if (!m_proc->waitForStarted(5000))
+            return false;
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < 20000) {
+            if (m_proc->state() == QProcess::NotRunning)
+                return false;
+            if (httpRequest(m_nam, "GET", url(u"/v1.0/healthz"_s), {}, {}, 1000).status == 204)
+                return true;
+            spin(100);
+        }
+        return false;
+    }
+    /// SIGTERM (graceful: inputs stop, offsets are committed) and wait.
+    void stop()
+    {
+        if (!m_proc || m_proc->state() == QProcess::NotRunning)
+            return;
+        m_proc->terminate();
+        if (!m_proc->waitForFinished(20000)) {
+            m_proc->kill();
+            m_proc->waitForFinished(5000);
+        }
+    }
+    /// Waits for the process to exit by itself (init failure); its exit code, or -1.
+    int waitExit(int ms)
+    {
+        if (!m_proc->waitForFinished(ms))
+            return -1;
+        return m_proc->exitCode();
+    }
+    QByteArray output()
+    {
+        if (m_proc)
+            m_output += m_proc->readAll();
+        return m_output;
+    }
+    QUrl url(const QString &path) const { return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path)); }
+    quint16 port() const { return m_port; }
+    HttpAnswer post(const QString &binding, const QByteArray &body, int timeoutMs = 30000)
+    {
+        return httpRequest(m_nam, "POST", url(u"/v1.0/bindings/"_s + binding), body, {}, timeoutMs);
+    }
+    QNetworkAccessManager &nam() { return m_nam; }
+
+private:
+    std::unique_ptr<QProcess> m_proc;
+    quint16 m_port = 0;
+    QByteArray m_output;
+    QNetworkAccessManager m_nam;
+};
+
+QByteArray component(const QString &name, const QList<QPair<QString, QString>> &items)
+{
+    QByteArray y = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name.toUtf8()
+                   + "\nspec:\n  type: bindings.kafka\n  version: v1\n  metadata:\n";
+    for (const auto &[k, v] : items) {
+        QByteArray value = v.toUtf8();
+        if (value.contains('\n')) {
+            QByteArray block = "|\n";
+            for (const QByteArray &l : value.split('\n'))
+                block += "        " + l + '\n';
+            y += "  - name: " + k.toUtf8() + "\n    value: " + block;
+        } else {
+            y += "  - name: " + k.toUtf8() + "\n    value: \"" + value + "\"\n";
+        }
+    }
+    return y;
+}
+
+bool writeFile(const QString &path, const QByteArray &content)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly) && f.write(content) == content.size();
+}
+
+QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+QList<QJsonObject> trafficInputs(const QString &path, const QString &needle = {})
+{
+    QList<QJsonObject> out;
+    for (const QByteArray &line : readFile(path).split('\n')) {
+        const QJsonObject o = QJsonDocument::fromJson(line).object();
+        if (o.value(u"kind"_s).toString() != u"input"_s)
+            continue;
+        if (!needle.isEmpty() && !QJsonDocument(o).toJson(QJsonDocument::Compact).contains(needle.toUtf8()))
+            continue;
+        out << o;
+    }
+    return out;
+}
+
+int runServices(const QStringList &args, QByteArray *output = nullptr)
+{
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(sourceDir() + u"/scripts/services"_s, args);
+    if (!p.waitForFinished(180000))
+        return -1;
+    if (output)
+        *output = p.readAll();
+    return p.exitCode();
+}
+
+} // namespace
+
+#define REQUIRE_BROKER()                                                                                            \
+    do {                                                                                                            \
+        if (!reachable(m_env.brokers)) {                                                                            \
+            if (isCi())                                                                                             \
+                QFAIL(qPrintable(u"no Kafka broker at %1 (CI=true): run scripts/services start kafka"_s.arg(m_env.brokers))); \
+            QSKIP(qPrintable(u"no Kafka broker at %1: run scripts/services start kafka"_s.arg(m_env.brokers)));      \
+        }                                                                                                           \
+    } while (0)
+
+class tst_KafkaBinding : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    void seedExampleProducesAndDeliversAsPasted();
+    void outputMapsKeyPartitionAndHeaders_data();
+    void outputMapsKeyPartitionAndHeaders();
+    void failedDeliveryIsNotCommittedAndComesBackAfterRestart();
+    void retryEnabledRetriesWithBackoffUntilAcked();
+    void partitionsAreDeliveredInParallelEachInOrder();
+    void authenticatedListenersWork_data();
+    void authenticatedListenersWork();
+    void wrongPasswordIsAClearInitError();
+    void badMetadataIsAClearInitError_data();
+    void badMetadataIsAClearInitError();
+    void brokerDownGives500WithinBoundAndRecovers();
+
+private:
+    KafkaEnv m_env;
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void tst_KafkaBinding::initTestCase()
+{
+    QVERIFY2(QFile::exists(binDir() + u"/binderyd"_s), qPrintable(u"binderyd not built in "_s + binDir()));
+    m_env = loadEnv();
+}
+
+void tst_KafkaBinding::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void tst_KafkaBinding::cleanup()
+{
+    if (QTest::currentTestFailed())
+        m_dir->setAutoRemove(false), qWarning("kept %s", qPrintable(m_dir->path()));
+    m_dir.reset();
+}
+
+// The seed: its kafkaevent component verbatim (brokers http://localhost:5050, topic1, group1),
+// its curl request, its Flask app on /kafkaevent.
+void tst_KafkaBinding::seedExampleProducesAndDeliversAsPasted()
+{
+    REQUIRE_BROKER();
+    const QByteArray seed = readFile(sourceDir() + u"/resources/samples/kafka/kafka.yaml"_s);
+    QVERIFY(seed.contains("http://localhost:5050"));
+    QVERIFY(writeFile(m_dir->filePath(u"kafka.yaml"_s), seed));
+    // The seed's curl names the binding myKafka: the same Kafka settings under that name.
+    QByteArray myKafka = seed;
+    myKafka.replace("name: kafkaevent", "name: myKafka");
+    QVERIFY(writeFile(m_dir->filePath(u"mykafka.yaml"_s), myKafka));
+    FlaskApp app;
+    QVERIFY(app.start());
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
+    QVERIFY2(d.output().contains("scheme"), "expected the brokers scheme warning");
+
+    const QString run = uniqueName(u"seed"_s);
+    for (const QString &binding : {u"myKafka"_s, u"kafkaevent"_s}) {
+        QProcess curl;
+        curl.start(u"curl"_s, {u"-s"_s, u"-o"_s, u"/dev/null"_s, u"-w"_s, u"%{http_code}"_s, u"-X"_s, u"POST"_s,
+                               u"-H"_s, u"Content-Type: application/json"_s,
+                               u"http://localhost:%1/v1.0/bindings/%2"_s.arg(d.port()).arg(binding), u"-d"_s,
+                               u"{ \"data\": { \"message\": \"Hi %1 %2\" }, \"metadata\": { \"partitionKey\": \"key1\" }, \"operation\": \"create\" }"_s
+                                   .arg(run, binding)});
+        QVERIFY(curl.waitForFinished(30000));
+        QCOMPARE(curl.readAllStandardOutput(), QByteArray("204"));
+    }
+    // Consume it back: value as daprd sends it (JSON re-encoded), key, headers.
+    QList<KcatRecord> mine;
+    for (const KcatRecord &r : kcatConsume(m_env.brokers, u"topic1"_s)) {
+        if (r.payload.contains(run.toUtf8()))
+            mine << r;
+    }
+    QCOMPARE(mine.size(), 2);
+    QCOMPARE(mine[0].payload, u"{\"message\":\"Hi %1 myKafka\"}"_s.arg(run).toUtf8());
+    QCOMPARE(mine[0].key, u"key1"_s);
+    QCOMPARE(mine[0].header(u"partitionKey"_s), u"key1"_s);
+
+    // Input: wait until the group member is assigned (a marker record arrives), then 20 records.
+    QElapsedTimer t;
+    t.start();
+    bool assigned = false;
+    while (!assigned && t.elapsed() < 60000) {
+        QVERIFY(kcatProduce(m_env.brokers, u"topic1"_s, {{"warmup", u"{\"warmup\":\"%1\"}"_s.arg(run).toUtf8()}}));
+        for (int i = 0; i < 10 && !assigned; ++i) {
+            spin(200);
+            assigned = !app.recordsWith(run).isEmpty();
+        }
+    }
+    QVERIFY2(assigned, "the seed's kafkaevent input never delivered to /kafkaevent");
+    QList<QPair<QByteArray, QByteArray>> batch;
+    for (int i = 0; i < 20; ++i)
+        batch.append({"k" + QByteArray::number(i), u"{\"seq\":%1,\"run\":\"%2-batch\"}"_s.arg(i).arg(run).toUtf8()});
+    QVERIFY(kcatProduce(m_env.brokers, u"topic1"_s, batch, 0, {u"source=kcat"_s}));
+    QTRY_COMPARE_WITH_TIMEOUT(app.recordsWith(run + u"-batch"_s).size(), 20, 30000);
+    const QList<QJsonObject> got = app.recordsWith(run + u"-batch"_s);
+    qint64 lastOffset = -1;
+    for (int i = 0; i < got.size(); ++i) {
+        const QJsonObject r = got[i];
+        QCOMPARE(r.value(u"path"_s).toString(), u"/kafkaevent"_s);
+        QCOMPARE(QJsonDocument::fromJson(r.value(u"body"_s).toString().toUtf8()).object().value(u"seq"_s).toInt(), i);
+        const QJsonObject h = r.value(u"headers"_s).toObject();
+        QCOMPARE(h.value(u"__key"_s).toString(), u"k%1"_s.arg(i));
+        QCOMPARE(h.value(u"__topic"_s).toString(), u"topic1"_s);
+        QCOMPARE(h.value(u"__partition"_s).toString(), u"0"_s);
+        QCOMPARE(h.value(u"source"_s).toString(), u"kcat"_s);
+        QVERIFY(h.value(u"__timestamp"_s).toString().toLongLong() > 1600000000000LL);
+        const qint64 off = h.value(u"__offset"_s).toString().toLongLong();
+        QVERIFY2(off > lastOffset, "records out of order");
+        lastOffset = off;
+    }
+}
+
+void tst_KafkaBinding::outputMapsKeyPartitionAndHeaders_data()
+{
+    QTest::addColumn<QString>("requestMetadata"); // JSON object text
+    QTest::addColumn<QString>("extraItem");       // name=value component item, or empty
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("key");        // expected key ("<none>" = no key)
+    QTest::addColumn<int>("partition");      // expected partition (-1 = any)
+    QTest::addColumn<QStringList>("headers"); // expected header names, exactly
+    QTest::newRow("partitionKey is the key") << u"{\"partitionKey\":\"pk\"}"_s << QString() << 204 << u"pk"_s << -1
+                                             << QStringList{u"partitionKey"_s};
+    QTest::newRow("__key is the key") << u"{\"__key\":\"k2\",\"x\":\"y\"}"_s << QString() << 204 << u"k2"_s << -1
+                                      << QStringList{u"__key"_s, u"x"_s};
+    QTest::newRow("partitionKey wins over __key") << u"{\"__key\":\"k2\",\"partitionKey\":\"pk\"}"_s << QString()
+                                                  << 204 << u"pk"_s << -1
+                                                  << QStringList{u"__key"_s, u"partitionKey"_s};
+    QTest::newRow("key is not special") << u"{\"key\":\"nope\"}"_s << QString() << 204 << u"<none>"_s << -1
+                                        << QStringList{u"key"_s};
+    QTest::newRow("partitionNumber picks the partition") << u"{\"partitionNumber\":\"2\"}"_s << QString() << 204
+                                                         << u"<none>"_s << 2 << QStringList{u"partitionNumber"_s};
+    QTest::newRow("excludeHeaderMetaRegex drops matches")
+        << u"{\"secretA\":\"1\",\"keep\":\"2\",\"secretB\":\"3\"}"_s << u"excludeHeaderMetaRegex=^secret"_s << 204
+        << u"<none>"_s << -1 << QStringList{u"keep"_s};
+    QTest::newRow("bad partitionNumber is a 500") << u"{\"partitionNumber\":\"-3\"}"_s << QString() << 500
+                                                  << QString() << -1 << QStringList();
+}
+
+void tst_KafkaBinding::outputMapsKeyPartitionAndHeaders()
+{
+    QFETCH(QString, requestMetadata);
+    QFETCH(QString, extraItem);
+    QFETCH(int, status);
+    QFETCH(QString, key);
+    QFETCH(int, partition);
+    QFETCH(QStringList, headers);
+    REQUIRE_BROKER();
+    const QString topic = uniqueName(u"out"_s);
+    QCOMPARE(createTopic(m_env.brokers, topic, 3), QString());
+    QList<QPair<QString, QString>> items{{u"brokers"_s, m_env.brokers}, {u"publishTopic"_s, topic},
+                                         {u"direction"_s, u"output"_s}};
+    if (!extraItem.isEmpty())
+        items.append({extraItem.section(u'=', 0, 0), extraItem.section(u'=', 1)});
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s), component(u"out"_s, items)));
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), 0), d.output().constData());
+    const HttpAnswer a = d.post(u"out"_s, u"{\"data\":{\"v\":\"%1\"},\"metadata\":%2,\"operation\":\"create\"}"_s
+                                              .arg(topic, requestMetadata)
+                                              .toUtf8());
+    QCOMPARE(a.status, status);
+    if (status != 204) {
+        QVERIFY2(a.body.contains("ERR_INVOKE_OUTPUT_BINDING") && a.body.contains("partitionNumber"), a.body.constData());
+        return;
+    }
+    const QList<KcatRecord> recs = kcatConsume(m_env.brokers, topic);
+    QCOMPARE(recs.size(), 1);
+    const KcatRecord &r = recs.first();
+    QCOMPARE(r.payload, u"{\"v\":\"%1\"}"_s.arg(topic).toUtf8());
+    if (key == u"<none>"_s)
+        QVERIFY2(!r.hasKey, qPrintable(r.key));
+    else
+        QCOMPARE(r.key, key);
+    if (partition >= 0)
+        QCOMPARE(r.partition, partition);
+    QStringList names;
+    for (const auto &h : r.headers)
+        names << h.first;
+    names.sort();
+    headers.sort();
+    QCOMPARE(names, headers);
+    const QJsonObject md = QJsonDocument::fromJson(requestMetadata.toUtf8()).object();
+    for (const QString &h : headers)
+        QCOMPARE(r.header(h), md.value(h).toString());
+}
+
+// App answers 500 (consumeRetryEnabled off, as daprd: log and move on): nothing is committed, so
+// a restart delivers the records again; once acknowledged (2xx) a restart delivers nothing old.
+void tst_KafkaBinding::failedDeliveryIsNotCommittedAndComesBackAfterRestart()
+{
+    REQUIRE_BROKER();
+    const QString topic = uniqueName(u"ack"_s);
+    QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"acks"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
+                                            {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                                            {u"direction"_s, u"input"_s}})));
+    QVERIFY(kcatProduce(m_env.brokers, topic, {{"a", "{\"n\":0}"}, {"b", "{\"n\":1}"}, {"c", "{\"n\":2}"}}));
+    FlaskApp app;
+    QVERIFY(app.start());
+    app.configure(500);
+    const QString traffic = m_dir->filePath(u"traffic.jsonl"_s);
+    {
+        Daemon d;
+        QVERIFY2(d.start(m_dir->path(), app.port(), traffic), d.output().constData());
+        QTRY_VERIFY_WITH_TIMEOUT(app.records().size() >= 3, 30000);
+        spin(1500); // an auto-commit interval: nothing may be committed
+        d.stop();
+    }
+    QCOMPARE(app.records().size(), 3); // moved on, no retries (retry disabled)
+    const QList<QJsonObject> tr = trafficInputs(traffic);
+    QCOMPARE(tr.size(), 3);
+    for (const QJsonObject &o : tr) {
+        QCOMPARE(o.value(u"outcome"_s).toString(), u"dropped"_s);
+        QCOMPARE(o.value(u"status"_s).toInt(), 500);
+        QVERIFY(o.value(u"eventKey"_s).toString().startsWith(topic + u"/0@"_s));
+    }
+
+    app.clear();
+    app.configure(200);
+    {
+        Daemon d;
+        QVERIFY2(d.start(m_dir->path(), app.port(), traffic), d.output().constData());
+        QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), 3, 30000);
+        spin(1500);
+        d.stop(); // commits the acknowledged offsets
+    }
+    const QJsonArray again = app.records();
+    for (int i = 0; i < 3; ++i) {
+        QCOMPARE(again[i].toObject().value(u"headers"_s).toObject().value(u"__offset"_s).toString(), QString::number(i));
+    }
+
+    app.clear();
+    {
+        Daemon d;
+        QVERIFY2(d.start(m_dir->path(), app.port(), traffic), d.output().constData());
+        // Once the member is reading, a new record arrives, and nothing old comes before it.
+        spin(3000);
+        QVERIFY(kcatProduce(m_env.brokers, topic, {{"d", "{\"n\":3}"}}));
+        QTRY_VERIFY_WITH_TIMEOUT(!app.records().isEmpty(), 30000);
+        spin(1000);
+        const QJsonArray third = app.records();
+        QCOMPARE(third.size(), 1);
+        QCOMPARE(third[0].toObject().value(u"headers"_s).toObject().value(u"__offset"_s).toString(), u"3"_s);
+    }
+}
+
+void tst_KafkaBinding::retryEnabledRetriesWithBackoffUntilAcked()
+{
+    REQUIRE_BROKER();
+    const QString topic = uniqueName(u"retry"_s);
+    QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"retries"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
+                                               {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                                               {u"consumeRetryEnabled"_s, u"true"_s},
+                                               {u"consumeRetryInterval"_s, u"50ms"_s}, {u"direction"_s, u"input"_s}})));
+    QVERIFY(kcatProduce(m_env.brokers, topic, {{"a", "{\"n\":0}"}, {"b", "{\"n\":1}"}}));
+    FlaskApp app;
+    QVERIFY(app.start());
+    app.configure(200, 0, 3); // the first three deliveries fail
+    const QString traffic = m_dir->filePath(u"traffic.jsonl"_s);
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), app.port(), traffic), d.output().constData());
+    QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), 5, 30000);
+    spin(500);
+    const QJsonArray recs = app.records();
+    QCOMPARE(recs.size(), 5);
+    QStringList offsets;
+    for (const QJsonValue &v : recs)
+        offsets << v.toObject().value(u"headers"_s).toObject().value(u"__offset"_s).toString();
+    QCOMPARE(offsets, (QStringList{u"0"_s, u"0"_s, u"0"_s, u"0"_s, u"1"_s})); // in order: retried before moving on
+    // Backoff grows: 50, 100, 200 ms between attempts.
+    const double gap1 = recs[1].toObject().value(u"t0"_s).toDouble() - recs[0].toObject().value(u"t1"_s).toDouble();
+    const double gap3 = recs[3].toObject().value(u"t0"_s).toDouble() - recs[2].toObject().value(u"t1"_s).toDouble();
+    QVERIFY2(gap1 >= 0.045 && gap3 >= 0.19 && gap3 > gap1, qPrintable(u"gaps %1 %2"_s.arg(gap1).arg(gap3)));
+    d.stop();
+    const QList<QJsonObject> tr = trafficInputs(traffic);
+    QCOMPARE(tr.size(), 5);
+    for (int i = 0; i < 4; ++i) {
+        QCOMPARE(tr[i].value(u"attempt"_s).toInt(), i + 1);
+        QCOMPARE(tr[i].value(u"outcome"_s).toString(), i < 3 ? u"retry"_s : u"acked"_s);
+        QCOMPARE(tr[i].value(u"eventKey"_s).toString(), topic + u"/0@0"_s);
+    }
+}
+
+void tst_KafkaBinding::partitionsAreDeliveredInParallelEachInOrder()
+{
+    REQUIRE_BROKER();
+    const QString topic = uniqueName(u"par"_s);
+    const int partitions = 4;
+    const int perPartition = 6;
+    const int delayMs = 150;
+    QCOMPARE(createTopic(m_env.brokers, topic, partitions), QString());
+    for (int p = 0; p < partitions; ++p) {
+        QList<QPair<QByteArray, QByteArray>> recs;
+        for (int i = 0; i < perPartition; ++i)
+            recs.append({"k", u"{\"p\":%1,\"i\":%2}"_s.arg(p).arg(i).toUtf8()});
+        QVERIFY(kcatProduce(m_env.brokers, topic, recs, p));
+    }
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"par"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
+                                           {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                                           {u"direction"_s, u"input"_s}})));
+    FlaskApp app;
+    QVERIFY(app.start());
+    app.configure(200, delayMs);
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
+    QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), partitions * perPartition, 60000);
+    const QJsonArray recs = app.records();
+    // Each partition in order, one at a time; partitions overlap.
+    QHash<int, QList<QJsonObject>> byPartition;
+    double first = 1e18, last = 0;
+    for (const QJsonValue &v : recs) {
+        const QJsonObject o = v.toObject();
+        byPartition[o.value(u"headers"_s).toObject().value(u"__partition"_s).toString().toInt()] << o;
+        first = qMin(first, o.value(u"t0"_s).toDouble());
+        last = qMax(last, o.value(u"t1"_s).toDouble());
+    }
+    QCOMPARE(byPartition.size(), partitions);
+    for (auto it = byPartition.cbegin(); it != byPartition.cend(); ++it) {
+        const QList<QJsonObject> &l = it.value();
+        QCOMPARE(l.size(), perPartition);
+        // Sorted by arrival (the app appends when it answers; sort by t0 to be exact).
+        QList<QJsonObject> sorted = l;
+        std::sort(sorted.begin(), sorted.end(), [](const QJsonObject &a, const QJsonObject &b) {
+            return a.value(u"t0"_s).toDouble() < b.value(u"t0"_s).toDouble();
+        });
+        for (int i = 0; i < sorted.size(); ++i) {
+            QCOMPARE(sorted[i].value(u"headers"_s).toObject().value(u"__offset"_s).toString(), QString::number(i));
+            if (i > 0)
+                QVERIFY2(sorted[i].value(u"t0"_s).toDouble() >= sorted[i - 1].value(u"t1"_s).toDouble() - 0.002,
+                         "two deliveries of one partition overlapped");
+        }
+    }
+    // Max concurrency: how many deliveries were in flight at once.
+    int maxInFlight = 0;
+    for (const QJsonValue &v : recs) {
+        const double at = v.toObject().value(u"t0"_s).toDouble() + 0.001;
+        int n = 0;
+        for (const QJsonValue &w : recs)
+            n += w.toObject().value(u"t0"_s).toDouble() <= at && w.toObject().value(u"t1"_s).toDouble() > at;
+        maxInFlight = qMax(maxInFlight, n);
+    }
+    const double sequential = partitions * perPartition * delayMs / 1000.0;
+    qInfo("partitions=%d in-flight max=%d wall=%.2fs sequential would be %.2fs", partitions, maxInFlight,
+          last - first, sequential);
+    QVERIFY2(maxInFlight >= 3, qPrintable(u"max in flight %1"_s.arg(maxInFlight)));
+    QVERIFY(last - first < sequential * 0.6);
+}
+
+void tst_KafkaBinding::authenticatedListenersWork_data()
+{
+    QTest::addColumn<QString>("listener"); // sasl | saslSsl | ssl
+    QTest::addColumn<QString>("authType");
+    QTest::addColumn<QString>("mechanism");
+    QTest::newRow("SASL PLAIN") << u"sasl"_s << u"password"_s << u"PLAINTEXT"_s;
+    QTest::newRow("SCRAM-SHA-256") << u"sasl"_s << u"password"_s << u"SHA-256"_s;
+    QTest::newRow("SCRAM-SHA-512") << u"sasl"_s << u"password"_s << u"SHA-512"_s;
+    QTest::newRow("SASL_SSL with caCert") << u"saslSsl"_s << u"password"_s << u"SHA-512"_s;
+    QTest::newRow("mTLS") << u"ssl"_s << u"mtls"_s << QString();
+}
+
+void tst_KafkaBinding::authenticatedListenersWork()
+{
+    QFETCH(QString, listener);
+    QFETCH(QString, authType);
+    QFETCH(QString, mechanism);
+    REQUIRE_BROKER();
+    QVERIFY2(QFile::exists(m_env.ca), "KAFKA_CA_CERT missing: scripts/services env kafka");
+    const QString topic = uniqueName(u"auth"_s);
+    QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
+    QList<QPair<QString, QString>> items{{u"topics"_s, topic}, {u"publishTopic"_s, topic}, {u"consumerGroup"_s, topic},
+                                         {u"initialOffset"_s, u"oldest"_s}, {u"authType"_s, authType}};
+    if (listener == u"sasl"_s) {
+        items << QPair{u"brokers"_s, m_env.sasl} << QPair{u"disableTls"_s, u"true"_s};
+    } else if (listener == u"saslSsl"_s) {
+        items << QPair{u"brokers"_s, m_env.saslSsl} << QPair{u"caCert"_s, QString::fromUtf8(readFile(m_env.ca)).trimmed()};
+    } else {
+        items << QPair{u"brokers"_s, m_env.ssl} << QPair{u"caCert"_s, m_env.ca} << QPair{u"clientCert"_s, m_env.cert}
+              << QPair{u"clientKey"_s, m_env.key};
+    }
+    if (authType == u"password"_s)
+        items << QPair{u"saslUsername"_s, m_env.user} << QPair{u"saslPassword"_s, m_env.password}
+              << QPair{u"saslMechanism"_s, mechanism};
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s), component(u"secure"_s, items)));
+    FlaskApp app;
+    QVERIFY(app.start());
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
+    const HttpAnswer a = d.post(u"secure"_s, u"{\"data\":\"%1\",\"operation\":\"create\"}"_s.arg(topic).toUtf8());
+    QCOMPARE(a.status, 204);
+    const QList<KcatRecord> recs = kcatConsume(m_env.brokers, topic);
+    QCOMPARE(recs.size(), 1);
+    QCOMPARE(recs[0].payload, u"\"%1\""_s.arg(topic).toUtf8()); // a JSON string keeps its quotes (ref. 1.2)
+    QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), 1, 30000); // and the input reads it over the same listener
+    QCOMPARE(app.records()[0].toObject().value(u"body"_s).toString(), u"\"%1\""_s.arg(topic));
+}
+
+void tst_KafkaBinding::wrongPasswordIsAClearInitError()
+{
+    REQUIRE_BROKER();
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"badpass"_s, {{u"brokers"_s, m_env.sasl}, {u"publishTopic"_s, u"x"_s},
+                                               {u"authType"_s, u"password"_s}, {u"disableTls"_s, u"true"_s},
+                                               {u"saslUsername"_s, m_env.user}, {u"saslPassword"_s, u"wrong-password"_s},
+                                               {u"saslMechanism"_s, u"SHA-256"_s}, {u"direction"_s, u"output"_s}})));
+    Daemon d;
+    QElapsedTimer t;
+    t.start();
+    QVERIFY(!d.start(m_dir->path(), 0));
+    QVERIFY(d.waitExit(10000) != 0);
+    const QByteArray out = d.output();
+    QVERIFY2(out.contains("badpass") && out.contains("authentication") && out.contains("failed"), out.constData());
+    QVERIFY2(!out.contains("wrong-password"), "the password leaked into the log");
+    QVERIFY2(t.elapsed() < 8000, "init error took too long");
+}
+
+void tst_KafkaBinding::badMetadataIsAClearInitError_data()
+{
+    QTest::addColumn<QString>("item");    // name=value
+    QTest::addColumn<QString>("message"); // expected in binderyd's output
+    QTest::newRow("oidc") << u"authType=oidc"_s << u"authType 'oidc' is not yet supported"_s;
+    QTest::newRow("oidc_private_key_jwt") << u"authType=oidc_private_key_jwt"_s << u"is not yet supported"_s;
+    QTest::newRow("awsiam") << u"authType=awsiam"_s << u"authType 'awsiam' is not yet supported"_s;
+    QTest::newRow("schema registry") << u"schemaRegistryURL=http://localhost:8081"_s
+                                     << u"'schemaRegistryURL' is set, but the schema registry (Avro) is not yet supported"_s;
+    QTest::newRow("avro") << u"useAvroJSON=true"_s << u"Avro is not yet supported"_s;
+    QTest::newRow("no port") << u"brokers=localhost"_s << u"metadata 'brokers' has a malformed address 'localhost'"_s;
+    QTest::newRow("bad port") << u"brokers=localhost:99999"_s << u"metadata 'brokers' has a malformed address"_s;
+    QTest::newRow("path") << u"brokers=http://localhost:5050/kafka"_s << u"metadata 'brokers' has a malformed address"_s;
+    QTest::newRow("spaces") << u"brokers=local host:5050"_s << u"metadata 'brokers' has a malformed address"_s;
+}
+
+void tst_KafkaBinding::badMetadataIsAClearInitError()
+{
+    QFETCH(QString, item);
+    QFETCH(QString, message);
+    QList<QPair<QString, QString>> items{{u"publishTopic"_s, u"x"_s}, {u"direction"_s, u"output"_s}};
+    const QString name = item.section(u'=', 0, 0);
+    if (name != u"brokers"_s)
+        items.prepend({u"brokers"_s, m_env.brokers});
+    items.append({name, item.section(u'=', 1)});
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s), component(u"bad"_s, items)));
+    Daemon d;
+    QVERIFY(!d.start(m_dir->path(), 0));
+    QVERIFY(d.waitExit(10000) != 0);
+    const QByteArray out = d.output();
+    QVERIFY2(out.contains(message.toUtf8()) && out.contains("bad (bindings.kafka"), out.constData());
+}
+
+// The broker goes down: create answers 500 within the bound (deliveryTimeout) and the API stays
+// responsive; after `scripts/services start kafka` output and input recover on their own, and
+// every record answered 204 is in the topic and reached the app.
+void tst_KafkaBinding::brokerDownGives500WithinBoundAndRecovers()
+{
+    REQUIRE_BROKER();
+    const QString topic = uniqueName(u"down"_s);
+    QCOMPARE(createTopic(m_env.brokers, topic, 2), QString());
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"flaky"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
+                                             {u"publishTopic"_s, topic}, {u"consumerGroup"_s, topic},
+                                             {u"initialOffset"_s, u"oldest"_s}, {u"deliveryTimeout"_s, u"3s"_s}})));
+    FlaskApp app;
+    QVERIFY(app.start());
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
+    QStringList acknowledged;
+    auto send = [&](const QString &id, int timeoutMs = 30000) {
+        const HttpAnswer a = d.post(u"flaky"_s, u"{\"data\":{\"id\":\"%1\"},\"operation\":\"create\"}"_s.arg(id).toUtf8(),
+                                    timeoutMs);
+        if (a.status == 204)
+            acknowledged << id;
+        return a;
+    };
+    for (int i = 0; i < 10; ++i)
+        QCOMPARE(send(u"before-%1"_s.arg(i)).status, 204);
+
+    QByteArray out;
+    QCOMPARE(runServices({u"stop"_s, u"kafka"_s, u"--keep-data"_s}, &out), 0);
+    bool restarted = false;
+    auto restart = qScopeGuard([&] {
+        if (!restarted)
+            runServices({u"start"_s, u"kafka"_s});
+    });
+    QVERIFY(!reachable(m_env.brokers));
+    for (int i = 0; i < 3; ++i) {
+        QElapsedTimer t;
+        t.start();
+        const HttpAnswer a = send(u"down-%1"_s.arg(i), 15000);
+        const qint64 ms = t.elapsed();
+        qInfo("broker down: create answered %d after %lld ms", a.status, ms);
+        QCOMPARE(a.status, 500);
+        QVERIFY2(a.body.contains("ERR_INVOKE_OUTPUT_BINDING") && a.body.contains("flaky"), a.body.constData());
+        QVERIFY2(ms <= 3000 + 1500, qPrintable(u"500 after %1 ms, bound is 3 s"_s.arg(ms)));
+        // The API stays responsive meanwhile.
+        QElapsedTimer h;
+        h.start();
+        QCOMPARE(httpRequest(d.nam(), "GET", d.url(u"/v1.0/healthz"_s), {}, {}, 2000).status, 204);
+        QVERIFY(h.elapsed() < 1000);
+    }
+
+    QCOMPARE(runServices({u"start"_s, u"kafka"_s}, &out), 0);
+    restarted = true;
+    QElapsedTimer t;
+    t.start();
+    int status = 0;
+    int n = 0;
+    while (status != 204 && t.elapsed() < 60000)
+        status = send(u"recover-%1"_s.arg(n++), 15000).status;
+    QCOMPARE(status, 204);
+    for (int i = 0; i < 10; ++i)
+        QCOMPARE(send(u"after-%1"_s.arg(i)).status, 204);
+
+    // No record answered 204 is missing from the topic...
+    QSet<QString> inTopic;
+    for (const KcatRecord &r : kcatConsume(m_env.brokers, topic))
+        inTopic << QJsonDocument::fromJson(r.payload).object().value(u"id"_s).toString();
+    for (const QString &id : std::as_const(acknowledged))
+        QVERIFY2(inTopic.contains(id), qPrintable(id + u" answered 204 but is not in the topic"_s));
+    // ...and the input recovered: every acknowledged record reached the app.
+    auto delivered = [&] {
+        QSet<QString> ids;
+        for (const QJsonValue &v : app.records())
+            ids << QJsonDocument::fromJson(v.toObject().value(u"body"_s).toString().toUtf8()).object().value(u"id"_s).toString();
+        return ids;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(delivered().contains(QSet<QString>(acknowledged.cbegin(), acknowledged.cend())), 60000);
+}
+
+QTEST_MAIN(tst_KafkaBinding)
+#include "tst_kafka_binding.moc"
