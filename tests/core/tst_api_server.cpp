@@ -411,21 +411,23 @@ void tst_ApiServer::servesMetadataInDaprShape()
     QCOMPARE(a.header("Content-Type"), QByteArray("application/json"));
     const nlohmann::json j = json(a.body);
     QVERIFY2(j.is_object(), a.body.constData());
-    QCOMPARE(j.value("id", ""), std::string("api-test"));
+    QCOMPARE(QByteArray::fromStdString(j.value("id", "")), QByteArray("api-test"));
     QVERIFY(j.contains("runtimeVersion"));
     QVERIFY(j["extended"].is_object());
-    QCOMPARE(j["extended"].value("daprRuntimeVersion", ""), j.value("runtimeVersion", "x"));
-    QCOMPARE(j["actorRuntime"].value("runtimeStatus", ""), std::string("DISABLED"));
+    QCOMPARE(QByteArray::fromStdString(j["extended"].value("daprRuntimeVersion", "")),
+             QByteArray::fromStdString(j.value("runtimeVersion", "x")));
+    QCOMPARE(QByteArray::fromStdString(j["actorRuntime"].value("runtimeStatus", "")), QByteArray("DISABLED"));
     const nlohmann::json comps = j["components"];
     QVERIFY(comps.is_array());
     QCOMPARE(comps.size(), size_t(3));
     std::map<std::string, nlohmann::json> byName;
     for (const auto &c : comps)
         byName[c.value("name", "")] = c;
-    QCOMPARE(byName["loop"], nlohmann::json::parse(R"({"name":"loop","type":"bindings.loopback","version":"v1",
-                                                      "capabilities":["INPUT_BINDING","OUTPUT_BINDING"]})"));
-    QCOMPARE(byName["files"]["capabilities"], nlohmann::json::parse(R"(["OUTPUT_BINDING"])"));
-    QCOMPARE(byName["upstream"]["type"], nlohmann::json("bindings.http"));
+    QCOMPARE(QByteArray::fromStdString(byName["loop"].dump()),
+             QByteArray(R"({"capabilities":["INPUT_BINDING","OUTPUT_BINDING"],"name":"loop","type":"bindings.loopback",)"
+                        R"("version":"v1"})"));
+    QCOMPARE(QByteArray::fromStdString(byName["files"]["capabilities"].dump()), QByteArray(R"(["OUTPUT_BINDING"])"));
+    QCOMPARE(QByteArray::fromStdString(byName["upstream"].value("type", "")), QByteArray("bindings.http"));
 }
 
 void tst_ApiServer::storesExtendedMetadataWithPut()
@@ -434,7 +436,7 @@ void tst_ApiServer::storesExtendedMetadataWithPut()
     QCOMPARE(put.status, 204);
     QVERIFY(put.body.isEmpty());
     const nlohmann::json j = json(call("GET", u"/v1.0/metadata"_s).body);
-    QCOMPARE(j["extended"].value("myKey", ""), std::string("my value"));
+    QCOMPARE(QByteArray::fromStdString(j["extended"].value("myKey", "")), QByteArray("my value"));
 }
 
 void tst_ApiServer::reportsHealthAndOutboundHealth()
@@ -460,7 +462,7 @@ void tst_ApiServer::reportsHealthAndOutboundHealth()
     const HttpAnswer notReady = call("GET", u"/v1.0/healthz"_s, {}, {}, port);
     QCOMPARE(notReady.status, 500);
     const nlohmann::json j = json(notReady.body);
-    QCOMPARE(j.value("errorCode", ""), std::string("ERR_HEALTH_NOT_READY"));
+    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")), QByteArray("ERR_HEALTH_NOT_READY"));
     QVERIFY2(QByteArray::fromStdString(j.value("message", "")).startsWith("dapr is not ready: ["), notReady.body.constData());
     // The app comes up: healthz turns 204.
     QTcpServer app;

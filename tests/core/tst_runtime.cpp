@@ -225,7 +225,7 @@ void tst_Runtime::recoversWhenTheAppGoesDownAndComesBack()
     std::vector<TrafficRecord> failures;
     QTRY_VERIFY([&] {
         for (TrafficRecord &t : m_traffic.drain()) {
-            if (t.kind == TrafficRecord::Kind::Input)
+            if (t.kind == TrafficRecord::Kind::Input && t.payload == R"("while down")")
                 failures.push_back(std::move(t));
         }
         return failures.size() >= 3;
@@ -236,7 +236,11 @@ void tst_Runtime::recoversWhenTheAppGoesDownAndComesBack()
         QVERIFY2(t.error.startsWith(u"error invoking app: "_s), qPrintable(t.error));
         QCOMPARE(t.outcome, u"retry"_s);
     }
-    QCOMPARE(failures[2].attempt, 3);
+    QList<int> attempts;
+    for (const TrafficRecord &t : failures)
+        attempts << t.attempt;
+    std::sort(attempts.begin(), attempts.end());
+    QCOMPARE(attempts, (QList<int>{1, 2, 3}));
     QCOMPARE(rt->state(), RuntimeState::Running);
 
     QCOMPARE(m_app->start(port), port);
