@@ -27,6 +27,7 @@ struct ClientState
     QString lastError;
     rd_kafka_resp_err_t lastCode = RD_KAFKA_RESP_ERR_NO_ERROR;
     bool authFailed = false;
+    QString authError;
     KafkaInput *input = nullptr;
     QString component;
 };
@@ -49,8 +50,11 @@ void errorCb(rd_kafka_t *, int err, const char *reason, void *opaque)
         st->lastCode = code;
         if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION || code == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED
             || code == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
-            || code == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
+            || code == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
             st->authFailed = true;
+            if (st->authError.isEmpty())
+                st->authError = text;
+        }
     }
     // "all brokers down" etc. are transient; librdkafka reconnects on its own.
     qCDebug(lcKafka).noquote() << st->component << QStringLiteral("librdkafka:") << text;
@@ -63,6 +67,23 @@ void logCb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
         qCWarning(lcKafka).noquote() << (st ? st->component : QString()) << QString::fromUtf8(fac) << QString::fromUtf8(buf);
     else
         qCDebug(lcKafka).noquote() << (st ? st->component : QString()) << QString::fromUtf8(fac) << QString::fromUtf8(buf);
+}
+
+/// librdkafka < 2.6.1 repeats the client nonce in SCRAM's final message; Kafka 4.x rejects it
+/// as "invalid credentials" (confluentinc/librdkafka#4895).
+bool scramBroken()
+{
+    return rd_kafka_version() < 0x020601ff;
+}
+
+QString scramHint(const KafkaSettings &s)
+{
+    if (!s.saslMechanism.startsWith(QStringLiteral("SCRAM")) || s.authType != QStringLiteral("password") || !scramBroken())
+        return {};
+    return QStringLiteral(" (note: this librdkafka %1 has a SCRAM bug that Kafka 4.x brokers reject as invalid "
+                          "credentials; it is fixed in librdkafka 2.6.1: run with a newer librdkafka.so.1, e.g. "
+                          "LD_LIBRARY_PATH=$(scripts/services.d/librdkafka))")
+        .arg(QString::fromLatin1(rd_kafka_version_str()));
 }
 
 /**
@@ -89,8 +110,8 @@ Result<> checkConnectivity(rd_kafka_t *rk, ClientState &st, const KafkaSettings 
         std::lock_guard lock(st.mutex);
         if (st.authFailed)
             return fail(ErrorCode::InitFailed,
-                        QStringLiteral("kafka: authentication to brokers '%1' failed: %2")
-                            .arg(s.brokers.join(u','), st.lastError),
+                        QStringLiteral("kafka: authentication to brokers '%1' failed: %2%3")
+                            .arg(s.brokers.join(u','), st.authError, scramHint(s)),
                         s.componentName);
     }
     std::lock_guard lock(st.mutex);

@@ -28,6 +28,21 @@ def any_route(route):
     return deliver("/" + route)
 
 
+def environ_headers(environ):
+    # WSGI folds '-' and '_' together (HTTP___KEY); Bindery and daprd send names such as
+    # __key and __offset, so keep leading underscores and turn the rest back into '-'.
+    out = {}
+    for k, v in environ.items():
+        if not k.startswith("HTTP_"):
+            continue
+        name = k[5:].lower()
+        stripped = name.lstrip("_")
+        out[name[: len(name) - len(stripped)] + stripped.replace("_", "-")] = v
+    if environ.get("CONTENT_TYPE"):
+        out["content-type"] = environ["CONTENT_TYPE"]
+    return out
+
+
 def deliver(path):
     t0 = time.time()
     body = request.get_data()
@@ -41,7 +56,7 @@ def deliver(path):
     with lock:
         records.append({
             "path": path,
-            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "headers": environ_headers(request.environ),
             "body": body.decode("utf-8", "replace"),
             "t0": t0,
             "t1": time.time(),
@@ -71,6 +86,18 @@ def clear():
 
 
 if __name__ == "__main__":
-    import logging
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app.run(host="127.0.0.1", port=int(sys.argv[1]), threaded=True)
+    # app.run() (werkzeug's dev server) silently drops every request header whose name contains
+    # '_', i.e. all of __key, __offset, __topic, __partition and __timestamp. Serve the same Flask
+    # app with the standard library's WSGI server, which keeps them.
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    make_server("127.0.0.1", int(sys.argv[1]), app, server_class=ThreadingWSGIServer,
+                handler_class=QuietHandler).serve_forever()
