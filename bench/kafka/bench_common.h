@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared pieces of the Kafka benchmarks: a keep-alive HTTP/1.1 load generator on raw sockets
+// (epoll, one thread), a trivial epoll HTTP app that checks per-partition order, binderyd
+// launching, and percentile helpers. Plain C++ so the load side costs little CPU.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char **environ;
+
+namespace bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double usSince(Clock::time_point t)
+{
+    return std::chrono::duration<double, std::micro>(Clock::now() - t).count();
+}
+
+inline double percentile(std::vector<double> v, double p)
+{
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+}
+
+inline std::string env(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+inline int connectTo(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+inline int freePort()
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/// Parses one complete HTTP response at the start of `buf`: its length, or 0 if incomplete.
+inline size_t responseLength(const std::string &buf, int *status)
+{
+    const size_t end = buf.find("\r\n\r\n");
+    if (end == std::string::npos)
+        return 0;
+    *status = atoi(buf.c_str() + 9);
+    size_t body = 0;
+    const char *cl = strcasestr(buf.c_str(), "\r\ncontent-length:");
+    if (cl && static_cast<size_t>(cl - buf.c_str()) < end)
+        body = strtoul(cl + 17, nullptr, 10);
+    if (*status == 204 || *status == 304)
+        body = 0;
+    return buf.size() >= end + 4 + body ? end + 4 + body : 0;
+}
+
+/// One blocking keep-alive request (used for health checks and the floor).
+inline int blockingRequest(int &fd, int port, const std::string &req)
+{
+    if (fd < 0)
+        fd = connectTo(port);
+    if (fd < 0)
+        return 0;
+    if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+        close(fd);
+        fd = -1;
+        return 0;
+    }
+    std::string buf;
+    char tmp[4096];
+    int status = 0;
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n <= 0) {
+            close(fd);
+            fd = -1;
+            return 0;
+        }
+        buf.append(tmp, static_cast<size_t>(n));
+        if (responseLength(buf, &status))
+            return status;
+    }
+}
+
+struct LoadResult
+{
+    std::vector<double> latUs;
+    double seconds = 0;
+    long ok = 0;
+    long failed = 0;
+    double rps() const { return seconds > 0 ? static_cast<double>(ok + failed) / seconds : 0; }
+};
+
+/**
+ * Sends `request` over `conns` keep-alive connections for `seconds`.
+ * ratePerSec == 0: closed loop (each connection sends again as soon as it got its answer).
+ * ratePerSec > 0: open loop at that rate; latency counts from the scheduled send time.
+ */
+inline LoadResult runLoad(int port, const std::string &request, int conns, double seconds, double ratePerSec = 0,
+                          double warmupSeconds = 1.0)
+{
+    struct Conn
+    {
+        int fd = -1;
+        bool busy = false;
+        Clock::time_point sent;
+        std::string buf;
+    };
+    std::vector<Conn> cs(static_cast<size_t>(conns));
+    int ep = epoll_create1(0);
+    for (int i = 0; i < conns; ++i) {
+        cs[i].fd = connectTo(port);
+        if (cs[i].fd < 0) {
+            fprintf(stderr, "connect failed\n");
+            exit(2);
+        }
+        epoll_event e{};
+        e.events = EPOLLIN;
+        e.data.u32 = static_cast<uint32_t>(i);
+        epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &e);
+    }
+    LoadResult r;
+    const auto start = Clock::now();
+    const auto measureFrom = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmupSeconds));
+    const auto end = measureFrom + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const auto interval = ratePerSec > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / ratePerSec))
+                                         : Clock::duration::zero();
+    auto nextSend = start;
+    std::vector<Clock::time_point> backlog; // open loop: scheduled sends waiting for a free connection
+    auto send = [&](Conn &c, Clock::time_point scheduled) {
+        c.busy = true;
+        c.sent = scheduled;
+        if (write(c.fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+            fprintf(stderr, "write failed\n");
+            exit(2);
+        }
+    };
+    if (ratePerSec == 0) {
+        for (auto &c : cs)
+            send(c, Clock::now());
+    }
+    epoll_event evs[256];
+    char tmp[65536];
+    while (Clock::now() < end) {
+        int timeoutMs = 100;
+        if (ratePerSec > 0) {
+            const auto now = Clock::now();
+            while (nextSend <= now) {
+                backlog.push_back(nextSend);
+                nextSend += interval;
+            }
+            for (auto &c : cs) {
+                if (backlog.empty())
+                    break;
+                if (!c.busy) {
+                    send(c, backlog.front());
+                    backlog.erase(backlog.begin());
+                }
+            }
+            timeoutMs = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(nextSend - Clock::now()).count());
+            timeoutMs = std::clamp(timeoutMs, 0, 100);
+        }
+        const int n = epoll_wait(ep, evs, 256, timeoutMs);
+        for (int i = 0; i < n; ++i) {
+            Conn &c = cs[evs[i].data.u32];
+            const ssize_t got = read(c.fd, tmp, sizeof tmp);
+            if (got <= 0) {
+                fprintf(stderr, "connection closed by server\n");
+                exit(2);
+            }
+            c.buf.append(tmp, static_cast<size_t>(got));
+            int status = 0;
+            size_t len;
+            while ((len = responseLength(c.buf, &status)) > 0) {
+                c.buf.erase(0, len);
+                const auto now = Clock::now();
+                if (c.sent >= measureFrom) {
+                    r.latUs.push_back(std::chrono::duration<double, std::micro>(now - c.sent).count());
+                    (status >= 200 && status < 300) ? ++r.ok : ++r.failed;
+                }
+                c.busy = false;
+                if (ratePerSec == 0 && now < end)
+                    send(c, now);
+                else if (!backlog.empty()) {
+                    send(c, backlog.front());
+                    backlog.erase(backlog.begin());
+                }
+            }
+        }
+    }
+    r.seconds = std::chrono::duration<double>(end - measureFrom).count();
+    for (auto &c : cs)
+        close(c.fd);
+    close(ep);
+    return r;
+}
+
+/// binderyd as a child process.
+class Daemon
+{
+public:
+    bool start(const std::string &resources, int appPort)
+    {
+        m_port = freePort();
+        const std::string bin = env("BINDERY_BIN_DIR", BENCH_BIN_DIR) + "/binderyd";
+        std::vector<std::string> args{bin, "--app-id", "bench", "--dapr-http-port", std::to_string(m_port),
+                                      "--resources-path", resources, "--log-level", "warn"};
+        if (appPort)
+            args.insert(args.end(), {"--app-port", std::to_string(appPort)});
+        std::vector<char *> argv;
+        for (auto &a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        if (posix_spawn(&m_pid, bin.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+            return false;
+        int fd = -1;
+        for (int i = 0; i < 200; ++i) {
+            int st = 0;
+            if (waitpid(m_pid, &st, WNOHANG) == m_pid) {
+                m_pid = 0;
+                return false;
+            }
+            if (blockingRequest(fd, m_port, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n") == 204) {
+                close(fd);
+                return true;
+            }
+            usleep(100000);
+        }
+        return false;
+    }
+    void stop()
+    {
+        if (m_pid > 0) {
+            kill(m_pid, SIGTERM);
+            int st = 0;
+            waitpid(m_pid, &st, 0);
+            m_pid = 0;
+        }
+    }
+    ~Daemon() { stop(); }
+    int port() const { return m_port; }
+    pid_t pid() const { return m_pid; }
+
+private:
+    pid_t m_pid = 0;
+    int m_port = 0;
+};
+
+inline std::string kafkaBrokers()
+{
+    return env("KAFKA_BROKERS", "127.0.0.1:5050");
+}
+
+inline bool writeFile(const std::string &path, const std::string &text)
+{
+    FILE *f = fopen(path.c_str(), "w");
+    if (!f)
+        return false;
+    fwrite(text.data(), 1, text.size(), f);
+    fclose(f);
+    return true;
+}
+
+/// CPU seconds (user+sys) used so far by process `pid`.
+inline double cpuSeconds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char buf[2048];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (p)
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+    return static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+} // namespace bench
