@@ -158,7 +158,8 @@ int main(int argc, char *argv[])
 
     bindery::core::BindingRegistry registry;
     bindery::core::registerBuiltinBindings(registry);
-    bindery::core::TrafficStream traffic;
+    // Without --traffic-log nobody drains the tap: keep nothing rather than 200k records.
+    bindery::core::TrafficStream traffic(parser.isSet(trafficLog) ? 200000 : 0);
     std::unique_ptr<bindery::core::TrafficLogWriter> writer;
     if (parser.isSet(trafficLog)) {
         writer = std::make_unique<bindery::core::TrafficLogWriter>(traffic, parser.value(trafficLog));

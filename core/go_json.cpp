@@ -12,27 +12,78 @@ namespace bindery::core {
 
 namespace {
 
+// Go's encodeState.string with HTML escaping: one pass, no intermediate strings (hot path of
+// every output request). Invalid UTF-8 becomes the escape \ufffd, as Go writes it.
 void appendString(std::string &out, const std::string &s)
 {
-    // nlohmann's dump handles control characters and invalid UTF-8; Go additionally escapes
-    // HTML-significant characters and the JavaScript line separators.
-    const std::string dumped = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    out.reserve(out.size() + dumped.size());
-    for (size_t i = 0; i < dumped.size(); ++i) {
-        const char c = dumped[i];
-        if (c == '<')
-            out += "\\u003c";
-        else if (c == '>')
-            out += "\\u003e";
-        else if (c == '&')
-            out += "\\u0026";
-        else if (c == '\xE2' && i + 2 < dumped.size() && dumped[i + 1] == '\x80'
-                 && (dumped[i + 2] == '\xA8' || dumped[i + 2] == '\xA9')) {
-            out += dumped[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
-            i += 2;
-        } else
-            out += c;
+    static const char hex[] = "0123456789abcdef";
+    out.reserve(out.size() + s.size() + 2);
+    out += '"';
+    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    const size_t n = s.size();
+    for (size_t i = 0; i < n;) {
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '<': case '>': case '&':
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xF];
+                break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out += hex[c >> 4];
+                    out += hex[c & 0xF];
+                } else {
+                    out += static_cast<char>(c);
+                }
+            }
+            ++i;
+            continue;
+        }
+        // Validate one UTF-8 sequence (shortest form, no surrogates, <= U+10FFFF).
+        size_t len = 0;
+        uint32_t cp = 0;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        }
+        bool valid = len > 0 && i + len <= n;
+        for (size_t k = 1; valid && k < len; ++k) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                valid = false;
+            else
+                cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if (valid && ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
+            valid = false;
+        if (!valid) {
+            out += "\\ufffd";
+            ++i;
+            continue;
+        }
+        if (cp == 0x2028 || cp == 0x2029) {
+            out += cp == 0x2028 ? "\\u2028" : "\\u2029";
+        } else {
+            out.append(reinterpret_cast<const char *>(p + i), len);
+        }
+        i += len;
     }
+    out += '"';
 }
 
 void marshal(std::string &out, const nlohmann::json &v)

@@ -156,6 +156,11 @@ void TrafficStream::push(TrafficRecord record)
     std::function<void()> notify;
     {
         std::lock_guard lock(m_mutex);
+        if (m_capacity == 0) { // a disabled tap keeps nothing (pop_front on empty is UB)
+            m_dropped.fetch_add(1, std::memory_order_relaxed);
+            m_pushed.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
         if (m_queue.size() >= m_capacity) {
             m_queue.pop_front();
             m_dropped.fetch_add(1, std::memory_order_relaxed);

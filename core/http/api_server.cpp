@@ -469,19 +469,19 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
             return;
         }
         if (!result.result->hasData) {
-            finish(responder, rec, 204, {}, headers);
+            finish(responder, std::move(rec), 204, {}, headers);
             return;
         }
         headers.prepend({"Content-Type", JSON});
-        finish(responder, rec, 200, result.result->data, headers);
+        finish(responder, std::move(rec), 200, result.result->data, headers);
     };
     QThread *home = thread();
-    binding->invoke(std::move(req), [self, home, complete](InvokeResult result) mutable {
+    binding->invoke(std::move(req), [self, home, complete = std::move(complete)](InvokeResult result) mutable {
         if (QThread::currentThread() == home) {
             complete(std::move(result));
             return;
         }
-        QMetaObject::invokeMethod(self, [complete, result = std::move(result)]() mutable { complete(std::move(result)); },
+        QMetaObject::invokeMethod(self, [complete = std::move(complete), result = std::move(result)]() mutable { complete(std::move(result)); },
                                   Qt::QueuedConnection);
     });
 }

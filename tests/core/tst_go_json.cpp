@@ -17,7 +17,28 @@ private Q_SLOTS:
     void decodesOnlyTheFirstValueWithGoMessages_data();
     void decodesOnlyTheFirstValueWithGoMessages();
     void namesKindsAsGoUnmarshalErrorsDo();
+    void escapesInvalidUtf8AsGoDoes_data();
+    void escapesInvalidUtf8AsGoDoes();
 };
+
+void tst_GoJson::escapesInvalidUtf8AsGoDoes_data()
+{
+    QTest::addColumn<QByteArray>("raw");
+    QTest::addColumn<QByteArray>("expected");
+    QTest::newRow("stray byte") << QByteArray("a\xff" "b") << QByteArray(R"("a\ufffdb")");
+    QTest::newRow("truncated sequence") << QByteArray("\xe2\x82") << QByteArray(R"("\ufffd\ufffd")");
+    QTest::newRow("overlong") << QByteArray("\xc0\xaf") << QByteArray(R"("\ufffd\ufffd")");
+    QTest::newRow("surrogate") << QByteArray("\xed\xa0\x80") << QByteArray(R"("\ufffd\ufffd\ufffd")");
+    QTest::newRow("valid 4-byte kept") << QByteArray("\xf0\x9f\x98\x80") << QByteArray("\"\xf0\x9f\x98\x80\"");
+    QTest::newRow("control and DEL") << QByteArray("\x1f\x7f") << QByteArray("\"\\u001f\x7f\"");
+}
+
+void tst_GoJson::escapesInvalidUtf8AsGoDoes()
+{
+    // Reached by goJsonMarshal callers with raw strings (e.g. file names), not by parsed JSON.
+    QFETCH(QByteArray, raw);
+    QTEST(goJsonMarshal(nlohmann::json(raw.toStdString())), "expected");
+}
 
 void tst_GoJson::reencodesAsGoJsonMarshal_data()
 {

@@ -79,6 +79,7 @@ private Q_SLOTS:
     void notifiesOnceWhenTheQueueBecomesNonEmpty();
     void dropsTheOldestAndCountsWhenFull();
     void drainsAtMostTheRequestedNumber();
+    void keepsNothingWithCapacityZero();
     void roundTripsJsonLines_data();
     void roundTripsJsonLines();
     void writesOneJsonObjectPerLine();
@@ -176,6 +177,20 @@ void tst_Traffic::drainsAtMostTheRequestedNumber()
     QCOMPARE(stream.drain(3).size(), size_t(3));
     QCOMPARE(stream.drain().size(), size_t(7));
     QCOMPARE(stream.drain().size(), size_t(0));
+}
+
+void tst_Traffic::keepsNothingWithCapacityZero()
+{
+    // binderyd without --traffic-log: a disabled tap must neither keep records nor crash.
+    TrafficStream stream(0);
+    int wakes = 0;
+    stream.setNotifier([&] { ++wakes; });
+    for (int i = 0; i < 3; ++i)
+        stream.push(sample(TrafficRecord::Kind::Output));
+    QCOMPARE(stream.pushed(), quint64(3));
+    QCOMPARE(stream.dropped(), quint64(3));
+    QCOMPARE(stream.drain().size(), size_t(0));
+    QCOMPARE(wakes, 0);
 }
 
 void tst_Traffic::roundTripsJsonLines_data()
