@@ -440,6 +440,7 @@ private Q_SLOTS:
     void wrongPasswordIsAClearInitError();
     void badMetadataIsAClearInitError_data();
     void badMetadataIsAClearInitError();
+    void jsSdkBindingSendProduces();
     void brokerDownGives500WithinBoundAndRecovers();
 
 private:
@@ -889,6 +890,42 @@ void tst_KafkaBinding::badMetadataIsAClearInitError()
     QVERIFY(d.waitExit(10000) != 0);
     const QByteArray out = d.output();
     QVERIFY2(out.contains(message.toUtf8()) && out.contains("bad (bindings.kafka"), out.constData());
+}
+
+// End to end with the official Dapr JS SDK (@dapr/dapr from tests/e2e/node_modules).
+void tst_KafkaBinding::jsSdkBindingSendProduces()
+{
+    REQUIRE_BROKER();
+    const QString e2e = sourceDir() + u"/tests/e2e"_s;
+    if (!QFile::exists(e2e + u"/node_modules/@dapr/dapr/package.json"_s)) {
+        if (isCi())
+            QFAIL("tests/e2e/node_modules/@dapr/dapr is missing (npm ci in tests/e2e)");
+        QSKIP("tests/e2e/node_modules/@dapr/dapr is missing: run npm ci in tests/e2e");
+    }
+    const QString topic = uniqueName(u"js"_s);
+    QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"kafkaevent"_s, {{u"brokers"_s, u"http://localhost:5050"_s}, {u"publishTopic"_s, topic},
+                                                  {u"direction"_s, u"output"_s}})));
+    if (m_env.brokers != u"127.0.0.1:5050"_s)
+        QSKIP("the seed's address http://localhost:5050 needs the broker on port 5050");
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), 0), d.output().constData());
+    QProcess node;
+    node.setWorkingDirectory(e2e);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(u"DAPR_HTTP_PORT"_s, QString::number(d.port()));
+    node.setProcessEnvironment(env);
+    node.setProcessChannelMode(QProcess::MergedChannels);
+    node.start(u"node"_s, {e2e + u"/kafka_js_sdk_send.mjs"_s, u"kafkaevent"_s, topic});
+    QVERIFY(node.waitForFinished(60000));
+    const QByteArray out = node.readAll();
+    QVERIFY2(node.exitCode() == 0 && out.contains("\"ok\":true"), out.constData());
+    const QList<KcatRecord> recs = kcatConsume(m_env.brokers, topic);
+    QCOMPARE(recs.size(), 1);
+    QCOMPARE(recs[0].payload, u"{\"message\":\"Hi from the JS SDK\",\"runId\":\"%1\"}"_s.arg(topic).toUtf8());
+    QCOMPARE(recs[0].key, u"js-key"_s);
+    QCOMPARE(recs[0].header(u"source"_s), u"js-sdk"_s);
 }
 
 // The broker goes down: create answers 500 within the bound (deliveryTimeout) and the API stays
