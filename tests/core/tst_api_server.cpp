@@ -60,6 +60,7 @@ private Q_SLOTS:
     void defaultsGetAndDeleteOperationsAndReadsQueryMetadata();
     void returnsMetadataHeadersCaseInsensitively();
     void returnsMetadataHeadersWithComponentErrors();
+    void forwardsTraceContextAndValidatesBaggage();
     void answersManyConcurrentRequests();
     void recordsEveryRequestInTheTrafficStream();
     void refusesBodiesAboveMaxBodySizeWithoutHanging();
@@ -312,6 +313,26 @@ void tst_ApiServer::returnsMetadataHeadersWithComponentErrors()
     QCOMPARE(a.header("metadata.status"), QByteArray("503 Service Unavailable"));
     QCOMPARE(a.header("metadata.x-upstream"), QByteArray("yes"));
     QCOMPARE(a.header("Content-Type"), QByteArray("application/json"));
+}
+
+void tst_ApiServer::forwardsTraceContextAndValidatesBaggage()
+{
+    const QByteArray tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const HttpAnswer a = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})",
+                              {{"traceparent", tp}, {"tracestate", "k=v"}, {"baggage", "user=alice;p=1, tenant=t1"}});
+    QCOMPARE(a.status, 200);
+    QCOMPARE(a.header("metadata.traceparent"), tp); // echo reflects what the binding received
+    QCOMPARE(a.header("metadata.tracestate"), QByteArray("k=v"));
+    QCOMPARE(a.header("metadata.baggage"), QByteArray("user=alice;p=1, tenant=t1"));
+    const HttpAnswer bad = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})", {{"baggage", "no-equals-sign"}});
+    QCOMPARE(bad.status, 400);
+    const nlohmann::json j = json(bad.body);
+    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")), QByteArray("ERR_MALFORMED_REQUEST"));
+    QCOMPARE(QByteArray::fromStdString(j.value("message", "")), QByteArray("invalid baggage header: no-equals-sign"));
+    // An invalid traceparent is ignored, not forwarded.
+    const HttpAnswer ignored = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})", {{"traceparent", "garbage"}});
+    QCOMPARE(ignored.status, 200);
+    QVERIFY(!ignored.hasHeader("metadata.traceparent"));
 }
 
 void tst_ApiServer::answersManyConcurrentRequests()
