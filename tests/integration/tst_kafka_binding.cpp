@@ -436,6 +436,8 @@ private Q_SLOTS:
     void retryEnabledRetriesWithBackoffUntilAcked();
     void partitionsAreDeliveredInParallelEachInOrder();
     void rebalanceWaitsForInFlightAndLosesNothing();
+    void escapeHeadersUrlEscapesKeyAndHeaders_data();
+    void escapeHeadersUrlEscapesKeyAndHeaders();
     void authenticatedListenersWork_data();
     void authenticatedListenersWork();
     void wrongPasswordIsAClearInitError();
@@ -852,6 +854,40 @@ void tst_KafkaBinding::rebalanceWaitsForInFlightAndLosesNothing()
           static_cast<long long>(recs.size()), partitions * perPartition, repeats, static_cast<long long>(byA),
           static_cast<long long>(byB));
     QVERIFY2(byB > 0, "the second member never got a partition: no rebalance happened");
+}
+
+void tst_KafkaBinding::escapeHeadersUrlEscapesKeyAndHeaders_data()
+{
+    QTest::addColumn<bool>("escape");
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("header");
+    QTest::newRow("escapeHeaders=true") << true << u"k+y%2Fz"_s << u"a+b%26c%3Dd%C3%A9"_s;
+    QTest::newRow("escapeHeaders=false") << false << u"k y/z"_s << u"a b&c=d\u00e9"_s;
+}
+
+void tst_KafkaBinding::escapeHeadersUrlEscapesKeyAndHeaders()
+{
+    QFETCH(bool, escape);
+    QFETCH(QString, key);
+    QFETCH(QString, header);
+    REQUIRE_BROKER();
+    const QString topic = uniqueName(u"esc"_s);
+    QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
+    QVERIFY(kcatProduce(m_env.brokers, topic, {{"k y/z", "{}"}}, 0, {u"h=a b&c=d\u00e9"_s}));
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"esc"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
+                                           {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                                           {u"escapeHeaders"_s, escape ? u"true"_s : u"false"_s},
+                                           {u"direction"_s, u"input"_s}})));
+    FlaskApp app;
+    QVERIFY(app.start());
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
+    QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), 1, 30000);
+    const QJsonObject h = app.records()[0].toObject().value(u"headers"_s).toObject();
+    QCOMPARE(h.value(u"__key"_s).toString(), key);
+    // WSGI hands header bytes over as latin-1; re-read them as UTF-8.
+    QCOMPARE(QString::fromUtf8(h.value(u"h"_s).toString().toLatin1()), header);
 }
 
 void tst_KafkaBinding::authenticatedListenersWork_data()

@@ -59,7 +59,7 @@ Result<> setPemOrFile(rd_kafka_conf_t *conf, const char *pemProp, const char *fi
 
 QString queryEscape(const QByteArray &value)
 {
-    QByteArray e = value.toPercentEncoding(QByteArray(), QByteArray(" "));
+    QByteArray e = value.toPercentEncoding(QByteArray(" ")); // keep spaces, then make them +
     e.replace(' ', '+');
     return QString::fromLatin1(e);
 }
