@@ -11,6 +11,8 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -181,6 +183,15 @@ public:
     }
     uint16_t port() const { return m_port; }
     uint64_t served() const { return m_served.load(); }
+    /// CPU seconds the app's thread has used so far.
+    double cpuSeconds()
+    {
+        clockid_t id;
+        timespec ts{};
+        if (pthread_getcpuclockid(m_thread.native_handle(), &id) != 0 || clock_gettime(id, &ts) != 0)
+            return 0;
+        return ts.tv_sec + ts.tv_nsec / 1e9;
+    }
 
 private:
     void loop()
@@ -249,4 +260,14 @@ private:
     std::thread m_thread;
 };
 
+} // namespace bindery::bench
+
+namespace bindery::bench {
+/// CPU seconds used by the whole process so far.
+inline double processCpuSeconds()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 } // namespace bindery::bench
