@@ -99,7 +99,7 @@ InvokeResult invokeAndWait(HttpBinding &b, const QString &op, const QByteArray &
     r.data = data;
     r.metadata = metadata;
     b.invoke(r, [&](InvokeResult res) { result = std::move(res); });
-    QTest::qWaitFor([&] { return result.has_value(); }, 10000);
+    (void)QTest::qWaitFor([&] { return result.has_value(); }, 10000);
     if (!result)
         return {fail(ErrorCode::Timeout, u"test: no completion"_s), {}};
     return *result;
