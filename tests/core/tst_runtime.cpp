@@ -47,6 +47,8 @@ private Q_SLOTS:
     void recoversWhenTheAppGoesDownAndComesBack();
     void sendsAppApiTokenOnProbeAndDelivery();
     void failsFastOnBadComponentsUnlessIgnoreErrors();
+    void retriesAProbeThatTimedOut();
+    void reloadsAFileAndDisablesComponents();
 
 private:
     void writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items);
@@ -59,6 +61,7 @@ private:
     QNetworkAccessManager m_nam;
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<TestApp> m_app;
+    int m_probeTimeoutMs = 3000;
 };
 
 void tst_Runtime::initTestCase()
@@ -91,6 +94,7 @@ void tst_Runtime::writeComponent(const QByteArray &name, const QByteArray &type,
 std::unique_ptr<Runtime> tst_Runtime::start(quint16 appPort, QByteArray appToken)
 {
     RuntimeOptions o;
+    o.probeTimeoutMs = m_probeTimeoutMs;
     o.httpPort = 0;
     o.appPort = appPort;
     o.appApiToken = std::move(appToken);
@@ -280,6 +284,58 @@ void tst_Runtime::failsFastOnBadComponentsUnlessIgnoreErrors()
     for (const ComponentStatus &c : rt->components())
         states << c.name + u'=' + componentStateName(c.state);
     QCOMPARE(states, (QStringList{u"bad=failed"_s, u"good=loaded"_s}));
+}
+
+void tst_Runtime::retriesAProbeThatTimedOut()
+{
+    // A probe that times out is an error (daprd gives up); Bindery retries it every second.
+    const quint16 port = m_app->start();
+    m_app->answer("OPTIONS", "/tick", -1);
+    m_app->answer("POST", "/tick", 200);
+    writeComponent("tick", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
+    m_probeTimeoutMs = 400;
+    std::unique_ptr<Runtime> rt = start(port);
+    m_probeTimeoutMs = 3000;
+    QTRY_VERIFY_WITH_TIMEOUT(subscription(*rt, u"tick"_s).startsWith(u"probe failed, retrying: could not invoke OPTIONS"_s),
+                             5000);
+    QCOMPARE(m_app->count("POST", "/tick"), 0);
+    bool probeError = false;
+    for (const TrafficRecord &t : m_traffic.drain())
+        probeError |= t.kind == TrafficRecord::Kind::Probe && !t.ok && t.status == 0 && !t.error.isEmpty();
+    QVERIFY(probeError);
+    m_app->answer("OPTIONS", "/tick", 200);
+    QTRY_VERIFY_WITH_TIMEOUT(subscription(*rt, u"tick"_s).startsWith(u"reading"_s), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(m_app->count("POST", "/tick") >= 1, 5000);
+}
+
+void tst_Runtime::reloadsAFileAndDisablesComponents()
+{
+    writeComponent("loop", "bindings.loopback", "  - name: capacity\n    value: 1\n");
+    std::unique_ptr<Runtime> rt = start(0);
+    QCOMPARE(rt->state(), RuntimeState::Running);
+    QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":1})").status, 200);
+    // Hot reload of an edited file: the component is re-created with the new metadata.
+    writeComponent("loop", "bindings.loopback", "  - name: capacity\n    value: 2\n  - name: direction\n    value: input\n");
+    rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
+    QCOMPARE(rt->components().size(), 1);
+    QCOMPARE(rt->components().first().output, false);
+    const HttpAnswer gone = invoke(*rt, "loop", R"({"operation":"echo","data":1})");
+    QCOMPARE(gone.status, 500);
+    QVERIFY(gone.body.contains("couldn't find output binding loop"));
+    writeComponent("loop", "bindings.loopback", "  - name: capacity\n    value: 3\n");
+    rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
+    QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":2})").status, 200);
+    // Disabling takes it out of service; enabling brings it back.
+    rt->setComponentEnabled(u"loop"_s, false);
+    QCOMPARE(rt->components().first().state, ComponentState::Disabled);
+    QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":3})").status, 500);
+    rt->setComponentEnabled(u"loop"_s, true);
+    QCOMPARE(rt->components().first().state, ComponentState::Loaded);
+    QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":4})").body, QByteArray("4"));
+    // A deleted file unloads its components.
+    QFile::remove(m_dir->filePath(u"loop.yaml"_s));
+    rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
+    QCOMPARE(rt->components().size(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_Runtime)
