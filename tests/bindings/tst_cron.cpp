@@ -59,6 +59,7 @@ void tst_Cron::parsesSchedules_data()
     QTest::newRow("6 fields") << u"*/10 * * * * *"_s << QString();
     QTest::newRow("names and ranges") << u"0 30 9 * jan-jun mon-fri"_s << QString();
     QTest::newRow("lists and question mark") << u"0 0,30 8-18/2 ? * *"_s << QString();
+    QTest::newRow("step 7 in day of week") << u"0 0 * * */7"_s << QString();
     QTest::newRow("@every 15m") << u"@every 15m"_s << QString();
     QTest::newRow("@every 1h30m") << u"@every 1h30m"_s << QString();
     for (const char *d : {"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"})
@@ -108,6 +109,8 @@ void tst_Cron::computesTheNextActivation_data()
     QTest::newRow("dom OR dow when both restricted") << u"0 0 0 13 * fri"_s << u"2026-01-01T00:00:00"_s
                                                      << u"2026-01-02T00:00:00"_s;
     QTest::newRow("dom AND dow when one is *") << u"0 0 0 13 * *"_s << u"2026-01-01T00:00:00"_s << u"2026-01-13T00:00:00"_s;
+    QTest::newRow("dow step 7 = Sundays") << u"0 0 0 * * */7"_s << u"2026-01-01T00:00:00"_s << u"2026-01-04T00:00:00"_s;
+    QTest::newRow("dow 7 = Sunday") << u"0 0 0 * * 7"_s << u"2026-01-01T00:00:00"_s << u"2026-01-04T00:00:00"_s;
     QTest::newRow("leap day") << u"0 0 0 29 feb *"_s << u"2026-03-01T00:00:00"_s << u"2028-02-29T00:00:00"_s;
     QTest::newRow("@every 90s") << u"@every 90s"_s << u"2026-01-01T00:00:00"_s << u"2026-01-01T00:01:30"_s;
     QTest::newRow("@every 1500ms is whole seconds") << u"@every 1500ms"_s << u"2026-01-01T00:00:00"_s

@@ -2,6 +2,7 @@
 #include "core/bindings/cron/cron_schedule.h"
 
 #include <QMap>
+#include <QRegularExpression>
 #include <QStringList>
 #include <QTimeZone>
 
@@ -137,7 +138,7 @@ Result<CronSchedule> CronSchedule::parse(const QString &input)
     for (int i = 0; i < 6; ++i) {
         QString f = fields[i];
         if (i == 5)
-            f.replace(QStringLiteral("7"), QStringLiteral("0"));
+            f.replace(QRegularExpression(QStringLiteral("(?<![0-9/])7(?![0-9])")), QStringLiteral("0")); // 7 = Sunday, not in steps
         Result<std::uint64_t> r = field(f, *bounds[i], names[i], &star);
         if (!r)
             return invalid(r.error().message);
