@@ -550,7 +550,7 @@ Result<> KafkaInput::init(const core::ComponentSpec &spec)
         return tl::unexpected(rk.error());
     m_rk = *rk;
     if (Result<> r = checkConnectivity(m_rk, *m_state, m_settings); !r) {
-        rd_kafka_destroy(m_rk);
+        rd_kafka_destroy_flags(m_rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         m_rk = nullptr;
         return r;
     }
@@ -598,9 +598,33 @@ Result<> KafkaInput::read(const core::EventHandler &handler, std::stop_token sto
     if (strays)
         qCDebug(lcKafka) << "records received on the main queue:" << strays;
     stopWorkers(nullptr);
-    m_consumerClosed = true;
-    rd_kafka_consumer_close(m_rk); // revokes (no workers left) and commits stored offsets
+    closeConsumer();
     return {};
+}
+
+void KafkaInput::closeConsumer()
+{
+    if (m_consumerClosed || !m_rk)
+        return;
+    m_consumerClosed = true;
+    // Leave the group and commit the stored offsets, bounded: a plain rd_kafka_consumer_close()
+    // can block for long when the broker is unreachable, and stop must stay prompt.
+    rd_kafka_queue_t *q = rd_kafka_queue_new(m_rk);
+    if (rd_kafka_error_t *e = rd_kafka_consumer_close_queue(m_rk, q))
+        rd_kafka_error_destroy(e);
+    const auto deadline = Clock::now() + 5s;
+    while (!rd_kafka_consumer_closed(m_rk) && Clock::now() < deadline) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+        if (!ev)
+            continue;
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+            onRebalance(rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev));
+        rd_kafka_event_destroy(ev);
+    }
+    if (!rd_kafka_consumer_closed(m_rk))
+        qCWarning(lcKafka).noquote() << m_state->component
+                                     << QStringLiteral("consumer did not close within 5 s (broker unreachable?)");
+    rd_kafka_queue_destroy(q);
 }
 
 void KafkaInput::onRebalance(int errCode, rd_kafka_topic_partition_list_t *partitions)
@@ -682,9 +706,8 @@ void KafkaInput::close()
     for (auto &w : m_lingering)
         w->detachOrJoin(); // must not outlive the handle
     m_lingering.clear();
-    if (!m_consumerClosed)
-        rd_kafka_consumer_close(m_rk);
-    rd_kafka_destroy(m_rk);
+    closeConsumer();
+    rd_kafka_destroy_flags(m_rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE); // closed above, bounded
     m_rk = nullptr;
 }
 
