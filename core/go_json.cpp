@@ -197,8 +197,24 @@ public:
         ++m_ordinal;
         return Base::number_float(value, text);
     }
+    // Go's decoder stops at 10000 levels of nesting; deeper input would also overflow the stack
+    // of the recursive marshal (one request could crash the runtime).
+    bool start_object(std::size_t elements) { return enter('{') && Base::start_object(elements); }
+    bool end_object() { --m_depth; return Base::end_object(); }
+    bool start_array(std::size_t elements) { return enter('[') && Base::start_array(elements); }
+    bool end_array() { --m_depth; return Base::end_array(); }
+    char tooDeep() const { return m_tooDeep; }
 
 private:
+    bool enter(char c)
+    {
+        if (++m_depth <= 10000)
+            return true;
+        m_tooDeep = c;
+        return false;
+    }
+    int m_depth = 0;
+    char m_tooDeep = 0;
     std::vector<size_t> m_negativeZeros;
     size_t m_ordinal = 0;
 };
@@ -299,6 +315,10 @@ bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *err
                          .arg(QString::fromLatin1(&c, 1))
                          .arg(pos + 1);
         }
+        return false;
+    }
+    if (sax.tooDeep()) {
+        *error = QStringLiteral("invalid character '%1' exceeded max depth").arg(QLatin1Char(sax.tooDeep()));
         return false;
     }
     if (!ok || sax.is_errored()) {

@@ -171,6 +171,10 @@ void tst_ApiServer::answersStatusCodeTable_data()
     QTest::newRow("400 operation number") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
                                           << QByteArray(R"({"operation":5})") << 400
                                           << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot unmarshal number");
+    QTest::newRow("400 nesting deeper than Go's 10000 (no crash)")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s
+        << R"({"operation":"echo","data":)" + QByteArray(200000, '[') + QByteArray(200000, ']') + "}" << 400
+        << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: invalid character '[' exceeded max depth");
     QTest::newRow("400 body is an array") << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray("[1]") << 400
                                           << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot unmarshal array");
     QTest::newRow("500 unknown binding") << QByteArray("POST") << u"/v1.0/bindings/nosuch"_s

@@ -102,6 +102,12 @@ void tst_GoJson::decodesOnlyTheFirstValueWithGoMessages_data()
     QTest::newRow("blank is EOF") << QByteArray(" \n ") << false << u"EOF"_s;
     QTest::newRow("truncated") << QByteArray(R"({"data": )") << false << u"unexpected EOF"_s;
     QTest::newRow("not JSON") << QByteArray("hello") << false << u"invalid character 'h' looking for beginning of value"_s;
+    // Go's maxNestingDepth is 10000 (the outer object counts); deeper input is refused, not a crash.
+    QTest::newRow("depth 10000 ok") << "{\"d\":" + QByteArray(9999, '[') + QByteArray(9999, ']') + "}" << true << QString();
+    QTest::newRow("depth 10001 refused") << "{\"d\":" + QByteArray(10000, '[') + QByteArray(10000, ']') + "}" << false
+                                         << u"invalid character '[' exceeded max depth"_s;
+    QTest::newRow("depth 200000 refused") << QByteArray("{\"a\":").repeated(200000) << false
+                                          << u"invalid character '{' exceeded max depth"_s;
 }
 
 void tst_GoJson::decodesOnlyTheFirstValueWithGoMessages()
