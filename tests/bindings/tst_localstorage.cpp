@@ -73,6 +73,7 @@ private Q_SLOTS:
     void refusesPathsOutsideTheRoot();
     void treatsAbsoluteFileNamesAsRelativeToTheRoot();
     void refusesSymlinkEscapes();
+    void refusesFileNamesWithNul();
     void answersUnsupportedOperations();
 
 private:
@@ -238,6 +239,14 @@ void tst_LocalStorage::treatsAbsoluteFileNamesAsRelativeToTheRoot()
     QCOMPARE(r.result.error().message, u"file not found: "_s + m_root + u"/etc/passwd"_s);
     QVERIFY(run(*m_binding, u"create"_s, R"("abs")", u"/abs.txt"_s).result);
     QCOMPARE(readAll(m_root + u"/abs.txt"_s), QByteArray("abs"));
+}
+
+void tst_LocalStorage::refusesFileNamesWithNul()
+{
+    const InvokeResult r = run(*m_binding, u"create"_s, R"("x")", u"a\u0000b"_s);
+    QVERIFY(!r.result);
+    QCOMPARE(r.result.error().message, u"fileName contains a NUL character; it is refused"_s);
+    QVERIFY(!QFile::exists(m_root + u"/a"_s));
 }
 
 void tst_LocalStorage::refusesSymlinkEscapes()

@@ -98,6 +98,9 @@ QStringList LocalStorageBinding::operations() const
 
 Result<QString> LocalStorageBinding::resolve(const QString &fileName) const
 {
+    // A NUL would be cut off by the file system call: the file written would not be the one named.
+    if (fileName.contains(QChar(u'\0')))
+        return fail(ErrorCode::InvalidMetadata, QStringLiteral("fileName contains a NUL character; it is refused"));
     QString relative = fileName;
     while (relative.startsWith(u'/'))
         relative.remove(0, 1);
