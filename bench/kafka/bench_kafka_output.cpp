@@ -125,6 +125,15 @@ int main()
         }
         close(fd);
     }
+    if (getenv("BENCH_FLOOR_ONLY")) { // diagnostics: the API floor alone, binderyd otherwise idle
+        const LoadResult f = runLoad(d.port(), "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 16, seconds, 1000, 0.5);
+        printf("healthz at 1000 req/s, 16 conns: p50 %.3f ms p90 %.3f ms p99 %.3f ms\n", percentile(f.latUs, 50) / 1000,
+               percentile(f.latUs, 90) / 1000, percentile(f.latUs, 99) / 1000);
+        const LoadResult g = runLoad(d.port(), "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1, seconds, 1000, 0.5);
+        printf("healthz at 1000 req/s, 1 conn:   p50 %.3f ms p90 %.3f ms p99 %.3f ms\n", percentile(g.latUs, 50) / 1000,
+               percentile(g.latUs, 90) / 1000, percentile(g.latUs, 99) / 1000);
+        return 0;
+    }
     printf("bindings.kafka output benchmark — broker %s, topic %s, acks=all, linger.ms=%s, %zu B payload, %.0f s per run\n",
            brokers.c_str(), topic.c_str(), linger.c_str(), kData.size(), seconds);
     printf("1) binderyd create, closed loop (keep-alive connections)\n");
@@ -144,10 +153,19 @@ int main()
     LoadResult viaApi;
     LoadResult floor; // the HTTP API without Kafka: GET /v1.0/healthz, same rate and connections
     const std::string health = "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    for (int i = 0; i < rounds; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(2)); // let the broker settle after the 64-connection run
+    for (int i = -1; i < rounds; ++i) { // round -1 warms both paths up and is discarded
+        if (i < 0) {
+            directProduce(brokers, topic, linger, 1000, 0.5, 0.5);
+            runLoad(d.port(), req, 16, 0.5, 1000, 0.5);
+            continue;
+        }
         const LoadResult f = runLoad(d.port(), health, 16, 1.0, 1000, 0.3);
         floor.latUs.insert(floor.latUs.end(), f.latUs.begin(), f.latUs.end());
         const std::vector<double> dr = directProduce(brokers, topic, linger, 1000, 1.0, 0.3);
+        if (getenv("BENCH_VERBOSE"))
+            printf("    round %d direct: p50 %.3f p99 %.3f max %.3f ms (%zu)\n", i, percentile(dr, 50) / 1000,
+                   percentile(dr, 99) / 1000, percentile(dr, 100) / 1000, dr.size());
         direct.insert(direct.end(), dr.begin(), dr.end());
         const LoadResult r = runLoad(d.port(), req, 16, 1.0, 1000, 0.3);
         viaApi.latUs.insert(viaApi.latUs.end(), r.latUs.begin(), r.latUs.end());
