@@ -669,7 +669,9 @@ void Runtime::setComponentEnabled(const QString &name, bool enabled)
     Instance *inst = find(name);
     if (!inst)
         return;
-    reloadFile(inst->spec.location.file);
+    // A copy: reloadFile() destroys the instance that owns the path.
+    const QString file = inst->spec.location.file;
+    reloadFile(file);
 }
 
 Runtime::Instance *Runtime::find(const QString &name) const
