@@ -1,25 +1,708 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ui/main_window.h"
 
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLineEdit>
+#include <QFontDatabase>
+#include <QTime>
 #include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QScreen>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QStatusBar>
+#include <QTabBar>
+#include <QTabWidget>
+#include <QTimer>
+#include <QTreeView>
 
 #include "core/binding_registry.h"
+#include "core/component_loader.h"
+#include "core/runtime.h"
+#include "ui/dialogs/new_component_dialog.h"
+#include "ui/editors/editor_pane.h"
+#include "ui/editors/yaml_editor.h"
+#include "ui/models/event_pump.h"
+#include "ui/models/event_table_model.h"
+#include "ui/widgets/app_rules_widget.h"
+#include "ui/widgets/composer_widget.h"
+#include "ui/widgets/traffic_widget.h"
 
 namespace bindery::ui {
+
+namespace {
+constexpr int PathRole = Qt::UserRole + 1;
+constexpr int NameRole = Qt::UserRole + 2;
+constexpr int StateRole = Qt::UserRole + 3;
+
+QString stateName(core::RuntimeState s)
+{
+    switch (s) {
+    case core::RuntimeState::Stopped: return QObject::tr("stopped");
+    case core::RuntimeState::Starting: return QObject::tr("starting");
+    case core::RuntimeState::Running: return QObject::tr("running");
+    case core::RuntimeState::Failed: return QObject::tr("failed");
+    }
+    return {};
+}
+} // namespace
 
 MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
     : QMainWindow(parent)
     , m_registry(registry)
 {
     setWindowTitle(QStringLiteral("Bindery"));
-    setCentralWidget(new QLabel(QStringLiteral("Bindery"), this));
+    setObjectName(QStringLiteral("mainWindow"));
+    setDockNestingEnabled(true);
+    m_host = new RuntimeHost(registry, this);
+
+    m_tabs = new QTabWidget(this);
+    m_tabs->setDocumentMode(true);
+    m_tabs->setTabsClosable(true);
+    m_tabs->setMovable(true);
+    m_traffic = new TrafficWidget(m_host->traffic(), m_tabs);
+    m_composer = new ComposerWidget(*m_host, m_tabs);
+    m_tabs->addTab(m_traffic, tr("Live traffic"));
+    m_tabs->addTab(m_composer, tr("Composer"));
+    // The two fixed tabs cannot be closed.
+    for (int i = 0; i < 2; ++i) {
+        m_tabs->tabBar()->setTabButton(i, QTabBar::RightSide, nullptr);
+        m_tabs->tabBar()->setTabButton(i, QTabBar::LeftSide, nullptr);
+    }
+    setCentralWidget(m_tabs);
+    connect(m_tabs, &QTabWidget::tabCloseRequested, this, [this](int i) {
+        auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
+        if (!pane)
+            return;
+        if (pane->isModified()) {
+            const auto answer = QMessageBox::question(this, tr("Close"), tr("Save changes to %1?").arg(QFileInfo(pane->path()).fileName()),
+                                                      QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+            if (answer == QMessageBox::Cancel)
+                return;
+            if (answer == QMessageBox::Save && !saveEditor(pane))
+                return;
+        }
+        m_tabs->removeTab(i);
+        pane->deleteLater();
+    });
+
+    // Workspace dock.
+    m_treeModel = new QStandardItemModel(this);
+    m_treeModel->setHorizontalHeaderLabels({tr("Component"), tr("Type"), tr("Dir"), tr("State")});
+    m_tree = new QTreeView(this);
+    m_tree->setObjectName(QStringLiteral("componentTree"));
+    m_tree->setModel(m_treeModel);
+    m_tree->setRootIsDecorated(false);
+    m_tree->setUniformRowHeights(true);
+    m_tree->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_tree->header()->setStretchLastSection(true);
+    m_tree->setColumnWidth(0, 110);
+    m_tree->setColumnWidth(1, 150);
+    m_tree->setColumnWidth(2, 60);
+    auto *treeDock = new QDockWidget(tr("Workspace"), this);
+    treeDock->setObjectName(QStringLiteral("workspaceDock"));
+    treeDock->setWidget(m_tree);
+    addDockWidget(Qt::LeftDockWidgetArea, treeDock);
+    connect(m_tree, &QTreeView::activated, this, [this](const QModelIndex &idx) {
+        const QString path = m_treeModel->item(idx.row(), 0)->data(PathRole).toString();
+        if (!path.isEmpty())
+            openEditor(path);
+    });
+    connect(m_tree, &QTreeView::customContextMenuRequested, this, [this](const QPoint &pos) {
+        const QModelIndex idx = m_tree->indexAt(pos);
+        if (!idx.isValid())
+            return;
+        QStandardItem *item = m_treeModel->item(idx.row(), 0);
+        const QString name = item->data(NameRole).toString();
+        const QString path = item->data(PathRole).toString();
+        const bool disabled = item->data(StateRole).toInt() == int(core::ComponentState::Disabled);
+        QMenu menu(this);
+        menu.addAction(tr("Open in editor"), this, [this, path]() { openEditor(path); });
+        QAction *toggle = menu.addAction(disabled ? tr("Enable") : tr("Disable"), this, [this, name, disabled]() {
+            m_host->setComponentEnabled(name, disabled);
+        });
+        toggle->setEnabled(m_host->isRunning() && !name.isEmpty());
+        menu.addAction(tr("Reload file"), this, [this, path]() { m_host->reloadFile(path); });
+        menu.exec(m_tree->viewport()->mapToGlobal(pos));
+    });
+
+    // History dock.
+    auto *historyDock = new QDockWidget(tr("Requests"), this);
+    historyDock->setObjectName(QStringLiteral("historyDock"));
+    historyDock->setWidget(m_composer->historyPanel());
+    addDockWidget(Qt::LeftDockWidgetArea, historyDock);
+    splitDockWidget(treeDock, historyDock, Qt::Vertical);
+
+    // Be-the-app dock.
+    m_rules = new AppRulesWidget(*m_host, this);
+    auto *rulesDock = new QDockWidget(tr("Be the app"), this);
+    rulesDock->setObjectName(QStringLiteral("appDock"));
+    rulesDock->setWidget(m_rules);
+    addDockWidget(Qt::BottomDockWidgetArea, rulesDock);
+
+    // Log dock.
+    m_log = new QPlainTextEdit(this);
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(5000);
+    m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    auto *logDock = new QDockWidget(tr("Runtime log"), this);
+    logDock->setObjectName(QStringLiteral("logDock"));
+    logDock->setWidget(m_log);
+    addDockWidget(Qt::BottomDockWidgetArea, logDock);
+    tabifyDockWidget(rulesDock, logDock);
+    rulesDock->raise();
+
+    // Status bar.
+    m_stateLabel = new QLabel(this);
+    m_apiLabel = new QLabel(this);
+    m_countsLabel = new QLabel(this);
+    statusBar()->addWidget(m_stateLabel);
+    statusBar()->addWidget(m_apiLabel);
+    statusBar()->addPermanentWidget(m_countsLabel);
+
+    connect(m_host, &RuntimeHost::stateChanged, this, [this](core::RuntimeState s) {
+        if (s == core::RuntimeState::Failed && !m_host->lastError().isEmpty())
+            m_log->appendPlainText(tr("runtime failed: ") + m_host->lastError());
+        updateStatus();
+        m_rules->refresh();
+        m_rules->pushAll();
+    });
+    connect(m_host, &RuntimeHost::componentsChanged, this, &MainWindow::refreshComponents);
+    connect(m_host, &RuntimeHost::logMessage, this, [this](int level, const QString &text) {
+        static const char *names[] = {"debug", "info", "warn", "error"};
+        m_log->appendPlainText(QStringLiteral("%1 %2  %3")
+                                   .arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss.zzz")),
+                                        QString::fromLatin1(names[std::clamp(level, 0, 3)]), text));
+    });
+    connect(m_host, &RuntimeHost::fileReloaded, this, [this](const QString &path) {
+        for (int i = 0; i < m_tabs->count(); ++i) {
+            if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i)); pane && pane->path() == path)
+                pane->showRuntimeStatus(m_host->components(), m_host->isRunning());
+        }
+    });
+    connect(m_traffic, &TrafficWidget::countsChanged, this, &MainWindow::updateStatus);
+
+    buildMenus();
+    loadSettings();
+    updateStatus();
+}
+
+MainWindow::~MainWindow()
+{
+    m_host->stop();
+    // The traffic view's pump holds the host's stream: delete the views before the host.
+    delete m_tabs;
+    m_tabs = nullptr;
+    delete m_rules;
+    m_rules = nullptr;
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open Folder…"), QKeySequence::Open, this, &MainWindow::openFolderDialog);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    file->addAction(tr("&New Component…"), QKeySequence::New, this, &MainWindow::newComponent);
+    file->addAction(tr("&Save"), QKeySequence::Save, this, [this]() {
+        if (EditorPane *p = currentEditor())
+            saveEditor(p);
+    });
+    file->addAction(tr("&Close Editor"), QKeySequence::Close, this, [this]() {
+        if (currentEditor())
+            Q_EMIT m_tabs->tabCloseRequested(m_tabs->currentIndex());
+    });
+    file->addSeparator();
+    file->addAction(tr("&Export Traffic…"), QKeySequence(QStringLiteral("Ctrl+E")), m_traffic, &TrafficWidget::exportDialog);
+    file->addAction(tr("&Import Traffic…"), QKeySequence(QStringLiteral("Ctrl+I")), m_traffic, &TrafficWidget::importDialog);
+    file->addSeparator();
+    file->addAction(tr("Se&ttings…"), QKeySequence::Preferences, this, &MainWindow::showSettingsDialog);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(tr("&Complete"), QKeySequence(QStringLiteral("Ctrl+Space")), this, [this]() {
+        if (EditorPane *p = currentEditor()) {
+            p->editor()->setFocus();
+            QMetaObject::invokeMethod(p->editor(), "complete");
+        }
+    });
+    edit->addAction(tr("YAML / &Form"), QKeySequence(QStringLiteral("Ctrl+Shift+F")), this, [this, toggle = false]() mutable {
+        if (EditorPane *p = currentEditor()) {
+            toggle = !toggle;
+            p->showFormTab(toggle);
+        }
+    });
+    edit->addAction(tr("&Filter Traffic"), QKeySequence::Find, this, [this]() {
+        m_tabs->setCurrentWidget(m_traffic);
+        m_traffic->filterEdit()->setFocus();
+        m_traffic->filterEdit()->selectAll();
+    });
+
+    QMenu *runtime = menuBar()->addMenu(tr("&Runtime"));
+    m_startAction = runtime->addAction(tr("&Start"), QKeySequence(QStringLiteral("F5")), this, &MainWindow::startRuntime);
+    m_stopAction = runtime->addAction(tr("S&top"), QKeySequence(QStringLiteral("Shift+F5")), this, &MainWindow::stopRuntime);
+    runtime->addAction(tr("&Restart"), QKeySequence(QStringLiteral("Ctrl+Shift+F5")), this, &MainWindow::restartRuntime);
+
+    QMenu *request = menuBar()->addMenu(tr("Re&quest"));
+    request->addAction(tr("&Send"), QKeySequence(QStringLiteral("Ctrl+Return")), this, [this]() {
+        m_tabs->setCurrentWidget(m_composer);
+        m_composer->send();
+    });
+    request->addAction(tr("Copy as &curl"), QKeySequence(QStringLiteral("Ctrl+Shift+C")), m_composer, &ComposerWidget::copyAsCurl);
+    request->addAction(tr("&Pretty-print Payload"), QKeySequence(QStringLiteral("Ctrl+Shift+J")), m_composer, &ComposerWidget::prettyPrint);
+    request->addAction(tr("Save &Request…"), QKeySequence(QStringLiteral("Ctrl+Shift+S")), m_composer, [this]() { m_composer->saveRequest(); });
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Live Traffic"), QKeySequence(QStringLiteral("Ctrl+1")), this, [this]() { m_tabs->setCurrentWidget(m_traffic); });
+    view->addAction(tr("&Composer"), QKeySequence(QStringLiteral("Ctrl+2")), this, [this]() { m_tabs->setCurrentWidget(m_composer); });
+    view->addAction(tr("Pause/Resume &Auto-scroll"), QKeySequence(QStringLiteral("Ctrl+Shift+P")), this,
+                    [this]() { m_traffic->setAutoScroll(!m_traffic->autoScroll()); });
+    view->addAction(tr("C&lear Traffic"), QKeySequence(QStringLiteral("Ctrl+L")), m_traffic, &TrafficWidget::clear);
+    view->addSeparator();
+    for (QDockWidget *d : findChildren<QDockWidget *>())
+        view->addAction(d->toggleViewAction());
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Bindery"), this, [this]() {
+        QMessageBox::about(this, tr("About Bindery"),
+                           tr("<b>Bindery %1</b><p>A developer console for Dapr bindings: author components, send output "
+                              "binding requests and watch every event and answer live.</p>")
+                               .arg(QApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::loadSettings()
+{
+    QSettings s;
+    HostSettings hs;
+    hs.apiPort = s.value(QStringLiteral("runtime/apiPort"), 3500).toInt();
+    hs.builtinApp = s.value(QStringLiteral("runtime/builtinApp"), true).toBool();
+    hs.builtinAppPort = s.value(QStringLiteral("runtime/builtinAppPort"), 0).toInt();
+    hs.externalAppPort = s.value(QStringLiteral("runtime/externalAppPort"), 0).toInt();
+    hs.deliveryTimeoutMs = s.value(QStringLiteral("runtime/deliveryTimeoutMs"), 30000).toInt();
+    m_host->setSettings(hs);
+    m_traffic->model()->setMaxRows(size_t(s.value(QStringLiteral("traffic/maxRows"), 1000000).toLongLong()));
+    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) {
+        const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1600, 1000);
+        resize(std::min(1500, avail.width() * 9 / 10), std::min(940, avail.height() * 9 / 10));
+    }
+    if (!restoreState(s.value(QStringLiteral("window/state")).toByteArray())) {
+        // First start: a wide workspace column, a short bottom strip for the rules and the log.
+        const QList<QDockWidget *> docks = findChildren<QDockWidget *>();
+        QList<QDockWidget *> left, bottom;
+        for (QDockWidget *d : docks)
+            (dockWidgetArea(d) == Qt::LeftDockWidgetArea ? left : bottom) << d;
+        resizeDocks(left, QList<int>(left.size(), 400), Qt::Horizontal);
+        resizeDocks(bottom, QList<int>(bottom.size(), 170), Qt::Vertical);
+    }
+    updateRecentMenu();
+}
+
+void MainWindow::applySettings(const HostSettings &settings, int maxRows)
+{
+    QSettings s;
+    s.setValue(QStringLiteral("runtime/apiPort"), settings.apiPort);
+    s.setValue(QStringLiteral("runtime/builtinApp"), settings.builtinApp);
+    s.setValue(QStringLiteral("runtime/builtinAppPort"), settings.builtinAppPort);
+    s.setValue(QStringLiteral("runtime/externalAppPort"), settings.externalAppPort);
+    s.setValue(QStringLiteral("runtime/deliveryTimeoutMs"), settings.deliveryTimeoutMs);
+    s.setValue(QStringLiteral("traffic/maxRows"), maxRows);
+    HostSettings hs = settings;
+    hs.resourcesPath = m_workspace;
+    const bool running = m_host->state() != core::RuntimeState::Stopped;
+    m_host->stop();
+    m_host->setSettings(hs);
+    m_traffic->model()->setMaxRows(size_t(std::max(1, maxRows)));
+    if (running)
+        m_host->start();
+    updateStatus();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    for (int i = 0; i < m_tabs->count(); ++i) {
+        auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
+        if (pane && pane->isModified()) {
+            m_tabs->setCurrentIndex(i);
+            const auto answer = QMessageBox::question(this, tr("Quit"), tr("Save changes to %1?").arg(QFileInfo(pane->path()).fileName()),
+                                                      QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+            if (answer == QMessageBox::Cancel) {
+                event->ignore();
+                return;
+            }
+            if (answer == QMessageBox::Save)
+                saveEditor(pane);
+        }
+    }
+    QSettings s;
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/state"), saveState());
+    m_host->stop();
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::openFolderDialog()
+{
+    const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a folder of components"), m_workspace);
+    if (!folder.isEmpty())
+        openWorkspace(folder);
 }
 
 void MainWindow::openWorkspace(const QString &folder)
 {
-    setWindowTitle(QStringLiteral("Bindery — ") + folder);
+    const QString abs = QFileInfo(folder).absoluteFilePath();
+    if (!QFileInfo(abs).isDir()) {
+        m_log->appendPlainText(tr("not a folder: %1").arg(abs));
+        return;
+    }
+    m_workspace = abs;
+    setWindowTitle(QStringLiteral("Bindery — %1").arg(QDir::toNativeSeparators(abs)));
+    QSettings s;
+    s.setValue(QStringLiteral("workspace/last"), abs);
+    QStringList recent = s.value(QStringLiteral("workspace/recent")).toStringList();
+    recent.removeAll(abs);
+    recent.prepend(abs);
+    while (recent.size() > 10)
+        recent.removeLast();
+    s.setValue(QStringLiteral("workspace/recent"), recent);
+    updateRecentMenu();
+
+    m_host->stop();
+    HostSettings hs = m_host->settings();
+    hs.resourcesPath = abs;
+    m_host->setSettings(hs);
+    m_composer->setWorkspace(abs);
+    m_requestPrepared = false;
+    refreshComponents();
+    m_host->start();
 }
 
-void MainWindow::openLastWorkspace() {}
+void MainWindow::openLastWorkspace()
+{
+    QSettings s;
+    const QString last = s.value(QStringLiteral("workspace/last")).toString();
+    if (!last.isEmpty() && QFileInfo(last).isDir())
+        openWorkspace(last);
+    else
+        m_log->appendPlainText(tr("Open a folder of component YAML files (File ▸ Open Folder, Ctrl+O)."));
+}
+
+void MainWindow::updateRecentMenu()
+{
+    m_recentMenu->clear();
+    QSettings s;
+    for (const QString &f : s.value(QStringLiteral("workspace/recent")).toStringList())
+        m_recentMenu->addAction(QDir::toNativeSeparators(f), this, [this, f]() { openWorkspace(f); });
+    m_recentMenu->setEnabled(!m_recentMenu->isEmpty());
+}
+
+void MainWindow::startRuntime()
+{
+    if (m_workspace.isEmpty()) {
+        openFolderDialog();
+        return;
+    }
+    m_host->start();
+    updateStatus();
+}
+
+void MainWindow::stopRuntime()
+{
+    m_host->stop();
+    updateStatus();
+}
+
+void MainWindow::restartRuntime()
+{
+    m_host->restart();
+    updateStatus();
+}
+
+void MainWindow::refreshComponents()
+{
+    const QList<core::ComponentStatus> statuses = m_host->components();
+    const bool running = m_host->isRunning();
+    QHash<QString, core::ComponentStatus> byName;
+    for (const core::ComponentStatus &c : statuses)
+        byName.insert(c.name, c);
+
+    m_treeModel->removeRows(0, m_treeModel->rowCount());
+    if (!m_workspace.isEmpty()) {
+        const core::LoadResult lr = core::ComponentLoader::loadPaths({m_workspace});
+        core::Diagnostics all = lr.diagnostics;
+        all << core::checkComponents(lr.components, m_registry);
+        QSet<QString> filesWithComponents;
+        for (const core::ComponentSpec &spec : lr.components) {
+            filesWithComponents.insert(spec.location.file);
+            QList<QStandardItem *> row;
+            auto *name = new QStandardItem(spec.name);
+            name->setData(spec.location.file, PathRole);
+            name->setData(spec.name, NameRole);
+            name->setToolTip(spec.location.file);
+            QString dir = QStringLiteral("—");
+            if (const core::BindingDescriptor *d = m_registry.find(spec.type, spec.version)) {
+                const core::Directions dirs = core::effectiveDirections(spec, d->metadata);
+                dir = dirs.input && dirs.output ? QStringLiteral("in/out") : dirs.input ? QStringLiteral("in") : dirs.output ? QStringLiteral("out") : QStringLiteral("—");
+            }
+            QString state;
+            QString tip;
+            QColor colour(0x60, 0x60, 0x60);
+            int stateCode = -1;
+            if (byName.contains(spec.name)) {
+                const core::ComponentStatus &c = byName.value(spec.name);
+                stateCode = int(c.state);
+                switch (c.state) {
+                case core::ComponentState::Loaded:
+                    state = tr("loaded");
+                    if (c.input && !c.subscription.isEmpty())
+                        state += QStringLiteral(" · ") + c.subscription.section(u' ', 0, 0);
+                    tip = c.subscription;
+                    colour = QColor(0x1a, 0x7f, 0x37);
+                    break;
+                case core::ComponentState::Failed:
+                    state = tr("failed: ") + c.error;
+                    tip = c.error;
+                    colour = QColor(0xc0, 0x20, 0x20);
+                    break;
+                case core::ComponentState::Disabled:
+                    state = tr("disabled");
+                    break;
+                case core::ComponentState::Pending:
+                    state = tr("initialising");
+                    break;
+                }
+                if (!c.warnings.isEmpty())
+                    tip += QStringLiteral("\n") + c.warnings.join(u'\n');
+            } else if (spec.isSecretStore()) {
+                state = running ? tr("secret store") : tr("secret store · runtime stopped");
+            } else {
+                QStringList errors;
+                for (const core::Diagnostic &d : all) {
+                    if (d.isError() && d.component == spec.name)
+                        errors << d.message;
+                }
+                state = errors.isEmpty() ? (running ? tr("not loaded") : tr("runtime stopped")) : tr("invalid: ") + errors.first();
+                tip = errors.join(u'\n');
+                if (!errors.isEmpty())
+                    colour = QColor(0xc0, 0x20, 0x20);
+            }
+            name->setData(stateCode, StateRole);
+            auto *type = new QStandardItem(spec.type);
+            auto *dirItem = new QStandardItem(dir);
+            auto *stateItem = new QStandardItem(state);
+            stateItem->setForeground(colour);
+            stateItem->setToolTip(tip.isEmpty() ? state : tip);
+            row << name << type << dirItem << stateItem;
+            m_treeModel->appendRow(row);
+        }
+        // Files that gave no component (YAML errors): show them so they can be opened and fixed.
+        QSet<QString> reported;
+        for (const core::Diagnostic &d : all) {
+            if (!d.isError() || d.location.file.isEmpty() || filesWithComponents.contains(d.location.file)
+                || reported.contains(d.location.file))
+                continue;
+            reported.insert(d.location.file);
+            auto *name = new QStandardItem(QFileInfo(d.location.file).fileName());
+            name->setData(d.location.file, PathRole);
+            auto *stateItem = new QStandardItem(tr("invalid: ") + d.message);
+            stateItem->setForeground(QColor(0xc0, 0x20, 0x20));
+            stateItem->setToolTip(d.toString());
+            m_treeModel->appendRow({name, new QStandardItem(QStringLiteral("?")), new QStandardItem(QStringLiteral("—")), stateItem});
+        }
+    }
+    m_composer->refreshBindings();
+    m_rules->refresh();
+    m_rules->pushAll();
+    if (!m_requestPrepared && running && !statuses.isEmpty())
+        prepareDefaultRequest();
+    for (int i = 0; i < m_tabs->count(); ++i) {
+        if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i)))
+            pane->showRuntimeStatus(statuses, running);
+    }
+    updateStatus();
+}
+
+void MainWindow::prepareDefaultRequest()
+{
+    m_requestPrepared = true;
+    // A saved request of this workspace first; else a ready-to-send localstorage "create".
+    const QModelIndex first = m_composer->savedModel()->index(0, 0);
+    if (first.isValid()) {
+        const QJsonObject o = QJsonDocument::fromJson(first.data(Qt::UserRole + 1).toByteArray()).object();
+        m_composer->setRequest(ComposerRequest::fromJson(o));
+        return;
+    }
+    for (const core::ComponentStatus &c : m_host->components()) {
+        if (c.output && c.state == core::ComponentState::Loaded && c.type == QStringLiteral("bindings.localstorage")) {
+            ComposerRequest r;
+            r.binding = c.name;
+            r.operation = QStringLiteral("create");
+            r.metadata = {{QStringLiteral("fileName"), QStringLiteral("hello.json")}};
+            r.payload = QStringLiteral("{\n  \"message\": \"hello from Bindery\",\n  \"count\": 1\n}");
+            m_composer->setRequest(r);
+            return;
+        }
+    }
+}
+
+EditorPane *MainWindow::openEditor(const QString &path)
+{
+    const QString abs = QFileInfo(path).absoluteFilePath();
+    for (int i = 0; i < m_tabs->count(); ++i) {
+        if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i)); pane && pane->path() == abs) {
+            m_tabs->setCurrentIndex(i);
+            return pane;
+        }
+    }
+    auto *pane = new EditorPane(m_registry, abs, m_tabs);
+    if (!pane->load()) {
+        delete pane;
+        QMessageBox::warning(this, tr("Open"), tr("Cannot read %1").arg(abs));
+        return nullptr;
+    }
+    const int i = m_tabs->addTab(pane, QFileInfo(abs).fileName());
+    m_tabs->setTabToolTip(i, abs);
+    m_tabs->setCurrentIndex(i);
+    connect(pane, &EditorPane::modificationChanged, this, [this, pane](bool modified) {
+        const int idx = m_tabs->indexOf(pane);
+        if (idx >= 0)
+            m_tabs->setTabText(idx, QFileInfo(pane->path()).fileName() + (modified ? QStringLiteral(" ●") : QString()));
+    });
+    pane->showRuntimeStatus(m_host->components(), m_host->isRunning());
+    return pane;
+}
+
+EditorPane *MainWindow::currentEditor() const
+{
+    return qobject_cast<EditorPane *>(m_tabs->currentWidget());
+}
+
+bool MainWindow::saveEditor(EditorPane *pane)
+{
+    QString error;
+    if (!pane->save(&error)) {
+        QMessageBox::warning(this, tr("Save"), tr("Cannot save %1: %2").arg(pane->path(), error));
+        return false;
+    }
+    if (m_host->isRunning())
+        m_host->reloadFile(pane->path());
+    else
+        pane->showRuntimeStatus({}, false);
+    refreshComponents();
+    return true;
+}
+
+void MainWindow::newComponent()
+{
+    if (m_workspace.isEmpty()) {
+        openFolderDialog();
+        if (m_workspace.isEmpty())
+            return;
+    }
+    NewComponentDialog dialog(m_registry, m_workspace, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    openEditor(dialog.filePath());
+    if (m_host->isRunning())
+        m_host->reloadFile(dialog.filePath());
+    refreshComponents();
+}
+
+void MainWindow::showSettingsDialog()
+{
+    QDialog d(this);
+    d.setWindowTitle(tr("Settings"));
+    auto *form = new QFormLayout(&d);
+    const HostSettings hs = m_host->settings();
+    auto *api = new QSpinBox(&d);
+    api->setRange(0, 65535);
+    api->setValue(hs.apiPort);
+    api->setToolTip(tr("The Dapr HTTP API port (daprd's --dapr-http-port). 0 = any free port."));
+    auto *builtin = new QCheckBox(tr("The console is the app (answers deliveries by the Be-the-app rules)"), &d);
+    builtin->setChecked(hs.builtinApp);
+    auto *appPort = new QSpinBox(&d);
+    appPort->setRange(0, 65535);
+    appPort->setValue(hs.builtinAppPort);
+    appPort->setToolTip(tr("Port of the built-in app; 0 = any free port"));
+    auto *external = new QSpinBox(&d);
+    external->setRange(0, 65535);
+    external->setValue(hs.externalAppPort);
+    external->setToolTip(tr("Your own app's port (daprd's --app-port) when the console is not the app"));
+    auto *timeout = new QSpinBox(&d);
+    timeout->setRange(100, 3600000);
+    timeout->setSuffix(tr(" ms"));
+    timeout->setValue(hs.deliveryTimeoutMs);
+    auto *rows = new QSpinBox(&d);
+    rows->setRange(1000, 20000000);
+    rows->setSingleStep(100000);
+    rows->setValue(int(m_traffic->model()->maxRows()));
+    form->addRow(tr("HTTP API port"), api);
+    form->addRow(QString(), builtin);
+    form->addRow(tr("Built-in app port"), appPort);
+    form->addRow(tr("External app port"), external);
+    form->addRow(tr("Delivery timeout"), timeout);
+    form->addRow(tr("Traffic rows kept"), rows);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &d);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &d, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &d, &QDialog::reject);
+    if (d.exec() != QDialog::Accepted)
+        return;
+    HostSettings next = hs;
+    next.apiPort = api->value();
+    next.builtinApp = builtin->isChecked();
+    next.builtinAppPort = appPort->value();
+    next.externalAppPort = external->value();
+    next.deliveryTimeoutMs = timeout->value();
+    applySettings(next, rows->value());
+}
+
+void MainWindow::updateStatus()
+{
+    const core::RuntimeState s = m_host->state();
+    QString colour = s == core::RuntimeState::Running ? QStringLiteral("#1a7f37")
+                     : s == core::RuntimeState::Failed ? QStringLiteral("#c02020") : QStringLiteral("#707070");
+    m_stateLabel->setText(QStringLiteral("<span style='color:%1'>●</span> Runtime %2").arg(colour, stateName(s)));
+    if (s == core::RuntimeState::Running) {
+        const HostSettings &hs = m_host->settings();
+        m_apiLabel->setText(tr("API %1 · app %2 127.0.0.1:%3")
+                                .arg(m_host->apiAddress(), hs.builtinApp ? tr("(console)") : tr("(external)"))
+                                .arg(m_host->appPort()));
+    } else if (s == core::RuntimeState::Failed) {
+        m_apiLabel->setText(m_host->lastError().left(160));
+    } else {
+        m_apiLabel->setText(QString());
+    }
+    int loaded = 0, failed = 0;
+    for (const core::ComponentStatus &c : m_host->components()) {
+        loaded += c.state == core::ComponentState::Loaded ? 1 : 0;
+        failed += c.state == core::ComponentState::Failed ? 1 : 0;
+    }
+    m_countsLabel->setText(tr("%1 loaded · %2 failed · %L3 events · %L4 dropped")
+                               .arg(loaded)
+                               .arg(failed)
+                               .arg(m_traffic->model()->totalSeen())
+                               .arg(m_traffic->pump()->dropped()));
+    m_startAction->setEnabled(s == core::RuntimeState::Stopped || s == core::RuntimeState::Failed);
+    m_stopAction->setEnabled(s != core::RuntimeState::Stopped);
+}
 
 } // namespace bindery::ui

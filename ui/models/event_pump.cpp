@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ui/models/event_pump.h"
+
+#include <QPointer>
+#include <QTimer>
+
+#include "core/traffic.h"
+#include "ui/models/event_table_model.h"
+
+namespace bindery::ui {
+
+EventPump::EventPump(core::TrafficStream &stream, EventTableModel &model, QObject *parent)
+    : QObject(parent)
+    , m_stream(stream)
+    , m_model(model)
+{
+    m_sinceDrain.start();
+    m_guard = std::make_shared<Guard>();
+    m_guard->pump = this;
+    // Called on the pushing thread, only when the queue goes empty -> non-empty: one queued wake.
+    // The guard makes it safe against the pump being destroyed on the UI thread meanwhile.
+    m_stream.setNotifier([guard = m_guard]() {
+        std::lock_guard lock(guard->mutex);
+        if (guard->pump)
+            QMetaObject::invokeMethod(guard->pump, "wake", Qt::QueuedConnection);
+    });
+    // Anything already queued before we were attached.
+    QMetaObject::invokeMethod(this, "wake", Qt::QueuedConnection);
+}
+
+EventPump::~EventPump()
+{
+    m_stream.setNotifier({});
+    std::lock_guard lock(m_guard->mutex);
+    m_guard->pump = nullptr;
+}
+
+quint64 EventPump::dropped() const
+{
+    return m_stream.dropped();
+}
+
+void EventPump::wake()
+{
+    if (m_scheduled)
+        return;
+    const qint64 elapsed = m_sinceDrain.elapsed();
+    if (elapsed >= m_intervalMs) {
+        drainNow();
+        return;
+    }
+    m_scheduled = true;
+    QTimer::singleShot(int(m_intervalMs - elapsed), this, [this]() {
+        m_scheduled = false;
+        drainNow();
+    });
+}
+
+void EventPump::drainNow()
+{
+    m_sinceDrain.restart();
+    std::vector<core::TrafficRecord> batch = m_stream.drain();
+    if (batch.empty())
+        return;
+    int errors = 0;
+    for (const core::TrafficRecord &r : batch)
+        errors += r.ok ? 0 : 1;
+    const int n = int(batch.size());
+    m_model.appendBatch(std::move(batch));
+    ++m_batches;
+    Q_EMIT drained(n, errors);
+}
+
+} // namespace bindery::ui
