@@ -334,12 +334,6 @@ int main()
     App app(partitions);
     const int port = app.start(latencyUs);
 
-    app.reset(latencyUs);
-    const RunResult a = consumeAll(app, port, brokers, topic, records, topic + "-g1");
-    char label[64];
-    snprintf(label, sizeof label, "a) app latency %d us", latencyUs);
-    print(label, a, 0.9 * partitions / (latencyUs / 1e6));
-
     // Floor: the same app answering at once, one keep-alive client: its round trip is the app latency.
     app.reset(0);
     int fd = -1;
@@ -357,10 +351,20 @@ int main()
     for (double v : rtt)
         mean += v;
     mean /= static_cast<double>(rtt.size());
+    printf("  trivial app floor (one keep-alive client, same app, this run): round trip mean %.1f us, p50 %.1f us\n", mean,
+           percentile(rtt, 50));
+    app.reset(latencyUs);
+    const RunResult a = consumeAll(app, port, brokers, topic, records, topic + "-g1");
+    char label[64];
+    snprintf(label, sizeof label, "a) app latency %d us", latencyUs);
+    print(label, a, 0.9 * partitions / (latencyUs / 1e6));
+    printf("  %-30s with the app's HTTP round trip counted in its latency (%.0f + %.1f us p50): target %.0f events/s -> %.2fx\n",
+           "", static_cast<double>(latencyUs), percentile(rtt, 50),
+           0.9 * partitions / ((latencyUs + percentile(rtt, 50)) / 1e6),
+           a.eps / (0.9 * partitions / ((latencyUs + percentile(rtt, 50)) / 1e6)));
+
     app.reset(0);
     const RunResult b = consumeAll(app, port, brokers, topic, records, topic + "-g2");
-    printf("  (trivial app: keep-alive round trip measured in this run: mean %.1f us, p50 %.1f us)\n", mean,
-           percentile(rtt, 50));
     print("b) trivial app (no delay)", b, 0.9 * partitions / (mean / 1e6));
     return (a.violations || b.violations) ? 3 : 0;
 }
