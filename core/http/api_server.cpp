@@ -184,10 +184,11 @@ bool ApiServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *soc
         handleHealth(request, socket, path.endsWith("/outbound"));
         return true;
     }
-    if (path.startsWith("/v1.0/bindings/")) {
+    // A deeper path (/v1.0/bindings/a/b) matches no route: daprd's invoke fallback answers it.
+    if (path.startsWith("/v1.0/bindings/") && !path.mid(15).contains('/')) {
         const QByteArray raw = path.mid(15);
         QString name;
-        if (raw.contains('/') || !queryUnescape(raw, &name)) {
+        if (!queryUnescape(raw, &name)) {
             QHttpServerResponder responder = makeResponder(request, socket);
             writeResponse(responder, 400, "invalid binding name: " + raw, {{"Content-Type", "text/plain; charset=utf-8"}});
             return true;

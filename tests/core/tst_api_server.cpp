@@ -203,6 +203,9 @@ void tst_ApiServer::answersStatusCodeTable_data()
     QTest::newRow("404 other paths (service invocation)") << QByteArray("GET") << u"/v1.0/invoke/x/method/y"_s
                                                           << QByteArray() << 404
                                                           << QByteArray("ERR_DIRECT_INVOKE|failed getting app id either from the URL path or the header dapr-app-id");
+    QTest::newRow("404 a path below a binding") << QByteArray("POST") << u"/v1.0/bindings/loop/extra"_s
+                                                << QByteArray(R"({"operation":"echo"})") << 404
+                                                << QByteArray("ERR_DIRECT_INVOKE|failed getting app id either from the URL path or the header dapr-app-id");
 }
 
 void tst_ApiServer::answersStatusCodeTable()
