@@ -441,6 +441,7 @@ private Q_SLOTS:
     void authenticatedListenersWork_data();
     void authenticatedListenersWork();
     void wrongPasswordIsAClearInitError();
+    void scramOnOldLibrdkafkaNamesTheFix();
     void badMetadataIsAClearInitError_data();
     void badMetadataIsAClearInitError();
     void jsSdkBindingSendProduces();
@@ -966,6 +967,27 @@ void tst_KafkaBinding::wrongPasswordIsAClearInitError()
     QVERIFY2(out.contains("badpass") && out.contains("authentication") && out.contains("failed"), out.constData());
     QVERIFY2(!out.contains("wrong-password"), "the password leaked into the log");
     QVERIFY2(t.elapsed() < 8000, "init error took too long");
+}
+
+// Debian 12's librdkafka 2.0.2 fails SCRAM against Kafka 4.x even with the right password
+// (librdkafka bug, fixed in 2.6.1): the init error must say so instead of only "invalid credentials".
+void tst_KafkaBinding::scramOnOldLibrdkafkaNamesTheFix()
+{
+    REQUIRE_BROKER();
+    if (rd_kafka_version() >= 0x020601ff)
+        QSKIP("this librdkafka does SCRAM correctly");
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"scram"_s, {{u"brokers"_s, m_env.sasl}, {u"publishTopic"_s, u"x"_s},
+                                             {u"authType"_s, u"password"_s}, {u"disableTls"_s, u"true"_s},
+                                             {u"saslUsername"_s, m_env.user}, {u"saslPassword"_s, m_env.password},
+                                             {u"saslMechanism"_s, u"SHA-512"_s}, {u"direction"_s, u"output"_s}})));
+    Daemon d;
+    QVERIFY(!d.start(m_dir->path(), 0));
+    QVERIFY(d.waitExit(10000) != 0);
+    const QByteArray out = d.output();
+    QVERIFY2(out.contains("authentication to brokers") && out.contains("fixed in librdkafka 2.6.1")
+                 && out.contains("scripts/services.d/librdkafka"),
+             out.constData());
 }
 
 void tst_KafkaBinding::badMetadataIsAClearInitError_data()
