@@ -482,6 +482,11 @@ void tst_KafkaBinding::seedExampleProducesAndDeliversAsPasted()
     // The seed's curl names the binding myKafka: the same Kafka settings under that name.
     QByteArray myKafka = seed;
     myKafka.replace("name: kafkaevent", "name: myKafka");
+    // Output only, so that it does not join group1 next to kafkaevent (the seed's metadata list
+    // is the end of the file).
+    if (!myKafka.endsWith('\n'))
+        myKafka += '\n';
+    myKafka += "  - name: direction\n    value: \"output\"\n";
     QVERIFY(writeFile(m_dir->filePath(u"mykafka.yaml"_s), myKafka));
     FlaskApp app;
     QVERIFY(app.start());
