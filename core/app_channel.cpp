@@ -94,7 +94,18 @@ void *AppChannel::acquire()
             return h;
         }
     }
-    return curl_easy_init();
+    // Options that never change are set once per handle; post() sets only the per-call ones
+    // (no curl_easy_reset, which would also drop the cached proxy and DNS decisions).
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROXY, ""); // the app is local: never consult *_proxy env vars
+    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, writeBody);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, writeHeader);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    return curl;
 }
 
 void AppChannel::release(void *handle)
@@ -137,7 +148,16 @@ AppReply AppChannel::post(const QString &route, const QByteArray &body, const He
                           int timeoutMs, Headers *responseHeaders)
 {
     AppReply reply;
-    const QByteArray url = (m_baseUrl + cleanRoute(route)).toUtf8();
+    // Each reader thread delivers to one route: remember its URL instead of re-cleaning it.
+    thread_local QString cachedBase;
+    thread_local QString cachedRoute;
+    thread_local QByteArray cachedUrl;
+    if (cachedBase != m_baseUrl || cachedRoute != route) {
+        cachedBase = m_baseUrl;
+        cachedRoute = route;
+        cachedUrl = (m_baseUrl + cleanRoute(route)).toUtf8();
+    }
+    const QByteArray url = cachedUrl;
     curl_slist *headers = nullptr;
     headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Expect:");
@@ -164,20 +184,13 @@ AppReply AppChannel::post(const QString &route, const QByteArray &body, const He
         headers = curl_slist_append(headers, QByteArray(canonicalHeaderKey(key) + ": " + value).constData());
     }
     CURL *curl = static_cast<CURL *>(acquire());
-    curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url.constData());
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.constData());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeoutMs));
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, writeBody);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
     Headers received;
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, writeHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &received);
     const CURLcode rc = curl_easy_perform(curl);
     long status = 0;
@@ -211,10 +224,11 @@ ProbeResult AppChannel::options(const QString &route, int timeoutMs)
     if (!m_token.isEmpty())
         headers = curl_slist_append(headers, QByteArray("dapr-api-token: " + m_token).constData());
     QByteArray body;
-    CURL *curl = static_cast<CURL *>(acquire());
-    curl_easy_reset(curl);
+    // Probes are rare: a handle of their own keeps the pooled POST handles untouched.
+    CURL *curl = curl_easy_init();
     curl_easy_setopt(curl, CURLOPT_URL, url.constData());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "OPTIONS");
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeoutMs));
@@ -227,7 +241,7 @@ ProbeResult AppChannel::options(const QString &route, int timeoutMs)
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
-    release(curl);
+    curl_easy_cleanup(curl);
     if (rc != CURLE_OK) {
         result.error = QStringLiteral("could not invoke OPTIONS method on input binding subscription "
                                       "endpoint \"%1\": %2")
