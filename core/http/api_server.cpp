@@ -15,6 +15,7 @@
 #include <QThread>
 #include <QUrlQuery>
 
+#include "core/app_channel.h"
 #include "core/go_json.h"
 #include "core/runtime.h"
 
@@ -27,20 +28,6 @@ namespace {
 using HeaderPairs = QList<QPair<QByteArray, QByteArray>>;
 
 const QByteArray JSON = "application/json";
-
-QByteArray canonical(const QByteArray &key)
-{
-    QByteArray out = key;
-    bool upper = true;
-    for (char &c : out) {
-        if (upper && c >= 'a' && c <= 'z')
-            c = static_cast<char>(c - 'a' + 'A');
-        else if (!upper && c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-        upper = c == '-';
-    }
-    return out;
-}
 
 // Go's url.QueryUnescape: '+' is a space and a malformed escape is an error.
 bool queryUnescape(const QByteArray &in, QString *out)
@@ -459,7 +446,7 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
         HeaderPairs headers;
         const auto &meta = result.result ? result.result->metadata : result.errorMetadata;
         for (const auto &[k, v] : meta)
-            headers.append({canonical("metadata." + k.toUtf8()), v.toUtf8()});
+            headers.append({AppChannel::canonicalHeaderKey("metadata." + k.toUtf8()), v.toUtf8()});
         if (!result.result) {
             TrafficRecord r = rec;
             r.error = prefix + result.result.error().message;
