@@ -305,13 +305,16 @@ void MainWindow::loadSettings()
         resize(std::min(1500, avail.width() * 9 / 10), std::min(940, avail.height() * 9 / 10));
     }
     if (!restoreState(s.value(QStringLiteral("window/state")).toByteArray())) {
-        // First start: a wide workspace column, a short bottom strip for the rules and the log.
-        const QList<QDockWidget *> docks = findChildren<QDockWidget *>();
-        QList<QDockWidget *> left, bottom;
-        for (QDockWidget *d : docks)
-            (dockWidgetArea(d) == Qt::LeftDockWidgetArea ? left : bottom) << d;
-        resizeDocks(left, QList<int>(left.size(), 400), Qt::Horizontal);
-        resizeDocks(bottom, QList<int>(bottom.size(), 170), Qt::Vertical);
+        // First start: a wide workspace column, a short bottom strip for the rules and the log
+        // (after the first layout pass, when the docks have their areas).
+        QTimer::singleShot(200, this, [this]() {
+            QDockWidget *workspace = findChild<QDockWidget *>(QStringLiteral("workspaceDock"));
+            QDockWidget *app = findChild<QDockWidget *>(QStringLiteral("appDock"));
+            if (workspace)
+                resizeDocks({workspace}, {380}, Qt::Horizontal);
+            if (app) // tabified with the log: size the visible one only
+                resizeDocks({app}, {140}, Qt::Vertical);
+        });
     }
     updateRecentMenu();
 }

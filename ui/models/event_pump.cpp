@@ -59,9 +59,13 @@ void EventPump::wake()
 void EventPump::drainNow()
 {
     m_sinceDrain.restart();
-    std::vector<core::TrafficRecord> batch = m_stream.drain();
+    // Bounded work per tick: an overload never turns into one huge batch (a long stall). What
+    // is left waits in the stream, which is bounded and drops its oldest (counted).
+    std::vector<core::TrafficRecord> batch = m_stream.drain(EventTableModel::kMaxBatch);
     if (batch.empty())
         return;
+    if (batch.size() == EventTableModel::kMaxBatch)
+        wake(); // more queued: the stream will not notify again while non-empty
     int errors = 0;
     for (const core::TrafficRecord &r : batch)
         errors += r.ok ? 0 : 1;

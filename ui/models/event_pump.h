@@ -19,7 +19,7 @@ class EventTableModel;
  * @brief Moves records from the runtime's TrafficStream into the live table, in batches.
  *
  * UI thread. The stream's notifier posts ONE queued wake() when it goes empty -> non-empty;
- * wake() drains at most every `intervalMs` (default 33 ms, ~30 Hz) so the table gets one insert
+ * wake() drains at most every `intervalMs` (default 40 ms, 25 Hz) so the table gets one insert
  * per tick whatever the event rate. While paused nothing is drained: the bounded stream drops
  * the oldest and counts them.
  */
@@ -55,7 +55,7 @@ private:
     std::shared_ptr<Guard> m_guard;
     QElapsedTimer m_sinceDrain;
     bool m_scheduled = false;
-    int m_intervalMs = 33;
+    int m_intervalMs = 40;
     quint64 m_batches = 0;
 };
 

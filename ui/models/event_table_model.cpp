@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include <QColor>
 #include <QDateTime>
@@ -35,19 +36,11 @@ void putString(QByteArray &out, const QString &s)
     putBytes(out, s.toUtf8());
 }
 
-void putHeaders(QByteArray &out, const core::Headers &h)
-{
-    putVar(out, quint64(h.size()));
-    for (const auto &[k, v] : h) {
-        putString(out, k);
-        putString(out, v);
-    }
-}
-
 struct Reader
 {
     const char *p;
     const char *end;
+    const QStringList *strings = nullptr;
     quint64 var()
     {
         quint64 v = 0;
@@ -74,7 +67,8 @@ struct Reader
         core::Headers h;
         const quint64 n = var();
         for (quint64 i = 0; i < n && p < end; ++i) {
-            QString k = string();
+            const quint64 idx = var(); // interned key, 0 = written inline
+            QString k = idx && strings && idx < quint64(strings->size()) ? strings->at(qsizetype(idx)) : string();
             QString v = string();
             h.append({k, v});
         }
@@ -82,7 +76,7 @@ struct Reader
     }
 };
 
-bool containsCaseInsensitive(const QByteArray &hay, const QByteArray &needleLower)
+bool containsCaseInsensitive(QByteArrayView hay, const QByteArray &needleLower)
 {
     if (needleLower.isEmpty())
         return true;
@@ -264,26 +258,41 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
     row.status = qint16(std::clamp(r.status, -32768, 32767));
     row.binding = intern(r.binding);
     row.operation = intern(r.operation);
+    row.bindingType = intern(r.bindingType);
+    row.route = intern(r.route);
     row.size = quint32(r.kind == core::TrafficRecord::Kind::Output ? r.payload.size() + r.responseBody.size()
                                                                     : r.payload.size());
     row.keyHash = r.eventKey.isEmpty() ? 0 : (qHash(r.eventKey) | 1u);
-    QByteArray &p = row.packed;
-    p.reserve(32 + r.payload.size() + r.responseBody.size() + r.metadata.size() * 24);
-    putString(p, r.binding); // kept in full here too: the interned index may saturate
-    putString(p, r.operation);
-    putString(p, r.bindingType);
-    putString(p, r.route);
-    putHeaders(p, r.metadata);
+    QByteArray p;
+    p.reserve(48 + r.payload.size() + r.responseBody.size() + r.metadata.size() * 16);
+    // Names that did not fit the string table (index 0 while non-empty) are written inline.
+    putString(p, row.binding || r.binding.isEmpty() ? QString() : r.binding);
+    putString(p, row.operation || r.operation.isEmpty() ? QString() : r.operation);
+    putString(p, row.bindingType || r.bindingType.isEmpty() ? QString() : r.bindingType);
+    putString(p, row.route || r.route.isEmpty() ? QString() : r.route);
+    auto headers = [&](const core::Headers &h) {
+        putVar(p, quint64(h.size()));
+        for (const auto &[k, v] : h) {
+            const quint16 idx = k.isEmpty() ? 0 : intern(k);
+            putVar(p, idx);
+            if (!idx)
+                putString(p, k);
+            putString(p, v);
+        }
+    };
+    headers(r.metadata);
     putBytes(p, r.payload);
     putString(p, r.error);
     putString(p, r.errorCode);
-    putHeaders(p, r.responseHeaders);
+    headers(r.responseHeaders);
     putBytes(p, r.responseBody);
     putString(p, r.eventKey);
     putVar(p, quint64(std::max(0, r.attempt)));
     putString(p, r.outcome);
     putVar(p, quint64(qint64(r.status) + 0x10000)); // the full status, beyond qint16
-    p.squeeze();
+    row.packedSize = quint32(p.size());
+    row.packed.reset(new char[size_t(p.size())]);
+    std::memcpy(row.packed.get(), p.constData(), size_t(p.size()));
     return row;
 }
 
@@ -295,11 +304,15 @@ core::TrafficRecord EventTableModel::unpack(const Row &row) const
     r.startedUs = row.startedUs;
     r.latencyUs = row.latencyUs;
     r.ok = row.ok != 0;
-    Reader rd{row.packed.constData(), row.packed.constData() + row.packed.size()};
-    r.binding = rd.string();
-    r.operation = rd.string();
-    r.bindingType = rd.string();
-    r.route = rd.string();
+    Reader rd{row.packed.get(), row.packed.get() + row.packedSize, &m_strings};
+    auto name = [&](quint16 idx) {
+        QString inlined = rd.string();
+        return idx ? m_strings.at(idx) : inlined;
+    };
+    r.binding = name(row.binding);
+    r.operation = name(row.operation);
+    r.bindingType = name(row.bindingType);
+    r.route = name(row.route);
     r.metadata = rd.headers();
     r.payload = rd.bytes();
     r.error = rd.string();
@@ -351,11 +364,24 @@ bool EventTableModel::matches(const Row &row) const
         return false;
     if (!f.text.isEmpty()) {
         const QByteArray needle = f.text.toLower().toUtf8();
-        if (!containsCaseInsensitive(row.packed, needle)
+        if (!containsCaseInsensitive(row.bytes(), needle) && !stringMatches(row.binding) && !stringMatches(row.operation)
+            && !stringMatches(row.bindingType) && !stringMatches(row.route)
             && !QString::number(row.status).contains(f.text))
             return false;
     }
     return true;
+}
+
+bool EventTableModel::stringMatches(quint16 index) const
+{
+    if (index == 0)
+        return false;
+    if (m_textMatch.size() < size_t(m_strings.size()))
+        m_textMatch.resize(size_t(m_strings.size()), -1);
+    qint8 &cached = m_textMatch[index];
+    if (cached < 0)
+        cached = m_strings.at(index).contains(m_filter.text, Qt::CaseInsensitive) ? 1 : 0;
+    return cached == 1;
 }
 
 void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
@@ -425,6 +451,7 @@ void EventTableModel::clear()
     m_rows.clear();
     m_rows.shrink_to_fit();
     m_visible.clear();
+    m_displayCache.clear();
     endResetModel();
 }
 
@@ -449,6 +476,7 @@ void EventTableModel::setFilter(const TrafficFilter &filter)
 {
     beginResetModel();
     m_filter = filter;
+    m_textMatch.clear();
     m_filtering = filter.error.isEmpty() && !filter.isEmpty();
     m_visible.clear();
     if (m_filtering) {
@@ -465,6 +493,11 @@ const EventTableModel::Row &EventTableModel::rowAt(int visibleRow) const
     if (!m_filtering)
         return m_rows[size_t(visibleRow)];
     return m_rows[size_t(m_visible[size_t(visibleRow)] - m_firstSeq)];
+}
+
+quint64 EventTableModel::seqAt(int visibleRow) const
+{
+    return m_filtering ? m_visible[size_t(visibleRow)] : m_firstSeq + quint64(visibleRow);
 }
 
 core::TrafficRecord EventTableModel::record(int row) const
@@ -504,7 +537,7 @@ size_t EventTableModel::approximateBytes() const
 {
     size_t bytes = m_rows.size() * sizeof(Row) + m_visible.size() * sizeof(quint64);
     for (const Row &r : m_rows)
-        bytes += size_t(r.packed.capacity()) + 24;
+        bytes += size_t(r.packedSize) + 16; // + malloc's header, roughly
     return bytes;
 }
 
@@ -550,14 +583,23 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole:
         switch (index.column()) {
         case Time:
-            return QDateTime::fromMSecsSinceEpoch(row.startedUs / 1000).toString(QStringLiteral("HH:mm:ss.zzz"));
+        case Summary: {
+            const quint64 seq = seqAt(index.row());
+            auto it = m_displayCache.constFind(seq);
+            if (it == m_displayCache.constEnd()) {
+                if (m_displayCache.size() > 4096)
+                    m_displayCache.clear();
+                it = m_displayCache.insert(seq, {QDateTime::fromMSecsSinceEpoch(row.startedUs / 1000).toString(QStringLiteral("HH:mm:ss.zzz")),
+                                                 summary(row)});
+            }
+            return index.column() == Time ? it->first : it->second;
+        }
         case Direction:
             return kind == core::TrafficRecord::Kind::Output ? QStringLiteral("→ out")
                    : kind == core::TrafficRecord::Kind::Input ? QStringLiteral("← in")
                                                               : QStringLiteral("probe");
         case Binding: return m_strings.at(row.binding);
         case Operation: return m_strings.at(row.operation);
-        case Summary: return summary(row);
         case Status: {
             if (row.status == 0 && !row.ok)
                 return QStringLiteral("no answer");

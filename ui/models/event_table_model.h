@@ -3,6 +3,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include <QAbstractTableModel>
@@ -52,6 +53,8 @@ class EventTableModel final : public QAbstractTableModel
 public:
     enum Column { Time, Direction, Binding, Operation, Summary, Status, Latency, Size, ColumnCount };
     enum Role { RecordIdRole = Qt::UserRole + 1, OkRole, SequenceRole };
+    /// Most records moved into the table per drain; the rest wait in the (bounded) stream.
+    static constexpr size_t kMaxBatch = 10000;
 
     explicit EventTableModel(QObject *parent = nullptr);
     ~EventTableModel() override;
@@ -93,17 +96,24 @@ private:
         quint32 keyHash = 0;     ///< hash of eventKey, 0 = none
         quint16 binding = 0;     ///< index into m_strings
         quint16 operation = 0;   ///< index into m_strings
+        quint16 bindingType = 0; ///< index into m_strings
+        quint16 route = 0;       ///< index into m_strings
         qint16 status = 0;
         quint8 kind = 0;
         quint8 ok = 0;
-        QByteArray packed;       ///< every other field, see pack()/unpack()
+        quint32 packedSize = 0;
+        std::unique_ptr<char[]> packed; ///< every other field (varint-framed), see makeRow()/unpack()
+
+        QByteArrayView bytes() const { return QByteArrayView(packed.get(), qsizetype(packedSize)); }
     };
 
     quint16 intern(const QString &s);
     Row makeRow(core::TrafficRecord &&r);
     core::TrafficRecord unpack(const Row &row) const;
     bool matches(const Row &row) const;
+    bool stringMatches(quint16 index) const;
     const Row &rowAt(int visibleRow) const;
+    quint64 seqAt(int visibleRow) const;
     QString summary(const Row &row) const;
 
     std::deque<Row> m_rows;       ///< all held rows, oldest first
@@ -115,6 +125,10 @@ private:
     quint64 m_seen = 0;
     QStringList m_strings;
     QHash<QString, quint16> m_stringIndex;
+    /// Formatted Time/Summary strings of recently painted rows, by sequence number (the
+    /// view asks for the same visible cells at every repaint). Bounded; cleared when full.
+    mutable QHash<quint64, QPair<QString, QString>> m_displayCache;
+    mutable std::vector<qint8> m_textMatch; ///< per interned string: -1 unknown, 0/1 free text match
 };
 
 } // namespace bindery::ui

@@ -320,8 +320,9 @@ ComposerWidget::ComposerWidget(RuntimeHost &host, QWidget *parent)
     m_bodyTabs->addTab(m_bodyRaw, tr("Raw"));
     m_bodyTabs->addTab(m_bodyHex, tr("Hex"));
     pl->addWidget(m_bodyTabs, 1);
-    splitter->setStretchFactor(0, 3);
-    splitter->setStretchFactor(1, 2);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
+    splitter->setSizes({560, 500});
 
     // --- history / saved panel (placed in a dock by the main window) ---
     m_historyPanel = new QWidget;

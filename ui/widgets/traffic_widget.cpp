@@ -178,14 +178,6 @@ TrafficWidget::TrafficWidget(core::TrafficStream &stream, QWidget *parent)
     split->setStretchFactor(1, 2);
     layout->addWidget(split, 1);
 
-    m_scrollTimer = new QTimer(this);
-    m_scrollTimer->setInterval(100); // Wireshark's tail update interval
-    connect(m_scrollTimer, &QTimer::timeout, this, [this]() {
-        if (m_scrollPending && m_autoScroll)
-            m_view->scrollToBottom();
-        m_scrollPending = false;
-    });
-    m_scrollTimer->start();
     m_secondTimer = new QTimer(this);
     m_secondTimer->setInterval(1000);
     connect(m_secondTimer, &QTimer::timeout, this, &TrafficWidget::tick);
@@ -226,7 +218,9 @@ void TrafficWidget::onDrained(int records, int errors)
     m_secondEvents += records;
     m_secondErrors += errors;
     m_totalErrors += errors;
-    m_scrollPending = true;
+    // Scroll in the same event-loop turn as the insert, so both cost one repaint.
+    if (m_autoScroll)
+        m_view->scrollToBottom();
 }
 
 void TrafficWidget::tick()

@@ -79,10 +79,8 @@ private:
     QLineSeries *m_errorSeries = nullptr;
     QValueAxis *m_axisX = nullptr;
     QValueAxis *m_axisY = nullptr;
-    QTimer *m_scrollTimer = nullptr;
     QTimer *m_secondTimer = nullptr;
     bool m_autoScroll = true;
-    bool m_scrollPending = false;
     qint64 m_secondEvents = 0;
     qint64 m_secondErrors = 0;
     qint64 m_seconds = 0;
