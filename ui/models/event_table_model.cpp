@@ -226,6 +226,8 @@ int EventTableModel::rowCount(const QModelIndex &parent) const
 {
     if (parent.isValid())
         return 0;
+    if (m_visibleLimit >= 0)
+        return m_visibleLimit;
     return int(m_filtering ? m_visible.size() : m_rows.size());
 }
 
@@ -394,54 +396,103 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
     if (records.size() > m_maxRows)
         skip = records.size() - m_maxRows;
     const size_t incoming = records.size() - skip;
+    const size_t drop = m_rows.size() + incoming > m_maxRows ? m_rows.size() + incoming - m_maxRows : 0;
+    const int oldCount = rowCount();
 
-    // Trim the oldest rows first, in one beginRemoveRows.
-    if (m_rows.size() + incoming > m_maxRows) {
-        const size_t drop = m_rows.size() + incoming - m_maxRows;
-        const quint64 newFirst = m_firstSeq + drop;
-        if (m_filtering) {
-            size_t n = 0;
-            while (n < m_visible.size() && m_visible[n] < newFirst)
-                ++n;
-            if (n > 0) {
-                beginRemoveRows({}, 0, int(n) - 1);
-                m_visible.erase(m_visible.begin(), m_visible.begin() + qsizetype(n));
-                m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
-                m_firstSeq = newFirst;
-                endRemoveRows();
-            } else {
-                m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
-                m_firstSeq = newFirst;
-            }
-        } else {
-            beginRemoveRows({}, 0, int(drop) - 1);
-            m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
-            m_firstSeq = newFirst;
-            endRemoveRows();
+    if (drop == 0) {
+        // Growing: one beginInsertRows for the whole batch.
+        if (!m_filtering) {
+            beginInsertRows({}, oldCount, oldCount + int(incoming) - 1);
+            for (size_t i = skip; i < records.size(); ++i)
+                m_rows.push_back(makeRow(std::move(records[i])));
+            endInsertRows();
+            return;
         }
-    }
-
-    if (!m_filtering) {
-        const int first = int(m_rows.size());
-        beginInsertRows({}, first, first + int(incoming) - 1);
-        for (size_t i = skip; i < records.size(); ++i)
+        std::vector<quint64> passing;
+        for (size_t i = skip; i < records.size(); ++i) {
+            const quint64 seq = m_firstSeq + m_rows.size();
             m_rows.push_back(makeRow(std::move(records[i])));
+            if (matches(m_rows.back()))
+                passing.push_back(seq);
+        }
+        if (passing.empty())
+            return;
+        beginInsertRows({}, oldCount, oldCount + int(passing.size()) - 1);
+        m_visible.insert(m_visible.end(), passing.begin(), passing.end());
         endInsertRows();
         return;
     }
+
+    // At the bound: the oldest `drop` rows go and the batch comes in. Removing rows at the top of
+    // a view holding ~1M rows costs O(rows) in QHeaderView per batch (measured: 140 ms stalls at
+    // 1M), so only the net change is structural (at most one insert or one remove, at the
+    // edge) and the rows that shifted are announced with one dataChanged (the view repaints
+    // what is visible).
+    const quint64 newFirst = m_firstSeq + drop;
+    size_t removedVisible = drop;
     std::vector<quint64> passing;
-    for (size_t i = skip; i < records.size(); ++i) {
-        const quint64 seq = m_firstSeq + m_rows.size();
-        m_rows.push_back(makeRow(std::move(records[i])));
-        if (matches(m_rows.back()))
-            passing.push_back(seq);
+    std::vector<Row> fresh;
+    fresh.reserve(incoming);
+    for (size_t i = skip; i < records.size(); ++i)
+        fresh.push_back(makeRow(std::move(records[i])));
+    if (m_filtering) {
+        removedVisible = 0;
+        while (removedVisible < m_visible.size() && m_visible[removedVisible] < newFirst)
+            ++removedVisible;
+        const quint64 base = m_firstSeq + m_rows.size();
+        for (size_t i = 0; i < fresh.size(); ++i) {
+            if (matches(fresh[i]))
+                passing.push_back(base + i);
+        }
     }
-    if (passing.empty())
+    const size_t added = m_filtering ? passing.size() : incoming;
+    // All held rows move first (hidden ones do not concern the view).
+    m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
+    const quint64 oldFirst = m_firstSeq;
+    m_firstSeq = newFirst;
+    for (Row &r : fresh)
+        m_rows.push_back(std::move(r));
+    if (!m_filtering) {
+        // Unfiltered the view maps row i to m_firstSeq + i: the `drop` shifted rows are announced
+        // with dataChanged, the net growth (if any) with one insert at the end.
+        const int kept = oldCount;
+        const int grow = int(added - removedVisible);
+        if (grow > 0) {
+            // The insert must not change the rows before it: announce the shift first. Rows
+            // [0, kept) now show records shifted by `drop`; the model already holds all rows, so
+            // report the count the view knows until the insert.
+            m_visibleLimit = kept;
+            Q_EMIT dataChanged(index(0, 0), index(kept - 1, ColumnCount - 1));
+            beginInsertRows({}, kept, kept + grow - 1);
+            m_visibleLimit = -1;
+            endInsertRows();
+        } else if (kept > 0) {
+            Q_EMIT dataChanged(index(0, 0), index(kept - 1, ColumnCount - 1));
+        }
+        Q_UNUSED(oldFirst);
         return;
-    const int first = int(m_visible.size());
-    beginInsertRows({}, first, first + int(passing.size()) - 1);
-    m_visible.insert(m_visible.end(), passing.begin(), passing.end());
-    endInsertRows();
+    }
+    // Filtered: the visible index changes in two steps with the same rules.
+    if (added >= removedVisible) {
+        m_visible.erase(m_visible.begin(), m_visible.begin() + qsizetype(removedVisible));
+        m_visible.insert(m_visible.end(), passing.begin(), passing.begin() + qsizetype(removedVisible));
+        if (removedVisible > 0 && oldCount > 0)
+            Q_EMIT dataChanged(index(0, 0), index(oldCount - 1, ColumnCount - 1));
+        if (added > removedVisible) {
+            beginInsertRows({}, oldCount, oldCount + int(added - removedVisible) - 1);
+            m_visible.insert(m_visible.end(), passing.begin() + qsizetype(removedVisible), passing.end());
+            endInsertRows();
+        }
+    } else {
+        const size_t k = removedVisible - added;
+        beginRemoveRows({}, 0, int(k) - 1);
+        m_visible.erase(m_visible.begin(), m_visible.begin() + qsizetype(k));
+        endRemoveRows();
+        m_visible.erase(m_visible.begin(), m_visible.begin() + qsizetype(added));
+        m_visible.insert(m_visible.end(), passing.begin(), passing.end());
+        if (added > 0 && rowCount() > 0)
+            Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+    }
 }
 
 void EventTableModel::clear()

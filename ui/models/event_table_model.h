@@ -40,8 +40,9 @@ struct TrafficFilter
 /**
  * @brief The live traffic table: a bounded, append-only list of exchanges.
  *
- * UI thread. Follows performance-facts §4: appendBatch() does one beginInsertRows per batch
- * (after trimming the oldest rows in one beginRemoveRows), rows are compact structs with the
+ * UI thread. Follows performance-facts §4: appendBatch() does one beginInsertRows per batch;
+ * at the bound the oldest rows go in the same step (only the net change is structural, plus one
+ * dataChanged for the shifted rows: see appendBatch()), rows are compact structs with the
  * rarely shown fields packed into one byte array, every string is formatted lazily in data(),
  * and filtering runs over an own index of visible rows (no sorted proxy).
  */
@@ -64,7 +65,8 @@ public:
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
-    /// Appends one batch: one beginRemoveRows for the trimmed oldest rows, one beginInsertRows.
+    /// Appends one batch, dropping the oldest rows beyond the bound: at most one structural
+    /// change (insert at the end, or remove at the top) and one dataChanged per batch.
     void appendBatch(std::vector<core::TrafficRecord> records);
     void clear();
     void setMaxRows(size_t maxRows);
@@ -120,6 +122,7 @@ private:
     quint64 m_firstSeq = 0;       ///< sequence number of m_rows.front()
     std::deque<quint64> m_visible; ///< sequence numbers of rows passing the filter (when filtering)
     bool m_filtering = false;
+    int m_visibleLimit = -1; ///< during appendBatch(): the row count the view knows (-1 = none)
     TrafficFilter m_filter;
     size_t m_maxRows = 1000000;
     quint64 m_seen = 0;

@@ -45,7 +45,7 @@ struct ComposerRequest
  * binding's request-metadata hints, a QScintilla JSON payload editor that validates as you type,
  * Send (Ctrl+Enter) through the runtime's real HTTP API, the response pane, copy as curl, a
  * persistent searchable history (JSONL under AppDataLocation) and saved requests
- * (`<workspace>/.bindery/requests/*.json`). UI thread.
+ * (one JSON file per request under `<workspace>/.bindery/requests/`). UI thread.
  */
 class ComposerWidget final : public QWidget
 {
