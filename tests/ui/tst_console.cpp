@@ -15,11 +15,13 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 #include <QUuid>
 
 #include "core/binding_registry.h"
 #include "core/runtime.h"
 #include "ui/editors/editor_pane.h"
+#include "ui/app_server.h"
 #include "ui/main_window.h"
 #include "ui/models/event_table_model.h"
 #include "ui/widgets/app_rules_widget.h"
@@ -237,6 +239,51 @@ private Q_SLOTS:
             return false;
         }(), 10000);
         QCOMPARE(m_window->host().state(), core::RuntimeState::Running);
+    }
+
+    void neverAnsweringShowsAsTimedOutDelivery()
+    {
+        // The runtime's delivery timeout is 3 s here: the delivery fails with no status.
+        m_window->appRules()->setRule(QStringLiteral("tick"), ui::AppRule{ui::AppRule::Mode::Timeout, 200, 0, {}});
+        QTRY_VERIFY_WITH_TIMEOUT(findDelivery(QStringLiteral("tick"), 0) >= 0, 15000);
+        const core::TrafficRecord rec = m_window->traffic()->model()->record(findDelivery(QStringLiteral("tick"), 0));
+        QVERIFY(!rec.ok);
+        QVERIFY2(rec.latencyUs >= 2'900'000, qPrintable(QString::number(rec.latencyUs)));
+        QVERIFY(!rec.error.isEmpty());
+        m_window->appRules()->setRule(QStringLiteral("tick"), ui::AppRule{});
+    }
+
+    void externalAppAnswersAreShown()
+    {
+        // A real HTTP app on its own port (the console's app server, run as a separate app)
+        // answering 503: with the console no longer the app, its answers reach the table.
+        QThread appThread;
+        auto *external = new ui::AppServer;
+        external->moveToThread(&appThread);
+        appThread.start();
+        quint16 port = 0;
+        QMetaObject::invokeMethod(external, "listenOn", Qt::BlockingQueuedConnection, Q_RETURN_ARG(quint16, port), Q_ARG(quint16, quint16(0)));
+        QVERIFY(port != 0);
+        external->setRule(QStringLiteral("/tick"), ui::AppRule{ui::AppRule::Mode::Error, 503, 0, QByteArray("external says no")});
+
+        ui::HostSettings hs = m_window->host().settings();
+        hs.builtinApp = false;
+        hs.externalAppPort = port;
+        m_window->applySettings(hs, 1000000);
+        QTRY_COMPARE_WITH_TIMEOUT(m_window->host().state(), core::RuntimeState::Running, 15000);
+        QCOMPARE(m_window->host().appPort(), port);
+        QTRY_VERIFY_WITH_TIMEOUT(findDelivery(QStringLiteral("tick"), 503) >= 0, 15000);
+        QCOMPARE(m_window->traffic()->model()->record(findDelivery(QStringLiteral("tick"), 503)).responseBody,
+                 QByteArray("external says no"));
+
+        // Back to being the app.
+        hs.builtinApp = true;
+        m_window->applySettings(hs, 1000000);
+        QTRY_COMPARE_WITH_TIMEOUT(m_window->host().state(), core::RuntimeState::Running, 15000);
+        QMetaObject::invokeMethod(external, "closeAll", Qt::BlockingQueuedConnection);
+        connect(&appThread, &QThread::finished, external, &QObject::deleteLater);
+        appThread.quit();
+        appThread.wait();
     }
 
     void savedRequestIsASmallFileInTheWorkspace()
