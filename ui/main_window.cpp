@@ -114,9 +114,9 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
     m_tree->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
     m_tree->header()->setStretchLastSection(true);
-    m_tree->setColumnWidth(0, 110);
+    m_tree->setColumnWidth(0, 95);
     m_tree->setColumnWidth(1, 150);
-    m_tree->setColumnWidth(2, 60);
+    m_tree->setColumnWidth(2, 42);
     auto *treeDock = new QDockWidget(tr("Workspace"), this);
     treeDock->setObjectName(QStringLiteral("workspaceDock"));
     treeDock->setWidget(m_tree);

@@ -61,6 +61,8 @@ void RuntimeHost::stopAppServer()
 
 void RuntimeHost::start()
 {
+    if (m_runtime && m_runtime->state() == core::RuntimeState::Failed)
+        stop(); // e.g. the API port was taken: tear down and try again with the current settings
     if (m_runtime)
         return;
     core::RuntimeOptions options;
