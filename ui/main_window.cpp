@@ -115,8 +115,8 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
     m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
     m_tree->header()->setStretchLastSection(true);
     m_tree->setColumnWidth(0, 95);
-    m_tree->setColumnWidth(1, 150);
-    m_tree->setColumnWidth(2, 42);
+    m_tree->setColumnWidth(1, 140);
+    m_tree->setColumnWidth(2, 36);
     auto *treeDock = new QDockWidget(tr("Workspace"), this);
     treeDock->setObjectName(QStringLiteral("workspaceDock"));
     treeDock->setWidget(m_tree);
@@ -311,7 +311,7 @@ void MainWindow::loadSettings()
             QDockWidget *workspace = findChild<QDockWidget *>(QStringLiteral("workspaceDock"));
             QDockWidget *app = findChild<QDockWidget *>(QStringLiteral("appDock"));
             if (workspace)
-                resizeDocks({workspace}, {380}, Qt::Horizontal);
+                resizeDocks({workspace}, {430}, Qt::Horizontal);
             if (app) // tabified with the log: size the visible one only
                 resizeDocks({app}, {140}, Qt::Vertical);
         });
