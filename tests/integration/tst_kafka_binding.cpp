@@ -434,6 +434,7 @@ private Q_SLOTS:
     void outputMapsKeyPartitionAndHeaders();
     void failedDeliveryIsNotCommittedAndComesBackAfterRestart();
     void retryEnabledRetriesWithBackoffUntilAcked();
+    void topicCreatedAfterSubscribeIsPickedUpWithinSeconds();
     void partitionsAreDeliveredInParallelEachInOrder();
     void rebalanceWaitsForInFlightAndLosesNothing();
     void escapeHeadersUrlEscapesKeyAndHeaders_data();
@@ -722,6 +723,30 @@ void tst_KafkaBinding::retryEnabledRetriesWithBackoffUntilAcked()
         QCOMPARE(tr[i].value(u"outcome"_s).toString(), i < 3 ? u"retry"_s : u"acked"_s);
         QCOMPARE(tr[i].value(u"eventKey"_s).toString(), topic + u"/0@0"_s);
     }
+}
+
+// The seed's topic1 usually does not exist when the binding starts: the first produce creates it.
+// The consumer must notice the new topic within seconds (librdkafka's default is 5 minutes).
+void tst_KafkaBinding::topicCreatedAfterSubscribeIsPickedUpWithinSeconds()
+{
+    REQUIRE_BROKER();
+    const QString topic = uniqueName(u"late"_s);
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      component(u"late"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
+                                            {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                                            {u"direction"_s, u"input"_s}})));
+    FlaskApp app;
+    QVERIFY(app.start());
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
+    spin(2000); // subscribed to a topic that does not exist yet
+    QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
+    QVERIFY(kcatProduce(m_env.brokers, topic, {{"k", "{\"late\":true}"}}));
+    QElapsedTimer t;
+    t.start();
+    QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), 1, 20000);
+    QVERIFY2(t.elapsed() < 20000, "the new topic was not picked up");
+    QCOMPARE(app.records().at(0).toObject().value(u"headers"_s).toObject().value(u"__topic"_s).toString(), topic);
 }
 
 void tst_KafkaBinding::partitionsAreDeliveredInParallelEachInOrder()

@@ -535,6 +535,9 @@ Result<> KafkaInput::init(const core::ComponentSpec &spec)
              {"session.timeout.ms", QString::number(m_settings.sessionTimeoutMs)},
              {"partition.assignment.strategy", m_settings.assignmentStrategy},
              {"fetch.wait.max.ms", QStringLiteral("100")},
+             // A subscribed topic that does not exist yet (auto-created by the first produce, as
+             // with the seed's topic1) is picked up within seconds, not librdkafka's default 5 min.
+             {"topic.metadata.refresh.interval.ms", QStringLiteral("5000")},
              {"fetch.error.backoff.ms", QStringLiteral("100")},
              {"enable.partition.eof", QStringLiteral("false")},
          }) {
