@@ -21,19 +21,6 @@ size_t writeBody(char *ptr, size_t size, size_t nmemb, void *userdata)
     return size * nmemb;
 }
 
-size_t writeHeader(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    auto *headers = static_cast<Headers *>(userdata);
-    const QByteArray line = QByteArray(ptr, static_cast<qsizetype>(size * nmemb)).trimmed();
-    if (line.startsWith("HTTP/"))
-        headers->clear(); // a new response (e.g. after 100 Continue)
-    const qsizetype colon = line.indexOf(':');
-    if (colon > 0)
-        headers->append({QString::fromLatin1(line.left(colon).trimmed()),
-                         QString::fromUtf8(line.mid(colon + 1).trimmed())});
-    return size * nmemb;
-}
-
 bool isHopByHop(const QByteArray &k)
 {
     static const QList<QByteArray> hop = {"connection", "keep-alive", "proxy-connection",
@@ -76,42 +63,32 @@ AppChannel::AppChannel(QString address, int port, QByteArray appApiToken)
     if (host.contains(u':') && !host.startsWith(u'['))
         host = u'[' + host + u']';
     m_baseUrl = QStringLiteral("http://") + host + u':' + QString::number(m_port);
+    m_hostHeader = (host + u':' + QString::number(m_port)).toUtf8();
 }
 
 AppChannel::~AppChannel()
 {
-    for (void *h : m_pool)
-        curl_easy_cleanup(static_cast<CURL *>(h));
+    for (HttpConnection *c : m_pool)
+        delete c;
 }
 
-void *AppChannel::acquire()
+HttpConnection *AppChannel::acquire()
 {
     {
         std::lock_guard lock(m_mutex);
         if (!m_pool.empty()) {
-            void *h = m_pool.back();
+            HttpConnection *c = m_pool.back();
             m_pool.pop_back();
-            return h;
+            return c;
         }
     }
-    // Options that never change are set once per handle; post() sets only the per-call ones
-    // (no curl_easy_reset, which would also drop the cached proxy and DNS decisions).
-    CURL *curl = curl_easy_init();
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROXY, ""); // the app is local: never consult *_proxy env vars
-    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, writeBody);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, writeHeader);
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    return curl;
+    return new HttpConnection(m_address.toUtf8(), static_cast<quint16>(m_port));
 }
 
-void AppChannel::release(void *handle)
+void AppChannel::release(HttpConnection *connection)
 {
     std::lock_guard lock(m_mutex);
-    m_pool.push_back(handle);
+    m_pool.push_back(connection);
 }
 
 QString AppChannel::cleanRoute(const QString &route)
@@ -148,22 +125,20 @@ AppReply AppChannel::post(const QString &route, const QByteArray &body, const He
                           int timeoutMs, Headers *responseHeaders)
 {
     AppReply reply;
-    // Each reader thread delivers to one route: remember its URL instead of re-cleaning it.
-    thread_local QString cachedBase;
+    // Each reader thread delivers to one route: remember its path instead of re-cleaning it.
     thread_local QString cachedRoute;
-    thread_local QByteArray cachedUrl;
-    if (cachedBase != m_baseUrl || cachedRoute != route) {
-        cachedBase = m_baseUrl;
+    thread_local QByteArray cachedPath;
+    if (cachedRoute != route || cachedPath.isEmpty()) {
         cachedRoute = route;
-        cachedUrl = (m_baseUrl + cleanRoute(route)).toUtf8();
+        cachedPath = cleanRoute(route).toUtf8();
     }
-    const QByteArray url = cachedUrl;
-    curl_slist *headers = nullptr;
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-    headers = curl_slist_append(headers, "User-Agent: Go-http-client/1.1");
+    QByteArray head;
+    head.reserve(256 + body.size() / 8);
+    head += "POST " + cachedPath + " HTTP/1.1\r\nHost: " + m_hostHeader
+            + "\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: " + QByteArray::number(body.size())
+            + "\r\nContent-Type: application/json\r\n";
     if (!m_token.isEmpty())
-        headers = curl_slist_append(headers, QByteArray("dapr-api-token: " + m_token).constData());
+        head += "Dapr-Api-Token: " + m_token + "\r\n";
     // daprd's InternalMetadataToHTTPHeader: lower-case keys, drop a few, rename grpc-*.
     for (const auto &[k, v] : metadata) {
         QByteArray key = k.toLower().toUtf8();
@@ -175,36 +150,33 @@ AppReply AppChannel::post(const QString &route, const QByteArray &body, const He
             key = "dapr-" + key.mid(1);
         const QByteArray value = v.toUtf8();
         if (!validHeaderKey(key) || !validHeaderValue(value)) {
-            curl_slist_free_all(headers);
             reply.error = QStringLiteral("error invoking app: metadata '%1' is not a valid HTTP header "
                                          "(key or value has characters HTTP forbids)")
                               .arg(k);
             return reply;
         }
-        headers = curl_slist_append(headers, QByteArray(canonicalHeaderKey(key) + ": " + value).constData());
+        head += canonicalHeaderKey(key) + ": " + value + "\r\n";
     }
-    CURL *curl = static_cast<CURL *>(acquire());
-    curl_easy_setopt(curl, CURLOPT_URL, url.constData());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.constData());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeoutMs));
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-    Headers received;
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &received);
-    const CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    release(curl);
-    if (rc != CURLE_OK) {
-        reply.error = QStringLiteral("error invoking app: Post \"%1\": %2")
-                          .arg(QString::fromUtf8(url), QString::fromUtf8(curl_easy_strerror(rc)));
+    head += "\r\n";
+
+    HttpConnection *connection = acquire();
+    HttpResponse response;
+    QString transportError;
+    const bool ok = connection->request(head, body, timeoutMs, &response, &transportError);
+    release(connection);
+    if (!ok) {
+        reply.error = QStringLiteral("error invoking app: Post \"%1%2\": %3")
+                          .arg(m_baseUrl, QString::fromUtf8(cachedPath), transportError);
         return reply;
     }
-    reply.status = static_cast<int>(status);
-    if (responseHeaders)
-        *responseHeaders = received;
+    reply.status = response.status;
+    reply.body = std::move(response.body);
+    if (responseHeaders) {
+        responseHeaders->clear();
+        responseHeaders->reserve(response.headers.size());
+        for (const auto &[k, v] : response.headers)
+            responseHeaders->append({QString::fromLatin1(k), QString::fromUtf8(v)});
+    }
     if (reply.status < 200 || reply.status > 299) {
         reply.error = QStringLiteral("fails to send binding event to http app channel, status code: %1 body: %2")
                           .arg(reply.status)

@@ -166,7 +166,7 @@ int main(int argc, char *argv[])
         const auto [c, cc] = clientCpuUs([&] { return runAppChannel(trivial.port(), threads, 1.0, seconds, &f); });
         curlFailures += f;
         std::printf("  %-44s %9.0f events/s, %6.1f us client CPU/event (%llu failures)\n",
-                    qPrintable(QStringLiteral("core::AppChannel (libcurl), %1 threads").arg(threads)), c, cc,
+                    qPrintable(QStringLiteral("core::AppChannel (lean client), %1 threads").arg(threads)), c, cc,
                     static_cast<unsigned long long>(f));
         std::fflush(stdout);
         qnam = std::max(qnam, q);
@@ -177,7 +177,7 @@ int main(int argc, char *argv[])
     uint64_t oneFailures = 0;
     const double one = runAppChannel(trivial.port(), 1, 0.5, seconds / 2, &oneFailures);
     curlFailures += oneFailures;
-    std::printf("  %-44s %9.0f events/s (one partition/queue, sequential)\n", "core::AppChannel (libcurl), 1 thread", one);
+    std::printf("  %-44s %9.0f events/s (one partition/queue, sequential)\n", "core::AppChannel (lean client), 1 thread", one);
     const double ratio = curl / qnam;
     std::printf("RESULT delivery: AppChannel %.0f events/s, QNAM %.0f events/s, ratio %.2fx (target >= 3x) %s\n", curl,
                 qnam, ratio, ratio >= 3 ? "OK" : "BELOW TARGET");

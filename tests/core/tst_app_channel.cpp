@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The libcurl app channel: the OPTIONS subscription probe (reference §2.2) and event delivery
+// The app channel: the OPTIONS subscription probe (reference §2.2) and event delivery
 // with daprd's headers (§2.3), against a real local HTTP server started in-test (issue 2).
 #include <atomic>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include <QElapsedTimer>
@@ -42,6 +45,8 @@ private Q_SLOTS:
     void deliveryReusesOneKeptAliveConnection();
     void deliversFromManyThreadsAtOnce();
     void detectsWhetherThePortIsOpen();
+    void deliveryReadsEveryResponseFraming_data();
+    void deliveryReadsEveryResponseFraming();
 
 private:
     TestApp *m_app = nullptr;
@@ -319,6 +324,143 @@ void tst_AppChannel::detectsWhetherThePortIsOpen()
     QVERIFY(!channel.portOpen(200));
     QCOMPARE(channel.baseUrl(), u"http://127.0.0.1:%1"_s.arg(m_port));
     QCOMPARE(AppChannel(u"::1"_s, 80).baseUrl(), u"http://[::1]:80"_s);
+}
+
+namespace {
+
+// A raw socket app that answers every request with the same canned bytes (and optionally closes),
+// to exercise response framings a Qt-based server never produces.
+class RawApp
+{
+public:
+    RawApp(QByteArray answer, bool closeAfter)
+        : m_answer(std::move(answer))
+        , m_close(closeAfter)
+    {
+        m_listen = ::socket(AF_INET, SOCK_STREAM, 0);
+        const int one = 1;
+        ::setsockopt(m_listen, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(m_listen, reinterpret_cast<sockaddr *>(&a), sizeof a);
+        ::listen(m_listen, 8);
+        socklen_t len = sizeof a;
+        ::getsockname(m_listen, reinterpret_cast<sockaddr *>(&a), &len);
+        m_port = ntohs(a.sin_port);
+        m_thread = std::thread([this] { run(); });
+    }
+    ~RawApp()
+    {
+        m_stop = true;
+        ::shutdown(m_listen, SHUT_RDWR);
+        ::close(m_listen);
+        m_thread.join();
+    }
+    quint16 port() const { return m_port; }
+
+private:
+    void run()
+    {
+        while (!m_stop) {
+            const int fd = ::accept(m_listen, nullptr, nullptr);
+            if (fd < 0)
+                return;
+            QByteArray buf;
+            char chunk[4096];
+            bool open = true;
+            while (open && !m_stop) {
+                // Read one request: headers, then Content-Length bytes of body.
+                qsizetype end;
+                while ((end = buf.indexOf("\r\n\r\n")) < 0) {
+                    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+                    if (n <= 0) {
+                        open = false;
+                        break;
+                    }
+                    buf.append(chunk, n);
+                }
+                if (!open)
+                    break;
+                qsizetype length = 0;
+                for (const QByteArray &l : buf.left(end).split('\n')) {
+                    if (l.toLower().startsWith("content-length:"))
+                        length = l.mid(15).trimmed().toLongLong();
+                }
+                while (buf.size() < end + 4 + length) {
+                    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+                    if (n <= 0)
+                        break;
+                    buf.append(chunk, n);
+                }
+                buf.remove(0, end + 4 + length);
+                ::send(fd, m_answer.constData(), static_cast<size_t>(m_answer.size()), MSG_NOSIGNAL);
+                if (m_close)
+                    open = false;
+            }
+            ::close(fd);
+        }
+    }
+
+    QByteArray m_answer;
+    bool m_close;
+    int m_listen = -1;
+    quint16 m_port = 0;
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
+} // namespace
+
+void tst_AppChannel::deliveryReadsEveryResponseFraming_data()
+{
+    QTest::addColumn<QByteArray>("answer");
+    QTest::addColumn<bool>("closeAfter");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("error"); // a part of the expected error, or empty
+
+    QTest::newRow("content-length, kept alive") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") << false
+                                                << 200 << QByteArray("hello") << QString();
+    QTest::newRow("chunked") << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n")
+                             << false << 200 << QByteArray("hello world") << QString();
+    QTest::newRow("chunked with a trailer") << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 1\r\n\r\n")
+                                            << false << 200 << QByteArray("ok") << QString();
+    QTest::newRow("HTTP/1.0, body until close") << QByteArray("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nbye") << true
+                                                << 200 << QByteArray("bye") << QString();
+    QTest::newRow("Connection: close") << QByteArray("HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+                                       << true << 202 << QByteArray("ok") << QString();
+    QTest::newRow("100 Continue first") << QByteArray("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+                                        << false << 201 << QByteArray("ok") << QString();
+    QTest::newRow("204 without a length") << QByteArray("HTTP/1.1 204 No Content\r\n\r\n") << false << 204 << QByteArray()
+                                          << QString();
+    QTest::newRow("500 is a failed delivery") << QByteArray("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops")
+                                              << false << 500 << QByteArray("oops") << u"status code: 500 body: oops"_s;
+    QTest::newRow("not HTTP") << QByteArray("garbage\r\n\r\n") << true << 0 << QByteArray() << u"malformed HTTP response"_s;
+    QTest::newRow("closed without answering") << QByteArray() << true << 0 << QByteArray() << u"closed the connection"_s;
+    QTest::newRow("body shorter than its length") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort") << true
+                                                  << 0 << QByteArray() << u"shorter than Content-Length"_s;
+}
+
+void tst_AppChannel::deliveryReadsEveryResponseFraming()
+{
+    QFETCH(QByteArray, answer);
+    QFETCH(bool, closeAfter);
+    QFETCH(int, status);
+    QFETCH(QByteArray, body);
+    QFETCH(QString, error);
+    RawApp app(answer, closeAfter);
+    AppChannel channel(u"127.0.0.1"_s, app.port());
+    // Twice: the second request must work whether the first kept the connection or closed it.
+    for (int i = 0; i < 2; ++i) {
+        const AppReply reply = channel.post(u"orders"_s, "{}", {}, 3000);
+        QCOMPARE(reply.status, status);
+        QCOMPARE(reply.body, body);
+        if (error.isEmpty())
+            QVERIFY2(reply.ok(), qPrintable(reply.error));
+        else
+            QVERIFY2(reply.error.contains(error), qPrintable(reply.error));
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_AppChannel)

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/http_client.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace bindery::core {
+
+namespace {
+
+qint64 nowMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+int remaining(qint64 deadline)
+{
+    return static_cast<int>(std::max<qint64>(0, deadline - nowMs()));
+}
+
+QString sysError(const char *what)
+{
+    return QStringLiteral("%1: %2").arg(QString::fromLatin1(what), QString::fromLocal8Bit(std::strerror(errno)));
+}
+
+} // namespace
+
+HttpConnection::HttpConnection(QByteArray host, quint16 port)
+    : m_host(std::move(host))
+    , m_port(port)
+{}
+
+HttpConnection::~HttpConnection()
+{
+    closeSocket();
+}
+
+void HttpConnection::closeSocket()
+{
+    if (m_fd >= 0)
+        ::close(m_fd);
+    m_fd = -1;
+    m_buffer.clear();
+}
+
+bool HttpConnection::ensureConnected(qint64 deadline, QString *error)
+{
+    if (m_fd >= 0) {
+        // An idle kept-alive connection the peer closed (or that holds stray bytes) is not
+        // reused: a POST must not be sent into a dead connection.
+        pollfd p{m_fd, POLLIN, 0};
+        if (::poll(&p, 1, 0) == 0)
+            return true;
+        closeSocket();
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo *res = nullptr;
+    const QByteArray port = QByteArray::number(m_port);
+    if (const int rc = ::getaddrinfo(m_host.constData(), port.constData(), &hints, &res); rc != 0) {
+        *error = QStringLiteral("dial tcp %1:%2: %3").arg(QString::fromLatin1(m_host), QString::fromLatin1(port),
+                                                         QString::fromLocal8Bit(gai_strerror(rc)));
+        return false;
+    }
+    QString lastError;
+    for (addrinfo *ai = res; ai; ai = ai->ai_next) {
+        const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0) {
+            lastError = sysError("socket");
+            continue;
+        }
+        int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc != 0 && errno == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            rc = ::poll(&p, 1, std::min(remaining(deadline), 3000));
+            if (rc == 1) {
+                int soerr = 0;
+                socklen_t len = sizeof soerr;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+                errno = soerr;
+                rc = soerr == 0 ? 0 : -1;
+            } else {
+                errno = rc == 0 ? ETIMEDOUT : errno;
+                rc = -1;
+            }
+        }
+        if (rc != 0) {
+            lastError = QStringLiteral("dial tcp %1:%2: connect: %3")
+                            .arg(QString::fromLatin1(m_host), QString::fromLatin1(port),
+                                 QString::fromLocal8Bit(std::strerror(errno)));
+            ::close(fd);
+            continue;
+        }
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        m_fd = fd;
+        break;
+    }
+    ::freeaddrinfo(res);
+    if (m_fd < 0) {
+        *error = lastError;
+        return false;
+    }
+    return true;
+}
+
+bool HttpConnection::sendAll(const char *data, qsizetype size, qint64 deadline, QString *error)
+{
+    qsizetype sent = 0;
+    while (sent < size) {
+        const ssize_t n = ::send(m_fd, data + sent, static_cast<size_t>(size - sent), MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            pollfd p{m_fd, POLLOUT, 0};
+            const int rc = ::poll(&p, 1, remaining(deadline));
+            if (rc <= 0) {
+                *error = rc == 0 ? QStringLiteral("timeout sending the request") : sysError("poll");
+                return false;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        *error = sysError("write");
+        return false;
+    }
+    return true;
+}
+
+int HttpConnection::fill(qint64 deadline, QString *error)
+{
+    char chunk[16384];
+    for (;;) {
+        const ssize_t n = ::recv(m_fd, chunk, sizeof chunk, 0);
+        if (n > 0) {
+            m_buffer.append(chunk, n);
+            return 1;
+        }
+        if (n == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            *error = sysError("read");
+            return -1;
+        }
+        pollfd p{m_fd, POLLIN, 0};
+        const int rc = ::poll(&p, 1, remaining(deadline));
+        if (rc <= 0) {
+            *error = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
+            return -1;
+        }
+    }
+}
+
+bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int timeoutMs, HttpResponse *response,
+                             QString *error)
+{
+    const qint64 deadline = nowMs() + timeoutMs;
+    auto failWith = [&](const QString &why) {
+        *error = why;
+        closeSocket();
+        return false;
+    };
+    if (!ensureConnected(deadline, error))
+        return false;
+    m_buffer.clear();
+    // One send when it fits: head and body in one segment.
+    if (body.size() <= 65536) {
+        const QByteArray all = head + body;
+        if (!sendAll(all.constData(), all.size(), deadline, error))
+            return failWith(*error);
+    } else if (!sendAll(head.constData(), head.size(), deadline, error)
+               || !sendAll(body.constData(), body.size(), deadline, error)) {
+        return failWith(*error);
+    }
+
+    for (;;) { // loops over 1xx interim responses
+        qsizetype headerEnd = -1;
+        while ((headerEnd = m_buffer.indexOf("\r\n\r\n")) < 0) {
+            if (m_buffer.size() > 1024 * 1024)
+                return failWith(QStringLiteral("response headers larger than 1 MiB"));
+            const int rc = fill(deadline, error);
+            if (rc < 0)
+                return failWith(*error);
+            if (rc == 0)
+                return failWith(m_buffer.isEmpty() ? QStringLiteral("EOF: the app closed the connection without answering")
+                                                   : QStringLiteral("malformed HTTP response: unexpected EOF in headers"));
+        }
+        const QList<QByteArray> lines = m_buffer.left(headerEnd).split('\n');
+        const QByteArray statusLine = lines.value(0).trimmed();
+        if (!statusLine.startsWith("HTTP/1.") || statusLine.size() < 12)
+            return failWith(QStringLiteral("malformed HTTP response: '%1'").arg(QString::fromLatin1(statusLine.left(80))));
+        const bool http10 = statusLine.startsWith("HTTP/1.0");
+        bool ok = false;
+        const int status = statusLine.mid(9, 3).toInt(&ok);
+        if (!ok)
+            return failWith(QStringLiteral("malformed HTTP status line: '%1'").arg(QString::fromLatin1(statusLine.left(80))));
+        response->status = status;
+        response->headers.clear();
+        qint64 contentLength = -1;
+        bool chunked = false;
+        bool closeAfter = http10;
+        for (qsizetype i = 1; i < lines.size(); ++i) {
+            const QByteArray &l = lines[i];
+            const qsizetype colon = l.indexOf(':');
+            if (colon <= 0)
+                continue;
+            const QByteArray key = l.left(colon).trimmed();
+            const QByteArray value = l.mid(colon + 1).trimmed();
+            response->headers.append({key, value});
+            if (key.compare("Content-Length", Qt::CaseInsensitive) == 0)
+                contentLength = value.toLongLong();
+            else if (key.compare("Transfer-Encoding", Qt::CaseInsensitive) == 0)
+                chunked = value.toLower().contains("chunked");
+            else if (key.compare("Connection", Qt::CaseInsensitive) == 0) {
+                const QByteArray v = value.toLower();
+                if (v.contains("close"))
+                    closeAfter = true;
+                else if (v.contains("keep-alive"))
+                    closeAfter = false;
+            }
+        }
+        m_buffer.remove(0, headerEnd + 4);
+        if (status >= 100 && status < 200 && status != 101)
+            continue; // interim response: the real one follows
+        QByteArray &out = response->body;
+        out.clear();
+        if (chunked) {
+            for (;;) {
+                qsizetype eol;
+                while ((eol = m_buffer.indexOf("\r\n")) < 0) {
+                    const int rc = fill(deadline, error);
+                    if (rc <= 0)
+                        return failWith(rc < 0 ? *error : QStringLiteral("unexpected EOF in a chunked body"));
+                }
+                bool hexOk = false;
+                const qint64 size = m_buffer.left(eol).split(';').first().trimmed().toLongLong(&hexOk, 16);
+                if (!hexOk || size < 0)
+                    return failWith(QStringLiteral("malformed chunk size"));
+                m_buffer.remove(0, eol + 2);
+                if (size == 0) {
+                    // Optional trailer lines, then the empty line that ends the body.
+                    for (;;) {
+                        qsizetype end;
+                        while ((end = m_buffer.indexOf("\r\n")) < 0) {
+                            const int rc = fill(deadline, error);
+                            if (rc <= 0)
+                                return failWith(rc < 0 ? *error : QStringLiteral("unexpected EOF after the last chunk"));
+                        }
+                        m_buffer.remove(0, end + 2);
+                        if (end == 0)
+                            break;
+                    }
+                    break;
+                }
+                while (m_buffer.size() < size + 2) {
+                    const int rc = fill(deadline, error);
+                    if (rc <= 0)
+                        return failWith(rc < 0 ? *error : QStringLiteral("unexpected EOF in a chunk"));
+                }
+                out.append(m_buffer.constData(), size);
+                m_buffer.remove(0, size + 2);
+            }
+        } else if (contentLength >= 0) {
+            while (m_buffer.size() < contentLength) {
+                const int rc = fill(deadline, error);
+                if (rc <= 0)
+                    return failWith(rc < 0 ? *error : QStringLiteral("unexpected EOF: body shorter than Content-Length"));
+            }
+            out = m_buffer.left(contentLength);
+            m_buffer.remove(0, contentLength);
+        } else if (status == 204 || status == 304) {
+            // no body
+        } else {
+            // Delimited by the peer closing the connection.
+            for (;;) {
+                const int rc = fill(deadline, error);
+                if (rc < 0)
+                    return failWith(*error);
+                if (rc == 0)
+                    break;
+            }
+            out = m_buffer;
+            closeAfter = true;
+        }
+        if (closeAfter)
+            closeSocket();
+        return true;
+    }
+}
+
+} // namespace bindery::core

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QPair>
+#include <QString>
+
+namespace bindery::core {
+
+/** @brief A parsed HTTP/1.x response. */
+struct HttpResponse
+{
+    int status = 0;
+    QList<QPair<QByteArray, QByteArray>> headers;
+    QByteArray body;
+};
+
+/**
+ * @brief One blocking HTTP/1.1 client connection on a plain POSIX socket, kept alive between
+ * requests. Written for the app channel's hot path (one POST per input event), where libcurl
+ * cost ~50 µs of CPU per request and QNetworkAccessManager ~200 µs.
+ *
+ * Handles Content-Length, chunked and close-delimited bodies, 1xx interim responses, and
+ * HTTP/1.0 or `Connection: close` peers. Every wait is bounded by the request's deadline.
+ * Not thread-safe: one thread uses a connection at a time (AppChannel pools them).
+ */
+class HttpConnection final
+{
+public:
+    HttpConnection(QByteArray host, quint16 port);
+    ~HttpConnection();
+    HttpConnection(const HttpConnection &) = delete;
+    HttpConnection &operator=(const HttpConnection &) = delete;
+
+    /**
+     * @brief Sends `head` (request line + headers, ending in CRLF CRLF) and `body`, reads the
+     * response. Returns false with `error` set on a transport error or timeout; the connection
+     * is then closed and the next request reconnects.
+     */
+    bool request(const QByteArray &head, const QByteArray &body, int timeoutMs, HttpResponse *response,
+                 QString *error);
+    bool isOpen() const { return m_fd >= 0; }
+
+private:
+    bool ensureConnected(qint64 deadline, QString *error);
+    bool sendAll(const char *data, qsizetype size, qint64 deadline, QString *error);
+    /// Reads more bytes into m_buffer; 0 on EOF, -1 on error/timeout.
+    int fill(qint64 deadline, QString *error);
+    void closeSocket();
+
+    QByteArray m_host;
+    quint16 m_port;
+    int m_fd = -1;
+    QByteArray m_buffer;
+};
+
+} // namespace bindery::core
