@@ -418,7 +418,11 @@ bool Runtime::initInstance(Instance &inst)
     if (inst.output) {
         if (Result<> r = runInit(inst.output); !r)
             return failWith(r.error().message);
-        inst.status.warnings << inst.output->initWarnings();
+        // Input and output instances parse the same metadata: say each warning once.
+        for (const QString &w : inst.output->initWarnings()) {
+            if (!inst.status.warnings.contains(w))
+                inst.status.warnings << w;
+        }
         inst.status.operations = inst.output->operations();
     }
     for (const QString &w : std::as_const(inst.status.warnings))
