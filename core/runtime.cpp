@@ -154,7 +154,9 @@ bool Runtime::start()
         setState(RuntimeState::Failed);
         return false;
     }
-    loadSpecs(loaded.components, loaded.diagnostics, true);
+    Diagnostics diagnostics = loaded.diagnostics;
+    diagnostics << resolveSecrets(loaded.components);
+    loadSpecs(loaded.components, diagnostics);
     if (m_options.failFast) {
         for (const auto &inst : m_instances) {
             if (inst->status.state == ComponentState::Failed && !inst->spec.ignoreErrors) {
@@ -288,11 +290,8 @@ void Runtime::stopInstance(Instance &inst)
     inst.output.reset();
 }
 
-void Runtime::loadSpecs(QList<ComponentSpec> specs, const Diagnostics &diagnostics, bool initial)
+void Runtime::loadSpecs(const QList<ComponentSpec> &specs, const Diagnostics &all)
 {
-    Q_UNUSED(initial);
-    Diagnostics all = diagnostics;
-    all << resolveSecrets(specs);
     for (const Diagnostic &d : all) {
         if (d.severity == Diagnostic::Severity::Info)
             log(0, d.toString());
@@ -652,8 +651,7 @@ void Runtime::reloadFile(const QString &path)
                 resolved << c;
         }
     }
-    // resolveSecrets already ran; loadSpecs runs it again harmlessly on resolved values.
-    loadSpecs(resolved, diags, false);
+    loadSpecs(resolved, diags);
 }
 
 void Runtime::reloadAll()

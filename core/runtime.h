@@ -113,7 +113,9 @@ private:
 
     void log(int level, const QString &text);
     void setState(RuntimeState state);
-    void loadSpecs(QList<ComponentSpec> specs, const Diagnostics &diagnostics, bool initial);
+    /// Initialises components whose secrets are already resolved; `diagnostics` are the loader's
+    /// and the secret resolution's findings, attached to the components they name.
+    void loadSpecs(const QList<ComponentSpec> &specs, const Diagnostics &diagnostics);
     bool initInstance(Instance &instance);
     void startInput(Instance &instance);
     void stopInstance(Instance &instance);

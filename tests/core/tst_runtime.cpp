@@ -49,6 +49,7 @@ private Q_SLOTS:
     void failsFastOnBadComponentsUnlessIgnoreErrors();
     void retriesAProbeThatTimedOut();
     void reloadsAFileAndDisablesComponents();
+    void reloadResolvesSecretsThroughAStoreInAnotherFile();
 
 private:
     void writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items);
@@ -336,6 +337,34 @@ void tst_Runtime::reloadsAFileAndDisablesComponents()
     QFile::remove(m_dir->filePath(u"loop.yaml"_s));
     rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
     QCOMPARE(rt->components().size(), 0);
+}
+
+// Hot reload of a file whose secretKeyRef points at a store defined in another file (as the
+// samples do): the reload must resolve through that store, not fail with "store not loaded".
+void tst_Runtime::reloadResolvesSecretsThroughAStoreInAnotherFile()
+{
+    qputenv("BINDERY_TST_CAPACITY", "7");
+    writeComponent("env-secrets", "secretstores.local.env", "");
+    const QByteArray loop = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: loop\nspec:\n"
+                            "  type: bindings.loopback\n  metadata:\n  - name: capacity\n    secretKeyRef:\n"
+                            "      name: BINDERY_TST_CAPACITY\nauth:\n  secretStore: env-secrets\n";
+    QFile f(m_dir->filePath(u"loop.yaml"_s));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(loop);
+    f.close();
+    std::unique_ptr<Runtime> rt = start(0);
+    QCOMPARE(rt->state(), RuntimeState::Running);
+    auto loopStatus = [&] {
+        for (const ComponentStatus &c : rt->components()) {
+            if (c.name == u"loop"_s)
+                return c;
+        }
+        return ComponentStatus{};
+    };
+    QCOMPARE(loopStatus().state, ComponentState::Loaded);
+    rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
+    QVERIFY2(loopStatus().state == ComponentState::Loaded, qPrintable(loopStatus().error));
+    QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":5})").status, 200);
 }
 
 QTEST_GUILESS_MAIN(tst_Runtime)
