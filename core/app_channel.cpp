@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 
 #include <QElapsedTimer>
+#include <QHash>
 #include <QTcpSocket>
 
 namespace bindery::core {
@@ -133,29 +134,53 @@ AppReply AppChannel::post(const QString &route, const QByteArray &body, const He
         cachedPath = cleanRoute(route).toUtf8();
     }
     QByteArray head;
-    head.reserve(256 + body.size() / 8);
-    head += "POST " + cachedPath + " HTTP/1.1\r\nHost: " + m_hostHeader
-            + "\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: " + QByteArray::number(body.size())
-            + "\r\nContent-Type: application/json\r\n";
+    head.reserve(512);
+    head += "POST ";
+    head += cachedPath;
+    head += " HTTP/1.1\r\nHost: ";
+    head += m_hostHeader;
+    head += "\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: ";
+    head += QByteArray::number(body.size());
+    head += "\r\nContent-Type: application/json\r\n";
     if (!m_token.isEmpty())
         head += "Dapr-Api-Token: " + m_token + "\r\n";
     // daprd's InternalMetadataToHTTPHeader: lower-case keys, drop a few, rename grpc-*.
+    // A reader thread sends the same few keys with every event: their header form is cached.
+    struct KeyForm
+    {
+        QByteArray header; ///< "Canonical-Key: ", or empty when the key is dropped
+        bool valid = true;
+    };
+    thread_local QHash<QString, KeyForm> keyForms;
     for (const auto &[k, v] : metadata) {
-        QByteArray key = k.toLower().toUtf8();
-        if (key.endsWith("-bin") || key == "content-type" || key == "content-length" || isHopByHop(key))
+        auto form = keyForms.constFind(k);
+        if (form == keyForms.cend()) {
+            if (keyForms.size() > 256)
+                keyForms.clear(); // keys vary (record headers): keep the cache small
+            KeyForm f;
+            QByteArray key = k.toLower().toUtf8();
+            if (!(key.endsWith("-bin") || key == "content-type" || key == "content-length" || isHopByHop(key))) {
+                if (key.startsWith("grpc-"))
+                    key = "dapr-" + key.mid(5);
+                else if (key.startsWith(':'))
+                    key = "dapr-" + key.mid(1);
+                f.valid = validHeaderKey(key);
+                f.header = canonicalHeaderKey(key) + ": ";
+            }
+            form = keyForms.insert(k, f);
+        }
+        if (form->valid && form->header.isEmpty())
             continue;
-        if (key.startsWith("grpc-"))
-            key = "dapr-" + key.mid(5);
-        else if (key.startsWith(':'))
-            key = "dapr-" + key.mid(1);
         const QByteArray value = v.toUtf8();
-        if (!validHeaderKey(key) || !validHeaderValue(value)) {
+        if (!form->valid || !validHeaderValue(value)) {
             reply.error = QStringLiteral("error invoking app: metadata '%1' is not a valid HTTP header "
                                          "(key or value has characters HTTP forbids)")
                               .arg(k);
             return reply;
         }
-        head += canonicalHeaderKey(key) + ": " + value + "\r\n";
+        head += form->header;
+        head += value;
+        head += "\r\n";
     }
     head += "\r\n";
 

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace bindery::core {
@@ -51,6 +52,7 @@ void HttpConnection::closeSocket()
         ::close(m_fd);
     m_fd = -1;
     m_buffer.clear();
+    m_awaitingAnswer = false;
 }
 
 bool HttpConnection::ensureConnected(qint64 deadline, QString *error)
@@ -141,9 +143,45 @@ bool HttpConnection::sendAll(const char *data, qsizetype size, qint64 deadline, 
     return true;
 }
 
+bool HttpConnection::sendBoth(const QByteArray &head, const QByteArray &body, qint64 deadline, QString *error)
+{
+    iovec iov[2] = {{const_cast<char *>(head.constData()), static_cast<size_t>(head.size())},
+                    {const_cast<char *>(body.constData()), static_cast<size_t>(body.size())}};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = body.isEmpty() ? 1 : 2;
+    ssize_t n;
+    do {
+        n = ::sendmsg(m_fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            *error = sysError("write");
+            return false;
+        }
+        n = 0;
+    }
+    // A short write (a full socket buffer): the rest goes out through sendAll, which waits.
+    const qsizetype sent = n;
+    if (sent < head.size())
+        return sendAll(head.constData() + sent, head.size() - sent, deadline, error)
+               && sendAll(body.constData(), body.size(), deadline, error);
+    const qsizetype bodySent = sent - head.size();
+    return sendAll(body.constData() + bodySent, body.size() - bodySent, deadline, error);
+}
+
 int HttpConnection::fill(qint64 deadline, QString *error)
 {
     char chunk[16384];
+    if (m_awaitingAnswer) {
+        m_awaitingAnswer = false;
+        pollfd p{m_fd, POLLIN, 0};
+        const int rc = ::poll(&p, 1, remaining(deadline));
+        if (rc <= 0) {
+            *error = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
+            return -1;
+        }
+    }
     for (;;) {
         const ssize_t n = ::recv(m_fd, chunk, sizeof chunk, 0);
         if (n > 0) {
@@ -179,15 +217,9 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
     if (!ensureConnected(deadline, error))
         return false;
     m_buffer.clear();
-    // One send when it fits: head and body in one segment.
-    if (body.size() <= 65536) {
-        const QByteArray all = head + body;
-        if (!sendAll(all.constData(), all.size(), deadline, error))
-            return failWith(*error);
-    } else if (!sendAll(head.constData(), head.size(), deadline, error)
-               || !sendAll(body.constData(), body.size(), deadline, error)) {
+    if (!sendBoth(head, body, deadline, error))
         return failWith(*error);
-    }
+    m_awaitingAnswer = true;
 
     for (;;) { // loops over 1xx interim responses
         qsizetype headerEnd = -1;
@@ -201,34 +233,41 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
                 return failWith(m_buffer.isEmpty() ? QStringLiteral("EOF: the app closed the connection without answering")
                                                    : QStringLiteral("malformed HTTP response: unexpected EOF in headers"));
         }
-        const QList<QByteArray> lines = m_buffer.left(headerEnd).split('\n');
-        const QByteArray statusLine = lines.value(0).trimmed();
+        const QByteArrayView headBytes(m_buffer.constData(), headerEnd);
+        qsizetype lineEnd = headBytes.indexOf('\n');
+        if (lineEnd < 0)
+            lineEnd = headBytes.size();
+        const QByteArrayView statusLine = headBytes.first(lineEnd).trimmed();
         if (!statusLine.startsWith("HTTP/1.") || statusLine.size() < 12)
-            return failWith(QStringLiteral("malformed HTTP response: '%1'").arg(QString::fromLatin1(statusLine.left(80))));
+            return failWith(QStringLiteral("malformed HTTP response: '%1'").arg(QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())))));
         const bool http10 = statusLine.startsWith("HTTP/1.0");
         bool ok = false;
-        const int status = statusLine.mid(9, 3).toInt(&ok);
+        const int status = statusLine.sliced(9, 3).toInt(&ok);
         if (!ok)
-            return failWith(QStringLiteral("malformed HTTP status line: '%1'").arg(QString::fromLatin1(statusLine.left(80))));
+            return failWith(QStringLiteral("malformed HTTP status line: '%1'").arg(QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())))));
         response->status = status;
         response->headers.clear();
         qint64 contentLength = -1;
         bool chunked = false;
         bool closeAfter = http10;
-        for (qsizetype i = 1; i < lines.size(); ++i) {
-            const QByteArray &l = lines[i];
+        for (qsizetype pos = lineEnd + 1; pos < headBytes.size();) {
+            qsizetype next = headBytes.indexOf('\n', pos);
+            if (next < 0)
+                next = headBytes.size();
+            const QByteArrayView l = headBytes.sliced(pos, next - pos);
+            pos = next + 1;
             const qsizetype colon = l.indexOf(':');
             if (colon <= 0)
                 continue;
-            const QByteArray key = l.left(colon).trimmed();
-            const QByteArray value = l.mid(colon + 1).trimmed();
-            response->headers.append({key, value});
+            const QByteArrayView key = l.first(colon).trimmed();
+            const QByteArrayView value = l.sliced(colon + 1).trimmed();
+            response->headers.append({key.toByteArray(), value.toByteArray()});
             if (key.compare("Content-Length", Qt::CaseInsensitive) == 0)
                 contentLength = value.toLongLong();
             else if (key.compare("Transfer-Encoding", Qt::CaseInsensitive) == 0)
-                chunked = value.toLower().contains("chunked");
+                chunked = value.toByteArray().toLower().contains("chunked");
             else if (key.compare("Connection", Qt::CaseInsensitive) == 0) {
-                const QByteArray v = value.toLower();
+                const QByteArray v = value.toByteArray().toLower();
                 if (v.contains("close"))
                     closeAfter = true;
                 else if (v.contains("keep-alive"))

@@ -45,6 +45,8 @@ public:
 private:
     bool ensureConnected(qint64 deadline, QString *error);
     bool sendAll(const char *data, qsizetype size, qint64 deadline, QString *error);
+    /// head and body in one sendmsg (no copy); falls back to sendAll for what a short write left.
+    bool sendBoth(const QByteArray &head, const QByteArray &body, qint64 deadline, QString *error);
     /// Reads more bytes into m_buffer; 0 on EOF, -1 on error/timeout.
     int fill(qint64 deadline, QString *error);
     void closeSocket();
@@ -53,6 +55,9 @@ private:
     quint16 m_port;
     int m_fd = -1;
     QByteArray m_buffer;
+    /// Set by a send: the next fill() waits first instead of reading an empty socket (an
+    /// answer cannot be there yet, so the read would only return EAGAIN: one syscall saved).
+    bool m_awaitingAnswer = false;
 };
 
 } // namespace bindery::core

@@ -79,6 +79,17 @@ private:
     std::atomic<int> m_suppressed{0};
 };
 
+void logDeliveryFailure(LogThrottle &throttle, const QString &name, const BindingEvent &event, const AppReply &reply)
+{
+    int suppressed = 0;
+    if (throttle.allow(&suppressed)) {
+        qCWarning(lcRuntime).noquote() << QStringLiteral("error delivering event of binding %1 to the app (%2): %3%4")
+                                              .arg(name, failurePolicyName(event.onFailure), reply.error,
+                                                   suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed)
+                                                              : QString());
+    }
+}
+
 } // namespace
 
 Runtime::Runtime(RuntimeOptions options, const BindingRegistry &registry, TrafficStream &traffic,
@@ -529,6 +540,12 @@ void Runtime::startInput(Instance &inst)
     TrafficStream *traffic = &m_traffic;
     auto throttle = std::make_shared<LogThrottle>();
     EventHandler handler = [=](const BindingEvent &event) -> AppReply {
+        if (!traffic->enabled()) { // nobody records traffic: the hot path builds no record
+            AppReply reply = channel->post(route, event.data, event.metadata, timeout, nullptr);
+            if (!reply.ok())
+                logDeliveryFailure(*throttle, name, event, reply);
+            return reply;
+        }
         TrafficRecord rec;
         rec.id = traffic->nextId();
         rec.kind = TrafficRecord::Kind::Input;
@@ -551,15 +568,8 @@ void Runtime::startInput(Instance &inst)
         rec.attempt = event.attempt;
         rec.outcome = reply.ok() ? QStringLiteral("acked") : failurePolicyName(event.onFailure);
         traffic->push(std::move(rec));
-        if (!reply.ok()) {
-            int suppressed = 0;
-            if (throttle->allow(&suppressed)) {
-                qCWarning(lcRuntime).noquote()
-                    << QStringLiteral("error delivering event of binding %1 to the app (%2): %3%4")
-                           .arg(name, failurePolicyName(event.onFailure), reply.error,
-                                suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed) : QString());
-            }
-        }
+        if (!reply.ok())
+            logDeliveryFailure(*throttle, name, event, reply);
         return reply;
     };
     QPointer<Runtime> self(this);

@@ -79,6 +79,9 @@ public:
     quint64 dropped() const { return m_dropped.load(std::memory_order_relaxed); }
     quint64 pushed() const { return m_pushed.load(std::memory_order_relaxed); }
     size_t capacity() const { return m_capacity; }
+    /// False for a disabled tap (capacity 0, binderyd without --traffic-log): producers may
+    /// then skip building records at all.
+    bool enabled() const { return m_capacity > 0; }
 
 private:
     const size_t m_capacity;

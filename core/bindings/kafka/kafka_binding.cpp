@@ -337,10 +337,15 @@ public:
         , m_retry(settings.consumeRetryEnabled)
         , m_retryIntervalMs(settings.consumeRetryIntervalMs)
         , m_escape(settings.escapeHeaders)
-    {}
+        , m_topicName(QString::fromStdString(m_topic))
+        , m_offsetList(rd_kafka_topic_partition_list_new(1))
+    {
+        rd_kafka_topic_partition_list_add(m_offsetList, m_topic.c_str(), m_partition);
+    }
 
     ~PartitionWorker()
     {
+        rd_kafka_topic_partition_list_destroy(m_offsetList);
         for (rd_kafka_message_t *m : m_strays)
             rd_kafka_message_destroy(m);
         if (m_queue)
@@ -425,6 +430,7 @@ private:
         core::BindingEvent ev;
         ev.data = QByteArray(static_cast<const char *>(msg->payload), static_cast<qsizetype>(msg->len));
         ev.contentType = QStringLiteral("application/json");
+        // A record header named like one of these replaces it (daprd builds a map).
         auto put = [&ev](const QString &k, const QString &v) {
             for (auto &kv : ev.metadata) {
                 if (kv.first == k) {
@@ -434,14 +440,14 @@ private:
             }
             ev.metadata.append({k, v});
         };
+        ev.metadata.reserve(8);
         if (msg->key)
-            put(QStringLiteral("__key"), headerValue(static_cast<const char *>(msg->key), msg->key_len));
-        const QString topic = QString::fromStdString(m_topic);
-        put(QStringLiteral("__offset"), QString::number(msg->offset));
-        put(QStringLiteral("__topic"), topic);
+            ev.metadata.append({QStringLiteral("__key"), headerValue(static_cast<const char *>(msg->key), msg->key_len)});
+        ev.metadata.append({QStringLiteral("__offset"), QString::number(msg->offset)});
+        ev.metadata.append({QStringLiteral("__topic"), m_topicName});
         rd_kafka_timestamp_type_t tsType;
-        put(QStringLiteral("__timestamp"), QString::number(rd_kafka_message_timestamp(msg, &tsType)));
-        put(QStringLiteral("__partition"), QString::number(msg->partition));
+        ev.metadata.append({QStringLiteral("__timestamp"), QString::number(rd_kafka_message_timestamp(msg, &tsType))});
+        ev.metadata.append({QStringLiteral("__partition"), QString::number(msg->partition)});
         rd_kafka_headers_t *hdrs = nullptr;
         if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
             const char *name = nullptr;
@@ -450,18 +456,16 @@ private:
             for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
                 put(QString::fromUtf8(name), headerValue(static_cast<const char *>(value), size));
         }
-        ev.eventKey = QStringLiteral("%1/%2@%3").arg(topic).arg(msg->partition).arg(msg->offset);
+        ev.eventKey = m_topicName + u'/' + QString::number(msg->partition) + u'@' + QString::number(msg->offset);
         ev.onFailure = m_retry ? core::FailurePolicy::Retry : core::FailurePolicy::Drop;
         qint64 backoff = m_retryIntervalMs;
         for (;;) {
             const core::AppReply reply = m_handler(ev);
             if (reply.ok()) {
-                rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-                rd_kafka_topic_partition_list_add(list, m_topic.c_str(), msg->partition)->offset = msg->offset + 1;
-                const rd_kafka_resp_err_t err = rd_kafka_offsets_store(m_rk, list);
+                m_offsetList->elems[0].offset = msg->offset + 1;
+                const rd_kafka_resp_err_t err = rd_kafka_offsets_store(m_rk, m_offsetList);
                 if (err)
                     qCDebug(lcKafka) << "offset store failed (partition revoked?)" << errText(err);
-                rd_kafka_topic_partition_list_destroy(list);
                 return;
             }
             if (!m_retry || m_stop)
@@ -483,6 +487,8 @@ private:
     bool m_retry;
     qint64 m_retryIntervalMs;
     bool m_escape;
+    QString m_topicName;
+    rd_kafka_topic_partition_list_t *m_offsetList; ///< this partition, reused for every offset store
     std::thread m_thread;
     std::atomic<bool> m_stop{false};
     std::mutex m_mutex;

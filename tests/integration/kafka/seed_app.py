@@ -2,6 +2,7 @@
 # The seed's Flask app (a route per input binding, here /kafkaevent), plus a small control surface
 # the integration tests use to read what arrived and to choose the answer:
 #   GET  /_records            -> JSON list of {path, headers, body, t0, t1}
+#                                (t0/t1: arrival and answer, time.monotonic(): immune to clock steps)
 #   POST /_config  {"status": 200, "delayMs": 0, "failFirst": 0}
 #   POST /_clear
 # Usage: python3 seed_app.py <port>
@@ -44,7 +45,7 @@ def environ_headers(environ):
 
 
 def deliver(path):
-    t0 = time.time()
+    t0 = time.monotonic()
     body = request.get_data()
     with lock:
         cfg = dict(config)
@@ -59,7 +60,7 @@ def deliver(path):
             "headers": environ_headers(request.environ),
             "body": body.decode("utf-8", "replace"),
             "t0": t0,
-            "t1": time.time(),
+            "t1": time.monotonic(),
             "status": cfg["status"],
         })
     return ("kafkaevent", cfg["status"])
