@@ -9,7 +9,13 @@
 #include <cstring>
 #include <deque>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <QLoggingCategory>
+#include <QPointer>
+#include <QSocketNotifier>
+#include <QThread>
 
 #include "core/binding_registry.h"
 
@@ -172,6 +178,52 @@ void rebalanceCb(rd_kafka_t *, rd_kafka_resp_err_t err, rd_kafka_topic_partition
 
 // ------------------------------------------------------------------------------------ output ---
 
+/** @brief Delivery reports served on the invoking thread's event loop (see the class comment). */
+struct KafkaOutput::HomePoll
+{
+    std::mutex mutex; ///< held while polling; close() takes it before the handle goes away
+    rd_kafka_t *rk = nullptr; ///< null once closed
+    int pipe[2] = {-1, -1};
+    QPointer<QSocketNotifier> notifier;
+    ~HomePoll()
+    {
+        for (int fd : pipe) {
+            if (fd >= 0)
+                ::close(fd);
+        }
+    }
+    void serve()
+    {
+        char drain[64];
+        while (::read(pipe[0], drain, sizeof drain) > 0) {
+        }
+        std::lock_guard lock(mutex);
+        if (!rk)
+            return;
+        // librdkafka writes to the pipe only when the queue goes from empty to non-empty: drain it.
+        while (rd_kafka_poll(rk, 0) > 0) {
+        }
+    }
+};
+
+void KafkaOutput::serveReportsOnThisThread()
+{
+    auto home = std::make_shared<HomePoll>();
+    if (::pipe2(home->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        qCDebug(lcKafka) << "pipe2 failed; delivery reports stay on the poll thread";
+        return;
+    }
+    home->rk = m_rk;
+    home->notifier = new QSocketNotifier(home->pipe[0], QSocketNotifier::Read);
+    QObject::connect(home->notifier, &QSocketNotifier::activated, home->notifier, [home]() { home->serve(); });
+    rd_kafka_queue_t *mainQueue = rd_kafka_queue_get_main(m_rk);
+    rd_kafka_queue_io_event_enable(mainQueue, home->pipe[1], "1", 1);
+    rd_kafka_queue_destroy(mainQueue);
+    m_home = std::move(home);
+    m_pollerPaused = true; // the poll thread stops competing for reports (it may serve one more)
+    m_home->serve();       // anything queued before the pipe was attached
+}
+
 KafkaOutput::KafkaOutput()
     : m_state(std::make_unique<ClientState>())
 {}
@@ -225,8 +277,8 @@ Result<> KafkaOutput::init(const core::ComponentSpec &spec)
         return r;
     }
     rd_kafka_t *handle = m_rk;
-    m_poller = std::make_unique<std::jthread>([handle](std::stop_token stop) {
-        while (!stop.stop_requested())
+    m_poller = std::make_unique<std::jthread>([handle, paused = &m_pollerPaused](std::stop_token stop) {
+        while (!stop.stop_requested() && !paused->load())
             rd_kafka_poll(handle, 100);
     });
     return {};
@@ -250,6 +302,8 @@ void KafkaOutput::invoke(core::InvokeRequest request, core::InvokeDone done)
         return failNow(QStringLiteral("kafka: unsupported operation '%1'").arg(request.operation));
     if (m_settings.publishTopic.isEmpty())
         return failNow(QStringLiteral("kafka: metadata 'publishTopic' is not set on this component"));
+    if (!m_home && QThread::currentThread()->eventDispatcher())
+        serveReportsOnThisThread();
 
     QByteArray key;
     bool hasKey = false;
@@ -307,6 +361,21 @@ void KafkaOutput::close()
         m_poller->request_stop();
         m_poller->join();
         m_poller.reset();
+    }
+    if (m_home) {
+        std::lock_guard lock(m_home->mutex);
+        if (m_rk) {
+            rd_kafka_queue_t *mainQueue = rd_kafka_queue_get_main(m_rk);
+            rd_kafka_queue_io_event_enable(mainQueue, -1, nullptr, 0);
+            rd_kafka_queue_destroy(mainQueue);
+        }
+        m_home->rk = nullptr; // a notifier that still fires finds nothing to poll
+        if (QSocketNotifier *n = m_home->notifier) {
+            if (n->thread() == QThread::currentThread())
+                delete n;
+            else
+                QMetaObject::invokeMethod(n, &QObject::deleteLater);
+        }
     }
     if (!m_rk)
         return;
