@@ -304,18 +304,21 @@ void MainWindow::loadSettings()
         const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1600, 1000);
         resize(std::min(1500, avail.width() * 9 / 10), std::min(940, avail.height() * 9 / 10));
     }
-    if (!restoreState(s.value(QStringLiteral("window/state")).toByteArray())) {
-        // First start: a wide workspace column, a short bottom strip for the rules and the log
-        // (after the first layout pass, when the docks have their areas).
-        QTimer::singleShot(200, this, [this]() {
-            QDockWidget *workspace = findChild<QDockWidget *>(QStringLiteral("workspaceDock"));
-            QDockWidget *app = findChild<QDockWidget *>(QStringLiteral("appDock"));
-            if (workspace)
-                resizeDocks({workspace}, {430}, Qt::Horizontal);
-            if (app) // tabified with the log: size the visible one only
-                resizeDocks({app}, {140}, Qt::Vertical);
-        });
-    }
+    // Dock sizes are restored once the window has its real size: restored while the window was
+    // still at its pre-show size, they came back squeezed (a 430 px workspace as 255 px, the
+    // chart too short for its axis labels) and were saved that way again on quit.
+    const QByteArray state = s.value(QStringLiteral("window/state")).toByteArray();
+    QTimer::singleShot(0, this, [this, state]() {
+        if (restoreState(state))
+            return;
+        // First start: a wide workspace column, a short bottom strip for the rules and the log.
+        QDockWidget *workspace = findChild<QDockWidget *>(QStringLiteral("workspaceDock"));
+        QDockWidget *app = findChild<QDockWidget *>(QStringLiteral("appDock"));
+        if (workspace)
+            resizeDocks({workspace}, {430}, Qt::Horizontal);
+        if (app) // tabified with the log: size the visible one only
+            resizeDocks({app}, {140}, Qt::Vertical);
+    });
     updateRecentMenu();
 }
 

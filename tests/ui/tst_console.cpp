@@ -4,6 +4,7 @@
 // with the console's answer, a "be the app" rule of 500 shows as a failed delivery, and saving
 // an edited component reloads it in place.
 #include <QAbstractItemModelTester>
+#include <QDockWidget>
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
@@ -300,6 +301,38 @@ private Q_SLOTS:
         const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
         QCOMPARE(o.value(QStringLiteral("operation")).toString(), QStringLiteral("list"));
         QCOMPARE(composer->savedModel()->rowCount(), 1);
+    }
+
+    // Runs last: it closes the window. The dock layout a user left is the one they get back. It
+    // used to be restored before the window had its size, which squeezed a 430 px workspace
+    // column to ~260 px on every restart (and the chart below the table lost its axis labels).
+    void dockLayoutSurvivesARestart()
+    {
+        auto workspaceWidth = [](ui::MainWindow *w) {
+            auto *dock = w->findChild<QDockWidget *>(QStringLiteral("workspaceDock"));
+            return dock ? dock->width() : -1;
+        };
+        m_window->resize(1300, 810);
+        QTest::qWait(300); // the first-start layout pass has run
+        auto *dock = m_window->findChild<QDockWidget *>(QStringLiteral("workspaceDock"));
+        QVERIFY(dock);
+        m_window->resizeDocks({dock}, {430}, Qt::Horizontal);
+        QTRY_VERIFY_WITH_TIMEOUT(qAbs(workspaceWidth(m_window.get()) - 430) <= 8, 2000);
+        QVERIFY(m_window->close()); // saves geometry and dock state
+        m_testers.clear();
+        m_window.reset();
+
+        for (int restart = 1; restart <= 2; ++restart) {
+            ui::MainWindow again(m_registry);
+            again.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&again));
+            QTest::qWait(500);
+            QVERIFY2(qAbs(workspaceWidth(&again) - 430) <= 8,
+                     qPrintable(QStringLiteral("restart %1: workspace column is %2 px, was 430 px")
+                                    .arg(restart)
+                                    .arg(workspaceWidth(&again))));
+            QVERIFY(again.close());
+        }
     }
 };
 
