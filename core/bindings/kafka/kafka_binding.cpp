@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -141,6 +142,43 @@ Result<rd_kafka_t *> newClient(rd_kafka_type_t type, rd_kafka_conf_t *conf)
     return rk; // conf is owned by rk now
 }
 
+struct ConfEntry
+{
+    const char *name;
+    QString value;
+};
+
+/**
+ * The part of init both directions share: the common settings plus this role's `entries`, the
+ * error and log callbacks (and `extra`, for the role's own), the client, and the bounded
+ * connectivity check. On failure nothing is left behind.
+ */
+Result<rd_kafka_t *> connectClient(rd_kafka_type_t type, const KafkaSettings &settings, ClientState &state,
+                                   const QList<ConfEntry> &entries, const std::function<void(rd_kafka_conf_t *)> &extra)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    Result<> configured = applyCommonConfig(conf, settings);
+    for (qsizetype i = 0; configured && i < entries.size(); ++i)
+        configured = setConf(conf, entries[i].name, entries[i].value);
+    if (!configured) {
+        rd_kafka_conf_destroy(conf);
+        return tl::unexpected(configured.error());
+    }
+    rd_kafka_conf_set_opaque(conf, &state);
+    rd_kafka_conf_set_error_cb(conf, errorCb);
+    rd_kafka_conf_set_log_cb(conf, logCb);
+    extra(conf);
+    Result<rd_kafka_t *> rk = newClient(type, conf);
+    if (!rk)
+        return rk;
+    if (Result<> r = checkConnectivity(*rk, state, settings); !r) {
+        // A consumer that never joined has no group to leave: skip the (blocking) close.
+        rd_kafka_destroy_flags(*rk, type == RD_KAFKA_CONSUMER ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
+        return tl::unexpected(r.error());
+    }
+    return rk;
+}
+
 struct DeliveryContext
 {
     core::InvokeDone done;
@@ -243,39 +281,21 @@ Result<> KafkaOutput::init(const core::ComponentSpec &spec)
     if (m_settings.publishTopic.isEmpty())
         m_settings.warnings << QStringLiteral("metadata 'publishTopic' is not set: 'create' will fail");
 
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    auto bail = [&](Result<> r) {
-        rd_kafka_conf_destroy(conf);
-        return r;
-    };
-    if (Result<> r = applyCommonConfig(conf, m_settings); !r)
-        return bail(r);
-    struct P { const char *name; QString value; };
-    for (const P &p : QList<P>{
-             {"acks", m_settings.acks},
-             {"linger.ms", QString::number(m_settings.lingerMs)},
-             {"compression.codec", m_settings.compression},
-             {"message.timeout.ms", QString::number(m_settings.deliveryTimeoutMs)},
-             {"message.send.max.retries", QString::number(m_settings.producerRetryMax)},
-             {"retry.backoff.ms", QStringLiteral("100")},
-             {"request.timeout.ms", QString::number(std::clamp<qint64>(m_settings.deliveryTimeoutMs, 1000, 30000))},
-         }) {
-        if (Result<> r = setConf(conf, p.name, p.value); !r)
-            return bail(r);
-    }
-    rd_kafka_conf_set_opaque(conf, m_state.get());
-    rd_kafka_conf_set_error_cb(conf, errorCb);
-    rd_kafka_conf_set_log_cb(conf, logCb);
-    rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport);
-    Result<rd_kafka_t *> rk = newClient(RD_KAFKA_PRODUCER, conf);
+    Result<rd_kafka_t *> rk = connectClient(
+        RD_KAFKA_PRODUCER, m_settings, *m_state,
+        {
+            {"acks", m_settings.acks},
+            {"linger.ms", QString::number(m_settings.lingerMs)},
+            {"compression.codec", m_settings.compression},
+            {"message.timeout.ms", QString::number(m_settings.deliveryTimeoutMs)},
+            {"message.send.max.retries", QString::number(m_settings.producerRetryMax)},
+            {"retry.backoff.ms", QStringLiteral("100")},
+            {"request.timeout.ms", QString::number(std::clamp<qint64>(m_settings.deliveryTimeoutMs, 1000, 30000))},
+        },
+        [](rd_kafka_conf_t *conf) { rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport); });
     if (!rk)
         return tl::unexpected(rk.error());
     m_rk = *rk;
-    if (Result<> r = checkConnectivity(m_rk, *m_state, m_settings); !r) {
-        rd_kafka_destroy(m_rk);
-        m_rk = nullptr;
-        return r;
-    }
     rd_kafka_t *handle = m_rk;
     m_poller = std::make_unique<std::jthread>([handle, paused = &m_pollerPaused](std::stop_token stop) {
         while (!stop.stop_requested() && !paused->load())
@@ -592,46 +612,28 @@ Result<> KafkaInput::init(const core::ComponentSpec &spec)
         return fail(ErrorCode::MissingMetadata,
                     QStringLiteral("kafka: metadata 'consumerGroup' (or 'consumerID') is required to read topics"),
                     spec.name);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    auto bail = [&](Result<> r) {
-        rd_kafka_conf_destroy(conf);
-        return r;
-    };
-    if (Result<> r = applyCommonConfig(conf, m_settings); !r)
-        return bail(r);
-    struct P { const char *name; QString value; };
-    for (const P &p : QList<P>{
-             {"group.id", m_settings.consumerGroup},
-             {"enable.auto.commit", QStringLiteral("true")},
-             {"auto.commit.interval.ms", QStringLiteral("1000")},
-             {"enable.auto.offset.store", QStringLiteral("false")},
-             {"auto.offset.reset", m_settings.oldest ? QStringLiteral("earliest") : QStringLiteral("latest")},
-             {"heartbeat.interval.ms", QString::number(m_settings.heartbeatIntervalMs)},
-             {"session.timeout.ms", QString::number(m_settings.sessionTimeoutMs)},
-             {"partition.assignment.strategy", m_settings.assignmentStrategy},
-             {"fetch.wait.max.ms", QStringLiteral("100")},
-             // A subscribed topic that does not exist yet (auto-created by the first produce, as
-             // with the seed's topic1) is picked up within seconds, not librdkafka's default 5 min.
-             {"topic.metadata.refresh.interval.ms", QStringLiteral("5000")},
-             {"fetch.error.backoff.ms", QStringLiteral("100")},
-             {"enable.partition.eof", QStringLiteral("false")},
-         }) {
-        if (Result<> r = setConf(conf, p.name, p.value); !r)
-            return bail(r);
-    }
-    rd_kafka_conf_set_opaque(conf, m_state.get());
-    rd_kafka_conf_set_error_cb(conf, errorCb);
-    rd_kafka_conf_set_log_cb(conf, logCb);
-    rd_kafka_conf_set_rebalance_cb(conf, rebalanceCb);
-    Result<rd_kafka_t *> rk = newClient(RD_KAFKA_CONSUMER, conf);
+    Result<rd_kafka_t *> rk = connectClient(
+        RD_KAFKA_CONSUMER, m_settings, *m_state,
+        {
+            {"group.id", m_settings.consumerGroup},
+            {"enable.auto.commit", QStringLiteral("true")},
+            {"auto.commit.interval.ms", QStringLiteral("1000")},
+            {"enable.auto.offset.store", QStringLiteral("false")},
+            {"auto.offset.reset", m_settings.oldest ? QStringLiteral("earliest") : QStringLiteral("latest")},
+            {"heartbeat.interval.ms", QString::number(m_settings.heartbeatIntervalMs)},
+            {"session.timeout.ms", QString::number(m_settings.sessionTimeoutMs)},
+            {"partition.assignment.strategy", m_settings.assignmentStrategy},
+            {"fetch.wait.max.ms", QStringLiteral("100")},
+            // A subscribed topic that does not exist yet (auto-created by the first produce, as
+            // with the seed's topic1) is picked up within seconds, not librdkafka's default 5 min.
+            {"topic.metadata.refresh.interval.ms", QStringLiteral("5000")},
+            {"fetch.error.backoff.ms", QStringLiteral("100")},
+            {"enable.partition.eof", QStringLiteral("false")},
+        },
+        [](rd_kafka_conf_t *conf) { rd_kafka_conf_set_rebalance_cb(conf, rebalanceCb); });
     if (!rk)
         return tl::unexpected(rk.error());
     m_rk = *rk;
-    if (Result<> r = checkConnectivity(m_rk, *m_state, m_settings); !r) {
-        rd_kafka_destroy_flags(m_rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-        m_rk = nullptr;
-        return r;
-    }
     rd_kafka_poll_set_consumer(m_rk);
     return {};
 }
