@@ -33,11 +33,7 @@ public:
         QByteArray body;
         QByteArray header(const QByteArray &name) const
         {
-            for (const auto &[k, v] : headers) {
-                if (k.compare(name, Qt::CaseInsensitive) == 0)
-                    return v;
-            }
-            return {};
+            return bindery::tests::findHeader(headers, name).value_or(QByteArray());
         }
     };
     QList<Seen> seen;

@@ -9,6 +9,8 @@
 #include <QNetworkRequest>
 #include <QTimer>
 
+#include "header_lookup.h"
+
 namespace bindery::tests {
 
 struct HttpAnswer
@@ -22,20 +24,9 @@ struct HttpAnswer
     /// Case-insensitive, as HTTP header names are.
     QByteArray header(const QByteArray &name) const
     {
-        for (const auto &[k, v] : headers) {
-            if (k.compare(name, Qt::CaseInsensitive) == 0)
-                return v;
-        }
-        return {};
+        return findHeader(headers, name).value_or(QByteArray());
     }
-    bool hasHeader(const QByteArray &name) const
-    {
-        for (const auto &[k, v] : headers) {
-            if (k.compare(name, Qt::CaseInsensitive) == 0)
-                return true;
-        }
-        return false;
-    }
+    bool hasHeader(const QByteArray &name) const { return findHeader(headers, name).has_value(); }
 };
 
 inline HttpAnswer httpRequest(QNetworkAccessManager &nam, const QByteArray &method, const QUrl &url,

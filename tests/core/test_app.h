@@ -13,6 +13,8 @@
 #include <QTcpSocket>
 #include <QThread>
 
+#include "header_lookup.h"
+
 namespace bindery::tests {
 
 class TestApp
@@ -26,20 +28,9 @@ public:
         QByteArray body;
         QByteArray header(const QByteArray &name) const
         {
-            for (const auto &[k, v] : headers) {
-                if (k.compare(name, Qt::CaseInsensitive) == 0)
-                    return v;
-            }
-            return {};
+            return findHeader(headers, name).value_or(QByteArray());
         }
-        bool hasHeader(const QByteArray &name) const
-        {
-            for (const auto &[k, v] : headers) {
-                if (k.compare(name, Qt::CaseInsensitive) == 0)
-                    return true;
-            }
-            return false;
-        }
+        bool hasHeader(const QByteArray &name) const { return findHeader(headers, name).has_value(); }
     };
     struct Answer
     {
