@@ -238,13 +238,16 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
         if (lineEnd < 0)
             lineEnd = headBytes.size();
         const QByteArrayView statusLine = headBytes.first(lineEnd).trimmed();
+        auto shownStatus = [&statusLine] { // only on the error paths: no allocation per response
+            return QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())));
+        };
         if (!statusLine.startsWith("HTTP/1.") || statusLine.size() < 12)
-            return failWith(QStringLiteral("malformed HTTP response: '%1'").arg(QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())))));
+            return failWith(QStringLiteral("malformed HTTP response: '%1'").arg(shownStatus()));
         const bool http10 = statusLine.startsWith("HTTP/1.0");
         bool ok = false;
         const int status = statusLine.sliced(9, 3).toInt(&ok);
         if (!ok)
-            return failWith(QStringLiteral("malformed HTTP status line: '%1'").arg(QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())))));
+            return failWith(QStringLiteral("malformed HTTP status line: '%1'").arg(shownStatus()));
         response->status = status;
         response->headers.clear();
         qint64 contentLength = -1;
