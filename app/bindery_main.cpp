@@ -20,23 +20,29 @@ int main(int argc, char *argv[])
     QApplication::setDesktopFileName(QStringLiteral("bindery"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Bindery: a developer console for Dapr bindings."));
+    parser.setApplicationDescription(
+        QStringLiteral("Bindery: a developer console for Dapr bindings."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("folder"), QStringLiteral("A folder of component YAML files to open."));
-    QCommandLineOption quitAfter(QStringLiteral("quit-after"),
-                                 QStringLiteral("Quit after <ms> milliseconds (screenshots, smoke tests)."),
-                                 QStringLiteral("ms"));
+    parser.addPositionalArgument(QStringLiteral("folder"),
+                                 QStringLiteral("A folder of component YAML files to open."));
+    QCommandLineOption quitAfter(
+        QStringLiteral("quit-after"),
+        QStringLiteral("Quit after <ms> milliseconds (screenshots, smoke tests)."),
+        QStringLiteral("ms"));
     parser.addOption(quitAfter);
-    QCommandLineOption openFile(QStringLiteral("open"), QStringLiteral("Open <file> in the component editor."),
+    QCommandLineOption openFile(QStringLiteral("open"),
+                                QStringLiteral("Open <file> in the component editor."),
                                 QStringLiteral("file"));
     parser.addOption(openFile);
-    QCommandLineOption show(QStringLiteral("show"), QStringLiteral("Start on a tab: traffic or composer."),
+    QCommandLineOption show(QStringLiteral("show"),
+                            QStringLiteral("Start on a tab: traffic or composer."),
                             QStringLiteral("tab"));
     parser.addOption(show);
-    QCommandLineOption sendAfter(QStringLiteral("send-after"),
-                                 QStringLiteral("Send the composer's request after <ms> milliseconds."),
-                                 QStringLiteral("ms"));
+    QCommandLineOption sendAfter(
+        QStringLiteral("send-after"),
+        QStringLiteral("Send the composer's request after <ms> milliseconds."),
+        QStringLiteral("ms"));
     parser.addOption(sendAfter);
     parser.process(app);
 
@@ -55,7 +61,8 @@ int main(int argc, char *argv[])
     else if (parser.value(show) == QStringLiteral("traffic"))
         window.tabs()->setCurrentWidget(window.traffic());
     if (parser.isSet(sendAfter))
-        QTimer::singleShot(parser.value(sendAfter).toInt(), window.composer(), &bindery::ui::ComposerWidget::send);
+        QTimer::singleShot(parser.value(sendAfter).toInt(), window.composer(),
+                           &bindery::ui::ComposerWidget::send);
     if (parser.isSet(quitAfter))
         QTimer::singleShot(parser.value(quitAfter).toInt(), &window, &QWidget::close);
     return QApplication::exec();

@@ -38,11 +38,26 @@ void messageHandler(QtMsgType type, const QMessageLogContext &context, const QSt
     int level = 1;
     const char *name = "info";
     switch (type) {
-    case QtDebugMsg: level = 0; name = "debug"; break;
-    case QtInfoMsg: level = 1; name = "info"; break;
-    case QtWarningMsg: level = 2; name = "warning"; break;
-    case QtCriticalMsg: level = 3; name = "error"; break;
-    case QtFatalMsg: level = 4; name = "fatal"; break;
+    case QtDebugMsg:
+        level = 0;
+        name = "debug";
+        break;
+    case QtInfoMsg:
+        level = 1;
+        name = "info";
+        break;
+    case QtWarningMsg:
+        level = 2;
+        name = "warning";
+        break;
+    case QtCriticalMsg:
+        level = 3;
+        name = "error";
+        break;
+    case QtFatalMsg:
+        level = 4;
+        name = "fatal";
+        break;
     }
     if (level < g_minLevel)
         return;
@@ -57,10 +72,12 @@ void messageHandler(QtMsgType type, const QMessageLogContext &context, const QSt
         j["scope"] = scope.toStdString();
         j["app_id"] = g_appId.toStdString();
         j["type"] = "log";
-        line = QByteArray::fromStdString(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        line = QByteArray::fromStdString(
+            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } else {
         line = QStringLiteral("time=\"%1\" level=%2 msg=\"%3\" app_id=%4 scope=%5")
-                   .arg(time, QString::fromLatin1(name), QString(message).replace(u'"', QStringLiteral("\\\"")), g_appId, scope)
+                   .arg(time, QString::fromLatin1(name),
+                        QString(message).replace(u'"', QStringLiteral("\\\"")), g_appId, scope)
                    .toUtf8();
     }
     line += '\n';
@@ -79,47 +96,79 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationVersion(QStringLiteral(BINDERY_VERSION));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Bindery's headless Dapr-compatible bindings runtime."));
+    parser.setApplicationDescription(
+        QStringLiteral("Bindery's headless Dapr-compatible bindings runtime."));
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption appId(QStringLiteral("app-id"), QStringLiteral("The app's id."), QStringLiteral("id"), QStringLiteral("bindery"));
-    const QCommandLineOption appPort(QStringLiteral("app-port"), QStringLiteral("The port the app listens on (enables input bindings)."), QStringLiteral("port"));
-    const QCommandLineOption appAddress(QStringLiteral("app-channel-address"), QStringLiteral("The app's address."), QStringLiteral("address"), QStringLiteral("127.0.0.1"));
-    const QCommandLineOption httpPort(QStringLiteral("dapr-http-port"), QStringLiteral("HTTP API port."), QStringLiteral("port"), QStringLiteral("3500"));
-    const QCommandLineOption listen(QStringLiteral("dapr-listen-addresses"), QStringLiteral("Comma-separated addresses the API binds to."), QStringLiteral("addresses"), QStringLiteral("127.0.0.1"));
-    const QCommandLineOption resources(QStringLiteral("resources-path"), QStringLiteral("A folder of component YAML files (repeatable)."), QStringLiteral("path"));
-    const QCommandLineOption components(QStringLiteral("components-path"), QStringLiteral("Deprecated alias of --resources-path."), QStringLiteral("path"));
-    const QCommandLineOption logLevel(QStringLiteral("log-level"), QStringLiteral("debug, info, warn, error or fatal."), QStringLiteral("level"), QStringLiteral("info"));
-    const QCommandLineOption logJson(QStringLiteral("log-as-json"), QStringLiteral("Log as JSON lines."));
-    const QCommandLineOption maxBody(QStringLiteral("max-body-size"), QStringLiteral("Largest request body, e.g. 4Mi."), QStringLiteral("size"), QStringLiteral("4Mi"));
-    const QCommandLineOption probeTimeout(QStringLiteral("app-binding-options-timeout"), QStringLiteral("Timeout of the OPTIONS probe, e.g. 3s."), QStringLiteral("duration"), QStringLiteral("3s"));
-    const QCommandLineOption trafficLog(QStringLiteral("traffic-log"), QStringLiteral("Write every exchange to FILE as JSON Lines."), QStringLiteral("file"));
-    parser.addOptions({appId, appPort, appAddress, httpPort, listen, resources, components, logLevel, logJson, maxBody,
-                       probeTimeout, trafficLog});
+    const QCommandLineOption appId(QStringLiteral("app-id"), QStringLiteral("The app's id."),
+                                   QStringLiteral("id"), QStringLiteral("bindery"));
+    const QCommandLineOption appPort(
+        QStringLiteral("app-port"),
+        QStringLiteral("The port the app listens on (enables input bindings)."),
+        QStringLiteral("port"));
+    const QCommandLineOption appAddress(QStringLiteral("app-channel-address"),
+                                        QStringLiteral("The app's address."),
+                                        QStringLiteral("address"), QStringLiteral("127.0.0.1"));
+    const QCommandLineOption httpPort(QStringLiteral("dapr-http-port"),
+                                      QStringLiteral("HTTP API port."), QStringLiteral("port"),
+                                      QStringLiteral("3500"));
+    const QCommandLineOption listen(QStringLiteral("dapr-listen-addresses"),
+                                    QStringLiteral("Comma-separated addresses the API binds to."),
+                                    QStringLiteral("addresses"), QStringLiteral("127.0.0.1"));
+    const QCommandLineOption resources(
+        QStringLiteral("resources-path"),
+        QStringLiteral("A folder of component YAML files (repeatable)."), QStringLiteral("path"));
+    const QCommandLineOption components(QStringLiteral("components-path"),
+                                        QStringLiteral("Deprecated alias of --resources-path."),
+                                        QStringLiteral("path"));
+    const QCommandLineOption logLevel(QStringLiteral("log-level"),
+                                      QStringLiteral("debug, info, warn, error or fatal."),
+                                      QStringLiteral("level"), QStringLiteral("info"));
+    const QCommandLineOption logJson(QStringLiteral("log-as-json"),
+                                     QStringLiteral("Log as JSON lines."));
+    const QCommandLineOption maxBody(QStringLiteral("max-body-size"),
+                                     QStringLiteral("Largest request body, e.g. 4Mi."),
+                                     QStringLiteral("size"), QStringLiteral("4Mi"));
+    const QCommandLineOption probeTimeout(QStringLiteral("app-binding-options-timeout"),
+                                          QStringLiteral("Timeout of the OPTIONS probe, e.g. 3s."),
+                                          QStringLiteral("duration"), QStringLiteral("3s"));
+    const QCommandLineOption trafficLog(
+        QStringLiteral("traffic-log"),
+        QStringLiteral("Write every exchange to FILE as JSON Lines."), QStringLiteral("file"));
+    parser.addOptions({appId, appPort, appAddress, httpPort, listen, resources, components,
+                       logLevel, logJson, maxBody, probeTimeout, trafficLog});
     // daprd flags the `dapr` CLI passes that a bindings-only runtime has no use for.
     QList<QCommandLineOption> ignored;
-    for (const char *flag : {"dapr-grpc-port", "dapr-internal-grpc-port", "metrics-port", "placement-host-address",
-                             "scheduler-host-address", "config", "app-protocol", "app-max-concurrency",
-                             "dapr-http-max-request-size", "dapr-http-read-buffer-size", "profile-port",
-                             "dapr-graceful-shutdown-seconds", "app-health-check-path", "app-health-probe-interval",
-                             "app-health-probe-timeout", "app-health-threshold", "mode", "dapr-public-port"}) {
-        ignored.append(QCommandLineOption(QString::fromLatin1(flag), QStringLiteral("Accepted for daprd compatibility; ignored."), QStringLiteral("value")));
+    for (const char *flag :
+         {"dapr-grpc-port", "dapr-internal-grpc-port", "metrics-port", "placement-host-address",
+          "scheduler-host-address", "config", "app-protocol", "app-max-concurrency",
+          "dapr-http-max-request-size", "dapr-http-read-buffer-size", "profile-port",
+          "dapr-graceful-shutdown-seconds", "app-health-check-path", "app-health-probe-interval",
+          "app-health-probe-timeout", "app-health-threshold", "mode", "dapr-public-port"}) {
+        ignored.append(QCommandLineOption(
+            QString::fromLatin1(flag), QStringLiteral("Accepted for daprd compatibility; ignored."),
+            QStringLiteral("value")));
     }
-    for (const char *flag : {"enable-metrics", "enable-profiling", "enable-app-health-check", "enable-mtls", "enable-api-logging"}) {
-        QCommandLineOption o(QString::fromLatin1(flag), QStringLiteral("Accepted for daprd compatibility; ignored."));
+    for (const char *flag : {"enable-metrics", "enable-profiling", "enable-app-health-check",
+                             "enable-mtls", "enable-api-logging"}) {
+        QCommandLineOption o(QString::fromLatin1(flag),
+                             QStringLiteral("Accepted for daprd compatibility; ignored."));
         ignored.append(o);
     }
     parser.addOptions(ignored);
     parser.process(app);
 
     const QString level = parser.value(logLevel).toLower();
-    g_minLevel = level == QStringLiteral("debug") ? 0 : level == QStringLiteral("warn") || level == QStringLiteral("warning") ? 2
-               : level == QStringLiteral("error") || level == QStringLiteral("fatal") ? 3 : 1;
+    g_minLevel = level == QStringLiteral("debug")                                        ? 0
+                 : level == QStringLiteral("warn") || level == QStringLiteral("warning") ? 2
+                 : level == QStringLiteral("error") || level == QStringLiteral("fatal")  ? 3
+                                                                                         : 1;
     g_json = parser.isSet(logJson);
     g_appId = parser.value(appId);
     qInstallMessageHandler(messageHandler);
-    QLoggingCategory::setFilterRules(g_minLevel == 0 ? QStringLiteral("bindery.*.debug=true") : QString());
+    QLoggingCategory::setFilterRules(g_minLevel == 0 ? QStringLiteral("bindery.*.debug=true")
+                                                     : QString());
 
     auto die = [](const QString &message) {
         qCritical().noquote() << message;
@@ -134,26 +183,33 @@ int main(int argc, char *argv[])
     if (parser.isSet(appPort)) {
         options.appPort = parser.value(appPort).toInt(&ok);
         if (!ok || options.appPort <= 0 || options.appPort > 65535)
-            return die(QStringLiteral("--app-port: '%1' is not a port number").arg(parser.value(appPort)));
+            return die(
+                QStringLiteral("--app-port: '%1' is not a port number").arg(parser.value(appPort)));
     }
     options.httpPort = parser.value(httpPort).toInt(&ok);
     if (!ok || options.httpPort < 0 || options.httpPort > 65535)
-        return die(QStringLiteral("--dapr-http-port: '%1' is not a port number").arg(parser.value(httpPort)));
+        return die(QStringLiteral("--dapr-http-port: '%1' is not a port number")
+                       .arg(parser.value(httpPort)));
     options.listenAddresses = parser.value(listen).split(u',', Qt::SkipEmptyParts);
     for (QString &a : options.listenAddresses)
         a = a.trimmed();
     options.resourcesPaths = parser.values(resources) + parser.values(components);
-    if (!bindery::core::parseByteSize(parser.value(maxBody), &options.maxBodySize) || options.maxBodySize <= 0)
-        return die(QStringLiteral("--max-body-size: '%1' is not a size such as 4Mi").arg(parser.value(maxBody)));
+    if (!bindery::core::parseByteSize(parser.value(maxBody), &options.maxBodySize)
+        || options.maxBodySize <= 0)
+        return die(QStringLiteral("--max-body-size: '%1' is not a size such as 4Mi")
+                       .arg(parser.value(maxBody)));
     qint64 probeMs = 0;
     if (!bindery::core::parseGoDuration(parser.value(probeTimeout), &probeMs) || probeMs <= 0)
-        return die(QStringLiteral("--app-binding-options-timeout: '%1' is not a duration").arg(parser.value(probeTimeout)));
+        return die(QStringLiteral("--app-binding-options-timeout: '%1' is not a duration")
+                       .arg(parser.value(probeTimeout)));
     options.probeTimeoutMs = static_cast<int>(probeMs);
     options.apiToken = qgetenv("DAPR_API_TOKEN");
     options.appApiToken = qgetenv("APP_API_TOKEN");
     for (const QCommandLineOption &o : ignored) {
         if (parser.isSet(o))
-            qInfo().noquote() << QStringLiteral("flag --%1 is accepted for daprd compatibility and ignored").arg(o.names().first());
+            qInfo().noquote() << QStringLiteral(
+                                     "flag --%1 is accepted for daprd compatibility and ignored")
+                                     .arg(o.names().first());
     }
 
     bindery::core::BindingRegistry registry;
@@ -162,17 +218,21 @@ int main(int argc, char *argv[])
     bindery::core::TrafficStream traffic(parser.isSet(trafficLog) ? 200000 : 0);
     std::unique_ptr<bindery::core::TrafficLogWriter> writer;
     if (parser.isSet(trafficLog)) {
-        writer = std::make_unique<bindery::core::TrafficLogWriter>(traffic, parser.value(trafficLog));
+        writer
+            = std::make_unique<bindery::core::TrafficLogWriter>(traffic, parser.value(trafficLog));
         if (auto r = writer->start(); !r)
             return die(r.error().message);
     }
 
-    qInfo().noquote() << QStringLiteral("starting binderyd %1 (Dapr-compatible bindings runtime), app id '%2'")
+    qInfo().noquote() << QStringLiteral(
+                             "starting binderyd %1 (Dapr-compatible bindings runtime), app id '%2'")
                              .arg(QCoreApplication::applicationVersion(), options.appId);
     bindery::core::Runtime runtime(options, registry, traffic);
     if (!runtime.start())
         return die(QStringLiteral("fatal: %1").arg(runtime.lastError()));
-    qInfo().noquote() << QStringLiteral("binderyd started in %1 ms; API at %2").arg(startTimer.elapsed()).arg(runtime.apiAddress());
+    qInfo().noquote() << QStringLiteral("binderyd started in %1 ms; API at %2")
+                             .arg(startTimer.elapsed())
+                             .arg(runtime.apiAddress());
 
     if (::pipe(g_signalPipe) == 0) {
         std::signal(SIGINT, onSignal);

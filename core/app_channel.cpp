@@ -24,9 +24,9 @@ size_t writeBody(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 bool isHopByHop(const QByteArray &k)
 {
-    static const QList<QByteArray> hop = {"connection", "keep-alive", "proxy-connection",
-                                          "transfer-encoding", "upgrade", "te", "trailer",
-                                          "proxy-authenticate", "proxy-authorization", "host"};
+    static const QList<QByteArray> hop
+        = {"connection", "keep-alive", "proxy-connection",   "transfer-encoding",   "upgrade",
+           "te",         "trailer",    "proxy-authenticate", "proxy-authorization", "host"};
     return hop.contains(k);
 }
 
@@ -159,7 +159,8 @@ AppReply AppChannel::post(const QString &route, const QByteArray &body, const He
                 keyForms.clear(); // keys vary (record headers): keep the cache small
             KeyForm f;
             QByteArray key = k.toLower().toUtf8();
-            if (!(key.endsWith("-bin") || key == "content-type" || key == "content-length" || isHopByHop(key))) {
+            if (!(key.endsWith("-bin") || key == "content-type" || key == "content-length"
+                  || isHopByHop(key))) {
                 if (key.startsWith("grpc-"))
                     key = "dapr-" + key.mid(5);
                 else if (key.startsWith(':'))
@@ -173,9 +174,10 @@ AppReply AppChannel::post(const QString &route, const QByteArray &body, const He
             continue;
         const QByteArray value = v.toUtf8();
         if (!form->valid || !validHeaderValue(value)) {
-            reply.error = QStringLiteral("error invoking app: metadata '%1' is not a valid HTTP header "
-                                         "(key or value has characters HTTP forbids)")
-                              .arg(k);
+            reply.error
+                = QStringLiteral("error invoking app: metadata '%1' is not a valid HTTP header "
+                                 "(key or value has characters HTTP forbids)")
+                      .arg(k);
             return reply;
         }
         head += form->header;
@@ -203,9 +205,11 @@ AppReply AppChannel::post(const QString &route, const QByteArray &body, const He
             responseHeaders->append({QString::fromLatin1(k), QString::fromUtf8(v)});
     }
     if (reply.status < 200 || reply.status > 299) {
-        reply.error = QStringLiteral("fails to send binding event to http app channel, status code: %1 body: %2")
-                          .arg(reply.status)
-                          .arg(QString::fromUtf8(reply.body.left(512)));
+        reply.error
+            = QStringLiteral(
+                  "fails to send binding event to http app channel, status code: %1 body: %2")
+                  .arg(reply.status)
+                  .arg(QString::fromUtf8(reply.body.left(512)));
     }
     return reply;
 }
@@ -240,9 +244,10 @@ ProbeResult AppChannel::options(const QString &route, int timeoutMs)
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     if (rc != CURLE_OK) {
-        result.error = QStringLiteral("could not invoke OPTIONS method on input binding subscription "
-                                      "endpoint \"%1\": %2")
-                           .arg(path, QString::fromUtf8(curl_easy_strerror(rc)));
+        result.error
+            = QStringLiteral("could not invoke OPTIONS method on input binding subscription "
+                             "endpoint \"%1\": %2")
+                  .arg(path, QString::fromUtf8(curl_easy_strerror(rc)));
         return result;
     }
     result.status = static_cast<int>(status);

@@ -16,8 +16,8 @@ namespace bindery::core {
 /** @brief The app's answer to an OPTIONS probe. */
 struct ProbeResult
 {
-    int status = 0;   ///< 0 on transport error or timeout
-    QString error;    ///< set on transport error or timeout
+    int status = 0; ///< 0 on transport error or timeout
+    QString error;  ///< set on transport error or timeout
     qint64 latencyUs = 0;
     bool subscribed() const { return (status >= 200 && status < 300) || status == 405; }
 };
@@ -27,8 +27,9 @@ struct ProbeResult
  *
  * Deliveries go through HttpConnection (plain sockets, ~10 µs of CPU per POST); the rare OPTIONS
  * probe uses libcurl. Thread-safe: every call borrows a kept-alive connection from a small pool,
- * so concurrent callers (e.g. one per Kafka partition) each get their own connection. post() and options() block the calling thread, bounded by their timeout; they
- * are called on reader threads, never on the runtime or UI thread.
+ * so concurrent callers (e.g. one per Kafka partition) each get their own connection. post() and
+ * options() block the calling thread, bounded by their timeout; they are called on reader threads,
+ * never on the runtime or UI thread.
  */
 class AppChannel final
 {

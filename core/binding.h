@@ -43,9 +43,9 @@ struct BindingEvent
 /** @brief The app's answer to one delivery, as seen by the runtime. */
 struct AppReply
 {
-    int status = 0;        ///< HTTP status, 0 on transport error
+    int status = 0; ///< HTTP status, 0 on transport error
     QByteArray body;
-    QString error;         ///< non-empty on failure (non-2xx or transport error)
+    QString error; ///< non-empty on failure (non-2xx or transport error)
     bool ok() const { return error.isEmpty(); }
 };
 

@@ -91,13 +91,15 @@ Result<BindingMetadata> BindingMetadata::fromYaml(const QByteArray &text, const 
     try {
         const YAML::Node root = YAML::Load(text.toStdString());
         if (!root.IsMap())
-            return fail(ErrorCode::InvalidComponent, sourceName + QStringLiteral(": not a YAML mapping"));
+            return fail(ErrorCode::InvalidComponent,
+                        sourceName + QStringLiteral(": not a YAML mapping"));
         if (str(root, "type") != QStringLiteral("bindings"))
             return fail(ErrorCode::InvalidComponent,
                         sourceName + QStringLiteral(": 'type' must be 'bindings'"));
         meta.name = str(root, "name");
         if (meta.name.isEmpty())
-            return fail(ErrorCode::InvalidComponent, sourceName + QStringLiteral(": 'name' is missing"));
+            return fail(ErrorCode::InvalidComponent,
+                        sourceName + QStringLiteral(": 'name' is missing"));
         meta.type = QStringLiteral("bindings.") + meta.name;
         meta.version = str(root, "version", QStringLiteral("v1"));
         meta.status = str(root, "status");
@@ -282,9 +284,10 @@ Diagnostics validateComponent(const ComponentSpec &spec, const BindingMetadata &
                     allowed = true;
             }
             if (!allowed) {
-                Diagnostic d = make(Diagnostic::Severity::Error, at, f->name,
-                                    QStringLiteral("metadata '%1' has value '%2'; allowed values: %3")
-                                        .arg(item.name, value, f->allowedValues.join(QStringLiteral(", "))));
+                Diagnostic d
+                    = make(Diagnostic::Severity::Error, at, f->name,
+                           QStringLiteral("metadata '%1' has value '%2'; allowed values: %3")
+                               .arg(item.name, value, f->allowedValues.join(QStringLiteral(", "))));
                 d.suggestion = closestMatch(value, f->allowedValues);
                 if (!d.suggestion.isEmpty())
                     d.message += QStringLiteral(" (did you mean '%1'?)").arg(d.suggestion);
@@ -314,7 +317,8 @@ Diagnostics validateComponent(const ComponentSpec &spec, const BindingMetadata &
         }
         if (!problem.isEmpty()) {
             out << make(Diagnostic::Severity::Error, at, f->name,
-                        QStringLiteral("metadata '%1' must be %2, not '%3'").arg(item.name, problem, value));
+                        QStringLiteral("metadata '%1' must be %2, not '%3'")
+                            .arg(item.name, problem, value));
         }
     }
 
@@ -332,8 +336,8 @@ Diagnostics validateComponent(const ComponentSpec &spec, const BindingMetadata &
             }
         }
         if (!item || (item->value.isEmpty() && item->secretName.isEmpty())) {
-            out << make(Diagnostic::Severity::Error, item ? item->location : spec.metadataLocation, f.name,
-                        QStringLiteral("required metadata '%1' is missing").arg(f.name));
+            out << make(Diagnostic::Severity::Error, item ? item->location : spec.metadataLocation,
+                        f.name, QStringLiteral("required metadata '%1' is missing").arg(f.name));
         }
     }
     return out;

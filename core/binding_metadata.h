@@ -24,8 +24,8 @@ struct MetadataField
     bool required = false;
     bool sensitive = false;
     bool deprecated = false;
-    bool input = true;  ///< applies to the input direction
-    bool output = true; ///< applies to the output direction
+    bool input = true;    ///< applies to the input direction
+    bool output = true;   ///< applies to the output direction
     bool builtin = false; ///< added by the runtime (direction, route), not written in the file
 };
 
@@ -36,7 +36,8 @@ struct OperationInfo
     QString description;
 };
 
-/** @brief A per-request metadata key a binding understands (composer hints), e.g. `partitionKey`. */
+/** @brief A per-request metadata key a binding understands (composer hints), e.g. `partitionKey`.
+ */
 struct RequestMetadataHint
 {
     QString name;

@@ -31,10 +31,12 @@ Result<> BindingRegistry::add(BindingDescriptor descriptor)
     for (const QString &k : keys) {
         for (const BindingDescriptor &d : m_descriptors) {
             if (key(d.type, d.version) == k)
-                return fail(ErrorCode::InvalidComponent, QStringLiteral("duplicate binding key ") + k);
+                return fail(ErrorCode::InvalidComponent,
+                            QStringLiteral("duplicate binding key ") + k);
             for (const QString &a : d.aliases) {
                 if (key(a, d.version) == k)
-                    return fail(ErrorCode::InvalidComponent, QStringLiteral("duplicate binding key ") + k);
+                    return fail(ErrorCode::InvalidComponent,
+                                QStringLiteral("duplicate binding key ") + k);
             }
         }
     }

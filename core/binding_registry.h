@@ -17,8 +17,8 @@ namespace bindery::core {
 /** @brief A registered binding type: its schema and its factories. */
 struct BindingDescriptor
 {
-    QString type;    ///< "bindings.kafka"
-    QString version; ///< "" == v1 (the initial version)
+    QString type;        ///< "bindings.kafka"
+    QString version;     ///< "" == v1 (the initial version)
     QStringList aliases; ///< other type names, e.g. "bindings.mqtt"
     BindingMetadata metadata;
     std::function<std::unique_ptr<InputBinding>()> inputFactory;

@@ -57,8 +57,7 @@ nlohmann::json yamlToJson(const YAML::Node &node)
         }
         return s;
     }
-    default:
-        return nullptr;
+    default: return nullptr;
     }
 }
 
@@ -158,8 +157,8 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                    LoadResult &result)
 {
     const int off = doc.lineOffset;
-    auto error = [&](const SourceLocation &where, const QString &message, const QString &component = {},
-                     const QString &field = {}) {
+    auto error = [&](const SourceLocation &where, const QString &message,
+                     const QString &component = {}, const QString &field = {}) {
         Diagnostic d;
         d.location = where;
         d.component = component;
@@ -171,7 +170,8 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
     try {
         root = YAML::Load(doc.text.toStdString());
     } catch (const YAML::Exception &e) {
-        error(at(file, e.mark, off), QStringLiteral("YAML syntax error: ") + QString::fromStdString(e.msg));
+        error(at(file, e.mark, off),
+              QStringLiteral("YAML syntax error: ") + QString::fromStdString(e.msg));
         return;
     }
     if (!root || root.IsNull())
@@ -183,16 +183,18 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
         }
         const QString apiVersion = scalarText(root["apiVersion"]);
         const QString kind = scalarText(root["kind"]);
-        if (kind != QStringLiteral("Component") || apiVersion != QStringLiteral("dapr.io/v1alpha1")) {
+        if (kind != QStringLiteral("Component")
+            || apiVersion != QStringLiteral("dapr.io/v1alpha1")) {
             // Resiliency, Configuration, Subscription... share folders; daprd skips them silently.
             // A near-miss is almost certainly a typo, so say so.
             if (kind.compare(QStringLiteral("Component"), Qt::CaseInsensitive) == 0) {
                 Diagnostic d;
                 d.severity = Diagnostic::Severity::Warning;
                 d.location = at(file, root.Mark(), off);
-                d.message = QStringLiteral("document skipped: apiVersion/kind is '%1'/'%2', expected "
-                                           "'dapr.io/v1alpha1'/'Component'")
-                                .arg(apiVersion, kind);
+                d.message
+                    = QStringLiteral("document skipped: apiVersion/kind is '%1'/'%2', expected "
+                                     "'dapr.io/v1alpha1'/'Component'")
+                          .arg(apiVersion, kind);
                 result.diagnostics << d;
             }
             return;
@@ -204,20 +206,22 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
         spec.namespaceName = meta && meta.IsMap() ? scalarText(meta["namespace"]) : QString();
         if (spec.name.isEmpty()) {
             error(meta ? at(file, meta.Mark(), off) : spec.location,
-                  QStringLiteral("component has no metadata.name"), {}, QStringLiteral("metadata.name"));
+                  QStringLiteral("component has no metadata.name"), {},
+                  QStringLiteral("metadata.name"));
             return;
         }
         if (spec.name.contains(u'/') || spec.name.contains(u'%') || spec.name == QStringLiteral(".")
             || spec.name == QStringLiteral("..")) {
             error(at(file, meta["name"].Mark(), off),
-                  QStringLiteral("invalid component name '%1': it must be a valid path segment").arg(spec.name),
+                  QStringLiteral("invalid component name '%1': it must be a valid path segment")
+                      .arg(spec.name),
                   spec.name, QStringLiteral("metadata.name"));
             return;
         }
         const YAML::Node specNode = root["spec"];
         if (!specNode || !specNode.IsMap()) {
-            error(spec.location, QStringLiteral("component '%1' has no spec").arg(spec.name), spec.name,
-                  QStringLiteral("spec"));
+            error(spec.location, QStringLiteral("component '%1' has no spec").arg(spec.name),
+                  spec.name, QStringLiteral("spec"));
             return;
         }
         spec.type = scalarText(specNode["type"]);
@@ -225,15 +229,19 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                                              : at(file, specNode.Mark(), off);
         spec.metadataLocation = specNode["metadata"] ? at(file, specNode["metadata"].Mark(), off)
                                                      : at(file, specNode.Mark(), off);
-        checkKeys(root, {QStringLiteral("apiVersion"), QStringLiteral("kind"), QStringLiteral("metadata"),
-                         QStringLiteral("spec"), QStringLiteral("auth"), QStringLiteral("scopes")},
+        checkKeys(root,
+                  {QStringLiteral("apiVersion"), QStringLiteral("kind"), QStringLiteral("metadata"),
+                   QStringLiteral("spec"), QStringLiteral("auth"), QStringLiteral("scopes")},
                   QStringLiteral("the component"), file, off, spec, result.diagnostics);
-        checkKeys(specNode, {QStringLiteral("type"), QStringLiteral("version"), QStringLiteral("ignoreErrors"),
-                             QStringLiteral("initTimeout"), QStringLiteral("metadata")},
+        checkKeys(specNode,
+                  {QStringLiteral("type"), QStringLiteral("version"),
+                   QStringLiteral("ignoreErrors"), QStringLiteral("initTimeout"),
+                   QStringLiteral("metadata")},
                   QStringLiteral("spec"), file, off, spec, result.diagnostics);
         if (spec.type.isEmpty()) {
-            error(spec.typeLocation, QStringLiteral("component '%1' has no spec.type").arg(spec.name),
-                  spec.name, QStringLiteral("spec.type"));
+            error(spec.typeLocation,
+                  QStringLiteral("component '%1' has no spec.type").arg(spec.name), spec.name,
+                  QStringLiteral("spec.type"));
             return;
         }
         spec.version = scalarText(specNode["version"]);
@@ -248,28 +256,32 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
         }
         if (const YAML::Node auth = root["auth"]; auth && auth.IsMap()) {
             for (auto it = auth.begin(); it != auth.end(); ++it) {
-                if (QString::fromStdString(it->first.Scalar()).compare(QStringLiteral("secretStore"),
-                                                                      Qt::CaseInsensitive) == 0)
+                if (QString::fromStdString(it->first.Scalar())
+                        .compare(QStringLiteral("secretStore"), Qt::CaseInsensitive)
+                    == 0)
                     spec.secretStore = scalarText(it->second);
             }
         }
         if (const YAML::Node items = specNode["metadata"]; items && items.IsSequence()) {
             for (const YAML::Node &n : items) {
                 if (!n.IsMap()) {
-                    error(at(file, n.Mark(), off), QStringLiteral("spec.metadata entries must be "
-                                                                  "name/value mappings"),
+                    error(at(file, n.Mark(), off),
+                          QStringLiteral("spec.metadata entries must be "
+                                         "name/value mappings"),
                           spec.name, QStringLiteral("spec.metadata"));
                     continue;
                 }
-                checkKeys(n, {QStringLiteral("name"), QStringLiteral("value"), QStringLiteral("secretKeyRef"),
-                              QStringLiteral("envRef")},
-                          QStringLiteral("a spec.metadata entry"), file, off, spec, result.diagnostics);
+                checkKeys(n,
+                          {QStringLiteral("name"), QStringLiteral("value"),
+                           QStringLiteral("secretKeyRef"), QStringLiteral("envRef")},
+                          QStringLiteral("a spec.metadata entry"), file, off, spec,
+                          result.diagnostics);
                 MetadataItem item;
                 item.name = scalarText(n["name"]);
                 item.location = at(file, n.Mark(), off);
                 if (item.name.isEmpty()) {
-                    error(item.location, QStringLiteral("spec.metadata entry has no name"), spec.name,
-                          QStringLiteral("spec.metadata"));
+                    error(item.location, QStringLiteral("spec.metadata entry has no name"),
+                          spec.name, QStringLiteral("spec.metadata"));
                     continue;
                 }
                 if (const YAML::Node v = n["value"]) {
@@ -297,8 +309,9 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                         d.component = spec.name;
                         d.componentType = spec.type;
                         d.field = item.name;
-                        d.message = QStringLiteral("envRef '%1' of metadata '%2' is not allowed; the value "
-                                                   "stays empty")
+                        d.message = QStringLiteral(
+                                        "envRef '%1' of metadata '%2' is not allowed; the value "
+                                        "stays empty")
                                         .arg(item.envRef, item.name);
                         result.diagnostics << d;
                     }
@@ -306,8 +319,9 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                 spec.items << item;
             }
         } else if (specNode["metadata"] && !specNode["metadata"].IsNull()) {
-            error(spec.metadataLocation, QStringLiteral("spec.metadata must be a list of name/value entries"),
-                  spec.name, QStringLiteral("spec.metadata"));
+            error(spec.metadataLocation,
+                  QStringLiteral("spec.metadata must be a list of name/value entries"), spec.name,
+                  QStringLiteral("spec.metadata"));
         }
         if (!options.namespaceName.isEmpty() && !spec.namespaceName.isEmpty()
             && spec.namespaceName != options.namespaceName)
@@ -316,7 +330,8 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
             return;
         result.components << spec;
     } catch (const YAML::Exception &e) {
-        error(at(file, e.mark, off), QStringLiteral("malformed component: ") + QString::fromStdString(e.msg));
+        error(at(file, e.mark, off),
+              QStringLiteral("malformed component: ") + QString::fromStdString(e.msg));
     }
 }
 
@@ -351,7 +366,8 @@ LoadResult ComponentLoader::loadPaths(const QStringList &paths, const LoaderOpti
                 Diagnostic d;
                 d.severity = Diagnostic::Severity::Info;
                 d.location.file = shown;
-                d.message = QStringLiteral("A non-YAML Component file %1 was detected, it will not be loaded")
+                d.message = QStringLiteral(
+                                "A non-YAML Component file %1 was detected, it will not be loaded")
                                 .arg(fi.fileName());
                 result.diagnostics << d;
                 continue;
@@ -384,11 +400,12 @@ void ComponentLoader::checkDuplicates(LoadResult &result)
             d.component = c.name;
             d.componentType = c.type;
             d.field = QStringLiteral("metadata.name");
-            d.message = QStringLiteral("duplicate definition of Component name %1 (%2/%3) with existing "
-                                       "%4 (%5/%6) at %7:%8")
-                            .arg(c.name, c.type, c.version, first->name, first->type, first->version,
-                                 first->location.file)
-                            .arg(first->location.line);
+            d.message
+                = QStringLiteral("duplicate definition of Component name %1 (%2/%3) with existing "
+                                 "%4 (%5/%6) at %7:%8")
+                      .arg(c.name, c.type, c.version, first->name, first->type, first->version,
+                           first->location.file)
+                      .arg(first->location.line);
             result.diagnostics << d;
             result.fatal = true;
             continue;
@@ -414,7 +431,8 @@ Diagnostics checkComponents(const QList<ComponentSpec> &components, const Bindin
             d.location = c.typeLocation;
             d.component = c.name;
             d.componentType = c.type;
-            d.message = QStringLiteral("not a binding; Bindery loads bindings and secret stores only");
+            d.message
+                = QStringLiteral("not a binding; Bindery loads bindings and secret stores only");
             out << d;
             continue;
         }
@@ -436,7 +454,8 @@ Diagnostics checkComponents(const QList<ComponentSpec> &components, const Bindin
                     versions << (b->version.isEmpty() ? QStringLiteral("v1") : b->version);
             }
             if (!versions.isEmpty()) {
-                d.message += QStringLiteral("; %1 has version %2").arg(c.type, versions.join(QStringLiteral(", ")));
+                d.message += QStringLiteral("; %1 has version %2")
+                                 .arg(c.type, versions.join(QStringLiteral(", ")));
             } else {
                 d.suggestion = closestMatch(c.type, types);
                 if (!d.suggestion.isEmpty())

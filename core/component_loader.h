@@ -56,6 +56,7 @@ Diagnostics checkComponentText(const QByteArray &text, const QString &fileName,
                                const BindingRegistry &registry);
 
 /** @brief Schema validation of parsed components against the registry (no YAML). */
-Diagnostics checkComponents(const QList<ComponentSpec> &components, const BindingRegistry &registry);
+Diagnostics checkComponents(const QList<ComponentSpec> &components,
+                            const BindingRegistry &registry);
 
 } // namespace bindery::core

@@ -54,10 +54,12 @@ QString ComponentSpec::logName() const
 bool parseDaprBool(const QString &text, bool *ok)
 {
     const QString t = text.trimmed().toLower();
-    static const QStringList yes = {QStringLiteral("y"), QStringLiteral("yes"), QStringLiteral("true"),
-                                    QStringLiteral("t"), QStringLiteral("on"), QStringLiteral("1")};
-    static const QStringList no = {QStringLiteral("n"), QStringLiteral("no"), QStringLiteral("false"),
-                                   QStringLiteral("f"), QStringLiteral("off"), QStringLiteral("0")};
+    static const QStringList yes
+        = {QStringLiteral("y"), QStringLiteral("yes"), QStringLiteral("true"),
+           QStringLiteral("t"), QStringLiteral("on"),  QStringLiteral("1")};
+    static const QStringList no
+        = {QStringLiteral("n"), QStringLiteral("no"),  QStringLiteral("false"),
+           QStringLiteral("f"), QStringLiteral("off"), QStringLiteral("0")};
     if (ok)
         *ok = yes.contains(t) || no.contains(t);
     return yes.contains(t);
@@ -75,8 +77,7 @@ bool parseGoDuration(const QString &text, qint64 *milliseconds)
         *milliseconds = plain * 1000;
         return true;
     }
-    static const QRegularExpression part(
-        QStringLiteral("([0-9]*\\.?[0-9]+)(ns|us|µs|ms|s|m|h)"));
+    static const QRegularExpression part(QStringLiteral("([0-9]*\\.?[0-9]+)(ns|us|µs|ms|s|m|h)"));
     qsizetype pos = 0;
     bool negative = false;
     QString body = t;

@@ -40,8 +40,8 @@ struct ComponentSpec
     QStringList scopes;
     QString secretStore; ///< auth.secretStore
     QList<MetadataItem> items;
-    SourceLocation location;     ///< the document's first line
-    SourceLocation typeLocation; ///< where spec.type is
+    SourceLocation location;         ///< the document's first line
+    SourceLocation typeLocation;     ///< where spec.type is
     SourceLocation metadataLocation; ///< where spec.metadata is (or spec, when absent)
 
     /// Case-insensitive lookup of a resolved metadata value, as Dapr's DecodeMetadata does.

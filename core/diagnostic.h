@@ -31,7 +31,7 @@ struct Diagnostic
     QString componentType; ///< spec.type, empty when unknown
     QString field;         ///< the metadata field concerned, if any
     QString message;
-    QString suggestion;    ///< "did you mean" candidate, if any
+    QString suggestion; ///< "did you mean" candidate, if any
 
     QString toString() const;
     bool isError() const { return severity == Severity::Error; }

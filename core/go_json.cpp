@@ -32,7 +32,9 @@ void appendString(std::string &out, const std::string &s)
             case '\t': out += "\\t"; break;
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
-            case '<': case '>': case '&':
+            case '<':
+            case '>':
+            case '&':
                 out += "\\u00";
                 out += hex[c >> 4];
                 out += hex[c & 0xF];
@@ -69,7 +71,9 @@ void appendString(std::string &out, const std::string &s)
             else
                 cp = (cp << 6) | (p[i + k] & 0x3F);
         }
-        if (valid && ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
+        if (valid
+            && ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
+                || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
             valid = false;
         if (!valid) {
             out += "\\ufffd";
@@ -90,21 +94,15 @@ void marshal(std::string &out, const nlohmann::json &v)
 {
     switch (v.type()) {
     case nlohmann::json::value_t::null:
-    case nlohmann::json::value_t::discarded:
-        out += "null";
-        break;
-    case nlohmann::json::value_t::boolean:
-        out += v.get<bool>() ? "true" : "false";
-        break;
+    case nlohmann::json::value_t::discarded: out += "null"; break;
+    case nlohmann::json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; break;
     case nlohmann::json::value_t::number_integer:
         out += goFormatFloat(static_cast<double>(v.get<std::int64_t>()));
         break;
     case nlohmann::json::value_t::number_unsigned:
         out += goFormatFloat(static_cast<double>(v.get<std::uint64_t>()));
         break;
-    case nlohmann::json::value_t::number_float:
-        out += goFormatFloat(v.get<double>());
-        break;
+    case nlohmann::json::value_t::number_float: out += goFormatFloat(v.get<double>()); break;
     case nlohmann::json::value_t::string:
         appendString(out, v.get_ref<const std::string &>());
         break;
@@ -135,9 +133,7 @@ void marshal(std::string &out, const nlohmann::json &v)
         out += '}';
         break;
     }
-    case nlohmann::json::value_t::binary:
-        out += "null";
-        break;
+    case nlohmann::json::value_t::binary: out += "null"; break;
     }
 }
 
@@ -161,8 +157,9 @@ std::vector<size_t> negativeZeroTokens(const char *begin, const char *end)
             inString = true;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             const char *start = p;
-            while (p + 1 < end && (std::isdigit(static_cast<unsigned char>(p[1])) || p[1] == '.' || p[1] == 'e'
-                                   || p[1] == 'E' || p[1] == '+' || p[1] == '-'))
+            while (p + 1 < end
+                   && (std::isdigit(static_cast<unsigned char>(p[1])) || p[1] == '.' || p[1] == 'e'
+                       || p[1] == 'E' || p[1] == '+' || p[1] == '-'))
                 ++p;
             if (p - start == 1 && start[0] == '-' && start[1] == '0')
                 out.push_back(ordinal);
@@ -179,11 +176,14 @@ public:
     GoSax(nlohmann::json &result, std::vector<size_t> negativeZeros)
         : Base(result, true)
         , m_negativeZeros(std::move(negativeZeros))
-    {}
+    {
+    }
     bool number_integer(nlohmann::json::number_integer_t value)
     {
         const size_t ordinal = m_ordinal++;
-        if (value == 0 && std::find(m_negativeZeros.begin(), m_negativeZeros.end(), ordinal) != m_negativeZeros.end())
+        if (value == 0
+            && std::find(m_negativeZeros.begin(), m_negativeZeros.end(), ordinal)
+                   != m_negativeZeros.end())
             return Base::number_float(-0.0, "-0");
         return Base::number_integer(value);
     }
@@ -200,9 +200,17 @@ public:
     // Go's decoder stops at 10000 levels of nesting; deeper input would also overflow the stack
     // of the recursive marshal (one request could crash the runtime).
     bool start_object(std::size_t elements) { return enter('{') && Base::start_object(elements); }
-    bool end_object() { --m_depth; return Base::end_object(); }
+    bool end_object()
+    {
+        --m_depth;
+        return Base::end_object();
+    }
     bool start_array(std::size_t elements) { return enter('[') && Base::start_array(elements); }
-    bool end_array() { --m_depth; return Base::end_array(); }
+    bool end_array()
+    {
+        --m_depth;
+        return Base::end_array();
+    }
     char tooDeep() const { return m_tooDeep; }
 
 private:
@@ -260,7 +268,8 @@ std::string goFormatFloat(double f)
     } else if (static_cast<size_t>(pointPos) >= digits.size()) {
         out = digits + std::string(static_cast<size_t>(pointPos) - digits.size(), '0');
     } else {
-        out = digits.substr(0, static_cast<size_t>(pointPos)) + "." + digits.substr(static_cast<size_t>(pointPos));
+        out = digits.substr(0, static_cast<size_t>(pointPos)) + "."
+              + digits.substr(static_cast<size_t>(pointPos));
     }
     if (f == 0)
         out = "0";
@@ -303,7 +312,8 @@ bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *err
     GoSax sax(result, body.contains("-0") ? negativeZeroTokens(begin, end) : std::vector<size_t>());
     bool ok = false;
     try {
-        ok = nlohmann::json::sax_parse(begin, end, &sax, nlohmann::json::input_format_t::json, false);
+        ok = nlohmann::json::sax_parse(begin, end, &sax, nlohmann::json::input_format_t::json,
+                                       false);
     } catch (const nlohmann::json::parse_error &e) {
         const size_t pos = e.byte > 0 ? e.byte - 1 : 0;
         const size_t len = static_cast<size_t>(end - begin);
@@ -311,14 +321,16 @@ bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *err
             *error = QStringLiteral("unexpected EOF");
         } else {
             const char c = begin[pos];
-            *error = QStringLiteral("invalid character '%1' looking for beginning of value (at byte %2)")
+            *error = QStringLiteral(
+                         "invalid character '%1' looking for beginning of value (at byte %2)")
                          .arg(QString::fromLatin1(&c, 1))
                          .arg(pos + 1);
         }
         return false;
     }
     if (sax.tooDeep()) {
-        *error = QStringLiteral("invalid character '%1' exceeded max depth").arg(QLatin1Char(sax.tooDeep()));
+        *error = QStringLiteral("invalid character '%1' exceeded max depth")
+                     .arg(QLatin1Char(sax.tooDeep()));
         return false;
     }
     if (!ok || sax.is_errored()) {

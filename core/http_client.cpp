@@ -20,7 +20,8 @@ namespace {
 
 qint64 nowMs()
 {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
@@ -31,7 +32,8 @@ int remaining(qint64 deadline)
 
 QString sysError(const char *what)
 {
-    return QStringLiteral("%1: %2").arg(QString::fromLatin1(what), QString::fromLocal8Bit(std::strerror(errno)));
+    return QStringLiteral("%1: %2").arg(QString::fromLatin1(what),
+                                        QString::fromLocal8Bit(std::strerror(errno)));
 }
 
 } // namespace
@@ -39,7 +41,8 @@ QString sysError(const char *what)
 HttpConnection::HttpConnection(QByteArray host, quint16 port)
     : m_host(std::move(host))
     , m_port(port)
-{}
+{
+}
 
 HttpConnection::~HttpConnection()
 {
@@ -71,13 +74,15 @@ bool HttpConnection::ensureConnected(qint64 deadline, QString *error)
     addrinfo *res = nullptr;
     const QByteArray port = QByteArray::number(m_port);
     if (const int rc = ::getaddrinfo(m_host.constData(), port.constData(), &hints, &res); rc != 0) {
-        *error = QStringLiteral("dial tcp %1:%2: %3").arg(QString::fromLatin1(m_host), QString::fromLatin1(port),
-                                                         QString::fromLocal8Bit(gai_strerror(rc)));
+        *error = QStringLiteral("dial tcp %1:%2: %3")
+                     .arg(QString::fromLatin1(m_host), QString::fromLatin1(port),
+                          QString::fromLocal8Bit(gai_strerror(rc)));
         return false;
     }
     QString lastError;
     for (addrinfo *ai = res; ai; ai = ai->ai_next) {
-        const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+        const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                                ai->ai_protocol);
         if (fd < 0) {
             lastError = sysError("socket");
             continue;
@@ -143,7 +148,8 @@ bool HttpConnection::sendAll(const char *data, qsizetype size, qint64 deadline, 
     return true;
 }
 
-bool HttpConnection::sendBoth(const QByteArray &head, const QByteArray &body, qint64 deadline, QString *error)
+bool HttpConnection::sendBoth(const QByteArray &head, const QByteArray &body, qint64 deadline,
+                              QString *error)
 {
     iovec iov[2] = {{const_cast<char *>(head.constData()), static_cast<size_t>(head.size())},
                     {const_cast<char *>(body.constData()), static_cast<size_t>(body.size())}};
@@ -178,7 +184,8 @@ int HttpConnection::fill(qint64 deadline, QString *error)
         pollfd p{m_fd, POLLIN, 0};
         const int rc = ::poll(&p, 1, remaining(deadline));
         if (rc <= 0) {
-            *error = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
+            *error
+                = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
             return -1;
         }
     }
@@ -199,14 +206,15 @@ int HttpConnection::fill(qint64 deadline, QString *error)
         pollfd p{m_fd, POLLIN, 0};
         const int rc = ::poll(&p, 1, remaining(deadline));
         if (rc <= 0) {
-            *error = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
+            *error
+                = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
             return -1;
         }
     }
 }
 
-bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int timeoutMs, HttpResponse *response,
-                             QString *error)
+bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int timeoutMs,
+                             HttpResponse *response, QString *error)
 {
     const qint64 deadline = nowMs() + timeoutMs;
     auto failWith = [&](const QString &why) {
@@ -230,8 +238,10 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
             if (rc < 0)
                 return failWith(*error);
             if (rc == 0)
-                return failWith(m_buffer.isEmpty() ? QStringLiteral("EOF: the app closed the connection without answering")
-                                                   : QStringLiteral("malformed HTTP response: unexpected EOF in headers"));
+                return failWith(
+                    m_buffer.isEmpty()
+                        ? QStringLiteral("EOF: the app closed the connection without answering")
+                        : QStringLiteral("malformed HTTP response: unexpected EOF in headers"));
         }
         const QByteArrayView headBytes(m_buffer.constData(), headerEnd);
         qsizetype lineEnd = headBytes.indexOf('\n');
@@ -288,10 +298,12 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
                 while ((eol = m_buffer.indexOf("\r\n")) < 0) {
                     const int rc = fill(deadline, error);
                     if (rc <= 0)
-                        return failWith(rc < 0 ? *error : QStringLiteral("unexpected EOF in a chunked body"));
+                        return failWith(
+                            rc < 0 ? *error : QStringLiteral("unexpected EOF in a chunked body"));
                 }
                 bool hexOk = false;
-                const qint64 size = m_buffer.left(eol).split(';').first().trimmed().toLongLong(&hexOk, 16);
+                const qint64 size
+                    = m_buffer.left(eol).split(';').first().trimmed().toLongLong(&hexOk, 16);
                 if (!hexOk || size < 0)
                     return failWith(QStringLiteral("malformed chunk size"));
                 m_buffer.remove(0, eol + 2);
@@ -302,7 +314,9 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
                         while ((end = m_buffer.indexOf("\r\n")) < 0) {
                             const int rc = fill(deadline, error);
                             if (rc <= 0)
-                                return failWith(rc < 0 ? *error : QStringLiteral("unexpected EOF after the last chunk"));
+                                return failWith(
+                                    rc < 0 ? *error
+                                           : QStringLiteral("unexpected EOF after the last chunk"));
                         }
                         m_buffer.remove(0, end + 2);
                         if (end == 0)
@@ -313,7 +327,8 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
                 while (m_buffer.size() < size + 2) {
                     const int rc = fill(deadline, error);
                     if (rc <= 0)
-                        return failWith(rc < 0 ? *error : QStringLiteral("unexpected EOF in a chunk"));
+                        return failWith(rc < 0 ? *error
+                                               : QStringLiteral("unexpected EOF in a chunk"));
                 }
                 out.append(m_buffer.constData(), size);
                 m_buffer.remove(0, size + 2);
@@ -322,7 +337,9 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
             while (m_buffer.size() < contentLength) {
                 const int rc = fill(deadline, error);
                 if (rc <= 0)
-                    return failWith(rc < 0 ? *error : QStringLiteral("unexpected EOF: body shorter than Content-Length"));
+                    return failWith(rc < 0 ? *error
+                                           : QStringLiteral(
+                                               "unexpected EOF: body shorter than Content-Length"));
             }
             out = m_buffer.left(contentLength);
             m_buffer.remove(0, contentLength);

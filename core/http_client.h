@@ -38,8 +38,8 @@ public:
      * response. Returns false with `error` set on a transport error or timeout; the connection
      * is then closed and the next request reconnects.
      */
-    bool request(const QByteArray &head, const QByteArray &body, int timeoutMs, HttpResponse *response,
-                 QString *error);
+    bool request(const QByteArray &head, const QByteArray &body, int timeoutMs,
+                 HttpResponse *response, QString *error);
     bool isOpen() const { return m_fd >= 0; }
 
 private:

@@ -7,9 +7,9 @@
 
 namespace bindery {
 
-/** @brief The result of every fallible core API: a value or an Error. Thread-agnostic value type. */
-template<typename T = void>
-using Result = tl::expected<T, Error>;
+/** @brief The result of every fallible core API: a value or an Error. Thread-agnostic value type.
+ */
+template <typename T = void> using Result = tl::expected<T, Error>;
 
 /** @brief Shorthand for returning an error from a function returning Result<T>. */
 inline tl::unexpected<Error> fail(ErrorCode code, QString message, QString component = {})

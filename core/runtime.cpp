@@ -79,14 +79,15 @@ private:
     std::atomic<int> m_suppressed{0};
 };
 
-void logDeliveryFailure(LogThrottle &throttle, const QString &name, const BindingEvent &event, const AppReply &reply)
+void logDeliveryFailure(LogThrottle &throttle, const QString &name, const BindingEvent &event,
+                        const AppReply &reply)
 {
     int suppressed = 0;
     if (throttle.allow(&suppressed)) {
-        qCWarning(lcRuntime).noquote() << QStringLiteral("error delivering event of binding %1 to the app (%2): %3%4")
-                                              .arg(name, failurePolicyName(event.onFailure), reply.error,
-                                                   suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed)
-                                                              : QString());
+        qCWarning(lcRuntime).noquote()
+            << QStringLiteral("error delivering event of binding %1 to the app (%2): %3%4")
+                   .arg(name, failurePolicyName(event.onFailure), reply.error,
+                        suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed) : QString());
     }
 }
 
@@ -156,7 +157,8 @@ bool Runtime::start()
             if (d.isError())
                 errors << d.toString();
         }
-        const QString message = QStringLiteral("failed to load components: ") + errors.join(QStringLiteral("; "));
+        const QString message
+            = QStringLiteral("failed to load components: ") + errors.join(QStringLiteral("; "));
         log(3, message);
         {
             std::lock_guard lock(m_snapshotMutex);
@@ -171,11 +173,12 @@ bool Runtime::start()
     if (m_options.failFast) {
         for (const auto &inst : m_instances) {
             if (inst->status.state == ComponentState::Failed && !inst->spec.ignoreErrors) {
-                const QString message = QStringLiteral(
-                                            "process component %1 error: [INIT_COMPONENT_FAILURE]: "
-                                            "initialization error occurred for %1: %2")
-                                            .arg(inst->spec.logName(), inst->status.error);
-                log(3, QStringLiteral("Error processing component, binderyd will exit gracefully: ") + message);
+                const QString message
+                    = QStringLiteral("process component %1 error: [INIT_COMPONENT_FAILURE]: "
+                                     "initialization error occurred for %1: %2")
+                          .arg(inst->spec.logName(), inst->status.error);
+                log(3, QStringLiteral("Error processing component, binderyd will exit gracefully: ")
+                           + message);
                 {
                     std::lock_guard lock(m_snapshotMutex);
                     m_lastError = message;
@@ -188,7 +191,8 @@ bool Runtime::start()
     }
 
     m_api = std::make_unique<ApiServer>(*this);
-    Result<quint16> port = m_api->listen(m_options.listenAddresses, static_cast<quint16>(m_options.httpPort));
+    Result<quint16> port
+        = m_api->listen(m_options.listenAddresses, static_cast<quint16>(m_options.httpPort));
     if (!port) {
         log(3, port.error().message);
         {
@@ -203,7 +207,8 @@ bool Runtime::start()
     {
         std::lock_guard lock(m_snapshotMutex);
         m_boundPort = *port;
-        m_apiAddress = QStringLiteral("http://%1:%2").arg(m_options.listenAddresses.value(0), QString::number(*port));
+        m_apiAddress = QStringLiteral("http://%1:%2")
+                           .arg(m_options.listenAddresses.value(0), QString::number(*port));
         m_outboundReady = true;
     }
     log(1, QStringLiteral("HTTP API listening on %1 (%2)")
@@ -327,19 +332,23 @@ void Runtime::loadSpecs(const QList<ComponentSpec> &specs, const Diagnostics &al
                 inst->status.warnings << d.message;
         }
         if (spec.isSecretStore()) {
-            inst->status.state = inst->status.error.isEmpty() ? ComponentState::Loaded : ComponentState::Failed;
+            inst->status.state
+                = inst->status.error.isEmpty() ? ComponentState::Loaded : ComponentState::Failed;
             if (inst->status.state == ComponentState::Loaded)
                 log(1, QStringLiteral("component loaded: %1").arg(spec.logName()));
         } else if (!spec.isBinding()) {
             inst->status.state = ComponentState::Disabled;
-            inst->status.error = QStringLiteral("not a binding: Bindery runs bindings and secret stores only");
-            log(1, QStringLiteral("component skipped: %1: %2").arg(spec.logName(), inst->status.error));
+            inst->status.error
+                = QStringLiteral("not a binding: Bindery runs bindings and secret stores only");
+            log(1, QStringLiteral("component skipped: %1: %2")
+                       .arg(spec.logName(), inst->status.error));
         } else if (m_disabled.contains(spec.name)) {
             inst->status.state = ComponentState::Disabled;
             inst->status.error = QStringLiteral("disabled by the user");
         } else if (!inst->status.error.isEmpty()) {
             inst->status.state = ComponentState::Failed;
-            log(3, QStringLiteral("component failed: %1: %2").arg(spec.logName(), inst->status.error));
+            log(3,
+                QStringLiteral("component failed: %1: %2").arg(spec.logName(), inst->status.error));
         } else {
             initInstance(*inst);
         }
@@ -365,7 +374,8 @@ bool Runtime::initInstance(Instance &inst)
         inst.output.reset();
         log(spec.ignoreErrors ? 2 : 3,
             QStringLiteral("%1component %2 failed: %3")
-                .arg(spec.ignoreErrors ? QStringLiteral("ignoring error: ") : QString(), spec.logName(), message));
+                .arg(spec.ignoreErrors ? QStringLiteral("ignoring error: ") : QString(),
+                     spec.logName(), message));
         return false;
     };
     const BindingDescriptor *desc = m_registry.find(spec.type, spec.version);
@@ -413,11 +423,14 @@ bool Runtime::initInstance(Instance &inst)
             } catch (const std::exception &e) {
                 promise->set_value(fail(ErrorCode::InitFailed, QString::fromUtf8(e.what())));
             } catch (...) {
-                promise->set_value(fail(ErrorCode::InitFailed, QStringLiteral("unknown exception in init")));
+                promise->set_value(
+                    fail(ErrorCode::InitFailed, QStringLiteral("unknown exception in init")));
             }
         }).detach();
-        if (future.wait_for(std::chrono::milliseconds(spec.initTimeoutMs)) != std::future_status::ready)
-            return fail(ErrorCode::Timeout, QStringLiteral("init timeout for component %1").arg(spec.logName()));
+        if (future.wait_for(std::chrono::milliseconds(spec.initTimeoutMs))
+            != std::future_status::ready)
+            return fail(ErrorCode::Timeout,
+                        QStringLiteral("init timeout for component %1").arg(spec.logName()));
         return future.get();
     };
     if (inst.input) {
@@ -445,11 +458,10 @@ bool Runtime::initInstance(Instance &inst)
         inst.status.route = AppChannel::cleanRoute(route.isEmpty() ? spec.name : route);
     }
     log(1, QStringLiteral("component loaded: %1 [%2]")
-               .arg(spec.logName(),
-                    QStringList{inst.input ? QStringLiteral("input") : QString(),
-                                inst.output ? QStringLiteral("output") : QString()}
-                        .filter(QStringLiteral("put"))
-                        .join(QStringLiteral(", "))));
+               .arg(spec.logName(), QStringList{inst.input ? QStringLiteral("input") : QString(),
+                                                inst.output ? QStringLiteral("output") : QString()}
+                                        .filter(QStringLiteral("put"))
+                                        .join(QStringLiteral(", "))));
     return true;
 }
 
@@ -494,15 +506,19 @@ void Runtime::probeAndRead(const QString &name)
         rec.ok = r.subscribed();
         rec.error = r.error;
         traffic->push(std::move(rec));
-        QMetaObject::invokeMethod(self, [self, name, generation, r]() {
-            if (self)
-                self->onProbeResult(name, generation, r.status, r.error);
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            self,
+            [self, name, generation, r]() {
+                if (self)
+                    self->onProbeResult(name, generation, r.status, r.error);
+            },
+            Qt::QueuedConnection);
     });
     publishStatus();
 }
 
-void Runtime::onProbeResult(const QString &name, quint64 generation, int status, const QString &error)
+void Runtime::onProbeResult(const QString &name, quint64 generation, int status,
+                            const QString &error)
 {
     Instance *inst = find(name);
     if (!inst || inst->generation != generation || !inst->input || inst->reader)
@@ -520,10 +536,14 @@ void Runtime::onProbeResult(const QString &name, quint64 generation, int status,
         return;
     }
     if ((status >= 200 && status < 300) || status == 405) {
-        inst->status.subscription = QStringLiteral("reading (OPTIONS %1 answered %2)").arg(inst->status.route).arg(status);
+        inst->status.subscription = QStringLiteral("reading (OPTIONS %1 answered %2)")
+                                        .arg(inst->status.route)
+                                        .arg(status);
         startInput(*inst);
     } else {
-        inst->status.subscription = QStringLiteral("not subscribed (OPTIONS %1 answered %2)").arg(inst->status.route).arg(status);
+        inst->status.subscription = QStringLiteral("not subscribed (OPTIONS %1 answered %2)")
+                                        .arg(inst->status.route)
+                                        .arg(status);
         log(1, QStringLiteral("app has not subscribed to binding %1.").arg(name));
     }
     publishStatus();
@@ -551,7 +571,8 @@ void Runtime::startInput(Instance &inst)
         rec.kind = TrafficRecord::Kind::Input;
         rec.startedUs = nowUs();
         Headers responseHeaders;
-        AppReply reply = channel->post(route, event.data, event.metadata, timeout, &responseHeaders);
+        AppReply reply
+            = channel->post(route, event.data, event.metadata, timeout, &responseHeaders);
         rec.latencyUs = nowUs() - rec.startedUs;
         rec.binding = name;
         rec.bindingType = type;
@@ -586,21 +607,25 @@ void Runtime::startInput(Instance &inst)
             failure = QStringLiteral("reader crashed with an unknown exception");
         }
         if (!failure.isEmpty() && !stop.stop_requested()) {
-            QMetaObject::invokeMethod(self, [self, name, generation, failure]() {
-                if (!self)
-                    return;
-                Instance *i = self->find(name);
-                if (!i || i->generation != generation)
-                    return;
-                i->status.state = ComponentState::Failed;
-                i->status.error = QStringLiteral("read failed: ") + failure;
-                i->status.subscription = QStringLiteral("stopped");
-                self->log(3, QStringLiteral("input binding %1 stopped: %2").arg(name, failure));
-                self->publishStatus();
-            }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                self,
+                [self, name, generation, failure]() {
+                    if (!self)
+                        return;
+                    Instance *i = self->find(name);
+                    if (!i || i->generation != generation)
+                        return;
+                    i->status.state = ComponentState::Failed;
+                    i->status.error = QStringLiteral("read failed: ") + failure;
+                    i->status.subscription = QStringLiteral("stopped");
+                    self->log(3, QStringLiteral("input binding %1 stopped: %2").arg(name, failure));
+                    self->publishStatus();
+                },
+                Qt::QueuedConnection);
         }
     });
-    log(1, QStringLiteral("input binding %1 is reading; events go to %2%3").arg(name, channel->baseUrl(), route));
+    log(1, QStringLiteral("input binding %1 is reading; events go to %2%3")
+               .arg(name, channel->baseUrl(), route));
 }
 
 void Runtime::reloadFile(const QString &path)
@@ -638,8 +663,10 @@ void Runtime::reloadFile(const QString &path)
             Diagnostic d;
             d.location = c.location;
             d.component = c.name;
-            d.message = QStringLiteral("duplicate definition of Component name %1 (another file already defines it)")
-                            .arg(c.name);
+            d.message
+                = QStringLiteral(
+                      "duplicate definition of Component name %1 (another file already defines it)")
+                      .arg(c.name);
             loaded.diagnostics << d;
             continue;
         }

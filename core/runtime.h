@@ -100,7 +100,10 @@ public:
     std::shared_ptr<OutputBinding> outputBinding(const QString &name) const;
     QString componentType(const QString &name) const;
     QMap<QString, QString> extendedMetadata() const { return m_extended; }
-    void setExtendedMetadata(const QString &key, const QString &value) { m_extended.insert(key, value); }
+    void setExtendedMetadata(const QString &key, const QString &value)
+    {
+        m_extended.insert(key, value);
+    }
 
 Q_SIGNALS:
     void componentsChanged();

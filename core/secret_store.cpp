@@ -35,8 +35,8 @@ public:
     {
         const QString path = spec.property(QStringLiteral("secretsFile"));
         if (path.isEmpty())
-            return fail(ErrorCode::MissingMetadata, QStringLiteral("missing local secrets file in metadata"),
-                        spec.name);
+            return fail(ErrorCode::MissingMetadata,
+                        QStringLiteral("missing local secrets file in metadata"), spec.name);
         QString resolved = path;
         if (QFileInfo(path).isRelative() && !spec.location.file.isEmpty()) {
             // daprd resolves relative to its working directory; we also try the component's folder.
@@ -45,14 +45,19 @@ public:
         }
         QFile f(resolved);
         if (!f.open(QIODevice::ReadOnly))
-            return fail(ErrorCode::InitFailed,
-                        QStringLiteral("cannot read secrets file %1: %2").arg(path, f.errorString()), spec.name);
-        m_multiValued = parseDaprBool(spec.property(QStringLiteral("multiValued"), QStringLiteral("false")));
-        const std::string sep = spec.property(QStringLiteral("nestedSeparator"), QStringLiteral(":")).toStdString();
+            return fail(
+                ErrorCode::InitFailed,
+                QStringLiteral("cannot read secrets file %1: %2").arg(path, f.errorString()),
+                spec.name);
+        m_multiValued
+            = parseDaprBool(spec.property(QStringLiteral("multiValued"), QStringLiteral("false")));
+        const std::string sep
+            = spec.property(QStringLiteral("nestedSeparator"), QStringLiteral(":")).toStdString();
         try {
             const nlohmann::json doc = nlohmann::json::parse(f.readAll().toStdString());
             if (!doc.is_object())
-                return fail(ErrorCode::InitFailed, QStringLiteral("secrets file %1 is not a JSON object").arg(path),
+                return fail(ErrorCode::InitFailed,
+                            QStringLiteral("secrets file %1 is not a JSON object").arg(path),
                             spec.name);
             if (m_multiValued) {
                 for (auto it = doc.begin(); it != doc.end(); ++it) {
@@ -68,7 +73,8 @@ public:
             }
         } catch (const nlohmann::json::exception &e) {
             return fail(ErrorCode::InitFailed,
-                        QStringLiteral("secrets file %1 is not valid JSON: %2").arg(path, QString::fromUtf8(e.what())),
+                        QStringLiteral("secrets file %1 is not valid JSON: %2")
+                            .arg(path, QString::fromUtf8(e.what())),
                         spec.name);
         }
         return {};
@@ -105,7 +111,8 @@ public:
         const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         const QString var = m_prefix + name;
         if (!env.contains(var))
-            return fail(ErrorCode::NotFound, QStringLiteral("secret %1 not found in the environment").arg(var));
+            return fail(ErrorCode::NotFound,
+                        QStringLiteral("secret %1 not found in the environment").arg(var));
         return QHash<QString, QString>{{name, env.value(var)}};
     }
 
@@ -166,9 +173,10 @@ Diagnostics resolveSecrets(QList<ComponentSpec> &components)
             d.componentType = c.type;
             d.field = item.name;
             if (c.secretStore.isEmpty()) {
-                d.message = QStringLiteral("metadata '%1' uses secretKeyRef but the component has no "
-                                           "auth.secretStore")
-                                .arg(item.name);
+                d.message
+                    = QStringLiteral("metadata '%1' uses secretKeyRef but the component has no "
+                                     "auth.secretStore")
+                          .arg(item.name);
                 out << d;
                 continue;
             }
@@ -182,8 +190,9 @@ Diagnostics resolveSecrets(QList<ComponentSpec> &components)
             Result<QHash<QString, QString>> secret = store->get(item.secretName);
             if (!secret || !secret->contains(item.secretKey)) {
                 d.severity = Diagnostic::Severity::Warning;
-                d.message = QStringLiteral("metadata '%1': secret '%2' key '%3' not found in store '%4'; the "
-                                           "value stays empty")
+                d.message = QStringLiteral(
+                                "metadata '%1': secret '%2' key '%3' not found in store '%4'; the "
+                                "value stays empty")
                                 .arg(item.name, item.secretName, item.secretKey, c.secretStore);
                 out << d;
                 continue;

@@ -39,7 +39,8 @@ Headers headersFromJson(const nlohmann::json &arr)
     return out;
 }
 
-void putBytes(nlohmann::json &obj, const char *key, const char *encodingKey, const QByteArray &bytes)
+void putBytes(nlohmann::json &obj, const char *key, const char *encodingKey,
+              const QByteArray &bytes)
 {
     if (isUtf8(bytes)) {
         obj[key] = bytes.toStdString();
@@ -107,7 +108,8 @@ QByteArray trafficRecordToJson(const TrafficRecord &r)
         j["attempt"] = r.attempt;
         j["outcome"] = r.outcome.toStdString();
     }
-    return QByteArray::fromStdString(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return QByteArray::fromStdString(
+        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 bool trafficRecordFromJson(const QByteArray &line, TrafficRecord *r, QString *error)
@@ -149,7 +151,8 @@ bool trafficRecordFromJson(const QByteArray &line, TrafficRecord *r, QString *er
 
 TrafficStream::TrafficStream(size_t capacity)
     : m_capacity(capacity)
-{}
+{
+}
 
 void TrafficStream::push(TrafficRecord record)
 {

@@ -40,7 +40,7 @@ struct TrafficRecord
     int status = 0; ///< output: HTTP status answered to the caller; input/probe: the app's status
     bool ok = false;
     QString error;
-    QString errorCode;     ///< output: Dapr's ERR_* code
+    QString errorCode;       ///< output: Dapr's ERR_* code
     Headers responseHeaders; ///< output: the `metadata.*` headers; input: the app's headers
     QByteArray responseBody;
     // Input only:

@@ -9,7 +9,8 @@ namespace bindery::core {
 TrafficLogWriter::TrafficLogWriter(TrafficStream &stream, QString path)
     : m_stream(stream)
     , m_path(std::move(path))
-{}
+{
+}
 
 TrafficLogWriter::~TrafficLogWriter()
 {
@@ -27,7 +28,8 @@ Result<> TrafficLogWriter::start()
 {
     m_file = std::fopen(m_path.toLocal8Bit().constData(), "a");
     if (!m_file)
-        return fail(ErrorCode::Io, QStringLiteral("--traffic-log %1: %2").arg(m_path, QString::fromLocal8Bit(std::strerror(errno))));
+        return fail(ErrorCode::Io, QStringLiteral("--traffic-log %1: %2")
+                                       .arg(m_path, QString::fromLocal8Bit(std::strerror(errno))));
     m_stream.setNotifier([this]() {
         {
             std::lock_guard lock(m_mutex);

@@ -116,7 +116,8 @@ bool AppServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *soc
         QList<QPair<QByteArray, QByteArray>> headers;
         if (!r.body.isEmpty())
             headers.append({"Content-Type", r.body.startsWith('{') || r.body.startsWith('[')
-                                                 ? QByteArray("application/json") : QByteArray("text/plain; charset=utf-8")});
+                                                ? QByteArray("application/json")
+                                                : QByteArray("text/plain; charset=utf-8")});
         core::writeResponse(responder, status, r.body, headers);
         std::lock_guard lock(m_mutex);
         ++m_answered;

@@ -20,9 +20,9 @@ struct AppRule
 {
     enum class Mode { Ok, Error, Delay, Timeout };
     Mode mode = Mode::Ok;
-    int status = 200;     ///< Ok: 200; Error: the chosen status; Delay: the status after the delay
-    int delayMs = 0;      ///< Delay only
-    QByteArray body;      ///< optional answer body
+    int status = 200; ///< Ok: 200; Error: the chosen status; Delay: the status after the delay
+    int delayMs = 0;  ///< Delay only
+    QByteArray body;  ///< optional answer body
 
     static QString modeName(Mode mode);
     static Mode modeFromName(const QString &name);

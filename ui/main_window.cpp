@@ -92,8 +92,10 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
         if (!pane)
             return;
         if (pane->isModified()) {
-            const auto answer = QMessageBox::question(this, tr("Close"), tr("Save changes to %1?").arg(QFileInfo(pane->path()).fileName()),
-                                                      QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+            const auto answer = QMessageBox::question(
+                this, tr("Close"),
+                tr("Save changes to %1?").arg(QFileInfo(pane->path()).fileName()),
+                QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
             if (answer == QMessageBox::Cancel)
                 return;
             if (answer == QMessageBox::Save && !saveEditor(pane))
@@ -136,9 +138,9 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
         const bool disabled = item->data(StateRole).toInt() == int(core::ComponentState::Disabled);
         QMenu menu(this);
         menu.addAction(tr("Open in editor"), this, [this, path]() { openEditor(path); });
-        QAction *toggle = menu.addAction(disabled ? tr("Enable") : tr("Disable"), this, [this, name, disabled]() {
-            m_host->setComponentEnabled(name, disabled);
-        });
+        QAction *toggle = menu.addAction(
+            disabled ? tr("Enable") : tr("Disable"), this,
+            [this, name, disabled]() { m_host->setComponentEnabled(name, disabled); });
         toggle->setEnabled(m_host->isRunning() && !name.isEmpty());
         menu.addAction(tr("Reload file"), this, [this, path]() { m_host->reloadFile(path); });
         menu.exec(m_tree->viewport()->mapToGlobal(pos));
@@ -188,13 +190,15 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
     connect(m_host, &RuntimeHost::componentsChanged, this, &MainWindow::refreshComponents);
     connect(m_host, &RuntimeHost::logMessage, this, [this](int level, const QString &text) {
         static const char *names[] = {"debug", "info", "warn", "error"};
-        m_log->appendPlainText(QStringLiteral("%1 %2  %3")
-                                   .arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss.zzz")),
-                                        QString::fromLatin1(names[std::clamp(level, 0, 3)]), text));
+        m_log->appendPlainText(
+            QStringLiteral("%1 %2  %3")
+                .arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss.zzz")),
+                     QString::fromLatin1(names[std::clamp(level, 0, 3)]), text));
     });
     connect(m_host, &RuntimeHost::fileReloaded, this, [this](const QString &path) {
         for (int i = 0; i < m_tabs->count(); ++i) {
-            if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i)); pane && pane->path() == path)
+            if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
+                pane && pane->path() == path)
                 pane->showRuntimeStatus(m_host->components(), m_host->isRunning());
         }
     });
@@ -230,10 +234,13 @@ void MainWindow::buildMenus()
             Q_EMIT m_tabs->tabCloseRequested(m_tabs->currentIndex());
     });
     file->addSeparator();
-    file->addAction(tr("&Export Traffic…"), QKeySequence(QStringLiteral("Ctrl+E")), m_traffic, &TrafficWidget::exportDialog);
-    file->addAction(tr("&Import Traffic…"), QKeySequence(QStringLiteral("Ctrl+I")), m_traffic, &TrafficWidget::importDialog);
+    file->addAction(tr("&Export Traffic…"), QKeySequence(QStringLiteral("Ctrl+E")), m_traffic,
+                    &TrafficWidget::exportDialog);
+    file->addAction(tr("&Import Traffic…"), QKeySequence(QStringLiteral("Ctrl+I")), m_traffic,
+                    &TrafficWidget::importDialog);
     file->addSeparator();
-    file->addAction(tr("Se&ttings…"), QKeySequence::Preferences, this, &MainWindow::showSettingsDialog);
+    file->addAction(tr("Se&ttings…"), QKeySequence::Preferences, this,
+                    &MainWindow::showSettingsDialog);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -244,12 +251,13 @@ void MainWindow::buildMenus()
             QMetaObject::invokeMethod(p->editor(), "complete");
         }
     });
-    edit->addAction(tr("YAML / &Form"), QKeySequence(QStringLiteral("Ctrl+Shift+F")), this, [this, toggle = false]() mutable {
-        if (EditorPane *p = currentEditor()) {
-            toggle = !toggle;
-            p->showFormTab(toggle);
-        }
-    });
+    edit->addAction(tr("YAML / &Form"), QKeySequence(QStringLiteral("Ctrl+Shift+F")), this,
+                    [this, toggle = false]() mutable {
+                        if (EditorPane *p = currentEditor()) {
+                            toggle = !toggle;
+                            p->showFormTab(toggle);
+                        }
+                    });
     edit->addAction(tr("&Filter Traffic"), QKeySequence::Find, this, [this]() {
         m_tabs->setCurrentWidget(m_traffic);
         m_traffic->filterEdit()->setFocus();
@@ -257,25 +265,34 @@ void MainWindow::buildMenus()
     });
 
     QMenu *runtime = menuBar()->addMenu(tr("&Runtime"));
-    m_startAction = runtime->addAction(tr("&Start"), QKeySequence(QStringLiteral("F5")), this, &MainWindow::startRuntime);
-    m_stopAction = runtime->addAction(tr("S&top"), QKeySequence(QStringLiteral("Shift+F5")), this, &MainWindow::stopRuntime);
-    runtime->addAction(tr("&Restart"), QKeySequence(QStringLiteral("Ctrl+Shift+F5")), this, &MainWindow::restartRuntime);
+    m_startAction = runtime->addAction(tr("&Start"), QKeySequence(QStringLiteral("F5")), this,
+                                       &MainWindow::startRuntime);
+    m_stopAction = runtime->addAction(tr("S&top"), QKeySequence(QStringLiteral("Shift+F5")), this,
+                                      &MainWindow::stopRuntime);
+    runtime->addAction(tr("&Restart"), QKeySequence(QStringLiteral("Ctrl+Shift+F5")), this,
+                       &MainWindow::restartRuntime);
 
     QMenu *request = menuBar()->addMenu(tr("Re&quest"));
     request->addAction(tr("&Send"), QKeySequence(QStringLiteral("Ctrl+Return")), this, [this]() {
         m_tabs->setCurrentWidget(m_composer);
         m_composer->send();
     });
-    request->addAction(tr("Copy as &curl"), QKeySequence(QStringLiteral("Ctrl+Shift+C")), m_composer, &ComposerWidget::copyAsCurl);
-    request->addAction(tr("&Pretty-print Payload"), QKeySequence(QStringLiteral("Ctrl+Shift+J")), m_composer, &ComposerWidget::prettyPrint);
-    request->addAction(tr("Save &Request…"), QKeySequence(QStringLiteral("Ctrl+Shift+S")), m_composer, [this]() { m_composer->saveRequest(); });
+    request->addAction(tr("Copy as &curl"), QKeySequence(QStringLiteral("Ctrl+Shift+C")),
+                       m_composer, &ComposerWidget::copyAsCurl);
+    request->addAction(tr("&Pretty-print Payload"), QKeySequence(QStringLiteral("Ctrl+Shift+J")),
+                       m_composer, &ComposerWidget::prettyPrint);
+    request->addAction(tr("Save &Request…"), QKeySequence(QStringLiteral("Ctrl+Shift+S")),
+                       m_composer, [this]() { m_composer->saveRequest(); });
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
-    view->addAction(tr("&Live Traffic"), QKeySequence(QStringLiteral("Ctrl+1")), this, [this]() { m_tabs->setCurrentWidget(m_traffic); });
-    view->addAction(tr("&Composer"), QKeySequence(QStringLiteral("Ctrl+2")), this, [this]() { m_tabs->setCurrentWidget(m_composer); });
-    view->addAction(tr("Pause/Resume &Auto-scroll"), QKeySequence(QStringLiteral("Ctrl+Shift+P")), this,
-                    [this]() { m_traffic->setAutoScroll(!m_traffic->autoScroll()); });
-    view->addAction(tr("C&lear Traffic"), QKeySequence(QStringLiteral("Ctrl+L")), m_traffic, &TrafficWidget::clear);
+    view->addAction(tr("&Live Traffic"), QKeySequence(QStringLiteral("Ctrl+1")), this,
+                    [this]() { m_tabs->setCurrentWidget(m_traffic); });
+    view->addAction(tr("&Composer"), QKeySequence(QStringLiteral("Ctrl+2")), this,
+                    [this]() { m_tabs->setCurrentWidget(m_composer); });
+    view->addAction(tr("Pause/Resume &Auto-scroll"), QKeySequence(QStringLiteral("Ctrl+Shift+P")),
+                    this, [this]() { m_traffic->setAutoScroll(!m_traffic->autoScroll()); });
+    view->addAction(tr("C&lear Traffic"), QKeySequence(QStringLiteral("Ctrl+L")), m_traffic,
+                    &TrafficWidget::clear);
     view->addSeparator();
     for (QDockWidget *d : findChildren<QDockWidget *>())
         view->addAction(d->toggleViewAction());
@@ -283,7 +300,8 @@ void MainWindow::buildMenus()
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Bindery"), this, [this]() {
         QMessageBox::about(this, tr("About Bindery"),
-                           tr("<b>Bindery %1</b><p>A developer console for Dapr bindings: author components, send output "
+                           tr("<b>Bindery %1</b><p>A developer console for Dapr bindings: author "
+                              "components, send output "
                               "binding requests and watch every event and answer live.</p>")
                                .arg(QApplication::applicationVersion()));
     });
@@ -299,7 +317,8 @@ void MainWindow::loadSettings()
     hs.externalAppPort = s.value(QStringLiteral("runtime/externalAppPort"), 0).toInt();
     hs.deliveryTimeoutMs = s.value(QStringLiteral("runtime/deliveryTimeoutMs"), 30000).toInt();
     m_host->setSettings(hs);
-    m_traffic->model()->setMaxRows(size_t(s.value(QStringLiteral("traffic/maxRows"), 1000000).toLongLong()));
+    m_traffic->model()->setMaxRows(
+        size_t(s.value(QStringLiteral("traffic/maxRows"), 1000000).toLongLong()));
     if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) {
         const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1600, 1000);
         resize(std::min(1500, avail.width() * 9 / 10), std::min(940, avail.height() * 9 / 10));
@@ -348,8 +367,9 @@ void MainWindow::closeEvent(QCloseEvent *event)
         auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
         if (pane && pane->isModified()) {
             m_tabs->setCurrentIndex(i);
-            const auto answer = QMessageBox::question(this, tr("Quit"), tr("Save changes to %1?").arg(QFileInfo(pane->path()).fileName()),
-                                                      QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+            const auto answer = QMessageBox::question(
+                this, tr("Quit"), tr("Save changes to %1?").arg(QFileInfo(pane->path()).fileName()),
+                QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
             if (answer == QMessageBox::Cancel) {
                 event->ignore();
                 return;
@@ -367,7 +387,8 @@ void MainWindow::closeEvent(QCloseEvent *event)
 
 void MainWindow::openFolderDialog()
 {
-    const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a folder of components"), m_workspace);
+    const QString folder
+        = QFileDialog::getExistingDirectory(this, tr("Open a folder of components"), m_workspace);
     if (!folder.isEmpty())
         openWorkspace(folder);
 }
@@ -408,7 +429,8 @@ void MainWindow::openLastWorkspace()
     if (!last.isEmpty() && QFileInfo(last).isDir())
         openWorkspace(last);
     else
-        m_log->appendPlainText(tr("Open a folder of component YAML files (File ▸ Open Folder, Ctrl+O)."));
+        m_log->appendPlainText(
+            tr("Open a folder of component YAML files (File ▸ Open Folder, Ctrl+O)."));
 }
 
 void MainWindow::updateRecentMenu()
@@ -416,7 +438,8 @@ void MainWindow::updateRecentMenu()
     m_recentMenu->clear();
     QSettings s;
     for (const QString &f : s.value(QStringLiteral("workspace/recent")).toStringList())
-        m_recentMenu->addAction(QDir::toNativeSeparators(f), this, [this, f]() { openWorkspace(f); });
+        m_recentMenu->addAction(QDir::toNativeSeparators(f), this,
+                                [this, f]() { openWorkspace(f); });
     m_recentMenu->setEnabled(!m_recentMenu->isEmpty());
 }
 
@@ -466,7 +489,10 @@ void MainWindow::refreshComponents()
             QString dir = QStringLiteral("—");
             if (const core::BindingDescriptor *d = m_registry.find(spec.type, spec.version)) {
                 const core::Directions dirs = core::effectiveDirections(spec, d->metadata);
-                dir = dirs.input && dirs.output ? QStringLiteral("in/out") : dirs.input ? QStringLiteral("in") : dirs.output ? QStringLiteral("out") : QStringLiteral("—");
+                dir = dirs.input && dirs.output ? QStringLiteral("in/out")
+                      : dirs.input              ? QStringLiteral("in")
+                      : dirs.output             ? QStringLiteral("out")
+                                                : QStringLiteral("—");
             }
             QString state;
             QString tip;
@@ -488,12 +514,8 @@ void MainWindow::refreshComponents()
                     tip = c.error;
                     colour = QColor(0xc0, 0x20, 0x20);
                     break;
-                case core::ComponentState::Disabled:
-                    state = tr("disabled");
-                    break;
-                case core::ComponentState::Pending:
-                    state = tr("initialising");
-                    break;
+                case core::ComponentState::Disabled: state = tr("disabled"); break;
+                case core::ComponentState::Pending: state = tr("initialising"); break;
                 }
                 if (!c.warnings.isEmpty())
                     tip += QStringLiteral("\n") + c.warnings.join(u'\n');
@@ -505,7 +527,8 @@ void MainWindow::refreshComponents()
                     if (d.isError() && d.component == spec.name)
                         errors << d.message;
                 }
-                state = errors.isEmpty() ? (running ? tr("not loaded") : tr("runtime stopped")) : tr("invalid: ") + errors.first();
+                state = errors.isEmpty() ? (running ? tr("not loaded") : tr("runtime stopped"))
+                                         : tr("invalid: ") + errors.first();
                 tip = errors.join(u'\n');
                 if (!errors.isEmpty())
                     colour = QColor(0xc0, 0x20, 0x20);
@@ -522,7 +545,8 @@ void MainWindow::refreshComponents()
         // Files that gave no component (YAML errors): show them so they can be opened and fixed.
         QSet<QString> reported;
         for (const core::Diagnostic &d : all) {
-            if (!d.isError() || d.location.file.isEmpty() || filesWithComponents.contains(d.location.file)
+            if (!d.isError() || d.location.file.isEmpty()
+                || filesWithComponents.contains(d.location.file)
                 || reported.contains(d.location.file))
                 continue;
             reported.insert(d.location.file);
@@ -531,7 +555,8 @@ void MainWindow::refreshComponents()
             auto *stateItem = new QStandardItem(tr("invalid: ") + d.message);
             stateItem->setForeground(QColor(0xc0, 0x20, 0x20));
             stateItem->setToolTip(d.toString());
-            m_treeModel->appendRow({name, new QStandardItem(QStringLiteral("?")), new QStandardItem(QStringLiteral("—")), stateItem});
+            m_treeModel->appendRow({name, new QStandardItem(QStringLiteral("?")),
+                                    new QStandardItem(QStringLiteral("—")), stateItem});
         }
     }
     m_composer->refreshBindings();
@@ -552,17 +577,20 @@ void MainWindow::prepareDefaultRequest()
     // A saved request of this workspace first; else a ready-to-send localstorage "create".
     const QModelIndex first = m_composer->savedModel()->index(0, 0);
     if (first.isValid()) {
-        const QJsonObject o = QJsonDocument::fromJson(first.data(Qt::UserRole + 1).toByteArray()).object();
+        const QJsonObject o
+            = QJsonDocument::fromJson(first.data(Qt::UserRole + 1).toByteArray()).object();
         m_composer->setRequest(ComposerRequest::fromJson(o));
         return;
     }
     for (const core::ComponentStatus &c : m_host->components()) {
-        if (c.output && c.state == core::ComponentState::Loaded && c.type == QStringLiteral("bindings.localstorage")) {
+        if (c.output && c.state == core::ComponentState::Loaded
+            && c.type == QStringLiteral("bindings.localstorage")) {
             ComposerRequest r;
             r.binding = c.name;
             r.operation = QStringLiteral("create");
             r.metadata = {{QStringLiteral("fileName"), QStringLiteral("hello.json")}};
-            r.payload = QStringLiteral("{\n  \"message\": \"hello from Bindery\",\n  \"count\": 1\n}");
+            r.payload
+                = QStringLiteral("{\n  \"message\": \"hello from Bindery\",\n  \"count\": 1\n}");
             m_composer->setRequest(r);
             return;
         }
@@ -573,7 +601,8 @@ EditorPane *MainWindow::openEditor(const QString &path)
 {
     const QString abs = QFileInfo(path).absoluteFilePath();
     for (int i = 0; i < m_tabs->count(); ++i) {
-        if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i)); pane && pane->path() == abs) {
+        if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
+            pane && pane->path() == abs) {
             m_tabs->setCurrentIndex(i);
             return pane;
         }
@@ -590,7 +619,8 @@ EditorPane *MainWindow::openEditor(const QString &path)
     connect(pane, &EditorPane::modificationChanged, this, [this, pane](bool modified) {
         const int idx = m_tabs->indexOf(pane);
         if (idx >= 0)
-            m_tabs->setTabText(idx, QFileInfo(pane->path()).fileName() + (modified ? QStringLiteral(" ●") : QString()));
+            m_tabs->setTabText(idx, QFileInfo(pane->path()).fileName()
+                                        + (modified ? QStringLiteral(" ●") : QString()));
     });
     pane->showRuntimeStatus(m_host->components(), m_host->isRunning());
     return pane;
@@ -642,7 +672,8 @@ void MainWindow::showSettingsDialog()
     api->setRange(0, 65535);
     api->setValue(hs.apiPort);
     api->setToolTip(tr("The Dapr HTTP API port (daprd's --dapr-http-port). 0 = any free port."));
-    auto *builtin = new QCheckBox(tr("The console is the app (answers deliveries by the Be-the-app rules)"), &d);
+    auto *builtin = new QCheckBox(
+        tr("The console is the app (answers deliveries by the Be-the-app rules)"), &d);
     builtin->setChecked(hs.builtinApp);
     auto *appPort = new QSpinBox(&d);
     appPort->setRange(0, 65535);
@@ -651,7 +682,8 @@ void MainWindow::showSettingsDialog()
     auto *external = new QSpinBox(&d);
     external->setRange(0, 65535);
     external->setValue(hs.externalAppPort);
-    external->setToolTip(tr("Your own app's port (daprd's --app-port) when the console is not the app"));
+    external->setToolTip(
+        tr("Your own app's port (daprd's --app-port) when the console is not the app"));
     auto *timeout = new QSpinBox(&d);
     timeout->setRange(100, 3600000);
     timeout->setSuffix(tr(" ms"));
@@ -684,14 +716,17 @@ void MainWindow::showSettingsDialog()
 void MainWindow::updateStatus()
 {
     const core::RuntimeState s = m_host->state();
-    QString colour = s == core::RuntimeState::Running ? QStringLiteral("#1a7f37")
-                     : s == core::RuntimeState::Failed ? QStringLiteral("#c02020") : QStringLiteral("#707070");
-    m_stateLabel->setText(QStringLiteral("<span style='color:%1'>●</span> Runtime %2").arg(colour, stateName(s)));
+    QString colour = s == core::RuntimeState::Running  ? QStringLiteral("#1a7f37")
+                     : s == core::RuntimeState::Failed ? QStringLiteral("#c02020")
+                                                       : QStringLiteral("#707070");
+    m_stateLabel->setText(
+        QStringLiteral("<span style='color:%1'>●</span> Runtime %2").arg(colour, stateName(s)));
     if (s == core::RuntimeState::Running) {
         const HostSettings &hs = m_host->settings();
-        m_apiLabel->setText(tr("API %1 · app %2 127.0.0.1:%3")
-                                .arg(m_host->apiAddress(), hs.builtinApp ? tr("(console)") : tr("(external)"))
-                                .arg(m_host->appPort()));
+        m_apiLabel->setText(
+            tr("API %1 · app %2 127.0.0.1:%3")
+                .arg(m_host->apiAddress(), hs.builtinApp ? tr("(console)") : tr("(external)"))
+                .arg(m_host->appPort()));
     } else if (s == core::RuntimeState::Failed) {
         m_apiLabel->setText(m_host->lastError().left(160));
     } else {

@@ -32,7 +32,8 @@ void RuntimeHost::startAppServer()
     m_app->moveToThread(m_appThread);
     m_appThread->start();
     quint16 port = 0;
-    QMetaObject::invokeMethod(m_app, "listenOn", Qt::BlockingQueuedConnection, Q_RETURN_ARG(quint16, port),
+    QMetaObject::invokeMethod(m_app, "listenOn", Qt::BlockingQueuedConnection,
+                              Q_RETURN_ARG(quint16, port),
                               Q_ARG(quint16, static_cast<quint16>(m_settings.builtinAppPort)));
     if (port == 0 && m_settings.builtinAppPort != 0) {
         Q_EMIT logMessage(2, QStringLiteral("built-in app: port %1 is in use; using a free port")
@@ -85,9 +86,12 @@ void RuntimeHost::start()
     m_thread->setObjectName(QStringLiteral("bindery-runtime"));
     m_runtime = new core::Runtime(options, m_registry, m_traffic);
     m_runtime->moveToThread(m_thread);
-    connect(m_runtime, &core::Runtime::stateChanged, this, &RuntimeHost::stateChanged, Qt::QueuedConnection);
-    connect(m_runtime, &core::Runtime::componentsChanged, this, &RuntimeHost::componentsChanged, Qt::QueuedConnection);
-    connect(m_runtime, &core::Runtime::logMessage, this, &RuntimeHost::logMessage, Qt::QueuedConnection);
+    connect(m_runtime, &core::Runtime::stateChanged, this, &RuntimeHost::stateChanged,
+            Qt::QueuedConnection);
+    connect(m_runtime, &core::Runtime::componentsChanged, this, &RuntimeHost::componentsChanged,
+            Qt::QueuedConnection);
+    connect(m_runtime, &core::Runtime::logMessage, this, &RuntimeHost::logMessage,
+            Qt::QueuedConnection);
     m_thread->start();
     QMetaObject::invokeMethod(m_runtime, "start", Qt::QueuedConnection);
 }
@@ -122,21 +126,28 @@ void RuntimeHost::reloadFile(const QString &path)
     if (!m_runtime)
         return;
     QPointer<RuntimeHost> self(this);
-    QMetaObject::invokeMethod(m_runtime, [rt = m_runtime, path, self]() {
-        rt->reloadFile(path);
-        QMetaObject::invokeMethod(self, [self, path]() {
-            if (self)
-                Q_EMIT self->fileReloaded(path);
-        }, Qt::QueuedConnection);
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_runtime,
+        [rt = m_runtime, path, self]() {
+            rt->reloadFile(path);
+            QMetaObject::invokeMethod(
+                self,
+                [self, path]() {
+                    if (self)
+                        Q_EMIT self->fileReloaded(path);
+                },
+                Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
 }
 
 void RuntimeHost::setComponentEnabled(const QString &name, bool enabled)
 {
     if (!m_runtime)
         return;
-    QMetaObject::invokeMethod(m_runtime, [rt = m_runtime, name, enabled]() { rt->setComponentEnabled(name, enabled); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_runtime, [rt = m_runtime, name, enabled]() { rt->setComponentEnabled(name, enabled); },
+        Qt::QueuedConnection);
 }
 
 bool RuntimeHost::isRunning() const

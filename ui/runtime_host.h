@@ -24,12 +24,12 @@ namespace bindery::ui {
 /** @brief What the console asks of the runtime; the console's settings. */
 struct HostSettings
 {
-    int apiPort = 3500;          ///< the daprd HTTP API port (0 = any free port)
-    bool builtinApp = true;      ///< the console answers deliveries ("be the app")
-    int builtinAppPort = 0;      ///< the built-in app's port (0 = any free port)
-    int externalAppPort = 0;     ///< used when builtinApp is false (0 = no app channel)
+    int apiPort = 3500;      ///< the daprd HTTP API port (0 = any free port)
+    bool builtinApp = true;  ///< the console answers deliveries ("be the app")
+    int builtinAppPort = 0;  ///< the built-in app's port (0 = any free port)
+    int externalAppPort = 0; ///< used when builtinApp is false (0 = no app channel)
     int deliveryTimeoutMs = 30000;
-    QString resourcesPath;       ///< the workspace folder
+    QString resourcesPath; ///< the workspace folder
 };
 
 /**
@@ -61,8 +61,8 @@ public:
     bool isRunning() const;
     core::RuntimeState state() const;
     QString lastError() const;
-    quint16 apiPort() const;    ///< the bound API port, 0 when not running
-    quint16 appPort() const;    ///< the port deliveries go to (built-in or external)
+    quint16 apiPort() const; ///< the bound API port, 0 when not running
+    quint16 appPort() const; ///< the port deliveries go to (built-in or external)
     QString apiAddress() const;
     QList<core::ComponentStatus> components() const;
     core::TrafficStream &traffic() { return m_traffic; }

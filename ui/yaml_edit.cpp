@@ -90,10 +90,10 @@ struct Layout
 {
     int specLine = -1;
     int specIndent = 0;
-    int specEnd = -1;      ///< last line of the spec block
+    int specEnd = -1; ///< last line of the spec block
     int metadataLine = -1;
     int metadataIndent = 0;
-    int metadataEnd = -1;  ///< last non-blank line of the metadata block
+    int metadataEnd = -1; ///< last non-blank line of the metadata block
     QList<Item> items;
 };
 
@@ -202,7 +202,8 @@ QString join(const QStringList &lines, const QString &eol)
     return lines.join(eol);
 }
 
-/// Replaces the value part of item `it` (value:/secretKeyRef:/envRef: and their sub-lines) by `newLines`.
+/// Replaces the value part of item `it` (value:/secretKeyRef:/envRef: and their sub-lines) by
+/// `newLines`.
 void replaceValue(QStringList &lines, const Item &it, const QStringList &newLines)
 {
     // Find the value-ish key lines at keyIndent (or on the dash line).
@@ -214,7 +215,9 @@ void replaceValue(QStringList &lines, const Item &it, const QStringList &newLine
         const int ind = indentOf(line);
         const QString k = keyOf(line);
         const bool atKey = (i == it.first) || ind == it.keyIndent;
-        if (atKey && (k == QStringLiteral("value") || k == QStringLiteral("secretKeyRef") || k == QStringLiteral("envRef"))) {
+        if (atKey
+            && (k == QStringLiteral("value") || k == QStringLiteral("secretKeyRef")
+                || k == QStringLiteral("envRef"))) {
             if (i == it.first) {
                 // "- value: x" first: rare; rewrite in place keeping the dash.
                 start = i;
@@ -268,7 +271,8 @@ QString apply(const QString &text, const QString &name, const QStringList &value
             nl << QString(it->keyIndent, u' ') + v;
         // keep a trailing comment on a single-line value
         for (int i = it->first + 1; i <= it->last; ++i) {
-            if (indentOf(lines.at(i)) == it->keyIndent && keyOf(lines.at(i)) == QStringLiteral("value")) {
+            if (indentOf(lines.at(i)) == it->keyIndent
+                && keyOf(lines.at(i)) == QStringLiteral("value")) {
                 const QString c = trailingComment(lines.at(i));
                 if (!c.isEmpty() && nl.size() == 1)
                     nl[0] += c;
@@ -320,9 +324,11 @@ QString formatScalar(const QString &value)
 {
     if (value.isEmpty())
         return QStringLiteral("\"\"");
-    static const QRegularExpression plainSafe(QStringLiteral("^[A-Za-z0-9_./][A-Za-z0-9_ ./:,=+-]*$"));
-    const bool special = value.contains(QStringLiteral(": ")) || value.contains(QStringLiteral(" #"))
-                         || value.endsWith(u':') || value.endsWith(u' ') || value.startsWith(u' ');
+    static const QRegularExpression plainSafe(
+        QStringLiteral("^[A-Za-z0-9_./][A-Za-z0-9_ ./:,=+-]*$"));
+    const bool special = value.contains(QStringLiteral(": "))
+                         || value.contains(QStringLiteral(" #")) || value.endsWith(u':')
+                         || value.endsWith(u' ') || value.startsWith(u' ');
     if (!special && plainSafe.match(value).hasMatch())
         return value;
     QString out = QStringLiteral("\"");
@@ -349,7 +355,8 @@ QString setMetadataSecretRef(const QString &text, const QString &name, const QSt
                              const QString &secretKey)
 {
     return apply(text, name,
-                 {QStringLiteral("secretKeyRef:"), QStringLiteral("  name: ") + formatScalar(secretName),
+                 {QStringLiteral("secretKeyRef:"),
+                  QStringLiteral("  name: ") + formatScalar(secretName),
                   QStringLiteral("  key: ") + formatScalar(secretKey)});
 }
 

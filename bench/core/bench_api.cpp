@@ -28,12 +28,14 @@ using namespace bindery::core;
 
 namespace {
 
-const std::string BODY = R"({"operation":"echo","data":{"message":"Hi","n":1,"tags":["a","b"]},"metadata":{"key":"redis-key-1"}})";
+const std::string BODY
+    = R"({"operation":"echo","data":{"message":"Hi","n":1,"tags":["a","b"]},"metadata":{"key":"redis-key-1"}})";
 
 std::string request(uint16_t port)
 {
     return "POST /v1.0/bindings/loop HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port)
-           + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(BODY.size()) + "\r\n\r\n" + BODY;
+           + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(BODY.size())
+           + "\r\n\r\n" + BODY;
 }
 
 struct Side
@@ -79,7 +81,8 @@ int main(int argc, char *argv[])
     QFile f(dir.filePath(QStringLiteral("loop.yaml")));
     if (!f.open(QIODevice::WriteOnly))
         return 1;
-    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: loop\nspec:\n  type: bindings.loopback\n"
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: loop\nspec:\n  "
+            "type: bindings.loopback\n"
             "  version: v1\n  metadata:\n  - name: direction\n    value: output\n");
     f.close();
     BindingRegistry registry;
@@ -94,7 +97,8 @@ int main(int argc, char *argv[])
     auto *runtime = new Runtime(o, registry, traffic);
     runtime->moveToThread(&runtimeThread);
     bool started = false;
-    QMetaObject::invokeMethod(runtime, [&] { started = runtime->start(); }, Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(
+        runtime, [&] { started = runtime->start(); }, Qt::BlockingQueuedConnection);
     if (!started) {
         std::fprintf(stderr, "runtime failed: %s\n", qPrintable(runtime->lastError()));
         return 1;
@@ -117,34 +121,45 @@ int main(int argc, char *argv[])
     peerContext->moveToThread(&peerThread);
     QHttpServer *peer = nullptr;
     uint16_t peerPort = 0;
-    QMetaObject::invokeMethod(peerContext, [&] {
-        peer = new QHttpServer(peerContext);
-        peer->route(QStringLiteral("/v1.0/bindings/loop"), QHttpServerRequest::Method::Post,
-                    [](const QHttpServerRequest &req) {
-                        const nlohmann::json doc = nlohmann::json::parse(req.body().constData(),
-                                                                         req.body().constData() + req.body().size(),
-                                                                         nullptr, false);
-                        const std::string out = doc.is_object() && doc.contains("data") ? doc["data"].dump() : "null";
-                        return QHttpServerResponse("application/json", QByteArray::fromStdString(out));
-                    });
-        peerPort = peer->listen(QHostAddress::LocalHost, 0);
-    }, Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(
+        peerContext,
+        [&] {
+            peer = new QHttpServer(peerContext);
+            peer->route(
+                QStringLiteral("/v1.0/bindings/loop"), QHttpServerRequest::Method::Post,
+                [](const QHttpServerRequest &req) {
+                    const nlohmann::json doc = nlohmann::json::parse(
+                        req.body().constData(), req.body().constData() + req.body().size(), nullptr,
+                        false);
+                    const std::string out
+                        = doc.is_object() && doc.contains("data") ? doc["data"].dump() : "null";
+                    return QHttpServerResponse("application/json", QByteArray::fromStdString(out));
+                });
+            peerPort = peer->listen(QHostAddress::LocalHost, 0);
+        },
+        Qt::BlockingQueuedConnection);
 
-    std::printf("bench_api: POST /v1.0/bindings/loop {operation: echo} (%zu B body), %d keep-alive connections, "
-                "%.0f s per run, %d rounds\n", BODY.size(), connections, seconds, rounds);
+    std::printf("bench_api: POST /v1.0/bindings/loop {operation: echo} (%zu B body), %d keep-alive "
+                "connections, "
+                "%.0f s per run, %d rounds\n",
+                BODY.size(), connections, seconds, rounds);
     double bestPeer = 0;
     double bestBindery = 0;
     for (int round = 1; round <= rounds; ++round) {
         if (!only.isEmpty()) {
             const uint16_t port = only == QStringLiteral("peer") ? peerPort : binderyPort;
-            report(qPrintable(only), bindery::bench::httpLoad(port, request(port), connections, 1.0, seconds));
+            report(qPrintable(only),
+                   bindery::bench::httpLoad(port, request(port), connections, 1.0, seconds));
             break;
         }
-        const auto p = bindery::bench::httpLoad(peerPort, request(peerPort), connections, 1.0, seconds);
+        const auto p
+            = bindery::bench::httpLoad(peerPort, request(peerPort), connections, 1.0, seconds);
         report("bare QHttpServer route (floor)", p);
-        const auto b = bindery::bench::httpLoad(binderyPort, request(binderyPort), connections, 1.0, seconds);
+        const auto b = bindery::bench::httpLoad(binderyPort, request(binderyPort), connections, 1.0,
+                                                seconds);
         report("Bindery API -> loopback echo", b);
-        if (b.byStatus.size() != 1 || !b.byStatus.count(200) || p.byStatus.size() != 1 || !p.byStatus.count(200)) {
+        if (b.byStatus.size() != 1 || !b.byStatus.count(200) || p.byStatus.size() != 1
+            || !p.byStatus.count(200)) {
             std::fprintf(stderr, "bench_api: unexpected statuses\n");
             return 1;
         }
@@ -153,15 +168,19 @@ int main(int argc, char *argv[])
     }
     const double ratio = bestPeer > 0 ? bestBindery / bestPeer : 0;
     if (only.isEmpty())
-        std::printf("RESULT api: bindery %.0f req/s, bare QHttpServer %.0f req/s, ratio %.2fx (target >= 0.70x) %s\n",
-                bestBindery, bestPeer, ratio, ratio >= 0.7 ? "OK" : "BELOW TARGET");
-    std::printf("  traffic records pushed %llu, dropped %llu\n", static_cast<unsigned long long>(traffic.pushed()),
+        std::printf("RESULT api: bindery %.0f req/s, bare QHttpServer %.0f req/s, ratio %.2fx "
+                    "(target >= 0.70x) %s\n",
+                    bestBindery, bestPeer, ratio, ratio >= 0.7 ? "OK" : "BELOW TARGET");
+    std::printf("  traffic records pushed %llu, dropped %llu\n",
+                static_cast<unsigned long long>(traffic.pushed()),
                 static_cast<unsigned long long>(traffic.dropped()));
 
     draining = false;
     consumer.join();
-    QMetaObject::invokeMethod(runtime, [&] { delete runtime; }, Qt::BlockingQueuedConnection);
-    QMetaObject::invokeMethod(peerContext, [&] { delete peerContext; }, Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(
+        runtime, [&] { delete runtime; }, Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(
+        peerContext, [&] { delete peerContext; }, Qt::BlockingQueuedConnection);
     runtimeThread.quit();
     peerThread.quit();
     runtimeThread.wait();

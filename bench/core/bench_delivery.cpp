@@ -27,7 +27,8 @@ using namespace bindery::core;
 
 namespace {
 
-const QByteArray BODY = R"({"orderId":42,"customer":"c-1001","items":[{"sku":"A-1","qty":2}],"note":"bench"})";
+const QByteArray BODY
+    = R"({"orderId":42,"customer":"c-1001","items":[{"sku":"A-1","qty":2}],"note":"bench"})";
 
 double runAppChannel(uint16_t port, int threads, double warmupS, double seconds, uint64_t *failures)
 {
@@ -135,8 +136,10 @@ int main(int argc, char *argv[])
             rounds = args[i + 1].toInt();
     }
     bindery::bench::TrivialApp trivial;
-    std::printf("bench_delivery: POST /orders (%lld B JSON + 1 metadata header) to a trivial epoll app, "
-                "%.0f s per run\n", static_cast<long long>(BODY.size()), seconds);
+    std::printf(
+        "bench_delivery: POST /orders (%lld B JSON + 1 metadata header) to a trivial epoll app, "
+        "%.0f s per run\n",
+        static_cast<long long>(BODY.size()), seconds);
     uint64_t qnamFailures = 0;
     uint64_t curlFailures = 0;
     double qnam = 0;
@@ -157,17 +160,20 @@ int main(int argc, char *argv[])
     };
     for (int round = 1; round <= rounds; ++round) {
         uint64_t f = 0;
-        const auto [q, qc] = clientCpuUs([&] { return runQnam(trivial.port(), inflight, 1.0, seconds, &f); });
+        const auto [q, qc]
+            = clientCpuUs([&] { return runQnam(trivial.port(), inflight, 1.0, seconds, &f); });
         qnamFailures += f;
         std::printf("  %-44s %9.0f events/s, %6.1f us client CPU/event (%llu failures)\n",
-                    qPrintable(QStringLiteral("QNetworkAccessManager, %1 in flight").arg(inflight)), q, qc,
-                    static_cast<unsigned long long>(f));
+                    qPrintable(QStringLiteral("QNetworkAccessManager, %1 in flight").arg(inflight)),
+                    q, qc, static_cast<unsigned long long>(f));
         std::fflush(stdout);
-        const auto [c, cc] = clientCpuUs([&] { return runAppChannel(trivial.port(), threads, 1.0, seconds, &f); });
+        const auto [c, cc]
+            = clientCpuUs([&] { return runAppChannel(trivial.port(), threads, 1.0, seconds, &f); });
         curlFailures += f;
-        std::printf("  %-44s %9.0f events/s, %6.1f us client CPU/event (%llu failures)\n",
-                    qPrintable(QStringLiteral("core::AppChannel (lean client), %1 threads").arg(threads)), c, cc,
-                    static_cast<unsigned long long>(f));
+        std::printf(
+            "  %-44s %9.0f events/s, %6.1f us client CPU/event (%llu failures)\n",
+            qPrintable(QStringLiteral("core::AppChannel (lean client), %1 threads").arg(threads)),
+            c, cc, static_cast<unsigned long long>(f));
         std::fflush(stdout);
         qnam = std::max(qnam, q);
         curl = std::max(curl, c);
@@ -177,12 +183,15 @@ int main(int argc, char *argv[])
     uint64_t oneFailures = 0;
     const double one = runAppChannel(trivial.port(), 1, 0.5, seconds / 2, &oneFailures);
     curlFailures += oneFailures;
-    std::printf("  %-44s %9.0f events/s (one partition/queue, sequential)\n", "core::AppChannel (lean client), 1 thread", one);
+    std::printf("  %-44s %9.0f events/s (one partition/queue, sequential)\n",
+                "core::AppChannel (lean client), 1 thread", one);
     const double ratio = curl / qnam;
-    std::printf("RESULT delivery: AppChannel %.0f events/s, QNAM %.0f events/s, ratio %.2fx (target >= 3x) %s\n", curl,
-                qnam, ratio, ratio >= 3 ? "OK" : "BELOW TARGET");
-    std::printf("  client CPU per event: AppChannel %.1f us, QNAM %.1f us (%.1fx less)\n", curlCpu, qnamCpu,
-                curlCpu > 0 ? qnamCpu / curlCpu : 0);
-    std::printf("  app served %llu requests in total\n", static_cast<unsigned long long>(trivial.served()));
+    std::printf("RESULT delivery: AppChannel %.0f events/s, QNAM %.0f events/s, ratio %.2fx "
+                "(target >= 3x) %s\n",
+                curl, qnam, ratio, ratio >= 3 ? "OK" : "BELOW TARGET");
+    std::printf("  client CPU per event: AppChannel %.1f us, QNAM %.1f us (%.1fx less)\n", curlCpu,
+                qnamCpu, curlCpu > 0 ? qnamCpu / curlCpu : 0);
+    std::printf("  app served %llu requests in total\n",
+                static_cast<unsigned long long>(trivial.served()));
     return (qnamFailures || curlFailures) ? 1 : 0;
 }

@@ -71,7 +71,8 @@ struct LoadResult
 };
 
 /// Closed loop: each connection sends `request`, waits for the whole response, sends again.
-inline LoadResult httpLoad(uint16_t port, const std::string &request, int connections, double warmupS, double measureS)
+inline LoadResult httpLoad(uint16_t port, const std::string &request, int connections,
+                           double warmupS, double measureS)
 {
     const int ep = ::epoll_create1(0);
     struct Conn
@@ -108,7 +109,8 @@ inline LoadResult httpLoad(uint16_t port, const std::string &request, int connec
         for (int e = 0; e < n; ++e) {
             Conn &c = conns[events[e].data.u64];
             if (events[e].events & EPOLLOUT && c.sent < request.size()) {
-                const ssize_t w = ::send(c.fd, request.data() + c.sent, request.size() - c.sent, MSG_NOSIGNAL);
+                const ssize_t w
+                    = ::send(c.fd, request.data() + c.sent, request.size() - c.sent, MSG_NOSIGNAL);
                 if (w > 0)
                     c.sent += static_cast<size_t>(w);
                 if (c.sent == request.size()) {
@@ -167,7 +169,8 @@ public:
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::bind(m_listen, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || ::listen(m_listen, 512) != 0)
+        if (::bind(m_listen, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0
+            || ::listen(m_listen, 512) != 0)
             throw std::runtime_error("TrivialApp: cannot listen");
         socklen_t len = sizeof a;
         ::getsockname(m_listen, reinterpret_cast<sockaddr *>(&a), &len);
@@ -188,7 +191,8 @@ public:
     {
         clockid_t id;
         timespec ts{};
-        if (pthread_getcpuclockid(m_thread.native_handle(), &id) != 0 || clock_gettime(id, &ts) != 0)
+        if (pthread_getcpuclockid(m_thread.native_handle(), &id) != 0
+            || clock_gettime(id, &ts) != 0)
             return 0;
         return ts.tv_sec + ts.tv_nsec / 1e9;
     }

@@ -139,8 +139,8 @@ struct LoadResult
  * ratePerSec == 0: closed loop (each connection sends again as soon as it got its answer).
  * ratePerSec > 0: open loop at that rate; latency counts from the scheduled send time.
  */
-inline LoadResult runLoad(int port, const std::string &request, int conns, double seconds, double ratePerSec = 0,
-                          double warmupSeconds = 1.0)
+inline LoadResult runLoad(int port, const std::string &request, int conns, double seconds,
+                          double ratePerSec = 0, double warmupSeconds = 1.0)
 {
     struct Conn
     {
@@ -164,12 +164,18 @@ inline LoadResult runLoad(int port, const std::string &request, int conns, doubl
     }
     LoadResult r;
     const auto start = Clock::now();
-    const auto measureFrom = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmupSeconds));
-    const auto end = measureFrom + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    const auto interval = ratePerSec > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / ratePerSec))
+    const auto measureFrom = start
+                             + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(warmupSeconds));
+    const auto end
+        = measureFrom
+          + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const auto interval = ratePerSec > 0 ? std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(1.0 / ratePerSec))
                                          : Clock::duration::zero();
     auto nextSend = start;
-    std::vector<Clock::time_point> backlog; // open loop: scheduled sends waiting for a free connection
+    std::vector<Clock::time_point>
+        backlog; // open loop: scheduled sends waiting for a free connection
     auto send = [&](Conn &c, Clock::time_point scheduled) {
         c.busy = true;
         c.sent = scheduled;
@@ -203,7 +209,9 @@ inline LoadResult runLoad(int port, const std::string &request, int conns, doubl
                 }
             }
             const long long ns = std::clamp<long long>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(nextSend - Clock::now()).count(), 0, 100000000);
+                std::chrono::duration_cast<std::chrono::nanoseconds>(nextSend - Clock::now())
+                    .count(),
+                0, 100000000);
             wait.tv_sec = 0;
             wait.tv_nsec = ns;
         }
@@ -222,7 +230,8 @@ inline LoadResult runLoad(int port, const std::string &request, int conns, doubl
                 c.buf.erase(0, len);
                 const auto now = Clock::now();
                 if (c.sent >= measureFrom) {
-                    r.latUs.push_back(std::chrono::duration<double, std::micro>(now - c.sent).count());
+                    r.latUs.push_back(
+                        std::chrono::duration<double, std::micro>(now - c.sent).count());
                     (status >= 200 && status < 300) ? ++r.ok : ++r.failed;
                 }
                 c.busy = false;
@@ -250,8 +259,15 @@ public:
     {
         m_port = freePort();
         const std::string bin = env("BINDERY_BIN_DIR", BENCH_BIN_DIR) + "/binderyd";
-        std::vector<std::string> args{bin, "--app-id", "bench", "--dapr-http-port", std::to_string(m_port),
-                                      "--resources-path", resources, "--log-level", "warn"};
+        std::vector<std::string> args{bin,
+                                      "--app-id",
+                                      "bench",
+                                      "--dapr-http-port",
+                                      std::to_string(m_port),
+                                      "--resources-path",
+                                      resources,
+                                      "--log-level",
+                                      "warn"};
         if (appPort)
             args.insert(args.end(), {"--app-port", std::to_string(appPort)});
         std::vector<char *> argv;
@@ -267,7 +283,8 @@ public:
                 m_pid = 0;
                 return false;
             }
-            if (blockingRequest(fd, m_port, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n") == 204) {
+            if (blockingRequest(fd, m_port, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                == 204) {
                 close(fd);
                 return true;
             }

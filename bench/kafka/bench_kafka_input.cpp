@@ -55,12 +55,14 @@ bool prefill(const std::string &brokers, const std::string &topic, int records, 
     char value[160];
     for (int i = 0; i < records; ++i) {
         const int p = i % partitions;
-        const int len = snprintf(value, sizeof value, R"({"p":%d,"i":%d,"pad":"bindery kafka input benchmark record"})", p, i);
+        const int len
+            = snprintf(value, sizeof value,
+                       R"({"p":%d,"i":%d,"pad":"bindery kafka input benchmark record"})", p, i);
         const std::string key = "k" + std::to_string(i);
         while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(p),
                                  RD_KAFKA_V_VALUE(value, static_cast<size_t>(len)),
-                                 RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_END)
+                                 RD_KAFKA_V_KEY(key.data(), key.size()),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)
                == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 10);
         rd_kafka_poll(rk, 0);
@@ -76,7 +78,8 @@ class App
 public:
     explicit App(int partitions)
         : m_last(static_cast<size_t>(partitions), -1)
-    {}
+    {
+    }
     int start(int latencyUs)
     {
         m_latencyUs = latencyUs;
@@ -175,7 +178,9 @@ private:
         Clock::time_point armedFor{};
         auto arm = [&](Clock::time_point due) {
             armedFor = due - std::chrono::microseconds(static_cast<long>(wakeEstimateUs));
-            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(armedFor.time_since_epoch()).count();
+            const auto ns
+                = std::chrono::duration_cast<std::chrono::nanoseconds>(armedFor.time_since_epoch())
+                      .count();
             itimerspec its{};
             its.it_value.tv_sec = ns / 1000000000;
             its.it_value.tv_nsec = ns % 1000000000;
@@ -184,7 +189,7 @@ private:
         };
         std::map<int, std::string> bufs;
         std::map<int, Clock::time_point> answered; // fd -> when its last answer was written
-        std::deque<Pending> pending; // due times are monotonic (fixed latency)
+        std::deque<Pending> pending;               // due times are monotonic (fixed latency)
         static const char kOk[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
         epoll_event evs[64];
         char tmp[65536];
@@ -198,9 +203,12 @@ private:
                     uint64_t expirations;
                     if (read(tfd, &expirations, sizeof expirations) < 0) {
                     }
-                    const double late = std::chrono::duration<double, std::micro>(Clock::now() - armedFor).count();
+                    const double late
+                        = std::chrono::duration<double, std::micro>(Clock::now() - armedFor)
+                              .count();
                     // Tracks the median lateness (a mean would chase the rare very late wake).
-                    wakeEstimateUs = std::clamp(wakeEstimateUs + (late > wakeEstimateUs ? 1.0 : -1.0), 0.0, 100.0);
+                    wakeEstimateUs = std::clamp(
+                        wakeEstimateUs + (late > wakeEstimateUs ? 1.0 : -1.0), 0.0, 100.0);
                     armed = false;
                     continue;
                 }
@@ -239,7 +247,9 @@ private:
                     if (isPost) {
                         record(body);
                         if (auto it = answered.find(fd); it != answered.end()) {
-                            const double us = std::chrono::duration<double, std::micro>(Clock::now() - it->second).count();
+                            const double us = std::chrono::duration<double, std::micro>(
+                                                  Clock::now() - it->second)
+                                                  .count();
                             answered.erase(it);
                             std::lock_guard l(m_mutex);
                             if (m_turnaround.size() < 1000000)
@@ -249,25 +259,30 @@ private:
                     if (m_latencyUs > 0) {
                         const auto now = Clock::now();
                         pending.push_back({fd, now + std::chrono::microseconds(m_latencyUs), now});
-                    }
-                    else if (write(fd, kOk, sizeof kOk - 1) < 0) {
+                    } else if (write(fd, kOk, sizeof kOk - 1) < 0) {
                     }
                 }
             }
             // Answers due within the wake-up estimate are answered on time by spinning.
-            const auto horizon = Clock::now() + std::chrono::microseconds(static_cast<long>(wakeEstimateUs));
+            const auto horizon
+                = Clock::now() + std::chrono::microseconds(static_cast<long>(wakeEstimateUs));
             while (!pending.empty() && pending.front().due <= horizon) {
                 while (Clock::now() < pending.front().due) {
                 }
-                const auto written = Clock::now(); // the answer leaves now (write() includes the loopback delivery)
+                const auto written = Clock::now(); // the answer leaves now (write() includes the
+                                                   // loopback delivery)
                 if (write(pending.front().fd, kOk, sizeof kOk - 1) < 0) {
                 }
                 answered[pending.front().fd] = written;
                 {
                     std::lock_guard l(m_mutex);
                     if (m_lateness.size() < 1000000) {
-                        m_lateness.push_back(std::chrono::duration<double, std::micro>(written - pending.front().due).count());
-                        m_service.push_back(std::chrono::duration<double, std::micro>(written - pending.front().arrived).count());
+                        m_lateness.push_back(
+                            std::chrono::duration<double, std::micro>(written - pending.front().due)
+                                .count());
+                        m_service.push_back(std::chrono::duration<double, std::micro>(
+                                                written - pending.front().arrived)
+                                                .count());
                     }
                 }
                 pending.pop_front();
@@ -322,18 +337,25 @@ struct RunResult
     double cpuUsPerEvent = 0;
 };
 
-RunResult consumeAll(App &app, int appPort, const std::string &brokers, const std::string &topic, int records,
-                     const std::string &group)
+RunResult consumeAll(App &app, int appPort, const std::string &brokers, const std::string &topic,
+                     int records, const std::string &group)
 {
     char dirTemplate[] = "/tmp/bench-kafka-in-XXXXXX";
     const std::string dir = mkdtemp(dirTemplate);
-    writeFile(dir + "/in.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafkain\nspec:\n"
-                                "  type: bindings.kafka\n  version: v1\n  metadata:\n"
-                                "  - name: brokers\n    value: \"" + brokers + "\"\n"
-                                "  - name: topics\n    value: \"" + topic + "\"\n"
-                                "  - name: consumerGroup\n    value: \"" + group + "\"\n"
-                                "  - name: initialOffset\n    value: \"oldest\"\n"
-                                "  - name: direction\n    value: \"input\"\n");
+    writeFile(dir + "/in.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafkain\nspec:\n"
+              "  type: bindings.kafka\n  version: v1\n  metadata:\n"
+              "  - name: brokers\n    value: \""
+                  + brokers
+                  + "\"\n"
+                    "  - name: topics\n    value: \""
+                  + topic
+                  + "\"\n"
+                    "  - name: consumerGroup\n    value: \""
+                  + group
+                  + "\"\n"
+                    "  - name: initialOffset\n    value: \"oldest\"\n"
+                    "  - name: direction\n    value: \"input\"\n");
     RunResult r;
     Daemon d;
     if (!d.start(dir, appPort)) {
@@ -361,11 +383,14 @@ RunResult consumeAll(App &app, int appPort, const std::string &brokers, const st
 /// no bookkeeping), so each cycle is the app's service time plus this VM's two wake-ups.
 double sequentialFloor(int port, int partitions, double seconds)
 {
-    const std::string req = "POST /kafkain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            "Content-Length: 2\r\n\r\n{}";
+    const std::string req
+        = "POST /kafkain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          "Content-Length: 2\r\n\r\n{}";
     std::atomic<long> done{0};
     const auto warm = Clock::now() + std::chrono::milliseconds(500);
-    const auto end = warm + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const auto end
+        = warm
+          + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     std::vector<std::thread> threads;
     for (int t = 0; t < partitions; ++t) {
         threads.emplace_back([&] {
@@ -389,9 +414,10 @@ double sequentialFloor(int port, int partitions, double seconds)
 
 void print(const char *label, const RunResult &r, double target)
 {
-    printf("  %-30s %8.0f events/s  (%ld events in %.2f s, order violations %ld, redeliveries %ld%s; binderyd CPU %.1f us/event)\n",
-           label, r.eps, r.events, r.seconds, r.violations, r.duplicates, r.complete ? "" : ", INCOMPLETE",
-           r.cpuUsPerEvent);
+    printf("  %-30s %8.0f events/s  (%ld events in %.2f s, order violations %ld, redeliveries "
+           "%ld%s; binderyd CPU %.1f us/event)\n",
+           label, r.eps, r.events, r.seconds, r.violations, r.duplicates,
+           r.complete ? "" : ", INCOMPLETE", r.cpuUsPerEvent);
     printf("  %-30s target %.0f events/s -> %.2fx of target %s\n", "", target, r.eps / target,
            r.eps >= target ? "(met)" : "(NOT met)");
 }
@@ -406,7 +432,8 @@ int main()
     const int latencyUs = atoi(env("BENCH_APP_LATENCY_US", "1000").c_str());
     const std::string topic = "bench-in-" + std::to_string(time(nullptr));
     if (!createTopic(brokers, topic, partitions)) {
-        fprintf(stderr, "cannot create topic %s on %s (scripts/services start kafka)\n", topic.c_str(), brokers.c_str());
+        fprintf(stderr, "cannot create topic %s on %s (scripts/services start kafka)\n",
+                topic.c_str(), brokers.c_str());
         return 1;
     }
     const auto t0 = Clock::now();
@@ -414,7 +441,8 @@ int main()
         fprintf(stderr, "prefill failed\n");
         return 1;
     }
-    printf("bindings.kafka input benchmark — broker %s, topic %s: %d records over %d partitions (prefilled in %.1f s)\n",
+    printf("bindings.kafka input benchmark — broker %s, topic %s: %d records over %d partitions "
+           "(prefilled in %.1f s)\n",
            brokers.c_str(), topic.c_str(), records, partitions, usSince(t0) / 1e6);
     App app(partitions);
     const int port = app.start(latencyUs);
@@ -422,7 +450,8 @@ int main()
     // The app's own round trip, answering at once, one keep-alive client.
     app.reset(0);
     int fd = -1;
-    const std::string probe = "POST /kafkain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n__partition: 0\r\n"
+    const std::string probe = "POST /kafkain HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                              "application/json\r\n__partition: 0\r\n"
                               "Content-Length: 2\r\n\r\n{}";
     std::vector<double> rtt;
     for (int i = 0; i < 3000; ++i) {
@@ -436,8 +465,9 @@ int main()
     for (double v : rtt)
         mean += v;
     mean /= static_cast<double>(rtt.size());
-    printf("  the app's round trip (answering at once, one keep-alive client): mean %.1f us, p50 %.1f us\n", mean,
-           percentile(rtt, 50));
+    printf("  the app's round trip (answering at once, one keep-alive client): mean %.1f us, p50 "
+           "%.1f us\n",
+           mean, percentile(rtt, 50));
     // The floor runs just before and just after a), against the same app, so drift shows.
     app.reset(latencyUs);
     const double floorBefore = sequentialFloor(port, partitions, 5.0);
@@ -453,18 +483,25 @@ int main()
     print(label, a, target);
     {
         auto meanOf = [](const std::vector<double> &v) {
-            return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+            return v.empty()
+                       ? 0.0
+                       : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
         };
         // A delivery cycle per partition = the app's service time + binderyd's turnaround (the
         // app's answer -> binderyd wakes, acks, takes the next record -> the next request is in
         // the app, two wake-ups included). 0.9 x partitions / latency allows ~111 us of turnaround.
-        printf("  %-30s app service time mean %.0f us (p50 %.0f, p99 %.0f; answers late by p50 %.0f / p99 %.0f us)\n", "",
-               meanOf(parts.service), percentile(parts.service, 50), percentile(parts.service, 99),
-               percentile(parts.lateness, 50), percentile(parts.lateness, 99));
-        printf("  %-30s binderyd turnaround (answer -> next request on that connection) mean %.0f us, p50 %.0f, p99 %.0f\n",
-               "", meanOf(parts.turnaround), percentile(parts.turnaround, 50), percentile(parts.turnaround, 99));
+        printf("  %-30s app service time mean %.0f us (p50 %.0f, p99 %.0f; answers late by p50 "
+               "%.0f / p99 %.0f us)\n",
+               "", meanOf(parts.service), percentile(parts.service, 50),
+               percentile(parts.service, 99), percentile(parts.lateness, 50),
+               percentile(parts.lateness, 99));
+        printf("  %-30s binderyd turnaround (answer -> next request on that connection) mean %.0f "
+               "us, p50 %.0f, p99 %.0f\n",
+               "", meanOf(parts.turnaround), percentile(parts.turnaround, 50),
+               percentile(parts.turnaround, 99));
     }
-    printf("  %-30s floor: %d plain blocking client threads, same app, no Kafka and no work: %.0f events/s before, "
+    printf("  %-30s floor: %d plain blocking client threads, same app, no Kafka and no work: %.0f "
+           "events/s before, "
            "%.0f after (%.2fx of the target)\n",
            "", partitions, floorBefore, floorAfter, floorEps / target);
     printf("  %-30s binderyd at %.2fx of the floor\n", "", floorEps > 0 ? a.eps / floorEps : 0.0);
@@ -473,9 +510,12 @@ int main()
     // (binderyd, the app and the broker share them), not bound by partitions / latency.
     app.reset(0);
     const RunResult b = consumeAll(app, port, brokers, topic, records, topic + "-g2");
-    printf("  %-30s %8.0f events/s  (%ld events in %.2f s, order violations %ld, redeliveries %ld%s; binderyd CPU %.1f us/event)\n",
+    printf("  %-30s %8.0f events/s  (%ld events in %.2f s, order violations %ld, redeliveries "
+           "%ld%s; binderyd CPU %.1f us/event)\n",
            "b) app answering at once", b.eps, b.events, b.seconds, b.violations, b.duplicates,
            b.complete ? "" : ", INCOMPLETE", b.cpuUsPerEvent);
-    printf("  %-30s (no target: CPU-bound; the app's own round trip with one client is %.1f us mean)\n", "", mean);
+    printf("  %-30s (no target: CPU-bound; the app's own round trip with one client is %.1f us "
+           "mean)\n",
+           "", mean);
     return (a.violations || b.violations) ? 3 : 0;
 }

@@ -18,7 +18,8 @@ using namespace bench;
 
 namespace {
 
-const std::string kData = R"({"item":"widget","note":"bindery kafka benchmark payload","order":123456,"qty":2})";
+const std::string kData
+    = R"({"item":"widget","note":"bindery kafka benchmark payload","order":123456,"qty":2})";
 
 struct Direct
 {
@@ -38,8 +39,9 @@ void drCb(rd_kafka_t *, const rd_kafka_message_t *msg, void *opaque)
     delete sent;
 }
 
-std::vector<double> directProduce(const std::string &brokers, const std::string &topic, const std::string &linger,
-                                  double rate, double seconds, double warmup)
+std::vector<double> directProduce(const std::string &brokers, const std::string &topic,
+                                  const std::string &linger, double rate, double seconds,
+                                  double warmup)
 {
     Direct d;
     char err[512];
@@ -64,15 +66,21 @@ std::vector<double> directProduce(const std::string &brokers, const std::string 
             rd_kafka_poll(rk, 100);
     });
     const auto start = Clock::now();
-    d.measureFrom = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
-    const auto end = d.measureFrom + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+    d.measureFrom
+        = start
+          + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
+    const auto end
+        = d.measureFrom
+          + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const auto interval
+        = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
     for (auto t = start; t < end; t += interval) {
         std::this_thread::sleep_until(t);
         auto *sent = new Clock::time_point(t);
         rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
                           RD_KAFKA_V_VALUE(const_cast<char *>(kData.data()), kData.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(sent), RD_KAFKA_V_END);
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(sent),
+                          RD_KAFKA_V_END);
     }
     rd_kafka_flush(rk, 10000);
     stop = true;
@@ -83,8 +91,8 @@ std::vector<double> directProduce(const std::string &brokers, const std::string 
 
 void printLine(const char *label, const LoadResult &r)
 {
-    printf("  %-34s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  (ok %ld, failed %ld)\n", label, r.rps(),
-           percentile(r.latUs, 50) / 1000, percentile(r.latUs, 99) / 1000, r.ok, r.failed);
+    printf("  %-34s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  (ok %ld, failed %ld)\n", label,
+           r.rps(), percentile(r.latUs, 50) / 1000, percentile(r.latUs, 99) / 1000, r.ok, r.failed);
 }
 
 } // namespace
@@ -94,26 +102,36 @@ int main()
     const std::string brokers = kafkaBrokers();
     const double seconds = atof(env("BENCH_SECONDS", "5").c_str());
     const std::string lingerEnv = env("BENCH_LINGER_MS", "");
-    const std::string linger = lingerEnv.empty() ? "1" : lingerEnv; // the binding's default lingerMs is 1
+    const std::string linger
+        = lingerEnv.empty() ? "1" : lingerEnv; // the binding's default lingerMs is 1
     const std::string topic = "bench-out-" + std::to_string(time(nullptr));
     char dirTemplate[] = "/tmp/bench-kafka-out-XXXXXX";
     const std::string dir = mkdtemp(dirTemplate);
-    std::string yaml = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: out\nspec:\n"
-                       "  type: bindings.kafka\n  version: v1\n  metadata:\n"
-                       "  - name: brokers\n    value: \"" + brokers + "\"\n"
-                       "  - name: publishTopic\n    value: \"" + topic + "\"\n"
-                       "  - name: direction\n    value: \"output\"\n";
+    std::string yaml
+        = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: out\nspec:\n"
+          "  type: bindings.kafka\n  version: v1\n  metadata:\n"
+          "  - name: brokers\n    value: \""
+          + brokers
+          + "\"\n"
+            "  - name: publishTopic\n    value: \""
+          + topic
+          + "\"\n"
+            "  - name: direction\n    value: \"output\"\n";
     if (!lingerEnv.empty())
         yaml += "  - name: lingerMs\n    value: \"" + lingerEnv + "\"\n";
     writeFile(dir + "/out.yaml", yaml);
     Daemon d;
     if (!d.start(dir, 0)) {
-        fprintf(stderr, "binderyd did not start (is the broker up? scripts/services start kafka)\n");
+        fprintf(stderr,
+                "binderyd did not start (is the broker up? scripts/services start kafka)\n");
         return 1;
     }
-    const std::string body = R"({"data":)" + kData + R"(,"metadata":{"partitionKey":"k1"},"operation":"create"})";
-    const std::string req = "POST /v1.0/bindings/out HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string body
+        = R"({"data":)" + kData + R"(,"metadata":{"partitionKey":"k1"},"operation":"create"})";
+    const std::string req = "POST /v1.0/bindings/out HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                            "application/json\r\n"
+                            "Content-Length: "
+                            + std::to_string(body.size()) + "\r\n\r\n" + body;
     // Warm up: topic auto-creation, connections.
     {
         int fd = -1;
@@ -127,15 +145,22 @@ int main()
         close(fd);
     }
     if (getenv("BENCH_FLOOR_ONLY")) { // diagnostics: the API floor alone, binderyd otherwise idle
-        const LoadResult f = runLoad(d.port(), "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 16, seconds, 1000, 0.5);
-        printf("healthz at 1000 req/s, 16 conns: p50 %.3f ms p90 %.3f ms p99 %.3f ms\n", percentile(f.latUs, 50) / 1000,
-               percentile(f.latUs, 90) / 1000, percentile(f.latUs, 99) / 1000);
-        const LoadResult g = runLoad(d.port(), "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1, seconds, 1000, 0.5);
-        printf("healthz at 1000 req/s, 1 conn:   p50 %.3f ms p90 %.3f ms p99 %.3f ms\n", percentile(g.latUs, 50) / 1000,
-               percentile(g.latUs, 90) / 1000, percentile(g.latUs, 99) / 1000);
+        const LoadResult f
+            = runLoad(d.port(), "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 16,
+                      seconds, 1000, 0.5);
+        printf("healthz at 1000 req/s, 16 conns: p50 %.3f ms p90 %.3f ms p99 %.3f ms\n",
+               percentile(f.latUs, 50) / 1000, percentile(f.latUs, 90) / 1000,
+               percentile(f.latUs, 99) / 1000);
+        const LoadResult g
+            = runLoad(d.port(), "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1, seconds,
+                      1000, 0.5);
+        printf("healthz at 1000 req/s, 1 conn:   p50 %.3f ms p90 %.3f ms p99 %.3f ms\n",
+               percentile(g.latUs, 50) / 1000, percentile(g.latUs, 90) / 1000,
+               percentile(g.latUs, 99) / 1000);
         return 0;
     }
-    printf("bindings.kafka output benchmark — broker %s, topic %s, acks=all, linger.ms=%s, %zu B payload, %.0f s per run\n",
+    printf("bindings.kafka output benchmark — broker %s, topic %s, acks=all, linger.ms=%s, %zu B "
+           "payload, %.0f s per run\n",
            brokers.c_str(), topic.c_str(), linger.c_str(), kData.size(), seconds);
     printf("1) binderyd create, closed loop (keep-alive connections)\n");
     const LoadResult c1 = runLoad(d.port(), req, 1, seconds);
@@ -144,34 +169,40 @@ int main()
     const LoadResult c64 = runLoad(d.port(), req, 64, seconds);
     const double cpu = cpuSeconds(d.pid()) - cpu0;
     printLine("64 connections", c64);
-    printf("  64/1 throughput ratio: %.1fx (target >= 5x); binderyd CPU %.1f us/request at 64 connections\n",
+    printf("  64/1 throughput ratio: %.1fx (target >= 5x); binderyd CPU %.1f us/request at 64 "
+           "connections\n",
            c64.rps() / c1.rps(), cpu * 1e6 / static_cast<double>(c64.ok + c64.failed));
 
     // The direct produce and binderyd run at the same time, each at 1000/s, so a broker stall
     // (a G1 pause in the JVM shows as a 5-20 ms spike) hits both alike. Interleaved 1 s rounds
     // let one stall land on one side only: the p99 difference then swung by milliseconds.
     const double addedSeconds = atof(env("BENCH_ADDED_SECONDS", "15").c_str());
-    printf("2) added latency at 1000 req/s (open loop; same settings; direct produce and binderyd side by side for %.0f s)\n",
+    printf("2) added latency at 1000 req/s (open loop; same settings; direct produce and binderyd "
+           "side by side for %.0f s)\n",
            addedSeconds);
     std::vector<double> direct;
     LoadResult viaApi;
     const std::string health = "GET /v1.0/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    std::this_thread::sleep_for(std::chrono::seconds(2)); // let the broker settle after the 64-connection run
+    std::this_thread::sleep_for(
+        std::chrono::seconds(2)); // let the broker settle after the 64-connection run
     // The HTTP API without Kafka: GET /v1.0/healthz, same rate and connections.
     const LoadResult floor = runLoad(d.port(), health, 16, 3.0, 1000, 0.5);
     {
-        std::thread side([&] { direct = directProduce(brokers, topic, linger, 1000, addedSeconds, 1.0); });
+        std::thread side(
+            [&] { direct = directProduce(brokers, topic, linger, 1000, addedSeconds, 1.0); });
         viaApi = runLoad(d.port(), req, 16, addedSeconds, 1000, 1.0);
         side.join();
     }
-    printf("  %-34s p50 %7.3f ms  p90 %7.3f ms  p99 %7.3f ms  (%zu records)\n", "direct librdkafka produce->DR",
-           percentile(direct, 50) / 1000, percentile(direct, 90) / 1000, percentile(direct, 99) / 1000, direct.size());
+    printf("  %-34s p50 %7.3f ms  p90 %7.3f ms  p99 %7.3f ms  (%zu records)\n",
+           "direct librdkafka produce->DR", percentile(direct, 50) / 1000,
+           percentile(direct, 90) / 1000, percentile(direct, 99) / 1000, direct.size());
     printf("  %-34s p50 %7.3f ms  p90 %7.3f ms  p99 %7.3f ms  (%ld ok, %ld failed, %.0f req/s)\n",
-           "binderyd POST create (16 conns)", percentile(viaApi.latUs, 50) / 1000, percentile(viaApi.latUs, 90) / 1000,
-           percentile(viaApi.latUs, 99) / 1000, viaApi.ok, viaApi.failed, viaApi.rps());
+           "binderyd POST create (16 conns)", percentile(viaApi.latUs, 50) / 1000,
+           percentile(viaApi.latUs, 90) / 1000, percentile(viaApi.latUs, 99) / 1000, viaApi.ok,
+           viaApi.failed, viaApi.rps());
     printf("  %-34s p50 %7.3f ms  p90 %7.3f ms  p99 %7.3f ms  (API floor, no Kafka)\n",
-           "binderyd GET /v1.0/healthz", percentile(floor.latUs, 50) / 1000, percentile(floor.latUs, 90) / 1000,
-           percentile(floor.latUs, 99) / 1000);
+           "binderyd GET /v1.0/healthz", percentile(floor.latUs, 50) / 1000,
+           percentile(floor.latUs, 90) / 1000, percentile(floor.latUs, 99) / 1000);
     printf("  added: p50 %+.3f ms  p90 %+.3f ms  p99 %+.3f ms (target: added p99 < 1 ms)\n",
            (percentile(viaApi.latUs, 50) - percentile(direct, 50)) / 1000,
            (percentile(viaApi.latUs, 90) - percentile(direct, 90)) / 1000,

@@ -33,7 +33,8 @@ double threadCpuSeconds()
 {
     rusage ru{};
     getrusage(RUSAGE_THREAD, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+           + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double rssMiB()
@@ -62,7 +63,8 @@ core::TrafficRecord synthetic(quint64 n)
     r.metadata = {{QStringLiteral("topic"), QStringLiteral("orders")},
                   {QStringLiteral("partition"), QString::number(n % 6)},
                   {QStringLiteral("offset"), QString::number(n)}};
-    r.payload = QByteArray("{\"orderId\":") + QByteArray::number(n) + QByteArray(",\"sku\":\"A-1042\",\"qty\":3,\"price\":19.99,\"note\":\"x\"}");
+    r.payload = QByteArray("{\"orderId\":") + QByteArray::number(n)
+                + QByteArray(",\"sku\":\"A-1042\",\"qty\":3,\"price\":19.99,\"note\":\"x\"}");
     r.status = (n % 97 == 0) ? 500 : 200;
     r.ok = r.status == 200;
     r.responseBody = r.ok ? QByteArray() : QByteArray("boom");
@@ -200,17 +202,23 @@ int main(int argc, char *argv[])
     const double uiUsPerRecord = cpu * 1e6 / double(std::max<quint64>(seen, 1));
     const double modelMiB = double(widget.model()->approximateBytes()) / 1048576.0;
 
-    std::printf("bench_live_table: %d s at %d records/s into the live TrafficWidget (offscreen), bound %d rows\n",
+    std::printf("bench_live_table: %d s at %d records/s into the live TrafficWidget (offscreen), "
+                "bound %d rows\n",
                 seconds, rate, maxRows);
-    std::printf("  produced %llu, shown %llu, dropped by the tap %llu, insert batches %llu (%.1f Hz)\n",
-                (unsigned long long)produced.load(), (unsigned long long)seen,
-                (unsigned long long)widget.pump()->dropped(), (unsigned long long)widget.pump()->batches(),
-                double(widget.pump()->batches()) / wallS);
-    std::printf("  longest event-loop stall: %.1f ms (target < 50 ms); idle floor %.1f ms; ratio %.1fx\n",
-                stallMs, idleStallMs, stallMs / std::max(idleStallMs, 0.1));
-    std::printf("  UI thread CPU: %.1f%% of one core (%.2f s over %.1f s); %.2f us/record vs model-only floor %.2f us/record (%.1fx)\n",
-                100.0 * cpu / wallS, cpu, wallS, uiUsPerRecord, modelUsPerRecord, uiUsPerRecord / std::max(modelUsPerRecord, 0.001));
-    std::printf("  memory at %zu rows: RSS %.0f MiB (process before load %.0f MiB, bare QApplication %.0f MiB); "
+    std::printf(
+        "  produced %llu, shown %llu, dropped by the tap %llu, insert batches %llu (%.1f Hz)\n",
+        (unsigned long long)produced.load(), (unsigned long long)seen,
+        (unsigned long long)widget.pump()->dropped(), (unsigned long long)widget.pump()->batches(),
+        double(widget.pump()->batches()) / wallS);
+    std::printf(
+        "  longest event-loop stall: %.1f ms (target < 50 ms); idle floor %.1f ms; ratio %.1fx\n",
+        stallMs, idleStallMs, stallMs / std::max(idleStallMs, 0.1));
+    std::printf("  UI thread CPU: %.1f%% of one core (%.2f s over %.1f s); %.2f us/record vs "
+                "model-only floor %.2f us/record (%.1fx)\n",
+                100.0 * cpu / wallS, cpu, wallS, uiUsPerRecord, modelUsPerRecord,
+                uiUsPerRecord / std::max(modelUsPerRecord, 0.001));
+    std::printf("  memory at %zu rows: RSS %.0f MiB (process before load %.0f MiB, bare "
+                "QApplication %.0f MiB); "
                 "model %.0f MiB = %.0f B/row; target <= 300 MiB: %s%s\n",
                 widget.model()->totalRows(), rssAtMax, rssBeforeLoad, baseRss, modelMiB,
                 modelMiB * 1048576.0 / double(std::max<size_t>(widget.model()->totalRows(), 1)),

@@ -84,11 +84,13 @@ bool validBaggage(const QByteArray &header)
 bool validTraceparent(const QByteArray &v)
 {
     const QList<QByteArray> parts = v.trimmed().split('-');
-    if (parts.size() < 4 || parts[0].size() != 2 || parts[1].size() != 32 || parts[2].size() != 16 || parts[3].size() != 2)
+    if (parts.size() < 4 || parts[0].size() != 2 || parts[1].size() != 32 || parts[2].size() != 16
+        || parts[3].size() != 2)
         return false;
     for (const QByteArray &p : parts.mid(0, 4)) {
         for (char c : p) {
-            if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
+            if (!std::isxdigit(static_cast<unsigned char>(c))
+                || std::isupper(static_cast<unsigned char>(c)))
                 return false;
         }
     }
@@ -102,7 +104,8 @@ QByteArray daprErrorBody(const QString &errorCode, const QString &message)
     nlohmann::ordered_json j;
     j["errorCode"] = errorCode.toStdString();
     j["message"] = message.toStdString();
-    return QByteArray::fromStdString(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return QByteArray::fromStdString(
+        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void writeResponse(QHttpServerResponder &responder, int status, const QByteArray &body,
@@ -117,7 +120,8 @@ void writeResponse(QHttpServerResponder &responder, int status, const QByteArray
 
 ApiServer::ApiServer(Runtime &runtime)
     : m_runtime(runtime)
-{}
+{
+}
 
 ApiServer::~ApiServer() = default;
 
@@ -129,8 +133,9 @@ Result<quint16> ApiServer::listen(const QStringList &addresses, quint16 port)
         if (address == QStringLiteral("localhost"))
             host = QHostAddress::LocalHost;
         else if (!host.setAddress(address))
-            return fail(ErrorCode::InvalidMetadata,
-                        QStringLiteral("--dapr-listen-addresses: '%1' is not an IP address").arg(address));
+            return fail(
+                ErrorCode::InvalidMetadata,
+                QStringLiteral("--dapr-listen-addresses: '%1' is not an IP address").arg(address));
         auto *server = new QTcpServer(this);
         if (!server->listen(host, bound)) {
             const QString why = server->errorString();
@@ -163,7 +168,8 @@ bool ApiServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *soc
     if (!token.isEmpty() && !(health && method == QHttpServerRequest::Method::Get)) {
         if (request.value("dapr-api-token") != token) {
             QHttpServerResponder responder = makeResponder(request, socket);
-            writeResponse(responder, 401, "invalid api token", {{"Content-Type", "text/plain; charset=utf-8"}});
+            writeResponse(responder, 401, "invalid api token",
+                          {{"Content-Type", "text/plain; charset=utf-8"}});
             return true;
         }
     }
@@ -177,11 +183,13 @@ bool ApiServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *soc
         QString name;
         if (!queryUnescape(raw, &name)) {
             QHttpServerResponder responder = makeResponder(request, socket);
-            writeResponse(responder, 400, "invalid binding name: " + raw, {{"Content-Type", "text/plain; charset=utf-8"}});
+            writeResponse(responder, 400, "invalid binding name: " + raw,
+                          {{"Content-Type", "text/plain; charset=utf-8"}});
             return true;
         }
         if (method == QHttpServerRequest::Method::Post || method == QHttpServerRequest::Method::Put
-            || method == QHttpServerRequest::Method::Get || method == QHttpServerRequest::Method::Delete) {
+            || method == QHttpServerRequest::Method::Get
+            || method == QHttpServerRequest::Method::Delete) {
             handleBinding(request, socket, name);
             return true;
         }
@@ -203,10 +211,13 @@ void ApiServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *so
 {
     // daprd routes unknown paths to service invocation, which needs an app id (reference §1.1).
     QHttpServerResponder responder = makeResponder(request, socket);
-    writeResponse(responder, 404,
-                  daprErrorBody(QStringLiteral("ERR_DIRECT_INVOKE"),
-                                QStringLiteral("failed getting app id either from the URL path or the header dapr-app-id")),
-                  {{"Content-Type", JSON}});
+    writeResponse(
+        responder, 404,
+        daprErrorBody(
+            QStringLiteral("ERR_DIRECT_INVOKE"),
+            QStringLiteral(
+                "failed getting app id either from the URL path or the header dapr-app-id")),
+        {{"Content-Type", JSON}});
 }
 
 void ApiServer::handleHealth(const QHttpServerRequest &request, QTcpSocket *socket, bool outbound)
@@ -215,7 +226,8 @@ void ApiServer::handleHealth(const QHttpServerRequest &request, QTcpSocket *sock
     const QString appId = request.query().queryItemValue(QStringLiteral("appid"));
     if (!appId.isEmpty() && appId != m_runtime.options().appId) {
         writeResponse(responder, 500,
-                      daprErrorBody(QStringLiteral("ERR_HEALTH_APPID_NOT_MATCH"), QStringLiteral("dapr app-id does not match")),
+                      daprErrorBody(QStringLiteral("ERR_HEALTH_APPID_NOT_MATCH"),
+                                    QStringLiteral("dapr app-id does not match")),
                       {{"Content-Type", JSON}});
         return;
     }
@@ -224,14 +236,16 @@ void ApiServer::handleHealth(const QHttpServerRequest &request, QTcpSocket *sock
             writeResponse(responder, 204, {}, {});
         else
             writeResponse(responder, 500,
-                          daprErrorBody(QStringLiteral("ERR_OUTBOUND_HEALTH_NOT_READY"), QStringLiteral("dapr outbound is not ready")),
+                          daprErrorBody(QStringLiteral("ERR_OUTBOUND_HEALTH_NOT_READY"),
+                                        QStringLiteral("dapr outbound is not ready")),
                           {{"Content-Type", JSON}});
         return;
     }
     if (m_runtime.outboundReady() && m_runtime.appReady()) {
         writeResponse(responder, 204, {}, {});
     } else {
-        const QString target = m_runtime.appReady() ? QStringLiteral("runtime") : QStringLiteral("app");
+        const QString target
+            = m_runtime.appReady() ? QStringLiteral("runtime") : QStringLiteral("app");
         writeResponse(responder, 500,
                       daprErrorBody(QStringLiteral("ERR_HEALTH_NOT_READY"),
                                     QStringLiteral("dapr is not ready: [%1]").arg(target)),
@@ -239,7 +253,8 @@ void ApiServer::handleHealth(const QHttpServerRequest &request, QTcpSocket *sock
     }
 }
 
-void ApiServer::handleMetadata(const QHttpServerRequest &request, QTcpSocket *socket, const QString &key)
+void ApiServer::handleMetadata(const QHttpServerRequest &request, QTcpSocket *socket,
+                               const QString &key)
 {
     QHttpServerResponder responder = makeResponder(request, socket);
     if (!key.isEmpty()) {
@@ -283,12 +298,14 @@ void ApiServer::handleMetadata(const QHttpServerRequest &request, QTcpSocket *so
         j["appConnectionProperties"] = app;
     }
     j["actorRuntime"] = {{"runtimeStatus", "DISABLED"}, {"hostReady", false}};
-    writeResponse(responder, 200,
-                  QByteArray::fromStdString(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
-                  {{"Content-Type", JSON}});
+    writeResponse(
+        responder, 200,
+        QByteArray::fromStdString(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
+        {{"Content-Type", JSON}});
 }
 
-void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *socket, const QString &name)
+void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *socket,
+                              const QString &name)
 {
     TrafficStream &traffic = m_runtime.traffic();
     TrafficRecord rec;
@@ -299,8 +316,8 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
     rec.bindingType = m_runtime.componentType(name);
 
     auto responder = std::make_shared<QHttpServerResponder>(makeResponder(request, socket));
-    auto finish = [&traffic](std::shared_ptr<QHttpServerResponder> r, TrafficRecord record, int status,
-                             QByteArray body, HeaderPairs headers) {
+    auto finish = [&traffic](std::shared_ptr<QHttpServerResponder> r, TrafficRecord record,
+                             int status, QByteArray body, HeaderPairs headers) {
         record.latencyUs = nowUs() - record.startedUs;
         record.status = status;
         record.ok = status >= 200 && status < 300;
@@ -315,13 +332,15 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
     auto error = [&](int status, const QString &code, const QString &message) {
         rec.error = message;
         rec.errorCode = code;
-        finish(responder, std::move(rec), status, daprErrorBody(code, message), {{"Content-Type", JSON}});
+        finish(responder, std::move(rec), status, daprErrorBody(code, message),
+               {{"Content-Type", JSON}});
     };
 
     const QByteArray body = request.body();
     if (body.size() > m_runtime.options().maxBodySize) {
         error(413, QStringLiteral("ERR_BODY_TOO_LARGE"),
-              QStringLiteral("request body of %1 bytes exceeds the maximum of %2 bytes (--max-body-size)")
+              QStringLiteral(
+                  "request body of %1 bytes exceeds the maximum of %2 bytes (--max-body-size)")
                   .arg(body.size())
                   .arg(m_runtime.options().maxBodySize));
         return;
@@ -330,18 +349,21 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
     const auto method = request.method();
     InvokeRequest req;
     nlohmann::json data; // null unless given
-    const bool bodyOptional = method == QHttpServerRequest::Method::Get || method == QHttpServerRequest::Method::Delete;
+    const bool bodyOptional
+        = method == QHttpServerRequest::Method::Get || method == QHttpServerRequest::Method::Delete;
     const bool emptyBody = body.trimmed().isEmpty();
     if (!(bodyOptional && emptyBody)) {
         nlohmann::json doc;
         QString why;
         if (!goJsonDecodeFirst(body, &doc, &why)) {
-            error(400, QStringLiteral("ERR_MALFORMED_REQUEST"), QStringLiteral("failed deserializing HTTP body: ") + why);
+            error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
+                  QStringLiteral("failed deserializing HTTP body: ") + why);
             return;
         }
         if (!doc.is_object() && !doc.is_null()) {
             error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                  QStringLiteral("failed deserializing HTTP body: json: cannot unmarshal %1 into Go value of type "
+                  QStringLiteral("failed deserializing HTTP body: json: cannot unmarshal %1 into "
+                                 "Go value of type "
                                  "http.OutputBindingRequest")
                       .arg(goJsonKind(doc)));
             return;
@@ -350,26 +372,32 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
             if (auto it = doc.find("metadata"); it != doc.end() && !it->is_null()) {
                 if (!it->is_object()) {
                     error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                          QStringLiteral("failed deserializing HTTP body: json: cannot unmarshal %1 into Go struct "
-                                         "field OutputBindingRequest.metadata of type map[string]string")
+                          QStringLiteral(
+                              "failed deserializing HTTP body: json: cannot unmarshal %1 into Go "
+                              "struct "
+                              "field OutputBindingRequest.metadata of type map[string]string")
                               .arg(goJsonKind(*it)));
                     return;
                 }
                 for (auto m = it->begin(); m != it->end(); ++m) {
                     if (!m.value().is_string()) {
                         error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                              QStringLiteral("failed deserializing HTTP body: json: cannot unmarshal %1 into Go struct "
-                                             "field OutputBindingRequest.metadata of type string (metadata '%2')")
+                              QStringLiteral("failed deserializing HTTP body: json: cannot "
+                                             "unmarshal %1 into Go struct "
+                                             "field OutputBindingRequest.metadata of type string "
+                                             "(metadata '%2')")
                                   .arg(goJsonKind(m.value()), QString::fromStdString(m.key())));
                         return;
                     }
-                    req.metadata.insert(QString::fromStdString(m.key()), QString::fromStdString(m.value().get<std::string>()));
+                    req.metadata.insert(QString::fromStdString(m.key()),
+                                        QString::fromStdString(m.value().get<std::string>()));
                 }
             }
             if (auto it = doc.find("operation"); it != doc.end() && !it->is_null()) {
                 if (!it->is_string()) {
                     error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                          QStringLiteral("failed deserializing HTTP body: json: cannot unmarshal %1 into Go struct "
+                          QStringLiteral("failed deserializing HTTP body: json: cannot unmarshal "
+                                         "%1 into Go struct "
                                          "field OutputBindingRequest.operation of type string")
                               .arg(goJsonKind(*it)));
                     return;
@@ -389,7 +417,8 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
     // Trace context and baggage reach the component as metadata (reference §1.3).
     const QByteArray traceparent = request.value("traceparent");
     if (validTraceparent(traceparent)) {
-        req.metadata.insert(QStringLiteral("traceparent"), QString::fromLatin1(traceparent.trimmed()));
+        req.metadata.insert(QStringLiteral("traceparent"),
+                            QString::fromLatin1(traceparent.trimmed()));
         const QByteArray tracestate = request.value("tracestate");
         if (!tracestate.isEmpty())
             req.metadata.insert(QStringLiteral("tracestate"), QString::fromLatin1(tracestate));
@@ -427,14 +456,17 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
     const QString prefix = QStringLiteral("error invoking output binding %1: ").arg(name);
     const std::shared_ptr<OutputBinding> binding = m_runtime.outputBinding(name);
     if (!binding) {
-        error(500, QStringLiteral("ERR_INVOKE_OUTPUT_BINDING"), prefix + QStringLiteral("couldn't find output binding %1").arg(name));
+        error(500, QStringLiteral("ERR_INVOKE_OUTPUT_BINDING"),
+              prefix + QStringLiteral("couldn't find output binding %1").arg(name));
         return;
     }
     const QStringList ops = binding->operations();
     if (!ops.contains(req.operation)) {
         error(500, QStringLiteral("ERR_INVOKE_OUTPUT_BINDING"),
-              prefix + QStringLiteral("binding %1 does not support operation %2. supported operations:%3")
-                           .arg(name, req.operation, ops.join(u' ')));
+              prefix
+                  + QStringLiteral(
+                        "binding %1 does not support operation %2. supported operations:%3")
+                        .arg(name, req.operation, ops.join(u' ')));
         return;
     }
 
@@ -464,14 +496,19 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
         finish(responder, std::move(rec), 200, result.result->data, headers);
     };
     QThread *home = thread();
-    binding->invoke(std::move(req), [self, home, complete = std::move(complete)](InvokeResult result) mutable {
-        if (QThread::currentThread() == home) {
-            complete(std::move(result));
-            return;
-        }
-        QMetaObject::invokeMethod(self, [complete = std::move(complete), result = std::move(result)]() mutable { complete(std::move(result)); },
-                                  Qt::QueuedConnection);
-    });
+    binding->invoke(std::move(req),
+                    [self, home, complete = std::move(complete)](InvokeResult result) mutable {
+                        if (QThread::currentThread() == home) {
+                            complete(std::move(result));
+                            return;
+                        }
+                        QMetaObject::invokeMethod(
+                            self,
+                            [complete = std::move(complete), result = std::move(result)]() mutable {
+                                complete(std::move(result));
+                            },
+                            Qt::QueuedConnection);
+                    });
 }
 
 } // namespace bindery::core

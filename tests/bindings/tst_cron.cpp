@@ -63,20 +63,32 @@ void tst_Cron::parsesSchedules_data()
     QTest::newRow("step 7 in day of week") << u"0 0 * * */7"_s << QString();
     QTest::newRow("@every 15m") << u"@every 15m"_s << QString();
     QTest::newRow("@every 1h30m") << u"@every 1h30m"_s << QString();
-    for (const char *d : {"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"})
+    for (const char *d :
+         {"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"})
         QTest::newRow(d) << QString::fromLatin1(d) << QString();
     QTest::newRow("empty") << QString() << u"schedule not set"_s;
-    QTest::newRow("61 seconds") << u"61 * * * * *"_s << bad.arg(u"61 * * * * *"_s, u"'61' is outside 0..59 in seconds"_s);
-    QTest::newRow("minute 60") << u"60 * * * *"_s << bad.arg(u"60 * * * *"_s, u"'60' is outside 0..59 in minutes"_s);
-    QTest::newRow("3 fields") << u"* * *"_s << bad.arg(u"* * *"_s, u"expected 5 or 6 fields, found 3"_s);
-    QTest::newRow("7 fields") << u"* * * * * * *"_s << bad.arg(u"* * * * * * *"_s, u"expected 5 or 6 fields, found 7"_s);
-    QTest::newRow("words") << u"every minute"_s << bad.arg(u"every minute"_s, u"expected 5 or 6 fields, found 2"_s);
-    QTest::newRow("bad name") << u"0 0 * * foo"_s << bad.arg(u"0 0 * * foo"_s, u"bad value 'foo' in day of week"_s);
-    QTest::newRow("bad step") << u"*/0 * * * *"_s << bad.arg(u"*/0 * * * *"_s, u"bad step '*/0' in minutes"_s);
-    QTest::newRow("@every without duration") << u"@every"_s << bad.arg(u"@every"_s, u"unrecognized descriptor"_s);
-    QTest::newRow("@every negative") << u"@every -1s"_s
-                                     << bad.arg(u"@every -1s"_s, u"'@every' needs a positive duration such as 15s or 1m"_s);
-    QTest::newRow("@sometimes") << u"@sometimes"_s << bad.arg(u"@sometimes"_s, u"unrecognized descriptor"_s);
+    QTest::newRow("61 seconds") << u"61 * * * * *"_s
+                                << bad.arg(u"61 * * * * *"_s,
+                                           u"'61' is outside 0..59 in seconds"_s);
+    QTest::newRow("minute 60") << u"60 * * * *"_s
+                               << bad.arg(u"60 * * * *"_s, u"'60' is outside 0..59 in minutes"_s);
+    QTest::newRow("3 fields") << u"* * *"_s
+                              << bad.arg(u"* * *"_s, u"expected 5 or 6 fields, found 3"_s);
+    QTest::newRow("7 fields") << u"* * * * * * *"_s
+                              << bad.arg(u"* * * * * * *"_s, u"expected 5 or 6 fields, found 7"_s);
+    QTest::newRow("words") << u"every minute"_s
+                           << bad.arg(u"every minute"_s, u"expected 5 or 6 fields, found 2"_s);
+    QTest::newRow("bad name") << u"0 0 * * foo"_s
+                              << bad.arg(u"0 0 * * foo"_s, u"bad value 'foo' in day of week"_s);
+    QTest::newRow("bad step") << u"*/0 * * * *"_s
+                              << bad.arg(u"*/0 * * * *"_s, u"bad step '*/0' in minutes"_s);
+    QTest::newRow("@every without duration")
+        << u"@every"_s << bad.arg(u"@every"_s, u"unrecognized descriptor"_s);
+    QTest::newRow("@every negative")
+        << u"@every -1s"_s
+        << bad.arg(u"@every -1s"_s, u"'@every' needs a positive duration such as 15s or 1m"_s);
+    QTest::newRow("@sometimes") << u"@sometimes"_s
+                                << bad.arg(u"@sometimes"_s, u"unrecognized descriptor"_s);
 }
 
 void tst_Cron::parsesSchedules()
@@ -99,25 +111,37 @@ void tst_Cron::computesTheNextActivation_data()
     QTest::addColumn<QString>("after");
     QTest::addColumn<QString>("next");
     // 2026-01-01 is a Thursday.
-    QTest::newRow("daily at 09:30 (6 fields)") << u"0 30 9 * * *"_s << u"2026-01-05T08:00:00"_s << u"2026-01-05T09:30:00"_s;
-    QTest::newRow("daily at 09:30 (5 fields)") << u"30 9 * * *"_s << u"2026-01-05T09:30:00"_s << u"2026-01-06T09:30:00"_s;
-    QTest::newRow("every 15 s") << u"*/15 * * * * *"_s << u"2026-01-05T10:00:07"_s << u"2026-01-05T10:00:15"_s;
-    QTest::newRow("strictly after") << u"*/15 * * * * *"_s << u"2026-01-05T10:00:15"_s << u"2026-01-05T10:00:30"_s;
-    QTest::newRow("monthly") << u"@monthly"_s << u"2026-01-15T12:00:00"_s << u"2026-02-01T00:00:00"_s;
+    QTest::newRow("daily at 09:30 (6 fields)")
+        << u"0 30 9 * * *"_s << u"2026-01-05T08:00:00"_s << u"2026-01-05T09:30:00"_s;
+    QTest::newRow("daily at 09:30 (5 fields)")
+        << u"30 9 * * *"_s << u"2026-01-05T09:30:00"_s << u"2026-01-06T09:30:00"_s;
+    QTest::newRow("every 15 s") << u"*/15 * * * * *"_s << u"2026-01-05T10:00:07"_s
+                                << u"2026-01-05T10:00:15"_s;
+    QTest::newRow("strictly after")
+        << u"*/15 * * * * *"_s << u"2026-01-05T10:00:15"_s << u"2026-01-05T10:00:30"_s;
+    QTest::newRow("monthly") << u"@monthly"_s << u"2026-01-15T12:00:00"_s
+                             << u"2026-02-01T00:00:00"_s;
     QTest::newRow("hourly") << u"@hourly"_s << u"2026-01-15T12:59:59"_s << u"2026-01-15T13:00:00"_s;
-    QTest::newRow("weekly is Sunday") << u"@weekly"_s << u"2026-01-01T00:00:00"_s << u"2026-01-04T00:00:00"_s;
-    QTest::newRow("Monday noon") << u"0 0 12 * * mon"_s << u"2026-01-03T00:00:00"_s << u"2026-01-05T12:00:00"_s;
-    QTest::newRow("dom OR dow when both restricted") << u"0 0 0 13 * fri"_s << u"2026-01-01T00:00:00"_s
-                                                     << u"2026-01-02T00:00:00"_s;
-    QTest::newRow("dom AND dow when one is *") << u"0 0 0 13 * *"_s << u"2026-01-01T00:00:00"_s << u"2026-01-13T00:00:00"_s;
-    QTest::newRow("dow step 7 = Sundays") << u"0 0 0 * * */7"_s << u"2026-01-01T00:00:00"_s << u"2026-01-04T00:00:00"_s;
-    QTest::newRow("dow 7 = Sunday") << u"0 0 0 * * 7"_s << u"2026-01-01T00:00:00"_s << u"2026-01-04T00:00:00"_s;
-    QTest::newRow("leap day") << u"0 0 0 29 feb *"_s << u"2026-03-01T00:00:00"_s << u"2028-02-29T00:00:00"_s;
-    QTest::newRow("@every 90s") << u"@every 90s"_s << u"2026-01-01T00:00:00"_s << u"2026-01-01T00:01:30"_s;
-    QTest::newRow("@every 1500ms is whole seconds") << u"@every 1500ms"_s << u"2026-01-01T00:00:00"_s
-                                                     << u"2026-01-01T00:00:01"_s;
-    QTest::newRow("@every 100ms is at least 1s") << u"@every 100ms"_s << u"2026-01-01T00:00:00"_s
-                                                  << u"2026-01-01T00:00:01"_s;
+    QTest::newRow("weekly is Sunday")
+        << u"@weekly"_s << u"2026-01-01T00:00:00"_s << u"2026-01-04T00:00:00"_s;
+    QTest::newRow("Monday noon") << u"0 0 12 * * mon"_s << u"2026-01-03T00:00:00"_s
+                                 << u"2026-01-05T12:00:00"_s;
+    QTest::newRow("dom OR dow when both restricted")
+        << u"0 0 0 13 * fri"_s << u"2026-01-01T00:00:00"_s << u"2026-01-02T00:00:00"_s;
+    QTest::newRow("dom AND dow when one is *")
+        << u"0 0 0 13 * *"_s << u"2026-01-01T00:00:00"_s << u"2026-01-13T00:00:00"_s;
+    QTest::newRow("dow step 7 = Sundays")
+        << u"0 0 0 * * */7"_s << u"2026-01-01T00:00:00"_s << u"2026-01-04T00:00:00"_s;
+    QTest::newRow("dow 7 = Sunday")
+        << u"0 0 0 * * 7"_s << u"2026-01-01T00:00:00"_s << u"2026-01-04T00:00:00"_s;
+    QTest::newRow("leap day") << u"0 0 0 29 feb *"_s << u"2026-03-01T00:00:00"_s
+                              << u"2028-02-29T00:00:00"_s;
+    QTest::newRow("@every 90s") << u"@every 90s"_s << u"2026-01-01T00:00:00"_s
+                                << u"2026-01-01T00:01:30"_s;
+    QTest::newRow("@every 1500ms is whole seconds")
+        << u"@every 1500ms"_s << u"2026-01-01T00:00:00"_s << u"2026-01-01T00:00:01"_s;
+    QTest::newRow("@every 100ms is at least 1s")
+        << u"@every 100ms"_s << u"2026-01-01T00:00:00"_s << u"2026-01-01T00:00:01"_s;
 }
 
 void tst_Cron::computesTheNextActivation()
@@ -128,7 +152,8 @@ void tst_Cron::computesTheNextActivation()
     const Result<CronSchedule> s = CronSchedule::parse(schedule);
     QVERIFY(s);
     // Local wall-clock time, whatever the machine's zone is.
-    QCOMPARE(s->next(QDateTime::fromString(after, Qt::ISODate)).toString(u"yyyy-MM-ddTHH:mm:ss"_s), next);
+    QCOMPARE(s->next(QDateTime::fromString(after, Qt::ISODate)).toString(u"yyyy-MM-ddTHH:mm:ss"_s),
+             next);
 }
 
 void tst_Cron::failsInitWithAClearError_data()
@@ -136,8 +161,9 @@ void tst_Cron::failsInitWithAClearError_data()
     QTest::addColumn<QString>("schedule");
     QTest::addColumn<QString>("error");
     QTest::newRow("missing") << QString() << u"schedule not set"_s;
-    QTest::newRow("invalid") << u"not a schedule"_s
-                             << u"invalid schedule format 'not a schedule': expected 5 or 6 fields, found 3"_s;
+    QTest::newRow("invalid")
+        << u"not a schedule"_s
+        << u"invalid schedule format 'not a schedule': expected 5 or 6 fields, found 3"_s;
 }
 
 void tst_Cron::failsInitWithAClearError()
@@ -153,7 +179,8 @@ void tst_Cron::formatsReadTimeAsGoTimeString()
 {
     QCOMPARE(goUtcTimeString(QDateTime(QDate(2026, 1, 2), QTime(3, 4, 5, 120), Qt::UTC)),
              u"2026-01-02 03:04:05.12 +0000 UTC"_s);
-    QCOMPARE(goUtcTimeString(QDateTime(QDate(2026, 1, 2), QTime(3, 4, 5), Qt::UTC)), u"2026-01-02 03:04:05 +0000 UTC"_s);
+    QCOMPARE(goUtcTimeString(QDateTime(QDate(2026, 1, 2), QTime(3, 4, 5), Qt::UTC)),
+             u"2026-01-02 03:04:05 +0000 UTC"_s);
 }
 
 void tst_Cron::firesAboutOncePerSecondWithEvery1s()
@@ -166,12 +193,14 @@ void tst_Cron::firesAboutOncePerSecondWithEvery1s()
     QElapsedTimer clock;
     clock.start();
     std::jthread reader([&](std::stop_token stop) {
-        (void)b.read([&](const BindingEvent &e) {
-            std::lock_guard lock(mutex);
-            at << clock.elapsed();
-            events << e;
-            return AppReply{200, {}, {}};
-        }, stop);
+        (void)b.read(
+            [&](const BindingEvent &e) {
+                std::lock_guard lock(mutex);
+                at << clock.elapsed();
+                events << e;
+                return AppReply{200, {}, {}};
+            },
+            stop);
     });
     QTest::qWait(3500);
     reader.request_stop();
@@ -180,16 +209,19 @@ void tst_Cron::firesAboutOncePerSecondWithEvery1s()
     QVERIFY2(at.size() >= 3 && at.size() <= 4, qPrintable(QString::number(at.size())));
     QVERIFY2(at[0] >= 800 && at[0] <= 1300, qPrintable(QString::number(at[0])));
     for (qsizetype i = 1; i < at.size(); ++i)
-        QVERIFY2(at[i] - at[i - 1] >= 800 && at[i] - at[i - 1] <= 1300, qPrintable(QString::number(at[i] - at[i - 1])));
+        QVERIFY2(at[i] - at[i - 1] >= 800 && at[i] - at[i - 1] <= 1300,
+                 qPrintable(QString::number(at[i] - at[i - 1])));
     const BindingEvent &e = events.first();
     QVERIFY(e.data.isEmpty());
     QCOMPARE(e.onFailure, FailurePolicy::Drop);
     QCOMPARE(e.metadata.value(0).first, u"timeZone"_s);
     QCOMPARE(e.metadata.value(0).second, u"Local"_s);
     QCOMPARE(e.metadata.value(1).first, u"readTimeUTC"_s);
-    QVERIFY2(QRegularExpression(u"^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d+)? \\+0000 UTC$"_s)
-                 .match(e.metadata.value(1).second).hasMatch(),
-             qPrintable(e.metadata.value(1).second));
+    QVERIFY2(
+        QRegularExpression(u"^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d+)? \\+0000 UTC$"_s)
+            .match(e.metadata.value(1).second)
+            .hasMatch(),
+        qPrintable(e.metadata.value(1).second));
 }
 
 void tst_Cron::firesOnSecondBoundariesWithASixFieldSchedule()
@@ -199,11 +231,13 @@ void tst_Cron::firesOnSecondBoundariesWithASixFieldSchedule()
     std::mutex mutex;
     QList<QDateTime> at;
     std::jthread reader([&](std::stop_token stop) {
-        (void)b.read([&](const BindingEvent &) {
-            std::lock_guard lock(mutex);
-            at << QDateTime::currentDateTime();
-            return AppReply{200, {}, {}};
-        }, stop);
+        (void)b.read(
+            [&](const BindingEvent &) {
+                std::lock_guard lock(mutex);
+                at << QDateTime::currentDateTime();
+                return AppReply{200, {}, {}};
+            },
+            stop);
     });
     QTest::qWait(3300);
     reader.request_stop();
@@ -224,12 +258,14 @@ void tst_Cron::dropsFailedTicksWithoutRetryAndStopsPromptly()
     QVERIFY(b.init(cronSpec(u"@every 1s"_s)));
     std::atomic<int> calls{0};
     std::jthread reader([&](std::stop_token stop) {
-        (void)b.read([&](const BindingEvent &e) {
-            ++calls;
-            if (e.attempt != 1)
-                qFatal("cron must not retry");
-            return AppReply{0, {}, u"error invoking app: connection refused"_s};
-        }, stop);
+        (void)b.read(
+            [&](const BindingEvent &e) {
+                ++calls;
+                if (e.attempt != 1)
+                    qFatal("cron must not retry");
+                return AppReply{0, {}, u"error invoking app: connection refused"_s};
+            },
+            stop);
     });
     QTest::qWait(2500);
     QElapsedTimer t;

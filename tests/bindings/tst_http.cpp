@@ -45,12 +45,17 @@ protected:
     }
     bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override
     {
-        static const QHash<QHttpServerRequest::Method, QByteArray> names = {
-            {QHttpServerRequest::Method::Get, "GET"},         {QHttpServerRequest::Method::Put, "PUT"},
-            {QHttpServerRequest::Method::Delete, "DELETE"},   {QHttpServerRequest::Method::Post, "POST"},
-            {QHttpServerRequest::Method::Head, "HEAD"},       {QHttpServerRequest::Method::Options, "OPTIONS"},
-            {QHttpServerRequest::Method::Patch, "PATCH"},     {QHttpServerRequest::Method::Trace, "TRACE"}};
-        Seen s{names.value(request.method(), "OTHER"), request.url().path().toUtf8(), request.headers(), request.body()};
+        static const QHash<QHttpServerRequest::Method, QByteArray> names
+            = {{QHttpServerRequest::Method::Get, "GET"},
+               {QHttpServerRequest::Method::Put, "PUT"},
+               {QHttpServerRequest::Method::Delete, "DELETE"},
+               {QHttpServerRequest::Method::Post, "POST"},
+               {QHttpServerRequest::Method::Head, "HEAD"},
+               {QHttpServerRequest::Method::Options, "OPTIONS"},
+               {QHttpServerRequest::Method::Patch, "PATCH"},
+               {QHttpServerRequest::Method::Trace, "TRACE"}};
+        Seen s{names.value(request.method(), "OTHER"), request.url().path().toUtf8(),
+               request.headers(), request.body()};
         seen << s;
         if (s.path == "/hang")
             return true; // never answer
@@ -64,7 +69,8 @@ protected:
         responder.writeHeader("X-Reply", "r1");
         responder.writeHeader("X-Multi", "a");
         responder.writeHeader("X-Multi", "b");
-        responder.writeHeader("Content-Length", QByteArray::number(s.method == "HEAD" ? 0 : body.size()));
+        responder.writeHeader("Content-Length",
+                              QByteArray::number(s.method == "HEAD" ? 0 : body.size()));
         responder.writeBody(s.method == "HEAD" ? QByteArray() : body);
         return true;
     }
@@ -240,19 +246,21 @@ void tst_Http::sendsCapitalisedMetadataKeysAsHeaders()
 {
     HttpBinding b;
     QVERIFY(b.init(httpSpec(base())));
-    const InvokeResult r = invokeAndWait(b, u"post"_s, "{}",
-                                         {{u"X-Custom"_s, u"v1"_s},
-                                          {u"Authorization"_s, u"Bearer t"_s},
-                                          {u"Content-Type"_s, u"text/csv"_s},
-                                          {u"lowercase"_s, u"not a header"_s},
-                                          {u"traceparent"_s, u"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"_s}});
+    const InvokeResult r = invokeAndWait(
+        b, u"post"_s, "{}",
+        {{u"X-Custom"_s, u"v1"_s},
+         {u"Authorization"_s, u"Bearer t"_s},
+         {u"Content-Type"_s, u"text/csv"_s},
+         {u"lowercase"_s, u"not a header"_s},
+         {u"traceparent"_s, u"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"_s}});
     QVERIFY(r.result);
     const Upstream::Seen &s = m_server->seen.first();
     QCOMPARE(s.header("X-Custom"), QByteArray("v1"));
     QCOMPARE(s.header("Authorization"), QByteArray("Bearer t"));
     QCOMPARE(s.header("Content-Type"), QByteArray("text/csv"));
     QVERIFY(s.header("lowercase").isEmpty());
-    QCOMPARE(s.header("traceparent"), QByteArray("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+    QCOMPARE(s.header("traceparent"),
+             QByteArray("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
 }
 
 void tst_Http::returnsStatusAndUpstreamHeadersAsMetadata()
@@ -310,7 +318,8 @@ void tst_Http::honoursErrorIfNot2XXWithPerRequestOverride()
 void tst_Http::sendsTheSecurityToken()
 {
     HttpBinding b;
-    QVERIFY(b.init(httpSpec(base(), {{u"securityToken"_s, u"tok"_s}, {u"securityTokenHeader"_s, u"X-Token"_s}})));
+    QVERIFY(b.init(httpSpec(
+        base(), {{u"securityToken"_s, u"tok"_s}, {u"securityTokenHeader"_s, u"X-Token"_s}})));
     QVERIFY(invokeAndWait(b, u"get"_s, "null").result);
     QCOMPARE(m_server->seen.first().header("X-Token"), QByteArray("tok"));
 }
@@ -325,7 +334,8 @@ void tst_Http::failsOnTransportErrorsAndTimeouts()
     QVERIFY(down.init(httpSpec(u"http://127.0.0.1:%1"_s.arg(deadPort))));
     const InvokeResult r = invokeAndWait(down, u"get"_s, "null");
     QVERIFY(!r.result);
-    QVERIFY2(r.result.error().message.contains(u"127.0.0.1:%1"_s.arg(deadPort)), qPrintable(r.result.error().message));
+    QVERIFY2(r.result.error().message.contains(u"127.0.0.1:%1"_s.arg(deadPort)),
+             qPrintable(r.result.error().message));
 
     HttpBinding slow;
     QVERIFY(slow.init(httpSpec(base(), {{u"responseTimeout"_s, u"300ms"_s}})));
@@ -333,7 +343,8 @@ void tst_Http::failsOnTransportErrorsAndTimeouts()
     t.start();
     const InvokeResult h = invokeAndWait(slow, u"get"_s, "null", {{u"path"_s, u"hang"_s}});
     QVERIFY(!h.result);
-    QVERIFY2(h.result.error().message != u"test: no completion"_s, "responseTimeout must end the call");
+    QVERIFY2(h.result.error().message != u"test: no completion"_s,
+             "responseTimeout must end the call");
     QVERIFY(t.elapsed() < 5000);
 }
 
@@ -343,13 +354,16 @@ void tst_Http::refusesBadComponentMetadataAtInit_data()
     QTest::addColumn<QString>("key");
     QTest::addColumn<QString>("value");
     QTest::addColumn<QString>("error");
-    QTest::newRow("missing url") << QString() << QString() << QString() << u"required metadata 'url' is missing"_s;
-    QTest::newRow("not http") << u"ftp://host/x"_s << QString() << QString()
-                              << u"metadata 'url' must be an http:// or https:// URL, not 'ftp://host/x'"_s;
+    QTest::newRow("missing url") << QString() << QString() << QString()
+                                 << u"required metadata 'url' is missing"_s;
+    QTest::newRow("not http")
+        << u"ftp://host/x"_s << QString() << QString()
+        << u"metadata 'url' must be an http:// or https:// URL, not 'ftp://host/x'"_s;
     QTest::newRow("bad timeout") << u"http://h"_s << u"responseTimeout"_s << u"soon"_s
                                  << u"metadata 'responseTimeout' is not a duration: 'soon'"_s;
-    QTest::newRow("token without header") << u"http://h"_s << u"securityToken"_s << u"t"_s
-                                          << u"metadata 'securityTokenHeader' is required with 'securityToken'"_s;
+    QTest::newRow("token without header")
+        << u"http://h"_s << u"securityToken"_s << u"t"_s
+        << u"metadata 'securityTokenHeader' is required with 'securityToken'"_s;
 }
 
 void tst_Http::refusesBadComponentMetadataAtInit()

@@ -32,7 +32,8 @@ ComponentSpec storageSpec(const QString &root)
     return s;
 }
 
-InvokeResult run(OutputBinding &b, const QString &op, const QByteArray &data, const QString &fileName = {})
+InvokeResult run(OutputBinding &b, const QString &op, const QByteArray &data,
+                 const QString &fileName = {})
 {
     InvokeRequest r;
     r.operation = op;
@@ -125,14 +126,19 @@ void tst_LocalStorage::createWritesDecodedData_data()
 {
     QTest::addColumn<QByteArray>("data"); // what the binding receives (the API's JSON bytes)
     QTest::addColumn<QByteArray>("file");
-    QTest::newRow("JSON string is unquoted") << QByteArray(R"("hello world")") << QByteArray("hello world");
-    QTest::newRow("escapes resolved") << QByteArray(R"("a\"b\n\u00e9")") << QByteArray("a\"b\n\xC3\xA9");
+    QTest::newRow("JSON string is unquoted")
+        << QByteArray(R"("hello world")") << QByteArray("hello world");
+    QTest::newRow("escapes resolved")
+        << QByteArray(R"("a\"b\n\u00e9")") << QByteArray("a\"b\n\xC3\xA9");
     QTest::newRow("base64 string is decoded") << QByteArray(R"("aGVsbG8=")") << QByteArray("hello");
-    QTest::newRow("short plain word decodes too") << QByteArray(R"("test")") << QByteArray("\xb5\xeb\x2d");
+    QTest::newRow("short plain word decodes too")
+        << QByteArray(R"("test")") << QByteArray("\xb5\xeb\x2d");
     QTest::newRow("raw base64 decoded") << QByteArray("YWJj") << QByteArray("abc");
-    QTest::newRow("object kept as JSON") << QByteArray(R"({"message":"Hi"})") << QByteArray(R"({"message":"Hi"})");
+    QTest::newRow("object kept as JSON")
+        << QByteArray(R"({"message":"Hi"})") << QByteArray(R"({"message":"Hi"})");
     QTest::newRow("number kept") << QByteArray("123") << QByteArray("123");
-    QTest::newRow("null is valid base64 too (as Dapr)") << QByteArray("null") << QByteArray("\x9e\xe9\x65");
+    QTest::newRow("null is valid base64 too (as Dapr)")
+        << QByteArray("null") << QByteArray("\x9e\xe9\x65");
     QTest::newRow("not strict base64 kept") << QByteArray(R"("aGVsbG8")") << QByteArray("aGVsbG8");
 }
 
@@ -184,8 +190,9 @@ void tst_LocalStorage::deleteAnswersEmptyOrAClearError()
     QVERIFY(!QFile::exists(m_root + u"/d.txt"_s));
     const InvokeResult again = run(*m_binding, u"delete"_s, "null", u"d.txt"_s);
     QVERIFY(!again.result);
-    QVERIFY2(again.result.error().message.startsWith(u"error deleting file "_s + m_root + u"/d.txt"_s),
-             qPrintable(again.result.error().message));
+    QVERIFY2(
+        again.result.error().message.startsWith(u"error deleting file "_s + m_root + u"/d.txt"_s),
+        qPrintable(again.result.error().message));
 }
 
 void tst_LocalStorage::listIsRecursiveAbsoluteAndNullWhenEmpty()
@@ -227,8 +234,9 @@ void tst_LocalStorage::refusesPathsOutsideTheRoot()
     QFETCH(QString, fileName);
     const InvokeResult r = run(*m_binding, operation, R"("cm9vdDp4OjA6MA==")", fileName);
     QVERIFY(!r.result);
-    QVERIFY2(r.result.error().message.startsWith(u"fileName '%1' is outside rootPath"_s.arg(fileName)),
-             qPrintable(r.result.error().message));
+    QVERIFY2(
+        r.result.error().message.startsWith(u"fileName '%1' is outside rootPath"_s.arg(fileName)),
+        qPrintable(r.result.error().message));
     QVERIFY(!QFile::exists(m_dir->filePath(u"x"_s)));
 }
 
@@ -260,7 +268,8 @@ void tst_LocalStorage::refusesSymlinkEscapes()
     QVERIFY(QFile::link(outside.filePath(u"secret.txt"_s), m_root + u"/file-link"_s));
     const InvokeResult get = run(*m_binding, u"get"_s, "null", u"link/secret.txt"_s);
     QVERIFY(!get.result);
-    QVERIFY2(get.result.error().message.contains(u"resolves through a link"_s), qPrintable(get.result.error().message));
+    QVERIFY2(get.result.error().message.contains(u"resolves through a link"_s),
+             qPrintable(get.result.error().message));
     QVERIFY(!run(*m_binding, u"get"_s, "null", u"file-link"_s).result);
     const InvokeResult create = run(*m_binding, u"create"_s, R"("evil")", u"link/evil.txt"_s);
     QVERIFY(!create.result);

@@ -10,7 +10,7 @@ namespace bindery::tests {
 
 /// The first value of header `name` in a list of (name, value) pairs; names compare
 /// case-insensitively, as HTTP's do.
-template<typename HeaderList>
+template <typename HeaderList>
 std::optional<QByteArray> findHeader(const HeaderList &headers, const QByteArray &name)
 {
     for (const auto &[k, v] : headers) {

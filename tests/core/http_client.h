@@ -31,7 +31,8 @@ struct HttpAnswer
 
 inline HttpAnswer httpRequest(QNetworkAccessManager &nam, const QByteArray &method, const QUrl &url,
                               const QByteArray &body = {},
-                              const QList<QPair<QByteArray, QByteArray>> &headers = {}, int timeoutMs = 10000)
+                              const QList<QPair<QByteArray, QByteArray>> &headers = {},
+                              int timeoutMs = 10000)
 {
     QNetworkRequest req(url);
     req.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);

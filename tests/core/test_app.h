@@ -30,7 +30,10 @@ public:
         {
             return findHeader(headers, name).value_or(QByteArray());
         }
-        bool hasHeader(const QByteArray &name) const { return findHeader(headers, name).has_value(); }
+        bool hasHeader(const QByteArray &name) const
+        {
+            return findHeader(headers, name).has_value();
+        }
     };
     struct Answer
     {
@@ -47,7 +50,8 @@ public:
     ~TestApp()
     {
         stop();
-        QMetaObject::invokeMethod(m_context, [c = m_context] { delete c; }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            m_context, [c = m_context] { delete c; }, Qt::BlockingQueuedConnection);
         m_thread.quit();
         m_thread.wait();
     }
@@ -58,35 +62,43 @@ public:
     quint16 start(quint16 port = 0)
     {
         quint16 bound = 0;
-        QMetaObject::invokeMethod(m_context, [&] {
-            m_server = new QTcpServer(m_context);
-            QObject::connect(m_server, &QTcpServer::newConnection, m_context, [this] { accept(); });
-            if (m_server->listen(QHostAddress::LocalHost, port))
-                bound = m_server->serverPort();
-        }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            m_context,
+            [&] {
+                m_server = new QTcpServer(m_context);
+                QObject::connect(m_server, &QTcpServer::newConnection, m_context,
+                                 [this] { accept(); });
+                if (m_server->listen(QHostAddress::LocalHost, port))
+                    bound = m_server->serverPort();
+            },
+            Qt::BlockingQueuedConnection);
         return bound;
     }
 
     /// The app goes down: stops listening and drops every connection.
     void stop()
     {
-        QMetaObject::invokeMethod(m_context, [&] {
-            if (m_server) {
-                m_server->close();
-                delete m_server;
-                m_server = nullptr;
-            }
-            for (const QPointer<QTcpSocket> &s : std::as_const(m_sockets)) {
-                if (s) {
-                    s->abort();
-                    s->deleteLater();
+        QMetaObject::invokeMethod(
+            m_context,
+            [&] {
+                if (m_server) {
+                    m_server->close();
+                    delete m_server;
+                    m_server = nullptr;
                 }
-            }
-            m_sockets.clear();
-        }, Qt::BlockingQueuedConnection);
+                for (const QPointer<QTcpSocket> &s : std::as_const(m_sockets)) {
+                    if (s) {
+                        s->abort();
+                        s->deleteLater();
+                    }
+                }
+                m_sockets.clear();
+            },
+            Qt::BlockingQueuedConnection);
     }
 
-    void answer(const QByteArray &method, const QByteArray &path, int status, const QByteArray &body = {})
+    void answer(const QByteArray &method, const QByteArray &path, int status,
+                const QByteArray &body = {})
     {
         std::lock_guard lock(m_mutex);
         m_answers.insert(method + ' ' + path, {status, body});
@@ -168,9 +180,10 @@ private:
             }
             if (a.status < 0)
                 continue; // never answer
-            QByteArray out = "HTTP/1.1 " + QByteArray::number(a.status) + " Status\r\nContent-Type: text/plain\r\n"
-                             + "X-App: test\r\nContent-Length: " + QByteArray::number(a.body.size()) + "\r\n\r\n"
-                             + (r.method == "HEAD" ? QByteArray() : a.body);
+            QByteArray out = "HTTP/1.1 " + QByteArray::number(a.status)
+                             + " Status\r\nContent-Type: text/plain\r\n"
+                             + "X-App: test\r\nContent-Length: " + QByteArray::number(a.body.size())
+                             + "\r\n\r\n" + (r.method == "HEAD" ? QByteArray() : a.body);
             s->write(out);
         }
     }

@@ -33,8 +33,8 @@ void writeFile(const QString &path, const QByteArray &text)
 
 QByteArray componentYaml(const QByteArray &name, const QByteArray &type, const QByteArray &items)
 {
-    return "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name + "\nspec:\n  type: " + type
-           + "\n  version: v1\n  metadata:\n" + items;
+    return "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name
+           + "\nspec:\n  type: " + type + "\n  version: v1\n  metadata:\n" + items;
 }
 
 nlohmann::json json(const QByteArray &body)
@@ -91,11 +91,13 @@ std::unique_ptr<Runtime> tst_ApiServer::startRuntime(RuntimeOptions o)
     return rt;
 }
 
-HttpAnswer tst_ApiServer::call(const QByteArray &method, const QString &path, const QByteArray &body,
+HttpAnswer tst_ApiServer::call(const QByteArray &method, const QString &path,
+                               const QByteArray &body,
                                const QList<QPair<QByteArray, QByteArray>> &headers, quint16 port)
 {
     const quint16 p = port ? port : m_runtime->httpPort();
-    return httpRequest(m_nam, method, QUrl(u"http://127.0.0.1:%1%2"_s.arg(p).arg(path)), body, headers);
+    return httpRequest(m_nam, method, QUrl(u"http://127.0.0.1:%1%2"_s.arg(p).arg(path)), body,
+                       headers);
 }
 
 void tst_ApiServer::initTestCase()
@@ -106,7 +108,8 @@ void tst_ApiServer::initTestCase()
 
     // The http binding's upstream: a real local server answering by path.
     m_upstream.route(u"/fail"_s, []() {
-        QHttpServerResponse r("upstream is down", QHttpServerResponse::StatusCode::ServiceUnavailable);
+        QHttpServerResponse r("upstream is down",
+                              QHttpServerResponse::StatusCode::ServiceUnavailable);
         r.addHeader("X-Upstream", "yes");
         return r;
     });
@@ -115,13 +118,16 @@ void tst_ApiServer::initTestCase()
 
     const QString components = m_dir.filePath(u"components"_s);
     QDir().mkpath(components);
-    writeFile(components + u"/loop.yaml"_s, componentYaml("loop", "bindings.loopback", "  - name: capacity\n    value: 10\n"));
+    writeFile(components + u"/loop.yaml"_s,
+              componentYaml("loop", "bindings.loopback", "  - name: capacity\n    value: 10\n"));
     writeFile(components + u"/files.yaml"_s,
               componentYaml("files", "bindings.localstorage",
-                            "  - name: rootPath\n    value: " + m_dir.filePath(u"storage"_s).toUtf8() + "\n"));
+                            "  - name: rootPath\n    value: "
+                                + m_dir.filePath(u"storage"_s).toUtf8() + "\n"));
     writeFile(components + u"/upstream.yaml"_s,
               componentYaml("upstream", "bindings.http",
-                            "  - name: url\n    value: http://127.0.0.1:" + QByteArray::number(m_upstreamPort) + "\n"));
+                            "  - name: url\n    value: http://127.0.0.1:"
+                                + QByteArray::number(m_upstreamPort) + "\n"));
     RuntimeOptions o;
     o.appId = u"api-test"_s;
     o.httpPort = 0;
@@ -149,63 +155,88 @@ void tst_ApiServer::answersStatusCodeTable_data()
 
     const QByteArray err = "ERR_INVOKE_OUTPUT_BINDING|";
     QTest::newRow("200 with data") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-                                   << QByteArray(R"({"operation":"echo","data":{"message":"Hi"}})") << 200
-                                   << QByteArray(R"({"message":"Hi"})");
-    QTest::newRow("200 with empty data (null)") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-                                                << QByteArray(R"({"operation":"echo"})") << 200 << QByteArray("null");
+                                   << QByteArray(R"({"operation":"echo","data":{"message":"Hi"}})")
+                                   << 200 << QByteArray(R"({"message":"Hi"})");
+    QTest::newRow("200 with empty data (null)")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray(R"({"operation":"echo"})")
+        << 200 << QByteArray("null");
     QTest::newRow("204") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-                         << QByteArray(R"({"operation":"create","data":"x"})") << 204 << QByteArray();
-    QTest::newRow("400 bad JSON") << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray("{\"operation\": ec")
-                                  << 400 << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: ");
-    QTest::newRow("400 not JSON at all") << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray("hello")
-                                         << 400
-                                         << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: invalid character 'h'");
-    QTest::newRow("400 empty body (EOF)") << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray() << 400
-                                          << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: EOF");
-    QTest::newRow("400 metadata number") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-                                         << QByteArray(R"({"operation":"echo","metadata":{"n":1}})") << 400
-                                         << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot unmarshal number");
-    QTest::newRow("400 metadata bool") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-                                       << QByteArray(R"({"operation":"echo","metadata":{"b":true}})") << 400
-                                       << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot unmarshal bool");
-    QTest::newRow("400 operation number") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-                                          << QByteArray(R"({"operation":5})") << 400
-                                          << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot unmarshal number");
+                         << QByteArray(R"({"operation":"create","data":"x"})") << 204
+                         << QByteArray();
+    QTest::newRow("400 bad JSON") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
+                                  << QByteArray("{\"operation\": ec") << 400
+                                  << QByteArray(
+                                         "ERR_MALFORMED_REQUEST|failed deserializing HTTP body: ");
+    QTest::newRow("400 not JSON at all")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray("hello") << 400
+        << QByteArray(
+               "ERR_MALFORMED_REQUEST|failed deserializing HTTP body: invalid character 'h'");
+    QTest::newRow("400 empty body (EOF)")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray() << 400
+        << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: EOF");
+    QTest::newRow("400 metadata number")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s
+        << QByteArray(R"({"operation":"echo","metadata":{"n":1}})") << 400
+        << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot "
+                      "unmarshal number");
+    QTest::newRow("400 metadata bool")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s
+        << QByteArray(R"({"operation":"echo","metadata":{"b":true}})") << 400
+        << QByteArray(
+               "ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot unmarshal bool");
+    QTest::newRow("400 operation number")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray(R"({"operation":5})") << 400
+        << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot "
+                      "unmarshal number");
     QTest::newRow("400 nesting deeper than Go's 10000 (no crash)")
         << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-        << R"({"operation":"echo","data":)" + QByteArray(200000, '[') + QByteArray(200000, ']') + "}" << 400
-        << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: invalid character '[' exceeded max depth");
-    QTest::newRow("400 body is an array") << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray("[1]") << 400
-                                          << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot unmarshal array");
-    QTest::newRow("500 unknown binding") << QByteArray("POST") << u"/v1.0/bindings/nosuch"_s
-                                         << QByteArray(R"({"operation":"create"})") << 500
-                                         << err + "error invoking output binding nosuch: couldn't find output binding nosuch";
-    QTest::newRow("500 name is case-sensitive") << QByteArray("POST") << u"/v1.0/bindings/LOOP"_s
-                                                << QByteArray(R"({"operation":"echo"})") << 500
-                                                << err + "error invoking output binding LOOP: couldn't find output binding LOOP";
-    QTest::newRow("500 unsupported operation") << QByteArray("POST") << u"/v1.0/bindings/files"_s
-                                               << QByteArray(R"({"operation":"explode"})") << 500
-                                               << err + "error invoking output binding files: binding files does not support "
-                                                        "operation explode. supported operations:create get delete list";
-    QTest::newRow("500 component error") << QByteArray("POST") << u"/v1.0/bindings/files"_s
-                                         << QByteArray(R"({"operation":"get","metadata":{"fileName":"none.txt"}})") << 500
-                                         << err + "error invoking output binding files: file not found: ";
-    QTest::newRow("trailing slash stripped") << QByteArray("POST") << u"/v1.0/bindings/loop/"_s
-                                             << QByteArray(R"({"operation":"echo","data":1})") << 200 << QByteArray("1");
-    QTest::newRow("name is URL-unescaped") << QByteArray("POST") << u"/v1.0/bindings/lo%6Fp"_s
-                                           << QByteArray(R"({"operation":"echo","data":2})") << 200 << QByteArray("2");
-    QTest::newRow("unknown fields ignored") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-                                            << QByteArray(R"({"operation":"echo","data":3,"extra":{"x":1}})") << 200
-                                            << QByteArray("3");
-    QTest::newRow("only the first JSON value is read") << QByteArray("POST") << u"/v1.0/bindings/loop"_s
-                                                       << QByteArray(R"({"operation":"echo","data":4} trailing)") << 200
-                                                       << QByteArray("4");
-    QTest::newRow("404 other paths (service invocation)") << QByteArray("GET") << u"/v1.0/invoke/x/method/y"_s
-                                                          << QByteArray() << 404
-                                                          << QByteArray("ERR_DIRECT_INVOKE|failed getting app id either from the URL path or the header dapr-app-id");
-    QTest::newRow("404 a path below a binding") << QByteArray("POST") << u"/v1.0/bindings/loop/extra"_s
-                                                << QByteArray(R"({"operation":"echo"})") << 404
-                                                << QByteArray("ERR_DIRECT_INVOKE|failed getting app id either from the URL path or the header dapr-app-id");
+        << R"({"operation":"echo","data":)" + QByteArray(200000, '[') + QByteArray(200000, ']')
+               + "}"
+        << 400
+        << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: invalid character '[' "
+                      "exceeded max depth");
+    QTest::newRow("400 body is an array")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s << QByteArray("[1]") << 400
+        << QByteArray("ERR_MALFORMED_REQUEST|failed deserializing HTTP body: json: cannot "
+                      "unmarshal array");
+    QTest::newRow("500 unknown binding")
+        << QByteArray("POST") << u"/v1.0/bindings/nosuch"_s
+        << QByteArray(R"({"operation":"create"})") << 500
+        << err + "error invoking output binding nosuch: couldn't find output binding nosuch";
+    QTest::newRow("500 name is case-sensitive")
+        << QByteArray("POST") << u"/v1.0/bindings/LOOP"_s << QByteArray(R"({"operation":"echo"})")
+        << 500 << err + "error invoking output binding LOOP: couldn't find output binding LOOP";
+    QTest::newRow("500 unsupported operation")
+        << QByteArray("POST") << u"/v1.0/bindings/files"_s
+        << QByteArray(R"({"operation":"explode"})") << 500
+        << err
+               + "error invoking output binding files: binding files does not support "
+                 "operation explode. supported operations:create get delete list";
+    QTest::newRow("500 component error")
+        << QByteArray("POST") << u"/v1.0/bindings/files"_s
+        << QByteArray(R"({"operation":"get","metadata":{"fileName":"none.txt"}})") << 500
+        << err + "error invoking output binding files: file not found: ";
+    QTest::newRow("trailing slash stripped")
+        << QByteArray("POST") << u"/v1.0/bindings/loop/"_s
+        << QByteArray(R"({"operation":"echo","data":1})") << 200 << QByteArray("1");
+    QTest::newRow("name is URL-unescaped")
+        << QByteArray("POST") << u"/v1.0/bindings/lo%6Fp"_s
+        << QByteArray(R"({"operation":"echo","data":2})") << 200 << QByteArray("2");
+    QTest::newRow("unknown fields ignored")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s
+        << QByteArray(R"({"operation":"echo","data":3,"extra":{"x":1}})") << 200 << QByteArray("3");
+    QTest::newRow("only the first JSON value is read")
+        << QByteArray("POST") << u"/v1.0/bindings/loop"_s
+        << QByteArray(R"({"operation":"echo","data":4} trailing)") << 200 << QByteArray("4");
+    QTest::newRow("404 other paths (service invocation)")
+        << QByteArray("GET") << u"/v1.0/invoke/x/method/y"_s << QByteArray() << 404
+        << QByteArray("ERR_DIRECT_INVOKE|failed getting app id either from the URL path or the "
+                      "header dapr-app-id");
+    QTest::newRow("404 a path below a binding")
+        << QByteArray("POST") << u"/v1.0/bindings/loop/extra"_s
+        << QByteArray(R"({"operation":"echo"})") << 404
+        << QByteArray("ERR_DIRECT_INVOKE|failed getting app id either from the URL path or the "
+                      "header dapr-app-id");
 }
 
 void tst_ApiServer::answersStatusCodeTable()
@@ -240,7 +271,8 @@ void tst_ApiServer::answersStatusCodeTable()
 
 void tst_ApiServer::acceptsPutLikePost()
 {
-    const HttpAnswer a = call("PUT", u"/v1.0/bindings/loop"_s, R"({"operation":"echo","data":[1,2]})");
+    const HttpAnswer a
+        = call("PUT", u"/v1.0/bindings/loop"_s, R"({"operation":"echo","data":[1,2]})");
     QCOMPARE(a.status, 200);
     QCOMPARE(a.body, QByteArray("[1,2]"));
 }
@@ -248,19 +280,22 @@ void tst_ApiServer::acceptsPutLikePost()
 void tst_ApiServer::reencodesDataBeforeTheBindingSeesIt()
 {
     // echo answers the bytes the binding received: daprd's json.Marshal(req.Data).
-    const HttpAnswer a = call("POST", u"/v1.0/bindings/loop"_s,
-                              R"({"operation":"echo","data":{ "z": 1.0, "a": "<b>&", "n": 1e21 }})");
+    const HttpAnswer a
+        = call("POST", u"/v1.0/bindings/loop"_s,
+               R"({"operation":"echo","data":{ "z": 1.0, "a": "<b>&", "n": 1e21 }})");
     QCOMPARE(a.status, 200);
     QCOMPARE(a.body, QByteArray(R"({"a":"\u003cb\u003e\u0026","n":1e+21,"z":1})"));
-    const HttpAnswer s = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo","data":"hello"})");
+    const HttpAnswer s
+        = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo","data":"hello"})");
     QCOMPARE(s.body, QByteArray(R"("hello")")); // quotes kept
 }
 
 void tst_ApiServer::treatsMissingOperationAsCreate()
 {
     // The seed's own request (Bindery §0.1).
-    const HttpAnswer a = call("POST", u"/v1.0/bindings/files"_s,
-                              R"({"data": {"message": "Hi"}, "metadata": {"fileName": "seed.json", "key": "redis-key-1"}})");
+    const HttpAnswer a = call(
+        "POST", u"/v1.0/bindings/files"_s,
+        R"({"data": {"message": "Hi"}, "metadata": {"fileName": "seed.json", "key": "redis-key-1"}})");
     QCOMPARE(a.status, 200);
     QCOMPARE(a.body, QByteArray(R"({"fileName":"seed.json"})"));
     QFile f(m_dir.filePath(u"storage/seed.json"_s));
@@ -272,7 +307,10 @@ void tst_ApiServer::treatsMissingOperationAsCreate()
 
 void tst_ApiServer::defaultsGetAndDeleteOperationsAndReadsQueryMetadata()
 {
-    QCOMPARE(call("POST", u"/v1.0/bindings/files?metadata.fileName=q.txt"_s, R"({"data":"plain text!"})").status, 200);
+    QCOMPARE(
+        call("POST", u"/v1.0/bindings/files?metadata.fileName=q.txt"_s, R"({"data":"plain text!"})")
+            .status,
+        200);
     const HttpAnswer got = call("GET", u"/v1.0/bindings/files?metadata.fileName=q.txt"_s);
     QCOMPARE(got.status, 200);
     QCOMPARE(got.body, QByteArray("plain text!"));
@@ -294,8 +332,9 @@ void tst_ApiServer::defaultsGetAndDeleteOperationsAndReadsQueryMetadata()
 
 void tst_ApiServer::returnsMetadataHeadersCaseInsensitively()
 {
-    const HttpAnswer a = call("POST", u"/v1.0/bindings/loop"_s,
-                              R"({"operation":"echo","data":1,"metadata":{"statusCode":"201","Content-Type":"text/plain"}})");
+    const HttpAnswer a = call(
+        "POST", u"/v1.0/bindings/loop"_s,
+        R"({"operation":"echo","data":1,"metadata":{"statusCode":"201","Content-Type":"text/plain"}})");
     QCOMPARE(a.status, 200);
     QCOMPARE(a.header("METADATA.STATUSCODE"), QByteArray("201"));
     QCOMPARE(a.header("metadata.statuscode"), QByteArray("201"));
@@ -310,10 +349,12 @@ void tst_ApiServer::returnsMetadataHeadersCaseInsensitively()
 
 void tst_ApiServer::returnsMetadataHeadersWithComponentErrors()
 {
-    const HttpAnswer a = call("POST", u"/v1.0/bindings/upstream"_s, R"({"operation":"get","metadata":{"path":"/fail"}})");
+    const HttpAnswer a = call("POST", u"/v1.0/bindings/upstream"_s,
+                              R"({"operation":"get","metadata":{"path":"/fail"}})");
     QCOMPARE(a.status, 500);
     const nlohmann::json j = json(a.body);
-    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")), QByteArray("ERR_INVOKE_OUTPUT_BINDING"));
+    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")),
+             QByteArray("ERR_INVOKE_OUTPUT_BINDING"));
     QCOMPARE(QByteArray::fromStdString(j.value("message", "")),
              QByteArray("error invoking output binding upstream: received status code 503"));
     QCOMPARE(a.header("metadata.statusCode"), QByteArray("503"));
@@ -325,19 +366,24 @@ void tst_ApiServer::returnsMetadataHeadersWithComponentErrors()
 void tst_ApiServer::forwardsTraceContextAndValidatesBaggage()
 {
     const QByteArray tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-    const HttpAnswer a = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})",
-                              {{"traceparent", tp}, {"tracestate", "k=v"}, {"baggage", "user=alice;p=1, tenant=t1"}});
+    const HttpAnswer a = call(
+        "POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})",
+        {{"traceparent", tp}, {"tracestate", "k=v"}, {"baggage", "user=alice;p=1, tenant=t1"}});
     QCOMPARE(a.status, 200);
     QCOMPARE(a.header("metadata.traceparent"), tp); // echo reflects what the binding received
     QCOMPARE(a.header("metadata.tracestate"), QByteArray("k=v"));
     QCOMPARE(a.header("metadata.baggage"), QByteArray("user=alice;p=1, tenant=t1"));
-    const HttpAnswer bad = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})", {{"baggage", "no-equals-sign"}});
+    const HttpAnswer bad = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})",
+                                {{"baggage", "no-equals-sign"}});
     QCOMPARE(bad.status, 400);
     const nlohmann::json j = json(bad.body);
-    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")), QByteArray("ERR_MALFORMED_REQUEST"));
-    QCOMPARE(QByteArray::fromStdString(j.value("message", "")), QByteArray("invalid baggage header: no-equals-sign"));
+    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")),
+             QByteArray("ERR_MALFORMED_REQUEST"));
+    QCOMPARE(QByteArray::fromStdString(j.value("message", "")),
+             QByteArray("invalid baggage header: no-equals-sign"));
     // An invalid traceparent is ignored, not forwarded.
-    const HttpAnswer ignored = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})", {{"traceparent", "garbage"}});
+    const HttpAnswer ignored = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})",
+                                    {{"traceparent", "garbage"}});
     QCOMPARE(ignored.status, 200);
     QVERIFY(!ignored.hasHeader("metadata.traceparent"));
 }
@@ -348,27 +394,35 @@ void tst_ApiServer::answersManyConcurrentRequests()
     constexpr int n = 64;
     QList<QNetworkReply *> replies;
     for (int i = 0; i < n; ++i) {
-        QNetworkRequest req(QUrl(u"http://127.0.0.1:%1/v1.0/bindings/files"_s.arg(m_runtime->httpPort())));
+        QNetworkRequest req(
+            QUrl(u"http://127.0.0.1:%1/v1.0/bindings/files"_s.arg(m_runtime->httpPort())));
         req.setRawHeader("Content-Type", "application/json");
         const QByteArray body = R"({"operation":"create","data":{"i":)" + QByteArray::number(i)
-                                + R"(},"metadata":{"fileName":"c/)" + QByteArray::number(i) + R"(.json"}})";
+                                + R"(},"metadata":{"fileName":"c/)" + QByteArray::number(i)
+                                + R"(.json"}})";
         replies << m_nam.post(req, body);
     }
-    QTRY_VERIFY_WITH_TIMEOUT(std::all_of(replies.begin(), replies.end(), [](QNetworkReply *r) { return r->isFinished(); }),
+    QTRY_VERIFY_WITH_TIMEOUT(std::all_of(replies.begin(), replies.end(),
+                                         [](QNetworkReply *r) { return r->isFinished(); }),
                              20000);
     for (int i = 0; i < n; ++i) {
         QCOMPARE(replies[i]->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
-        QCOMPARE(replies[i]->readAll(), R"({"fileName":"c/)" + QByteArray::number(i) + R"(.json"})");
+        QCOMPARE(replies[i]->readAll(),
+                 R"({"fileName":"c/)" + QByteArray::number(i) + R"(.json"})");
         replies[i]->deleteLater();
     }
-    const HttpAnswer list = call("POST", u"/v1.0/bindings/files"_s, R"({"operation":"list","metadata":{"fileName":"c"}})");
+    const HttpAnswer list = call("POST", u"/v1.0/bindings/files"_s,
+                                 R"({"operation":"list","metadata":{"fileName":"c"}})");
     QCOMPARE(json(list.body).size(), size_t(n));
 }
 
 void tst_ApiServer::recordsEveryRequestInTheTrafficStream()
 {
     m_traffic.drain();
-    QCOMPARE(call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo","data":"t","metadata":{"k":"v"}})").status, 200);
+    QCOMPARE(call("POST", u"/v1.0/bindings/loop"_s,
+                  R"({"operation":"echo","data":"t","metadata":{"k":"v"}})")
+                 .status,
+             200);
     QCOMPARE(call("POST", u"/v1.0/bindings/nosuch"_s, R"({"operation":"x"})").status, 500);
     std::vector<TrafficRecord> recs = m_traffic.drain();
     QCOMPARE(recs.size(), size_t(2));
@@ -397,7 +451,8 @@ void tst_ApiServer::refusesBodiesAboveMaxBodySizeWithoutHanging()
     o.resourcesPaths = {m_dir.filePath(u"components"_s)};
     std::unique_ptr<Runtime> small = startRuntime(o);
     QCOMPARE(small->state(), RuntimeState::Running);
-    const QByteArray big = R"({"operation":"echo","data":")" + QByteArray(1024 * 1024, 'x') + R"("})";
+    const QByteArray big
+        = R"({"operation":"echo","data":")" + QByteArray(1024 * 1024, 'x') + R"("})";
     QElapsedTimer t;
     t.start();
     const HttpAnswer a = call("POST", u"/v1.0/bindings/loop"_s, big, {}, small->httpPort());
@@ -423,11 +478,21 @@ void tst_ApiServer::checksDaprApiTokenExceptOnHealthz()
     QCOMPARE(none.status, 401);
     QCOMPARE(none.body, QByteArray("invalid api token"));
     QVERIFY(none.header("Content-Type").startsWith("text/plain"));
-    QCOMPARE(call("POST", u"/v1.0/bindings/loop"_s, body, {{"dapr-api-token", "wrong"}}, port).status, 401);
-    QCOMPARE(call("POST", u"/v1.0/bindings/loop"_s, body, {{"dapr-api-token", "s3cr3t-token"}}, port).status, 200);
-    QCOMPARE(call("POST", u"/v1.0/bindings/loop"_s, body, {{"DAPR-API-TOKEN", "s3cr3t-token"}}, port).status, 200);
+    QCOMPARE(
+        call("POST", u"/v1.0/bindings/loop"_s, body, {{"dapr-api-token", "wrong"}}, port).status,
+        401);
+    QCOMPARE(
+        call("POST", u"/v1.0/bindings/loop"_s, body, {{"dapr-api-token", "s3cr3t-token"}}, port)
+            .status,
+        200);
+    QCOMPARE(
+        call("POST", u"/v1.0/bindings/loop"_s, body, {{"DAPR-API-TOKEN", "s3cr3t-token"}}, port)
+            .status,
+        200);
     QCOMPARE(call("GET", u"/v1.0/metadata"_s, {}, {}, port).status, 401);
-    QCOMPARE(call("GET", u"/v1.0/metadata"_s, {}, {{"dapr-api-token", "s3cr3t-token"}}, port).status, 200);
+    QCOMPARE(
+        call("GET", u"/v1.0/metadata"_s, {}, {{"dapr-api-token", "s3cr3t-token"}}, port).status,
+        200);
     QCOMPARE(call("GET", u"/v1.0/healthz"_s, {}, {}, port).status, 204);
     QCOMPARE(call("GET", u"/v1.0/healthz/outbound"_s, {}, {}, port).status, 204);
 }
@@ -444,23 +509,29 @@ void tst_ApiServer::servesMetadataInDaprShape()
     QVERIFY(j["extended"].is_object());
     QCOMPARE(QByteArray::fromStdString(j["extended"].value("daprRuntimeVersion", "")),
              QByteArray::fromStdString(j.value("runtimeVersion", "x")));
-    QCOMPARE(QByteArray::fromStdString(j["actorRuntime"].value("runtimeStatus", "")), QByteArray("DISABLED"));
+    QCOMPARE(QByteArray::fromStdString(j["actorRuntime"].value("runtimeStatus", "")),
+             QByteArray("DISABLED"));
     const nlohmann::json comps = j["components"];
     QVERIFY(comps.is_array());
     QCOMPARE(comps.size(), size_t(3));
     std::map<std::string, nlohmann::json> byName;
     for (const auto &c : comps)
         byName[c.value("name", "")] = c;
-    QCOMPARE(QByteArray::fromStdString(byName["loop"].dump()),
-             QByteArray(R"({"capabilities":["INPUT_BINDING","OUTPUT_BINDING"],"name":"loop","type":"bindings.loopback",)"
-                        R"("version":"v1"})"));
-    QCOMPARE(QByteArray::fromStdString(byName["files"]["capabilities"].dump()), QByteArray(R"(["OUTPUT_BINDING"])"));
-    QCOMPARE(QByteArray::fromStdString(byName["upstream"].value("type", "")), QByteArray("bindings.http"));
+    QCOMPARE(
+        QByteArray::fromStdString(byName["loop"].dump()),
+        QByteArray(
+            R"({"capabilities":["INPUT_BINDING","OUTPUT_BINDING"],"name":"loop","type":"bindings.loopback",)"
+            R"("version":"v1"})"));
+    QCOMPARE(QByteArray::fromStdString(byName["files"]["capabilities"].dump()),
+             QByteArray(R"(["OUTPUT_BINDING"])"));
+    QCOMPARE(QByteArray::fromStdString(byName["upstream"].value("type", "")),
+             QByteArray("bindings.http"));
 }
 
 void tst_ApiServer::storesExtendedMetadataWithPut()
 {
-    const HttpAnswer put = call("PUT", u"/v1.0/metadata/myKey"_s, "my value", {{"Content-Type", "text/plain"}});
+    const HttpAnswer put
+        = call("PUT", u"/v1.0/metadata/myKey"_s, "my value", {{"Content-Type", "text/plain"}});
     QCOMPARE(put.status, 204);
     QVERIFY(put.body.isEmpty());
     const nlohmann::json j = json(call("GET", u"/v1.0/metadata"_s).body);
@@ -473,7 +544,8 @@ void tst_ApiServer::reportsHealthAndOutboundHealth()
     QCOMPARE(call("GET", u"/v1.0/healthz/outbound"_s).status, 204);
     const HttpAnswer wrongId = call("GET", u"/v1.0/healthz?appid=other"_s);
     QCOMPARE(wrongId.status, 500);
-    QCOMPARE(QByteArray::fromStdString(json(wrongId.body).value("errorCode", "")), QByteArray("ERR_HEALTH_APPID_NOT_MATCH"));
+    QCOMPARE(QByteArray::fromStdString(json(wrongId.body).value("errorCode", "")),
+             QByteArray("ERR_HEALTH_APPID_NOT_MATCH"));
     QCOMPARE(call("GET", u"/v1.0/healthz?appid=api-test"_s).status, 204);
 
     // With an app port nobody listens on: outbound is ready, healthz waits for the app.
@@ -490,8 +562,10 @@ void tst_ApiServer::reportsHealthAndOutboundHealth()
     const HttpAnswer notReady = call("GET", u"/v1.0/healthz"_s, {}, {}, port);
     QCOMPARE(notReady.status, 500);
     const nlohmann::json j = json(notReady.body);
-    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")), QByteArray("ERR_HEALTH_NOT_READY"));
-    QVERIFY2(QByteArray::fromStdString(j.value("message", "")).startsWith("dapr is not ready: ["), notReady.body.constData());
+    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")),
+             QByteArray("ERR_HEALTH_NOT_READY"));
+    QVERIFY2(QByteArray::fromStdString(j.value("message", "")).startsWith("dapr is not ready: ["),
+             notReady.body.constData());
     // The app comes up: healthz turns 204.
     QTcpServer app;
     QVERIFY(app.listen(QHostAddress::LocalHost, appPort));

@@ -102,8 +102,10 @@ void tst_AppChannel::probeTimesOutWhenTheAppNeverAnswers()
     const qint64 elapsed = t.elapsed();
     QCOMPARE(r.status, 0);
     QVERIFY(!r.subscribed());
-    QVERIFY2(r.error.startsWith(u"could not invoke OPTIONS method on input binding subscription endpoint \"/slow\": "_s),
-             qPrintable(r.error));
+    QVERIFY2(
+        r.error.startsWith(
+            u"could not invoke OPTIONS method on input binding subscription endpoint \"/slow\": "_s),
+        qPrintable(r.error));
     QVERIFY2(elapsed >= 500 && elapsed < 3000, qPrintable(QString::number(elapsed)));
 }
 
@@ -187,7 +189,9 @@ void tst_AppChannel::deliveryTreatsAny2xxAsAck()
 {
     QFETCH(int, status);
     QFETCH(bool, ack);
-    m_app->answer("POST", "/orders", status, status == 204 ? QByteArray() : QByteArray("app says ") + QByteArray::number(status));
+    m_app->answer("POST", "/orders", status,
+                  status == 204 ? QByteArray()
+                                : QByteArray("app says ") + QByteArray::number(status));
     AppChannel channel(u"127.0.0.1"_s, m_port);
     Headers responseHeaders;
     const AppReply r = channel.post(u"orders"_s, "{}", {}, 5000, &responseHeaders);
@@ -196,7 +200,10 @@ void tst_AppChannel::deliveryTreatsAny2xxAsAck()
     if (ack) {
         QVERIFY(r.error.isEmpty());
     } else {
-        QCOMPARE(r.error, u"fails to send binding event to http app channel, status code: %1 body: app says %1"_s.arg(status));
+        QCOMPARE(
+            r.error,
+            u"fails to send binding event to http app channel, status code: %1 body: app says %1"_s
+                .arg(status));
     }
     bool sawAppHeader = false;
     for (const auto &[k, v] : responseHeaders)
@@ -267,7 +274,8 @@ void tst_AppChannel::deliveryRecoversWhenTheAppComesBack()
     const AppReply down = channel.post(u"orders"_s, "2", {}, 5000);
     QVERIFY(!down.ok());
     QCOMPARE(down.status, 0);
-    QVERIFY2(down.error.startsWith(u"error invoking app: Post \"http://127.0.0.1:%1/orders\": "_s.arg(m_port)),
+    QVERIFY2(down.error.startsWith(
+                 u"error invoking app: Post \"http://127.0.0.1:%1/orders\": "_s.arg(m_port)),
              qPrintable(down.error));
     QCOMPARE(m_app->start(m_port), m_port); // app up again on the same port
     const AppReply up = channel.post(u"orders"_s, "3", {}, 5000);
@@ -394,7 +402,8 @@ private:
                     buf.append(chunk, n);
                 }
                 buf.remove(0, end + 4 + length);
-                ::send(fd, m_answer.constData(), static_cast<size_t>(m_answer.size()), MSG_NOSIGNAL);
+                ::send(fd, m_answer.constData(), static_cast<size_t>(m_answer.size()),
+                       MSG_NOSIGNAL);
                 if (m_close)
                     open = false;
             }
@@ -420,26 +429,37 @@ void tst_AppChannel::deliveryReadsEveryResponseFraming_data()
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<QString>("error"); // a part of the expected error, or empty
 
-    QTest::newRow("content-length, kept alive") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") << false
-                                                << 200 << QByteArray("hello") << QString();
-    QTest::newRow("chunked") << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n")
-                             << false << 200 << QByteArray("hello world") << QString();
-    QTest::newRow("chunked with a trailer") << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 1\r\n\r\n")
+    QTest::newRow("content-length, kept alive")
+        << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") << false << 200
+        << QByteArray("hello") << QString();
+    QTest::newRow("chunked") << QByteArray(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n "
+        "world\r\n0\r\n\r\n") << false
+                             << 200 << QByteArray("hello world") << QString();
+    QTest::newRow("chunked with a trailer") << QByteArray(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 1\r\n\r\n")
                                             << false << 200 << QByteArray("ok") << QString();
-    QTest::newRow("HTTP/1.0, body until close") << QByteArray("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nbye") << true
-                                                << 200 << QByteArray("bye") << QString();
-    QTest::newRow("Connection: close") << QByteArray("HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
-                                       << true << 202 << QByteArray("ok") << QString();
-    QTest::newRow("100 Continue first") << QByteArray("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+    QTest::newRow("HTTP/1.0, body until close")
+        << QByteArray("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nbye") << true << 200
+        << QByteArray("bye") << QString();
+    QTest::newRow("Connection: close")
+        << QByteArray("HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+        << true << 202 << QByteArray("ok") << QString();
+    QTest::newRow("100 Continue first") << QByteArray(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
                                         << false << 201 << QByteArray("ok") << QString();
-    QTest::newRow("204 without a length") << QByteArray("HTTP/1.1 204 No Content\r\n\r\n") << false << 204 << QByteArray()
-                                          << QString();
-    QTest::newRow("500 is a failed delivery") << QByteArray("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops")
-                                              << false << 500 << QByteArray("oops") << u"status code: 500 body: oops"_s;
-    QTest::newRow("not HTTP") << QByteArray("garbage\r\n\r\n") << true << 0 << QByteArray() << u"malformed HTTP response"_s;
-    QTest::newRow("closed without answering") << QByteArray() << true << 0 << QByteArray() << u"closed the connection"_s;
-    QTest::newRow("body shorter than its length") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort") << true
-                                                  << 0 << QByteArray() << u"shorter than Content-Length"_s;
+    QTest::newRow("204 without a length") << QByteArray("HTTP/1.1 204 No Content\r\n\r\n") << false
+                                          << 204 << QByteArray() << QString();
+    QTest::newRow("500 is a failed delivery")
+        << QByteArray("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops")
+        << false << 500 << QByteArray("oops") << u"status code: 500 body: oops"_s;
+    QTest::newRow("not HTTP") << QByteArray("garbage\r\n\r\n") << true << 0 << QByteArray()
+                              << u"malformed HTTP response"_s;
+    QTest::newRow("closed without answering")
+        << QByteArray() << true << 0 << QByteArray() << u"closed the connection"_s;
+    QTest::newRow("body shorter than its length")
+        << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort") << true << 0
+        << QByteArray() << u"shorter than Content-Length"_s;
 }
 
 void tst_AppChannel::deliveryReadsEveryResponseFraming()

@@ -152,7 +152,8 @@ void tst_BindingRegistry::hidesTestOnlyBindingsUnlessAsked()
     };
     QVERIFY(!types(m_builtin.all()).contains(u"bindings.loopback"_s));
     QVERIFY(types(m_builtin.all(true)).contains(u"bindings.loopback"_s));
-    for (const QString &shipped : {u"bindings.cron"_s, u"bindings.localstorage"_s, u"bindings.http"_s})
+    for (const QString &shipped :
+         {u"bindings.cron"_s, u"bindings.localstorage"_s, u"bindings.http"_s})
         QVERIFY2(types(m_builtin.all()).contains(shipped), qPrintable(shipped));
 }
 
@@ -164,7 +165,8 @@ void tst_BindingRegistry::opensEmbeddedMetadataThroughBinderyBindings()
     QVERIFY2(cron, cron ? "" : qPrintable(cron.error().message));
     QCOMPARE(cron->name, u"cron"_s);
     QVERIFY(cron->field(u"schedule"_s) && cron->field(u"schedule"_s)->required);
-    Result<BindingMetadata> missing = BindingMetadata::fromFile(u":/bindings/nosuch/metadata.yaml"_s);
+    Result<BindingMetadata> missing
+        = BindingMetadata::fromFile(u":/bindings/nosuch/metadata.yaml"_s);
     QVERIFY(!missing);
     QVERIFY(missing.error().message.startsWith(u":/bindings/nosuch/metadata.yaml: cannot open"_s));
 }
@@ -178,7 +180,8 @@ void tst_BindingRegistry::everyDescriptorMatchesItsMetadata()
         const BindingMetadata &m = d->metadata;
         QVERIFY2(!m.name.isEmpty(), what.constData());
         QVERIFY2(QFile::exists(u":/bindings/"_s + m.name + u"/metadata.yaml"_s), what.constData());
-        QCOMPARE(BindingRegistry::key(m.type, m.version), BindingRegistry::key(d->type, d->version));
+        QCOMPARE(BindingRegistry::key(m.type, m.version),
+                 BindingRegistry::key(d->type, d->version));
         QCOMPARE(m.input, bool(d->inputFactory));
         QCOMPARE(m.output, bool(d->outputFactory));
         QVERIFY2(m.input || m.output, what.constData());
@@ -190,9 +193,12 @@ void tst_BindingRegistry::everyDescriptorMatchesItsMetadata()
         }
         for (const MetadataField &f : m.fields) {
             QVERIFY2(!f.name.isEmpty(), what.constData());
-            QVERIFY2(f.required ? f.defaultValue.isEmpty() : true, qPrintable(d->type + u": "_s + f.name));
-            const QStringList types{u"string"_s, u"number"_s, u"bool"_s, u"duration"_s, u"bytesize"_s};
-            QVERIFY2(types.contains(f.type), qPrintable(d->type + u": "_s + f.name + u" has type "_s + f.type));
+            QVERIFY2(f.required ? f.defaultValue.isEmpty() : true,
+                     qPrintable(d->type + u": "_s + f.name));
+            const QStringList types{u"string"_s, u"number"_s, u"bool"_s, u"duration"_s,
+                                    u"bytesize"_s};
+            QVERIFY2(types.contains(f.type),
+                     qPrintable(d->type + u": "_s + f.name + u" has type "_s + f.type));
         }
     }
 }

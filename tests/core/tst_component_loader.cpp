@@ -49,7 +49,8 @@ QStringList strings(const Diagnostics &diagnostics)
 
 QByteArray component(const QByteArray &specExtra, const QByteArray &items = {})
 {
-    return "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n  type: bindings.cron\n"
+    return "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n  type: "
+           "bindings.cron\n"
            + specExtra + "  metadata:\n  - name: schedule\n    value: \"@every 1s\"\n" + items;
 }
 
@@ -88,7 +89,8 @@ private:
 
 void tst_ComponentLoader::initTestCase()
 {
-    QVERIFY2(QDir(dataDir()).exists(), qPrintable(u"BINDERY_SOURCE_DIR must point at the source tree: "_s + dataDir()));
+    QVERIFY2(QDir(dataDir()).exists(),
+             qPrintable(u"BINDERY_SOURCE_DIR must point at the source tree: "_s + dataDir()));
     registerBuiltinBindings(m_registry);
     qputenv("BINDERY_TST_HEADER", "X-From-Env");
     qputenv("BINDERY_TST_SECRET", "env-secret-value");
@@ -107,8 +109,8 @@ void tst_ComponentLoader::loadsEveryYamlFileOfAFolderInNameOrder()
     QStringList names;
     for (const ComponentSpec &c : r.components)
         names << c.name;
-    QCOMPARE(names, (QStringList{u"tick"_s, u"files"_s, u"file-secrets"_s, u"env-secrets"_s, u"api"_s,
-                                 u"api-env"_s, u"scoped-to-us"_s}));
+    QCOMPARE(names, (QStringList{u"tick"_s, u"files"_s, u"file-secrets"_s, u"env-secrets"_s,
+                                 u"api"_s, u"api-env"_s, u"scoped-to-us"_s}));
     const ComponentSpec *tick = byName(r.components, u"tick"_s);
     QCOMPARE(tick->type, u"bindings.cron"_s);
     QCOMPARE(tick->property(u"SCHEDULE"_s), u"@every 1s"_s); // case-insensitive, as DecodeMetadata
@@ -116,7 +118,8 @@ void tst_ComponentLoader::loadsEveryYamlFileOfAFolderInNameOrder()
     QVERIFY(tick->location.file.endsWith(u"good/01-bindings.yaml"_s));
     QCOMPARE(tick->location.line, 2); // after the comment line
     const ComponentSpec *files = byName(r.components, u"files"_s);
-    QCOMPARE(files->location.line, 20); // third document of the file: line numbers stay file-relative
+    QCOMPARE(files->location.line,
+             20); // third document of the file: line numbers stay file-relative
     QCOMPARE(files->items.first().location.line, 29);
 }
 
@@ -139,7 +142,8 @@ void tst_ComponentLoader::skipsNonYamlFilesWithANoteAndIgnoresSubfolders()
 
 void tst_ComponentLoader::skipsNonComponentDocumentsSilently()
 {
-    const LoadResult r = ComponentLoader::parseText(readFixture(u"good/01-bindings.yaml"_s), u"f.yaml"_s);
+    const LoadResult r
+        = ComponentLoader::parseText(readFixture(u"good/01-bindings.yaml"_s), u"f.yaml"_s);
     QCOMPARE(r.components.size(), 2);
     QVERIFY2(r.diagnostics.isEmpty(), qPrintable(strings(r.diagnostics).join(u'\n')));
     // A near miss (kind: component) is worth a warning.
@@ -148,7 +152,8 @@ void tst_ComponentLoader::skipsNonComponentDocumentsSilently()
     QCOMPARE(typo.components.size(), 0);
     QCOMPARE(typo.diagnostics.size(), 1);
     QCOMPARE(typo.diagnostics.first().severity, Diagnostic::Severity::Warning);
-    QVERIFY(typo.diagnostics.first().toString().startsWith(u"t.yaml:1:1: warning: document skipped"_s));
+    QVERIFY(
+        typo.diagnostics.first().toString().startsWith(u"t.yaml:1:1: warning: document skipped"_s));
 }
 
 void tst_ComponentLoader::readsIgnoreErrorsVersionAndInitTimeout_data()
@@ -158,14 +163,21 @@ void tst_ComponentLoader::readsIgnoreErrorsVersionAndInitTimeout_data()
     QTest::addColumn<QString>("version");
     QTest::addColumn<int>("initTimeoutMs");
     QTest::newRow("defaults") << QByteArray() << false << QString() << 5000;
-    QTest::newRow("ignoreErrors true") << QByteArray("  ignoreErrors: true\n") << true << QString() << 5000;
-    QTest::newRow("ignoreErrors yes") << QByteArray("  ignoreErrors: \"yes\"\n") << true << QString() << 5000;
+    QTest::newRow("ignoreErrors true")
+        << QByteArray("  ignoreErrors: true\n") << true << QString() << 5000;
+    QTest::newRow("ignoreErrors yes")
+        << QByteArray("  ignoreErrors: \"yes\"\n") << true << QString() << 5000;
     QTest::newRow("version v1") << QByteArray("  version: v1\n") << false << u"v1"_s << 5000;
-    QTest::newRow("initTimeout 1m30s") << QByteArray("  initTimeout: 1m30s\n") << false << QString() << 90000;
-    QTest::newRow("initTimeout 250ms") << QByteArray("  initTimeout: 250ms\n") << false << QString() << 250;
-    QTest::newRow("initTimeout invalid = 5s") << QByteArray("  initTimeout: soon\n") << false << QString() << 5000;
-    QTest::newRow("initTimeout negative = 5s") << QByteArray("  initTimeout: -2s\n") << false << QString() << 5000;
-    QTest::newRow("initTimeout zero = 5s") << QByteArray("  initTimeout: 0s\n") << false << QString() << 5000;
+    QTest::newRow("initTimeout 1m30s")
+        << QByteArray("  initTimeout: 1m30s\n") << false << QString() << 90000;
+    QTest::newRow("initTimeout 250ms")
+        << QByteArray("  initTimeout: 250ms\n") << false << QString() << 250;
+    QTest::newRow("initTimeout invalid = 5s")
+        << QByteArray("  initTimeout: soon\n") << false << QString() << 5000;
+    QTest::newRow("initTimeout negative = 5s")
+        << QByteArray("  initTimeout: -2s\n") << false << QString() << 5000;
+    QTest::newRow("initTimeout zero = 5s")
+        << QByteArray("  initTimeout: 0s\n") << false << QString() << 5000;
 }
 
 void tst_ComponentLoader::readsIgnoreErrorsVersionAndInitTimeout()
@@ -188,10 +200,14 @@ void tst_ComponentLoader::keepsComponentsScopedToThisAppOnly()
     LoaderOptions nobody;
     nobody.appId = u"third"_s;
     QVERIFY(byName(ComponentLoader::parseText(text, u"f"_s, ours).components, u"scoped-to-us"_s));
-    QVERIFY(!byName(ComponentLoader::parseText(text, u"f"_s, ours).components, u"only-for-other-app"_s));
-    QVERIFY(byName(ComponentLoader::parseText(text, u"f"_s, theirs).components, u"only-for-other-app"_s));
-    QVERIFY(!byName(ComponentLoader::parseText(text, u"f"_s, nobody).components, u"scoped-to-us"_s));
-    QVERIFY(byName(ComponentLoader::parseText(text, u"f"_s, nobody).components, u"api"_s)); // no scopes = all
+    QVERIFY(!byName(ComponentLoader::parseText(text, u"f"_s, ours).components,
+                    u"only-for-other-app"_s));
+    QVERIFY(byName(ComponentLoader::parseText(text, u"f"_s, theirs).components,
+                   u"only-for-other-app"_s));
+    QVERIFY(
+        !byName(ComponentLoader::parseText(text, u"f"_s, nobody).components, u"scoped-to-us"_s));
+    QVERIFY(byName(ComponentLoader::parseText(text, u"f"_s, nobody).components,
+                   u"api"_s)); // no scopes = all
 }
 
 void tst_ComponentLoader::replacesUuidAndAppIdTemplates()
@@ -202,14 +218,17 @@ void tst_ComponentLoader::replacesUuidAndAppIdTemplates()
     const ComponentSpec *api = byName(r.components, u"api"_s);
     QVERIFY(api);
     const QString url = api->property(u"url"_s);
-    const QRegularExpression re(u"^http://127\\.0\\.0\\.1:1/tst-app/([0-9a-f-]{36})/([0-9a-f-]{36})$"_s);
+    const QRegularExpression re(
+        u"^http://127\\.0\\.0\\.1:1/tst-app/([0-9a-f-]{36})/([0-9a-f-]{36})$"_s);
     const QRegularExpressionMatch m = re.match(url);
     QVERIFY2(m.hasMatch(), qPrintable(url));
     QVERIFY(!QUuid::fromString(m.captured(1)).isNull());
     QVERIFY2(m.captured(1) != m.captured(2), "each {uuid} occurrence is a new UUID");
     QCOMPARE(api->item(u"url"_s)->rawValue, u"http://127.0.0.1:1/{appID}/{uuid}/{uuid}"_s);
-    const LoadResult again = ComponentLoader::parseText(readFixture(u"good/01-bindings.yaml"_s), u"f"_s, o);
-    QCOMPARE(byName(again.components, u"files"_s)->property(u"rootPath"_s), u"/tmp/bindery-tst-tst-app"_s);
+    const LoadResult again
+        = ComponentLoader::parseText(readFixture(u"good/01-bindings.yaml"_s), u"f"_s, o);
+    QCOMPARE(byName(again.components, u"files"_s)->property(u"rootPath"_s),
+             u"/tmp/bindery-tst-tst-app"_s);
 }
 
 void tst_ComponentLoader::readsEnvRefOnlyWhenValueIsEmpty()
@@ -217,7 +236,8 @@ void tst_ComponentLoader::readsEnvRefOnlyWhenValueIsEmpty()
     const LoadResult r = ComponentLoader::parseText(readFixture(u"good/03-refs.yaml"_s), u"f"_s);
     QCOMPARE(byName(r.components, u"api"_s)->property(u"securityTokenHeader"_s), u"X-From-Env"_s);
     const LoadResult withValue = ComponentLoader::parseText(
-        component({}, "  - name: extra\n    value: written\n    envRef: BINDERY_TST_HEADER\n"), u"c"_s);
+        component({}, "  - name: extra\n    value: written\n    envRef: BINDERY_TST_HEADER\n"),
+        u"c"_s);
     QCOMPARE(withValue.components.first().property(u"extra"_s), u"written"_s);
 }
 
@@ -229,8 +249,10 @@ void tst_ComponentLoader::refusesForbiddenEnvRefNames_data()
     QTest::newRow("APP_API_TOKEN") << QByteArray("APP_API_TOKEN") << QByteArray() << true;
     QTest::newRow("DAPR_ prefix") << QByteArray("DAPR_API_TOKEN") << QByteArray() << true;
     QTest::newRow("name with a space") << QByteArray("\"BINDERY TST\"") << QByteArray() << true;
-    QTest::newRow("outside DAPR_ENV_KEYS") << QByteArray("BINDERY_TST_HEADER") << QByteArray("OTHER ONE") << true;
-    QTest::newRow("inside DAPR_ENV_KEYS") << QByteArray("BINDERY_TST_HEADER") << QByteArray("X BINDERY_TST_HEADER") << false;
+    QTest::newRow("outside DAPR_ENV_KEYS")
+        << QByteArray("BINDERY_TST_HEADER") << QByteArray("OTHER ONE") << true;
+    QTest::newRow("inside DAPR_ENV_KEYS")
+        << QByteArray("BINDERY_TST_HEADER") << QByteArray("X BINDERY_TST_HEADER") << false;
     QTest::newRow("plain name") << QByteArray("BINDERY_TST_HEADER") << QByteArray() << false;
 }
 
@@ -246,8 +268,8 @@ void tst_ComponentLoader::refusesForbiddenEnvRefNames()
         qunsetenv("DAPR_ENV_KEYS");
     else
         qputenv("DAPR_ENV_KEYS", allowlist);
-    const LoadResult r = ComponentLoader::parseText(component({}, "  - name: secretish\n    envRef: " + name + "\n"),
-                                                    u"components/c.yaml"_s);
+    const LoadResult r = ComponentLoader::parseText(
+        component({}, "  - name: secretish\n    envRef: " + name + "\n"), u"components/c.yaml"_s);
     qunsetenv("DAPR_ENV_KEYS");
     QCOMPARE(r.components.size(), 1);
     const QString value = r.components.first().property(u"secretish"_s);
@@ -261,9 +283,11 @@ void tst_ComponentLoader::refusesForbiddenEnvRefNames()
     const Diagnostic &d = r.diagnostics.first();
     QCOMPARE(d.severity, Diagnostic::Severity::Warning);
     QCOMPARE(d.field, u"secretish"_s);
-    QVERIFY2(d.toString().startsWith(u"components/c.yaml:10:5: warning: component 'c' (bindings.cron): envRef '"_s),
+    QVERIFY2(d.toString().startsWith(
+                 u"components/c.yaml:10:5: warning: component 'c' (bindings.cron): envRef '"_s),
              qPrintable(d.toString()));
-    QVERIFY(d.toString().endsWith(u"of metadata 'secretish' is not allowed; the value stays empty"_s));
+    QVERIFY(
+        d.toString().endsWith(u"of metadata 'secretish' is not allowed; the value stays empty"_s));
 }
 
 void tst_ComponentLoader::resolvesSecretKeyRefThroughLocalFileStoreWithNestedSeparator()
@@ -289,14 +313,15 @@ void tst_ComponentLoader::resolvesSecretKeyRefThroughLocalEnvStore()
 void tst_ComponentLoader::reportsMissingSecretAndMissingStoreWithFileLineAndField()
 {
     const QByteArray stores = readFixture(u"good/02-secretstores.yaml"_s);
-    const QByteArray text = stores
-                            + "---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n"
-                              "  type: bindings.http\n  metadata:\n  - name: url\n    value: http://h\n"
-                              "  - name: securityToken\n    secretKeyRef:\n      name: db.nope\n"
-                              "auth:\n  secretStore: file-secrets\n"
-                              "---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: d\nspec:\n"
-                              "  type: bindings.http\n  metadata:\n  - name: securityToken\n    secretKeyRef:\n"
-                              "      name: x\nauth:\n  secretStore: vault\n";
+    const QByteArray text
+        = stores
+          + "---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n"
+            "  type: bindings.http\n  metadata:\n  - name: url\n    value: http://h\n"
+            "  - name: securityToken\n    secretKeyRef:\n      name: db.nope\n"
+            "auth:\n  secretStore: file-secrets\n"
+            "---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: d\nspec:\n"
+            "  type: bindings.http\n  metadata:\n  - name: securityToken\n    secretKeyRef:\n"
+            "      name: x\nauth:\n  secretStore: vault\n";
     QTemporaryDir dir;
     QFile::copy(dataDir() + u"/good/secrets.json"_s, dir.filePath(u"secrets.json"_s));
     QFile f(dir.filePath(u"s.yaml"_s));
@@ -307,10 +332,15 @@ void tst_ComponentLoader::reportsMissingSecretAndMissingStoreWithFileLineAndFiel
     const QStringList d = strings(resolveSecrets(r.components));
     const QString file = dir.path() + u"/s.yaml"_s;
     QCOMPARE(d.size(), 2);
-    QCOMPARE(d.at(0), file + u":32:5: warning: component 'c' (bindings.http): metadata 'securityToken': secret "
-                             "'db.nope' key 'db.nope' not found in store 'file-secrets'; the value stays empty"_s);
-    QCOMPARE(d.at(1), file + u":45:5: component 'd' (bindings.http): metadata 'securityToken': secret store "
-                             "'vault' is not loaded"_s);
+    QCOMPARE(
+        d.at(0),
+        file
+            + u":32:5: warning: component 'c' (bindings.http): metadata 'securityToken': secret "
+              "'db.nope' key 'db.nope' not found in store 'file-secrets'; the value stays empty"_s);
+    QCOMPARE(d.at(1),
+             file
+                 + u":45:5: component 'd' (bindings.http): metadata 'securityToken': secret store "
+                   "'vault' is not loaded"_s);
     QCOMPARE(byName(r.components, u"c"_s)->property(u"securityToken"_s), QString());
 }
 
@@ -323,7 +353,9 @@ void tst_ComponentLoader::reportsYamlSyntaxErrorWithFileLineAndKeepsOtherDocumen
     QCOMPARE(r.diagnostics.size(), 1);
     const QString s = r.diagnostics.first().toString();
     // The mis-indented entry is on line 21, in the second document.
-    QVERIFY2(QRegularExpression(u"^components/syntax-error\\.yaml:21:\\d+: YAML syntax error: "_s).match(s).hasMatch(),
+    QVERIFY2(QRegularExpression(u"^components/syntax-error\\.yaml:21:\\d+: YAML syntax error: "_s)
+                 .match(s)
+                 .hasMatch(),
              qPrintable(s));
     QVERIFY(r.diagnostics.first().isError());
     QVERIFY(!r.fatal); // daprd: one bad document is a warning, not fatal
@@ -336,7 +368,8 @@ void tst_ComponentLoader::reportsMissingNameWithFileLine()
     QCOMPARE(r.components.size(), 0);
     QCOMPARE(r.diagnostics.size(), 1);
     QCOMPARE(r.diagnostics.first().field, u"metadata.name"_s);
-    QCOMPARE(r.diagnostics.first().toString(), u"components/missing-name.yaml:4:3: component has no metadata.name"_s);
+    QCOMPARE(r.diagnostics.first().toString(),
+             u"components/missing-name.yaml:4:3: component has no metadata.name"_s);
 }
 
 void tst_ComponentLoader::treatsDuplicateNamesAsFatal()
@@ -350,9 +383,12 @@ void tst_ComponentLoader::treatsDuplicateNamesAsFatal()
     }
     QCOMPARE(dups.size(), 1);
     const QString file = dataDir() + u"/malformed/duplicate.yaml"_s;
-    QCOMPARE(dups.first(), file + u":11:1: component 'twice' (bindings.localstorage): duplicate definition of "
-                                  "Component name twice (bindings.localstorage/) with existing twice "
-                                  "(bindings.cron/) at "_s + file + u":1"_s);
+    QCOMPARE(dups.first(),
+             file
+                 + u":11:1: component 'twice' (bindings.localstorage): duplicate definition of "
+                   "Component name twice (bindings.localstorage/) with existing twice "
+                   "(bindings.cron/) at "_s
+                 + file + u":1"_s);
     // The first definition is kept; the second is dropped.
     QCOMPARE(byName(r.components, u"twice"_s)->type, u"bindings.cron"_s);
 }
@@ -361,11 +397,12 @@ void tst_ComponentLoader::reportsMissingRequiredMetadataInTheIssueShape()
 {
     const Diagnostics d = checkComponentText(readFixture(u"malformed/missing-required.yaml"_s),
                                              u"components/missing-required.yaml"_s, m_registry);
-    QCOMPARE(strings(d), (QStringList{
-        u"components/missing-required.yaml:9:7: warning: component 'orders' (bindings.localstorage): unknown "
-        "metadata 'rootPth'; did you mean 'rootPath'?"_s,
-        u"components/missing-required.yaml:9:5: component 'orders' (bindings.localstorage): required metadata "
-        "'rootPath' is missing"_s}));
+    QCOMPARE(strings(d), (QStringList{u"components/missing-required.yaml:9:7: warning: component "
+                                      u"'orders' (bindings.localstorage): unknown "
+                                      "metadata 'rootPth'; did you mean 'rootPath'?"_s,
+                                      u"components/missing-required.yaml:9:5: component 'orders' "
+                                      u"(bindings.localstorage): required metadata "
+                                      "'rootPath' is missing"_s}));
     QCOMPARE(d.at(0).field, u"rootPth"_s);
     QCOMPARE(d.at(0).suggestion, u"rootPath"_s);
     QCOMPARE(d.at(1).field, u"rootPath"_s);
@@ -375,30 +412,34 @@ void tst_ComponentLoader::reportsUnknownTypeAndVersionWithSuggestion()
 {
     const Diagnostics d = checkComponentText(readFixture(u"malformed/unknown-type.yaml"_s),
                                              u"components/unknown-type.yaml"_s, m_registry);
-    QCOMPARE(strings(d), (QStringList{
-        u"components/unknown-type.yaml:6:9: component 'typo' (bindings.cronn): couldn't find binding typo "
-        "(bindings.cronn); did you mean 'bindings.cron'?"_s,
-        u"components/unknown-type.yaml:16:9: component 'future' (bindings.cron): couldn't find binding future "
-        "(bindings.cron/v2); bindings.cron has version v1"_s}));
+    QCOMPARE(strings(d), (QStringList{u"components/unknown-type.yaml:6:9: component 'typo' "
+                                      u"(bindings.cronn): couldn't find binding typo "
+                                      "(bindings.cronn); did you mean 'bindings.cron'?"_s,
+                                      u"components/unknown-type.yaml:16:9: component 'future' "
+                                      u"(bindings.cron): couldn't find binding future "
+                                      "(bindings.cron/v2); bindings.cron has version v1"_s}));
     QCOMPARE(d.at(0).field, u"spec.type"_s);
 }
 
 void tst_ComponentLoader::reportsUnknownKeysInTheComponentShape()
 {
-    const LoadResult r = ComponentLoader::parseText(component("  initTimout: 5s\n", "  - name: x\n    valu: 1\n"),
-                                                    u"c.yaml"_s);
-    QCOMPARE(strings(r.diagnostics), (QStringList{
-        u"c.yaml:7:3: warning: component 'c' (bindings.cron): unknown key 'initTimout' in spec; did you mean "
-        "'initTimeout'?"_s,
-        u"c.yaml:12:5: warning: component 'c' (bindings.cron): unknown key 'valu' in a spec.metadata entry; did "
-        "you mean 'value'?"_s}));
+    const LoadResult r = ComponentLoader::parseText(
+        component("  initTimout: 5s\n", "  - name: x\n    valu: 1\n"), u"c.yaml"_s);
+    QCOMPARE(strings(r.diagnostics),
+             (QStringList{u"c.yaml:7:3: warning: component 'c' (bindings.cron): unknown key "
+                          u"'initTimout' in spec; did you mean "
+                          "'initTimeout'?"_s,
+                          u"c.yaml:12:5: warning: component 'c' (bindings.cron): unknown key "
+                          u"'valu' in a spec.metadata entry; did "
+                          "you mean 'value'?"_s}));
 }
 
 void tst_ComponentLoader::reportsEmptyOrMissingResourcesPath()
 {
     const LoadResult r = ComponentLoader::loadPaths({u"/nonexistent/bindery"_s}, {});
     QCOMPARE(r.components.size(), 0);
-    QCOMPARE(strings(r.diagnostics), QStringList{u"/nonexistent/bindery: resources path does not exist"_s});
+    QCOMPARE(strings(r.diagnostics),
+             QStringList{u"/nonexistent/bindery: resources path does not exist"_s});
     QTemporaryDir empty;
     QVERIFY(ComponentLoader::loadPaths({empty.path()}, {}).diagnostics.isEmpty());
 }

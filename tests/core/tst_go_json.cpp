@@ -25,11 +25,16 @@ void tst_GoJson::escapesInvalidUtf8AsGoDoes_data()
 {
     QTest::addColumn<QByteArray>("raw");
     QTest::addColumn<QByteArray>("expected");
-    QTest::newRow("stray byte") << QByteArray("a\xff" "b") << QByteArray(R"("a\ufffdb")");
-    QTest::newRow("truncated sequence") << QByteArray("\xe2\x82") << QByteArray(R"("\ufffd\ufffd")");
+    QTest::newRow("stray byte") << QByteArray("a\xff"
+                                              "b")
+                                << QByteArray(R"("a\ufffdb")");
+    QTest::newRow("truncated sequence")
+        << QByteArray("\xe2\x82") << QByteArray(R"("\ufffd\ufffd")");
     QTest::newRow("overlong") << QByteArray("\xc0\xaf") << QByteArray(R"("\ufffd\ufffd")");
-    QTest::newRow("surrogate") << QByteArray("\xed\xa0\x80") << QByteArray(R"("\ufffd\ufffd\ufffd")");
-    QTest::newRow("valid 4-byte kept") << QByteArray("\xf0\x9f\x98\x80") << QByteArray("\"\xf0\x9f\x98\x80\"");
+    QTest::newRow("surrogate") << QByteArray("\xed\xa0\x80")
+                               << QByteArray(R"("\ufffd\ufffd\ufffd")");
+    QTest::newRow("valid 4-byte kept")
+        << QByteArray("\xf0\x9f\x98\x80") << QByteArray("\"\xf0\x9f\x98\x80\"");
     QTest::newRow("control and DEL") << QByteArray("\x1f\x7f") << QByteArray("\"\\u001f\x7f\"");
 }
 
@@ -44,17 +49,20 @@ void tst_GoJson::reencodesAsGoJsonMarshal_data()
 {
     QTest::addColumn<QByteArray>("input");
     QTest::addColumn<QByteArray>("expected");
-    QTest::newRow("string keeps its quotes") << QByteArray(R"("hello")") << QByteArray(R"("hello")");
+    QTest::newRow("string keeps its quotes")
+        << QByteArray(R"("hello")") << QByteArray(R"("hello")");
     QTest::newRow("object keys sorted, whitespace dropped")
         << QByteArray("{ \"b\" : 1,\n \"a\": {\"d\": [1, 2], \"c\": null}, \"B\": true }")
         << QByteArray(R"({"B":true,"a":{"c":null,"d":[1,2]},"b":1})");
     QTest::newRow("HTML escapes") << QByteArray(R"("<a href='x'>&</a>")")
                                   << QByteArray(R"("\u003ca href='x'\u003e\u0026\u003c/a\u003e")");
-    QTest::newRow("line separators escaped") << QByteArray("\"a\xE2\x80\xA8" "b\xE2\x80\xA9\"")
+    QTest::newRow("line separators escaped") << QByteArray("\"a\xE2\x80\xA8"
+                                                           "b\xE2\x80\xA9\"")
                                              << QByteArray(R"("a\u2028b\u2029")");
-    QTest::newRow("escaped unicode written raw") << QByteArray(R"("\u00e9\ud83d\ude00")")
-                                                 << QByteArray("\"\xC3\xA9\xF0\x9F\x98\x80\"");
-    QTest::newRow("control characters") << QByteArray(R"("a\nb\tc\u0001")") << QByteArray(R"("a\nb\tc\u0001")");
+    QTest::newRow("escaped unicode written raw")
+        << QByteArray(R"("\u00e9\ud83d\ude00")") << QByteArray("\"\xC3\xA9\xF0\x9F\x98\x80\"");
+    QTest::newRow("control characters")
+        << QByteArray(R"("a\nb\tc\u0001")") << QByteArray(R"("a\nb\tc\u0001")");
     QTest::newRow("slash not escaped") << QByteArray(R"("a\/b")") << QByteArray(R"("a/b")");
     QTest::newRow("null") << QByteArray("null") << QByteArray("null");
     QTest::newRow("bools") << QByteArray("[true,false]") << QByteArray("[true,false]");
@@ -70,16 +78,19 @@ void tst_GoJson::reencodesAsGoJsonMarshal_data()
     QTest::newRow("1e-7 short exponent") << QByteArray("1e-7") << QByteArray("1e-7");
     QTest::newRow("1.5e-10") << QByteArray("1.5e-10") << QByteArray("1.5e-10");
     QTest::newRow("-2.5e-300") << QByteArray("-2.5e-300") << QByteArray("-2.5e-300");
-    QTest::newRow("2^53+1 loses precision") << QByteArray("9007199254740993") << QByteArray("9007199254740992");
+    QTest::newRow("2^53+1 loses precision")
+        << QByteArray("9007199254740993") << QByteArray("9007199254740992");
     QTest::newRow("big integer") << QByteArray("123456789012345678901234567890")
                                  << QByteArray("1.2345678901234568e+29");
-    QTest::newRow("uint64 max") << QByteArray("18446744073709551615") << QByteArray("18446744073709552000");
+    QTest::newRow("uint64 max") << QByteArray("18446744073709551615")
+                                << QByteArray("18446744073709552000");
     QTest::newRow("-0") << QByteArray("-0") << QByteArray("-0");
     QTest::newRow("-0.0") << QByteArray("-0.0") << QByteArray("-0");
-    QTest::newRow("-0 inside") << QByteArray(R"({"x":[-0, 0, "-0"]})") << QByteArray(R"({"x":[-0,0,"-0"]})");
+    QTest::newRow("-0 inside") << QByteArray(R"({"x":[-0, 0, "-0"]})")
+                               << QByteArray(R"({"x":[-0,0,"-0"]})");
     QTest::newRow("negative") << QByteArray("-12.25") << QByteArray("-12.25");
-    QTest::newRow("seed example")
-        << QByteArray(R"({"message": "Hi"})") << QByteArray(R"({"message":"Hi"})");
+    QTest::newRow("seed example") << QByteArray(R"({"message": "Hi"})")
+                                  << QByteArray(R"({"message":"Hi"})");
 }
 
 void tst_GoJson::reencodesAsGoJsonMarshal()
@@ -96,16 +107,21 @@ void tst_GoJson::decodesOnlyTheFirstValueWithGoMessages_data()
     QTest::addColumn<QByteArray>("input");
     QTest::addColumn<bool>("ok");
     QTest::addColumn<QString>("errorPrefix");
-    QTest::newRow("trailing data ignored") << QByteArray(R"({"a":1} {"b":2} garbage)") << true << QString();
+    QTest::newRow("trailing data ignored")
+        << QByteArray(R"({"a":1} {"b":2} garbage)") << true << QString();
     QTest::newRow("leading whitespace") << QByteArray(" \n\t{}") << true << QString();
     QTest::newRow("empty is EOF") << QByteArray() << false << u"EOF"_s;
     QTest::newRow("blank is EOF") << QByteArray(" \n ") << false << u"EOF"_s;
     QTest::newRow("truncated") << QByteArray(R"({"data": )") << false << u"unexpected EOF"_s;
-    QTest::newRow("not JSON") << QByteArray("hello") << false << u"invalid character 'h' looking for beginning of value"_s;
-    // Go's maxNestingDepth is 10000 (the outer object counts); deeper input is refused, not a crash.
-    QTest::newRow("depth 10000 ok") << "{\"d\":" + QByteArray(9999, '[') + QByteArray(9999, ']') + "}" << true << QString();
-    QTest::newRow("depth 10001 refused") << "{\"d\":" + QByteArray(10000, '[') + QByteArray(10000, ']') + "}" << false
-                                         << u"invalid character '[' exceeded max depth"_s;
+    QTest::newRow("not JSON") << QByteArray("hello") << false
+                              << u"invalid character 'h' looking for beginning of value"_s;
+    // Go's maxNestingDepth is 10000 (the outer object counts); deeper input is refused, not a
+    // crash.
+    QTest::newRow("depth 10000 ok")
+        << "{\"d\":" + QByteArray(9999, '[') + QByteArray(9999, ']') + "}" << true << QString();
+    QTest::newRow("depth 10001 refused")
+        << "{\"d\":" + QByteArray(10000, '[') + QByteArray(10000, ']') + "}" << false
+        << u"invalid character '[' exceeded max depth"_s;
     QTest::newRow("depth 200000 refused") << QByteArray("{\"a\":").repeated(200000) << false
                                           << u"invalid character '{' exceeded max depth"_s;
 }

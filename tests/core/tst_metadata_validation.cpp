@@ -52,11 +52,13 @@ metadata:
 // items: "name=value;name=value"
 ComponentSpec spec(const QString &items)
 {
-    QByteArray text = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bus\nspec:\n"
-                      "  type: bindings.testbus\n  metadata:\n";
+    QByteArray text
+        = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bus\nspec:\n"
+          "  type: bindings.testbus\n  metadata:\n";
     for (const QString &pair : items.split(u';', Qt::SkipEmptyParts)) {
         const qsizetype eq = pair.indexOf(u'=');
-        text += "  - name: " + pair.left(eq).toUtf8() + "\n    value: \"" + pair.mid(eq + 1).toUtf8() + "\"\n";
+        text += "  - name: " + pair.left(eq).toUtf8() + "\n    value: \""
+                + pair.mid(eq + 1).toUtf8() + "\"\n";
     }
     const LoadResult r = ComponentLoader::parseText(text, u"bus.yaml"_s);
     if (r.components.size() != 1)
@@ -103,46 +105,70 @@ void tst_MetadataValidation::validatesAgainstTheSchema_data()
     QTest::addColumn<QStringList>("expected"); // "E|W line:col field: message"
     const QString ok = u"brokers=b;consumerGroup=g"_s;
     QTest::newRow("complete") << ok << QStringList{};
-    QTest::newRow("required missing") << u"consumerGroup=g"_s
+    QTest::newRow("required missing")
+        << u"consumerGroup=g"_s
         << QStringList{u"E 8:3 brokers: required metadata 'brokers' is missing"_s};
-    QTest::newRow("required empty") << u"brokers=;consumerGroup=g"_s
+    QTest::newRow("required empty")
+        << u"brokers=;consumerGroup=g"_s
         << QStringList{u"E 8:5 brokers: required metadata 'brokers' is missing"_s};
-    QTest::newRow("input-only required, output component") << u"brokers=b;direction=output"_s << QStringList{};
-    QTest::newRow("input-only required, input component") << u"brokers=b;direction=input"_s
+    QTest::newRow("input-only required, output component")
+        << u"brokers=b;direction=output"_s << QStringList{};
+    QTest::newRow("input-only required, input component")
+        << u"brokers=b;direction=input"_s
         << QStringList{u"E 8:3 consumerGroup: required metadata 'consumerGroup' is missing"_s};
-    QTest::newRow("output-only field on an input component") << ok + u";direction=input;partitionKey=k"_s
-        << QStringList{u"W 14:5 partitionKey: metadata 'partitionKey' applies to output bindings only, but this "
+    QTest::newRow("output-only field on an input component")
+        << ok + u";direction=input;partitionKey=k"_s
+        << QStringList{u"W 14:5 partitionKey: metadata 'partitionKey' applies to output bindings "
+                       u"only, but this "
                        "component is input only"_s};
-    QTest::newRow("input-only field on an output component") << u"brokers=b;direction=output;consumerGroup=g"_s
-        << QStringList{u"W 12:5 consumerGroup: metadata 'consumerGroup' applies to input bindings only, but this "
+    QTest::newRow("input-only field on an output component")
+        << u"brokers=b;direction=output;consumerGroup=g"_s
+        << QStringList{u"W 12:5 consumerGroup: metadata 'consumerGroup' applies to input bindings "
+                       u"only, but this "
                        "component is output only"_s};
     QTest::newRow("both directions: no warning") << ok + u";partitionKey=k"_s << QStringList{};
-    QTest::newRow("unknown, did you mean") << ok + u";brokerz=x"_s
+    QTest::newRow("unknown, did you mean")
+        << ok + u";brokerz=x"_s
         << QStringList{u"W 12:5 brokerz: unknown metadata 'brokerz'; did you mean 'brokers'?"_s};
-    QTest::newRow("unknown, nothing close") << ok + u";zzzzzzzzzzzz=x"_s
-        << QStringList{u"W 12:5 zzzzzzzzzzzz: unknown metadata 'zzzzzzzzzzzz'; bindings.testbus does not use it"_s};
+    QTest::newRow("unknown, nothing close")
+        << ok + u";zzzzzzzzzzzz=x"_s
+        << QStringList{
+               u"W 12:5 zzzzzzzzzzzz: unknown metadata 'zzzzzzzzzzzz'; bindings.testbus does not use it"_s};
     QTest::newRow("case-insensitive names") << u"BROKERS=b;ConsumerGroup=g"_s << QStringList{};
     QTest::newRow("number ok") << ok + u";maxRetries=3"_s << QStringList{};
     QTest::newRow("number float ok") << ok + u";maxRetries=1.5"_s << QStringList{};
-    QTest::newRow("number wrong") << ok + u";maxRetries=three"_s
-        << QStringList{u"E 13:12 maxRetries: metadata 'maxRetries' must be a number, not 'three'"_s};
+    QTest::newRow("number wrong")
+        << ok + u";maxRetries=three"_s
+        << QStringList{
+               u"E 13:12 maxRetries: metadata 'maxRetries' must be a number, not 'three'"_s};
     QTest::newRow("bool yes ok") << ok + u";enabled=yes"_s << QStringList{};
-    QTest::newRow("bool wrong") << ok + u";enabled=maybe"_s
-        << QStringList{u"E 13:12 enabled: metadata 'enabled' must be a bool (true or false), not 'maybe'"_s};
+    QTest::newRow("bool wrong")
+        << ok + u";enabled=maybe"_s
+        << QStringList{
+               u"E 13:12 enabled: metadata 'enabled' must be a bool (true or false), not 'maybe'"_s};
     QTest::newRow("duration ok") << ok + u";timeout=1m30s"_s << QStringList{};
-    QTest::newRow("duration wrong") << ok + u";timeout=soon"_s
-        << QStringList{u"E 13:12 timeout: metadata 'timeout' must be a duration such as 500ms, 5s or 1m30s, not 'soon'"_s};
+    QTest::newRow("duration wrong")
+        << ok + u";timeout=soon"_s
+        << QStringList{
+               u"E 13:12 timeout: metadata 'timeout' must be a duration such as 500ms, 5s or 1m30s, not 'soon'"_s};
     QTest::newRow("bytesize ok") << ok + u";maxBytes=4Mi"_s << QStringList{};
-    QTest::newRow("bytesize wrong") << ok + u";maxBytes=lots"_s
-        << QStringList{u"E 13:12 maxBytes: metadata 'maxBytes' must be a byte size such as 1024, 4Mi or 100MB, not 'lots'"_s};
+    QTest::newRow("bytesize wrong")
+        << ok + u";maxBytes=lots"_s
+        << QStringList{
+               u"E 13:12 maxBytes: metadata 'maxBytes' must be a byte size such as 1024, 4Mi or 100MB, not 'lots'"_s};
     QTest::newRow("allowed value") << ok + u";mode=safe"_s << QStringList{};
-    QTest::newRow("not an allowed value") << ok + u";mode=saf"_s
-        << QStringList{u"E 13:12 mode: metadata 'mode' has value 'saf'; allowed values: fast, safe (did you mean 'safe'?)"_s};
-    QTest::newRow("direction not allowed") << ok + u";direction=sideways"_s
-        << QStringList{u"E 13:12 direction: metadata 'direction' has value 'sideways'; allowed values: input, output, "
+    QTest::newRow("not an allowed value")
+        << ok + u";mode=saf"_s
+        << QStringList{
+               u"E 13:12 mode: metadata 'mode' has value 'saf'; allowed values: fast, safe (did you mean 'safe'?)"_s};
+    QTest::newRow("direction not allowed")
+        << ok + u";direction=sideways"_s
+        << QStringList{u"E 13:12 direction: metadata 'direction' has value 'sideways'; allowed "
+                       u"values: input, output, "
                        "input, output"_s};
     QTest::newRow("deprecated") << ok + u";oldName=x"_s
-        << QStringList{u"W 12:5 oldName: metadata 'oldName' is deprecated"_s};
+                                << QStringList{
+                                       u"W 12:5 oldName: metadata 'oldName' is deprecated"_s};
     QTest::newRow("route is built in") << ok + u";route=/custom"_s << QStringList{};
 }
 
@@ -236,35 +262,45 @@ void tst_MetadataValidation::suggestsTheClosestCandidate()
 
 void tst_MetadataValidation::reportsEveryBadValueOfAFixtureWithFileLineColumn()
 {
-    QFile f(qEnvironmentVariable("BINDERY_SOURCE_DIR") + u"/tests/data/components/malformed/bad-values.yaml"_s);
+    QFile f(qEnvironmentVariable("BINDERY_SOURCE_DIR")
+            + u"/tests/data/components/malformed/bad-values.yaml"_s);
     QVERIFY(f.open(QIODevice::ReadOnly));
-    const Diagnostics d = checkComponentText(f.readAll(), u"components/bad-values.yaml"_s, m_registry);
+    const Diagnostics d
+        = checkComponentText(f.readAll(), u"components/bad-values.yaml"_s, m_registry);
     QStringList got;
     for (const Diagnostic &x : d)
         got << x.toString();
     const QString p = u"components/bad-values.yaml:"_s;
     const QString c = u": component 'upstream' (bindings.http): "_s;
-    QCOMPARE(got, (QStringList{
-        p + u"11:12"_s + c + u"metadata 'errorIfNot2XX' must be a bool (true or false), not 'maybe'"_s,
-        p + u"13:12"_s + c + u"metadata 'responseTimeout' must be a duration such as 500ms, 5s or 1m30s, not '10 parsecs'"_s,
-        p + u"15:12"_s + c + u"metadata 'maxResponseBodySize' must be a byte size such as 1024, 4Mi or 100MB, not 'huge'"_s,
-        p + u"17:12"_s + c + u"metadata 'MTLSRenegotiation' has value 'RenegotiateNevr'; allowed values: "
-                            "RenegotiateNever, RenegotiateOnceAsClient, RenegotiateFreelyAsClient (did you mean "
-                            "'RenegotiateNever'?)"_s}));
+    QCOMPARE(
+        got,
+        (QStringList{
+            p + u"11:12"_s + c
+                + u"metadata 'errorIfNot2XX' must be a bool (true or false), not 'maybe'"_s,
+            p + u"13:12"_s + c
+                + u"metadata 'responseTimeout' must be a duration such as 500ms, 5s or 1m30s, not '10 parsecs'"_s,
+            p + u"15:12"_s + c
+                + u"metadata 'maxResponseBodySize' must be a byte size such as 1024, 4Mi or 100MB, not 'huge'"_s,
+            p + u"17:12"_s + c
+                + u"metadata 'MTLSRenegotiation' has value 'RenegotiateNevr'; allowed values: "
+                  "RenegotiateNever, RenegotiateOnceAsClient, RenegotiateFreelyAsClient (did you "
+                  "mean "
+                  "'RenegotiateNever'?)"_s}));
     QCOMPARE(d.at(0).field, u"errorIfNot2XX"_s);
     QCOMPARE(d.at(3).suggestion, u"RenegotiateNever"_s);
 }
 
 void tst_MetadataValidation::reportsBrokenSchemaFilesWithTheirLine()
 {
-    Result<BindingMetadata> m = BindingMetadata::fromYaml("type: bindings\nname: x\nmetadata:\n- description: no name\n",
-                                                          u"x/metadata.yaml"_s);
+    Result<BindingMetadata> m = BindingMetadata::fromYaml(
+        "type: bindings\nname: x\nmetadata:\n- description: no name\n", u"x/metadata.yaml"_s);
     QVERIFY(!m);
     QCOMPARE(m.error().message, u"x/metadata.yaml:4: metadata entry without a name"_s);
     Result<BindingMetadata> n = BindingMetadata::fromYaml("type: state\nname: x\n", u"y.yaml"_s);
     QVERIFY(!n);
     QCOMPARE(n.error().message, u"y.yaml: 'type' must be 'bindings'"_s);
-    Result<BindingMetadata> o = BindingMetadata::fromYaml("type: bindings\nname: [x\n", u"z.yaml"_s);
+    Result<BindingMetadata> o
+        = BindingMetadata::fromYaml("type: bindings\nname: [x\n", u"z.yaml"_s);
     QVERIFY(!o);
     QVERIFY2(o.error().message.startsWith(u"z.yaml:"_s), qPrintable(o.error().message));
 }

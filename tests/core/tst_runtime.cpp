@@ -84,12 +84,13 @@ void tst_Runtime::cleanup()
     m_dir.reset();
 }
 
-void tst_Runtime::writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items)
+void tst_Runtime::writeComponent(const QByteArray &name, const QByteArray &type,
+                                 const QByteArray &items)
 {
     QFile f(m_dir->filePath(QString::fromUtf8(name) + u".yaml"_s));
     QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name + "\nspec:\n  type: " + type
-            + "\n  metadata:\n" + items);
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name
+            + "\nspec:\n  type: " + type + "\n  metadata:\n" + items);
 }
 
 std::unique_ptr<Runtime> tst_Runtime::start(quint16 appPort, QByteArray appToken)
@@ -108,7 +109,9 @@ std::unique_ptr<Runtime> tst_Runtime::start(quint16 appPort, QByteArray appToken
 
 HttpAnswer tst_Runtime::invoke(Runtime &rt, const QByteArray &binding, const QByteArray &body)
 {
-    return httpRequest(m_nam, "POST", QUrl(u"http://127.0.0.1:%1/v1.0/bindings/%2"_s.arg(rt.httpPort()).arg(QString::fromUtf8(binding))),
+    return httpRequest(m_nam, "POST",
+                       QUrl(u"http://127.0.0.1:%1/v1.0/bindings/%2"_s.arg(rt.httpPort())
+                                .arg(QString::fromUtf8(binding))),
                        body);
 }
 
@@ -128,7 +131,8 @@ void tst_Runtime::probesThenDeliversToTheRoute_data()
     QTest::addColumn<int>("probeStatus");
     QTest::newRow("component name, 200") << QByteArray() << QByteArray("/events") << 200;
     QTest::newRow("component name, 405") << QByteArray() << QByteArray("/events") << 405;
-    QTest::newRow("route metadata") << QByteArray("  - name: route\n    value: custom/path\n") << QByteArray("/custom/path") << 204;
+    QTest::newRow("route metadata") << QByteArray("  - name: route\n    value: custom/path\n")
+                                    << QByteArray("/custom/path") << 204;
 }
 
 void tst_Runtime::probesThenDeliversToTheRoute()
@@ -139,12 +143,17 @@ void tst_Runtime::probesThenDeliversToTheRoute()
     const quint16 port = m_app->start();
     m_app->answer("OPTIONS", path, probeStatus);
     m_app->answer("POST", path, 200, "thanks");
-    writeComponent("events", "bindings.loopback", items.isEmpty() ? QByteArray("  - name: capacity\n    value: 5\n") : items);
+    writeComponent("events", "bindings.loopback",
+                   items.isEmpty() ? QByteArray("  - name: capacity\n    value: 5\n") : items);
     std::unique_ptr<Runtime> rt = start(port);
     QCOMPARE(rt->state(), RuntimeState::Running);
     QTRY_COMPARE(m_app->count("OPTIONS", path), 1);
-    QTRY_VERIFY2(subscription(*rt, u"events"_s).startsWith(u"reading"_s), qPrintable(subscription(*rt, u"events"_s)));
-    QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":{"n":1},"metadata":{"x-key":"k1"}})").status, 204);
+    QTRY_VERIFY2(subscription(*rt, u"events"_s).startsWith(u"reading"_s),
+                 qPrintable(subscription(*rt, u"events"_s)));
+    QCOMPARE(
+        invoke(*rt, "events", R"({"operation":"create","data":{"n":1},"metadata":{"x-key":"k1"}})")
+            .status,
+        204);
     QTRY_COMPARE(m_app->count("POST", path), 1);
     const TestApp::Request r = m_app->requests().last();
     QCOMPARE(r.body, QByteArray(R"({"n":1})"));
@@ -155,7 +164,8 @@ void tst_Runtime::probesThenDeliversToTheRoute()
     bool delivered = false;
     QTRY_VERIFY([&] {
         for (const TrafficRecord &t : m_traffic.drain()) {
-            if (t.kind == TrafficRecord::Kind::Probe && t.status == probeStatus && t.ok && t.route == QString::fromUtf8(path))
+            if (t.kind == TrafficRecord::Kind::Probe && t.status == probeStatus && t.ok
+                && t.route == QString::fromUtf8(path))
                 probe = true;
             if (t.kind == TrafficRecord::Kind::Input && t.outcome == u"acked"_s && t.status == 200
                 && t.responseBody == "thanks" && t.payload == R"({"n":1})")
@@ -170,7 +180,8 @@ void tst_Runtime::skipsTheProbeForDirectionInput()
     const quint16 port = m_app->start();
     m_app->answer("POST", "/tick", 200);
     writeComponent("tick", "bindings.cron",
-                   "  - name: schedule\n    value: \"@every 1s\"\n  - name: direction\n    value: \" Input \"\n");
+                   "  - name: schedule\n    value: \"@every 1s\"\n  - name: direction\n    value: "
+                   "\" Input \"\n");
     std::unique_ptr<Runtime> rt = start(port);
     QTRY_VERIFY_WITH_TIMEOUT(m_app->count("POST", "/tick") >= 2, 5000);
     QCOMPARE(m_app->count("OPTIONS", "/tick"), 0);
@@ -275,8 +286,10 @@ void tst_Runtime::failsFastOnBadComponentsUnlessIgnoreErrors()
     rt.reset();
     QFile f(m_dir->filePath(u"bad.yaml"_s));
     QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad\nspec:\n  type: bindings.cron\n"
-            "  ignoreErrors: true\n  metadata:\n  - name: schedule\n    value: \"not a schedule\"\n");
+    f.write(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad\nspec:\n  type: "
+        "bindings.cron\n"
+        "  ignoreErrors: true\n  metadata:\n  - name: schedule\n    value: \"not a schedule\"\n");
     f.close();
     writeComponent("good", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
     rt = start(0);
@@ -297,12 +310,14 @@ void tst_Runtime::retriesAProbeThatTimedOut()
     m_probeTimeoutMs = 400;
     std::unique_ptr<Runtime> rt = start(port);
     m_probeTimeoutMs = 3000;
-    QTRY_VERIFY_WITH_TIMEOUT(subscription(*rt, u"tick"_s).startsWith(u"probe failed, retrying: could not invoke OPTIONS"_s),
+    QTRY_VERIFY_WITH_TIMEOUT(subscription(*rt, u"tick"_s)
+                                 .startsWith(u"probe failed, retrying: could not invoke OPTIONS"_s),
                              5000);
     QCOMPARE(m_app->count("POST", "/tick"), 0);
     bool probeError = false;
     for (const TrafficRecord &t : m_traffic.drain())
-        probeError |= t.kind == TrafficRecord::Kind::Probe && !t.ok && t.status == 0 && !t.error.isEmpty();
+        probeError
+            |= t.kind == TrafficRecord::Kind::Probe && !t.ok && t.status == 0 && !t.error.isEmpty();
     QVERIFY(probeError);
     m_app->answer("OPTIONS", "/tick", 200);
     QTRY_VERIFY_WITH_TIMEOUT(subscription(*rt, u"tick"_s).startsWith(u"reading"_s), 5000);
@@ -316,7 +331,8 @@ void tst_Runtime::reloadsAFileAndDisablesComponents()
     QCOMPARE(rt->state(), RuntimeState::Running);
     QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":1})").status, 200);
     // Hot reload of an edited file: the component is re-created with the new metadata.
-    writeComponent("loop", "bindings.loopback", "  - name: capacity\n    value: 2\n  - name: direction\n    value: input\n");
+    writeComponent("loop", "bindings.loopback",
+                   "  - name: capacity\n    value: 2\n  - name: direction\n    value: input\n");
     rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
     QCOMPARE(rt->components().size(), 1);
     QCOMPARE(rt->components().first().output, false);
@@ -345,9 +361,10 @@ void tst_Runtime::reloadResolvesSecretsThroughAStoreInAnotherFile()
 {
     qputenv("BINDERY_TST_CAPACITY", "7");
     writeComponent("env-secrets", "secretstores.local.env", "");
-    const QByteArray loop = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: loop\nspec:\n"
-                            "  type: bindings.loopback\n  metadata:\n  - name: capacity\n    secretKeyRef:\n"
-                            "      name: BINDERY_TST_CAPACITY\nauth:\n  secretStore: env-secrets\n";
+    const QByteArray loop
+        = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: loop\nspec:\n"
+          "  type: bindings.loopback\n  metadata:\n  - name: capacity\n    secretKeyRef:\n"
+          "      name: BINDERY_TST_CAPACITY\nauth:\n  secretStore: env-secrets\n";
     QFile f(m_dir->filePath(u"loop.yaml"_s));
     QVERIFY(f.open(QIODevice::WriteOnly));
     f.write(loop);

@@ -35,7 +35,8 @@ TrafficRecord sample(TrafficRecord::Kind kind)
     r.ok = false;
     r.error = u"error invoking output binding orders: boom"_s;
     r.errorCode = u"ERR_INVOKE_OUTPUT_BINDING"_s;
-    r.responseHeaders = {{u"Metadata.statuscode"_s, u"500"_s}, {u"Metadata.statuscode"_s, u"dup"_s}};
+    r.responseHeaders
+        = {{u"Metadata.statuscode"_s, u"500"_s}, {u"Metadata.statuscode"_s, u"dup"_s}};
     r.responseBody = QByteArray("{\"errorCode\":\"x\"}");
     if (kind == TrafficRecord::Kind::Input) { // input-only fields
         r.eventKey = u"orders/2@41"_s;
@@ -197,9 +198,10 @@ void tst_Traffic::roundTripsJsonLines_data()
 {
     QTest::addColumn<int>("kind");
     QTest::addColumn<QByteArray>("payload");
-    QTest::newRow("output, JSON payload") << int(TrafficRecord::Kind::Output) << QByteArray(R"({"message":"Hi"})");
-    QTest::newRow("input, binary payload") << int(TrafficRecord::Kind::Input)
-                                           << QByteArray("\x00\x01\xff\xfe\n\"bin", 9);
+    QTest::newRow("output, JSON payload")
+        << int(TrafficRecord::Kind::Output) << QByteArray(R"({"message":"Hi"})");
+    QTest::newRow("input, binary payload")
+        << int(TrafficRecord::Kind::Input) << QByteArray("\x00\x01\xff\xfe\n\"bin", 9);
     QTest::newRow("probe, empty payload") << int(TrafficRecord::Kind::Probe) << QByteArray();
     QTest::newRow("invalid UTF-8 text") << int(TrafficRecord::Kind::Input) << QByteArray("caf\xe9");
 }
@@ -267,7 +269,11 @@ void tst_Traffic::writerAppendsEveryRecordToTheFile()
     TrafficRecord first;
     QVERIFY(trafficRecordFromJson(lines.first(), &first));
     QCOMPARE(first.id, quint64(1));
-    compareRecords(first, [&] { TrafficRecord s = sample(TrafficRecord::Kind::Input); s.id = 1; return s; }());
+    compareRecords(first, [&] {
+        TrafficRecord s = sample(TrafficRecord::Kind::Input);
+        s.id = 1;
+        return s;
+    }());
 }
 
 QTEST_GUILESS_MAIN(tst_Traffic)

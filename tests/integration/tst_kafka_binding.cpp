@@ -81,9 +81,9 @@ KafkaEnv loadEnv()
 {
     KafkaEnv e;
     QHash<QString, QString> vars;
-    for (const char *n : {"KAFKA_BROKERS", "KAFKA_SASL_BROKERS", "KAFKA_SASL_SSL_BROKERS", "KAFKA_SSL_BROKERS",
-                          "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_CA_CERT", "KAFKA_CLIENT_CERT",
-                          "KAFKA_CLIENT_KEY"}) {
+    for (const char *n : {"KAFKA_BROKERS", "KAFKA_SASL_BROKERS", "KAFKA_SASL_SSL_BROKERS",
+                          "KAFKA_SSL_BROKERS", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD",
+                          "KAFKA_CA_CERT", "KAFKA_CLIENT_CERT", "KAFKA_CLIENT_KEY"}) {
         if (qEnvironmentVariableIsSet(n))
             vars.insert(QString::fromLatin1(n), qEnvironmentVariable(n));
     }
@@ -94,7 +94,8 @@ KafkaEnv loadEnv()
             for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
                 const qsizetype eq = line.indexOf('=');
                 if (eq > 0 && !vars.contains(QString::fromUtf8(line.left(eq))))
-                    vars.insert(QString::fromUtf8(line.left(eq)), QString::fromUtf8(line.mid(eq + 1)).trimmed());
+                    vars.insert(QString::fromUtf8(line.left(eq)),
+                                QString::fromUtf8(line.mid(eq + 1)).trimmed());
             }
         }
     }
@@ -123,18 +124,21 @@ QString createTopic(const QString &brokers, const QString &topic, int partitions
 {
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", brokers.toUtf8().constData(), errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers.toUtf8().constData(), errstr,
+                      sizeof errstr);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk)
         return QString::fromUtf8(errstr);
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic.toUtf8().constData(), partitions, 1, errstr, sizeof errstr);
+    rd_kafka_NewTopic_t *nt
+        = rd_kafka_NewTopic_new(topic.toUtf8().constData(), partitions, 1, errstr, sizeof errstr);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
     QString error = u"timed out creating topic"_s;
     if (rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000)) {
         const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
         size_t n = 0;
-        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
+        const rd_kafka_topic_result_t **tr
+            = res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
         if (rd_kafka_event_error(ev))
             error = QString::fromUtf8(rd_kafka_event_error_string(ev));
         else if (n == 1 && rd_kafka_topic_result_error(tr[0])
@@ -180,8 +184,8 @@ struct KcatRecord
 QList<KcatRecord> kcatConsume(const QString &brokers, const QString &topic)
 {
     QProcess p;
-    p.start(u"kcat"_s, {u"-b"_s, brokers, u"-C"_s, u"-t"_s, topic, u"-o"_s, u"beginning"_s, u"-e"_s, u"-q"_s,
-                        u"-J"_s});
+    p.start(u"kcat"_s, {u"-b"_s, brokers, u"-C"_s, u"-t"_s, topic, u"-o"_s, u"beginning"_s, u"-e"_s,
+                        u"-q"_s, u"-J"_s});
     p.waitForFinished(30000);
     QList<KcatRecord> out;
     for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
@@ -203,8 +207,9 @@ QList<KcatRecord> kcatConsume(const QString &brokers, const QString &topic)
 }
 
 /// Produces "key<TAB>value" lines with kcat, to one partition (-1 = partitioner).
-bool kcatProduce(const QString &brokers, const QString &topic, const QList<QPair<QByteArray, QByteArray>> &records,
-                 int partition = -1, const QStringList &headers = {})
+bool kcatProduce(const QString &brokers, const QString &topic,
+                 const QList<QPair<QByteArray, QByteArray>> &records, int partition = -1,
+                 const QStringList &headers = {})
 {
     QStringList args{u"-b"_s, brokers, u"-P"_s, u"-t"_s, topic, u"-K"_s, u"\t"_s};
     if (partition >= 0)
@@ -229,7 +234,8 @@ public:
     {
         m_port = freePort();
         m_proc.setProcessChannelMode(QProcess::MergedChannels);
-        m_proc.start(u"python3"_s, {sourceDir() + u"/tests/integration/kafka/seed_app.py"_s, QString::number(m_port)});
+        m_proc.start(u"python3"_s, {sourceDir() + u"/tests/integration/kafka/seed_app.py"_s,
+                                    QString::number(m_port)});
         if (!m_proc.waitForStarted(5000))
             return false;
         for (int i = 0; i < 100; ++i) {
@@ -249,11 +255,17 @@ public:
         }
     }
     quint16 port() const { return m_port; }
-    QUrl url(const QString &path) const { return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path)); }
+    QUrl url(const QString &path) const
+    {
+        return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path));
+    }
     void configure(int status, int delayMs = 0, int failFirst = 0)
     {
         httpRequest(m_nam, "POST", url(u"/_config"_s),
-                    u"{\"status\":%1,\"delayMs\":%2,\"failFirst\":%3}"_s.arg(status).arg(delayMs).arg(failFirst).toUtf8());
+                    u"{\"status\":%1,\"delayMs\":%2,\"failFirst\":%3}"_s.arg(status)
+                        .arg(delayMs)
+                        .arg(failFirst)
+                        .toUtf8());
     }
     void clear() { httpRequest(m_nam, "POST", url(u"/_clear"_s)); }
     QJsonArray records()
@@ -287,8 +299,8 @@ public:
                const QString &libraryPath = {})
     {
         m_port = freePort();
-        QStringList args{u"--app-id"_s, u"kafka-it"_s, u"--dapr-http-port"_s, QString::number(m_port),
-                         u"--resources-path"_s, resources};
+        QStringList args{u"--app-id"_s,           u"kafka-it"_s,         u"--dapr-http-port"_s,
+                         QString::number(m_port), u"--resources-path"_s, resources};
         if (appPort)
             args << u"--app-port"_s << QString::number(appPort);
         if (!trafficLog.isEmpty())
@@ -338,7 +350,10 @@ public:
             m_output += m_proc->readAll();
         return m_output;
     }
-    QUrl url(const QString &path) const { return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path)); }
+    QUrl url(const QString &path) const
+    {
+        return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path));
+    }
     quint16 port() const { return m_port; }
     HttpAnswer post(const QString &binding, const QByteArray &body, int timeoutMs = 30000)
     {
@@ -355,8 +370,9 @@ private:
 
 QByteArray component(const QString &name, const QList<QPair<QString, QString>> &items)
 {
-    QByteArray y = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name.toUtf8()
-                   + "\nspec:\n  type: bindings.kafka\n  version: v1\n  metadata:\n";
+    QByteArray y
+        = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name.toUtf8()
+          + "\nspec:\n  type: bindings.kafka\n  version: v1\n  metadata:\n";
     for (const auto &[k, v] : items) {
         QByteArray value = v.toUtf8();
         if (value.contains('\n')) {
@@ -390,7 +406,8 @@ QList<QJsonObject> trafficInputs(const QString &path, const QString &needle = {}
         const QJsonObject o = QJsonDocument::fromJson(line).object();
         if (o.value(u"kind"_s).toString() != u"input"_s)
             continue;
-        if (!needle.isEmpty() && !QJsonDocument(o).toJson(QJsonDocument::Compact).contains(needle.toUtf8()))
+        if (!needle.isEmpty()
+            && !QJsonDocument(o).toJson(QJsonDocument::Compact).contains(needle.toUtf8()))
             continue;
         out << o;
     }
@@ -411,13 +428,16 @@ int runServices(const QStringList &args, QByteArray *output = nullptr)
 
 } // namespace
 
-#define REQUIRE_BROKER()                                                                                            \
-    do {                                                                                                            \
-        if (!reachable(m_env.brokers)) {                                                                            \
-            if (isCi())                                                                                             \
-                QFAIL(qPrintable(u"no Kafka broker at %1 (CI=true): run scripts/services start kafka"_s.arg(m_env.brokers))); \
-            QSKIP(qPrintable(u"no Kafka broker at %1: run scripts/services start kafka"_s.arg(m_env.brokers)));      \
-        }                                                                                                           \
+#define REQUIRE_BROKER()                                                                           \
+    do {                                                                                           \
+        if (!reachable(m_env.brokers)) {                                                           \
+            if (isCi())                                                                            \
+                QFAIL(qPrintable(                                                                  \
+                    u"no Kafka broker at %1 (CI=true): run scripts/services start kafka"_s.arg(    \
+                        m_env.brokers)));                                                          \
+            QSKIP(qPrintable(                                                                      \
+                u"no Kafka broker at %1: run scripts/services start kafka"_s.arg(m_env.brokers))); \
+        }                                                                                          \
     } while (0)
 
 class tst_KafkaBinding : public QObject
@@ -455,7 +475,8 @@ private:
 
 void tst_KafkaBinding::initTestCase()
 {
-    QVERIFY2(QFile::exists(binDir() + u"/binderyd"_s), qPrintable(u"binderyd not built in "_s + binDir()));
+    QVERIFY2(QFile::exists(binDir() + u"/binderyd"_s),
+             qPrintable(u"binderyd not built in "_s + binDir()));
     m_env = loadEnv();
 }
 
@@ -498,11 +519,13 @@ void tst_KafkaBinding::seedExampleProducesAndDeliversAsPasted()
     const QString run = uniqueName(u"seed"_s);
     for (const QString &binding : {u"myKafka"_s, u"kafkaevent"_s}) {
         QProcess curl;
-        curl.start(u"curl"_s, {u"-s"_s, u"-o"_s, u"/dev/null"_s, u"-w"_s, u"%{http_code}"_s, u"-X"_s, u"POST"_s,
-                               u"-H"_s, u"Content-Type: application/json"_s,
-                               u"http://localhost:%1/v1.0/bindings/%2"_s.arg(d.port()).arg(binding), u"-d"_s,
-                               u"{ \"data\": { \"message\": \"Hi %1 %2\" }, \"metadata\": { \"partitionKey\": \"key1\" }, \"operation\": \"create\" }"_s
-                                   .arg(run, binding)});
+        curl.start(
+            u"curl"_s,
+            {u"-s"_s, u"-o"_s, u"/dev/null"_s, u"-w"_s, u"%{http_code}"_s, u"-X"_s, u"POST"_s,
+             u"-H"_s, u"Content-Type: application/json"_s,
+             u"http://localhost:%1/v1.0/bindings/%2"_s.arg(d.port()).arg(binding), u"-d"_s,
+             u"{ \"data\": { \"message\": \"Hi %1 %2\" }, \"metadata\": { \"partitionKey\": \"key1\" }, \"operation\": \"create\" }"_s
+                 .arg(run, binding)});
         QVERIFY(curl.waitForFinished(30000));
         QCOMPARE(curl.readAllStandardOutput(), QByteArray("204"));
     }
@@ -522,7 +545,8 @@ void tst_KafkaBinding::seedExampleProducesAndDeliversAsPasted()
     t.start();
     bool assigned = false;
     while (!assigned && t.elapsed() < 60000) {
-        QVERIFY(kcatProduce(m_env.brokers, u"topic1"_s, {{"warmup", u"{\"warmup\":\"%1\"}"_s.arg(run).toUtf8()}}));
+        QVERIFY(kcatProduce(m_env.brokers, u"topic1"_s,
+                            {{"warmup", u"{\"warmup\":\"%1\"}"_s.arg(run).toUtf8()}}));
         for (int i = 0; i < 10 && !assigned; ++i) {
             spin(200);
             assigned = !app.recordsWith(run).isEmpty();
@@ -531,7 +555,8 @@ void tst_KafkaBinding::seedExampleProducesAndDeliversAsPasted()
     QVERIFY2(assigned, "the seed's kafkaevent input never delivered to /kafkaevent");
     QList<QPair<QByteArray, QByteArray>> batch;
     for (int i = 0; i < 20; ++i)
-        batch.append({"k" + QByteArray::number(i), u"{\"seq\":%1,\"run\":\"%2-batch\"}"_s.arg(i).arg(run).toUtf8()});
+        batch.append({"k" + QByteArray::number(i),
+                      u"{\"seq\":%1,\"run\":\"%2-batch\"}"_s.arg(i).arg(run).toUtf8()});
     QVERIFY(kcatProduce(m_env.brokers, u"topic1"_s, batch, 0, {u"source=kcat"_s}));
     QTRY_COMPARE_WITH_TIMEOUT(app.recordsWith(run + u"-batch"_s).size(), 20, 30000);
     const QList<QJsonObject> got = app.recordsWith(run + u"-batch"_s);
@@ -539,7 +564,11 @@ void tst_KafkaBinding::seedExampleProducesAndDeliversAsPasted()
     for (int i = 0; i < got.size(); ++i) {
         const QJsonObject r = got[i];
         QCOMPARE(r.value(u"path"_s).toString(), u"/kafkaevent"_s);
-        QCOMPARE(QJsonDocument::fromJson(r.value(u"body"_s).toString().toUtf8()).object().value(u"seq"_s).toInt(), i);
+        QCOMPARE(QJsonDocument::fromJson(r.value(u"body"_s).toString().toUtf8())
+                     .object()
+                     .value(u"seq"_s)
+                     .toInt(),
+                 i);
         const QJsonObject h = r.value(u"headers"_s).toObject();
         QCOMPARE(h.value(u"__key"_s).toString(), u"k%1"_s.arg(i));
         QCOMPARE(h.value(u"__topic"_s).toString(), u"topic1"_s);
@@ -557,25 +586,27 @@ void tst_KafkaBinding::outputMapsKeyPartitionAndHeaders_data()
     QTest::addColumn<QString>("requestMetadata"); // JSON object text
     QTest::addColumn<QString>("extraItem");       // name=value component item, or empty
     QTest::addColumn<int>("status");
-    QTest::addColumn<QString>("key");        // expected key ("<none>" = no key)
-    QTest::addColumn<int>("partition");      // expected partition (-1 = any)
+    QTest::addColumn<QString>("key");         // expected key ("<none>" = no key)
+    QTest::addColumn<int>("partition");       // expected partition (-1 = any)
     QTest::addColumn<QStringList>("headers"); // expected header names, exactly
-    QTest::newRow("partitionKey is the key") << u"{\"partitionKey\":\"pk\"}"_s << QString() << 204 << u"pk"_s << -1
-                                             << QStringList{u"partitionKey"_s};
-    QTest::newRow("__key is the key") << u"{\"__key\":\"k2\",\"x\":\"y\"}"_s << QString() << 204 << u"k2"_s << -1
-                                      << QStringList{u"__key"_s, u"x"_s};
-    QTest::newRow("partitionKey wins over __key") << u"{\"__key\":\"k2\",\"partitionKey\":\"pk\"}"_s << QString()
-                                                  << 204 << u"pk"_s << -1
-                                                  << QStringList{u"__key"_s, u"partitionKey"_s};
-    QTest::newRow("key is not special") << u"{\"key\":\"nope\"}"_s << QString() << 204 << u"<none>"_s << -1
-                                        << QStringList{u"key"_s};
-    QTest::newRow("partitionNumber picks the partition") << u"{\"partitionNumber\":\"2\"}"_s << QString() << 204
-                                                         << u"<none>"_s << 2 << QStringList{u"partitionNumber"_s};
+    QTest::newRow("partitionKey is the key") << u"{\"partitionKey\":\"pk\"}"_s << QString() << 204
+                                             << u"pk"_s << -1 << QStringList{u"partitionKey"_s};
+    QTest::newRow("__key is the key") << u"{\"__key\":\"k2\",\"x\":\"y\"}"_s << QString() << 204
+                                      << u"k2"_s << -1 << QStringList{u"__key"_s, u"x"_s};
+    QTest::newRow("partitionKey wins over __key")
+        << u"{\"__key\":\"k2\",\"partitionKey\":\"pk\"}"_s << QString() << 204 << u"pk"_s << -1
+        << QStringList{u"__key"_s, u"partitionKey"_s};
+    QTest::newRow("key is not special") << u"{\"key\":\"nope\"}"_s << QString() << 204
+                                        << u"<none>"_s << -1 << QStringList{u"key"_s};
+    QTest::newRow("partitionNumber picks the partition")
+        << u"{\"partitionNumber\":\"2\"}"_s << QString() << 204 << u"<none>"_s << 2
+        << QStringList{u"partitionNumber"_s};
     QTest::newRow("excludeHeaderMetaRegex drops matches")
-        << u"{\"secretA\":\"1\",\"keep\":\"2\",\"secretB\":\"3\"}"_s << u"excludeHeaderMetaRegex=^secret"_s << 204
-        << u"<none>"_s << -1 << QStringList{u"keep"_s};
-    QTest::newRow("bad partitionNumber is a 500") << u"{\"partitionNumber\":\"-3\"}"_s << QString() << 500
-                                                  << QString() << -1 << QStringList();
+        << u"{\"secretA\":\"1\",\"keep\":\"2\",\"secretB\":\"3\"}"_s
+        << u"excludeHeaderMetaRegex=^secret"_s << 204 << u"<none>"_s << -1
+        << QStringList{u"keep"_s};
+    QTest::newRow("bad partitionNumber is a 500") << u"{\"partitionNumber\":\"-3\"}"_s << QString()
+                                                  << 500 << QString() << -1 << QStringList();
 }
 
 void tst_KafkaBinding::outputMapsKeyPartitionAndHeaders()
@@ -589,19 +620,21 @@ void tst_KafkaBinding::outputMapsKeyPartitionAndHeaders()
     REQUIRE_BROKER();
     const QString topic = uniqueName(u"out"_s);
     QCOMPARE(createTopic(m_env.brokers, topic, 3), QString());
-    QList<QPair<QString, QString>> items{{u"brokers"_s, m_env.brokers}, {u"publishTopic"_s, topic},
-                                         {u"direction"_s, u"output"_s}};
+    QList<QPair<QString, QString>> items{
+        {u"brokers"_s, m_env.brokers}, {u"publishTopic"_s, topic}, {u"direction"_s, u"output"_s}};
     if (!extraItem.isEmpty())
         items.append({extraItem.section(u'=', 0, 0), extraItem.section(u'=', 1)});
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s), component(u"out"_s, items)));
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), 0), d.output().constData());
-    const HttpAnswer a = d.post(u"out"_s, u"{\"data\":{\"v\":\"%1\"},\"metadata\":%2,\"operation\":\"create\"}"_s
-                                              .arg(topic, requestMetadata)
-                                              .toUtf8());
+    const HttpAnswer a
+        = d.post(u"out"_s, u"{\"data\":{\"v\":\"%1\"},\"metadata\":%2,\"operation\":\"create\"}"_s
+                               .arg(topic, requestMetadata)
+                               .toUtf8());
     QCOMPARE(a.status, status);
     if (status != 204) {
-        QVERIFY2(a.body.contains("ERR_INVOKE_OUTPUT_BINDING") && a.body.contains("partitionNumber"), a.body.constData());
+        QVERIFY2(a.body.contains("ERR_INVOKE_OUTPUT_BINDING") && a.body.contains("partitionNumber"),
+                 a.body.constData());
         return;
     }
     const QList<KcatRecord> recs = kcatConsume(m_env.brokers, topic);
@@ -633,10 +666,13 @@ void tst_KafkaBinding::failedDeliveryIsNotCommittedAndComesBackAfterRestart()
     const QString topic = uniqueName(u"ack"_s);
     QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"acks"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
-                                            {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                      component(u"acks"_s, {{u"brokers"_s, m_env.brokers},
+                                            {u"topics"_s, topic},
+                                            {u"consumerGroup"_s, topic},
+                                            {u"initialOffset"_s, u"oldest"_s},
                                             {u"direction"_s, u"input"_s}})));
-    QVERIFY(kcatProduce(m_env.brokers, topic, {{"a", "{\"n\":0}"}, {"b", "{\"n\":1}"}, {"c", "{\"n\":2}"}}));
+    QVERIFY(kcatProduce(m_env.brokers, topic,
+                        {{"a", "{\"n\":0}"}, {"b", "{\"n\":1}"}, {"c", "{\"n\":2}"}}));
     FlaskApp app;
     QVERIFY(app.start());
     app.configure(500);
@@ -668,7 +704,8 @@ void tst_KafkaBinding::failedDeliveryIsNotCommittedAndComesBackAfterRestart()
     }
     const QJsonArray again = app.records();
     for (int i = 0; i < 3; ++i) {
-        QCOMPARE(again[i].toObject().value(u"headers"_s).toObject().value(u"__offset"_s).toString(), QString::number(i));
+        QCOMPARE(again[i].toObject().value(u"headers"_s).toObject().value(u"__offset"_s).toString(),
+                 QString::number(i));
     }
 
     app.clear();
@@ -682,7 +719,8 @@ void tst_KafkaBinding::failedDeliveryIsNotCommittedAndComesBackAfterRestart()
         spin(1000);
         const QJsonArray third = app.records();
         QCOMPARE(third.size(), 1);
-        QCOMPARE(third[0].toObject().value(u"headers"_s).toObject().value(u"__offset"_s).toString(), u"3"_s);
+        QCOMPARE(third[0].toObject().value(u"headers"_s).toObject().value(u"__offset"_s).toString(),
+                 u"3"_s);
     }
 }
 
@@ -692,10 +730,13 @@ void tst_KafkaBinding::retryEnabledRetriesWithBackoffUntilAcked()
     const QString topic = uniqueName(u"retry"_s);
     QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"retries"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
-                                               {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                      component(u"retries"_s, {{u"brokers"_s, m_env.brokers},
+                                               {u"topics"_s, topic},
+                                               {u"consumerGroup"_s, topic},
+                                               {u"initialOffset"_s, u"oldest"_s},
                                                {u"consumeRetryEnabled"_s, u"true"_s},
-                                               {u"consumeRetryInterval"_s, u"50ms"_s}, {u"direction"_s, u"input"_s}})));
+                                               {u"consumeRetryInterval"_s, u"50ms"_s},
+                                               {u"direction"_s, u"input"_s}})));
     QVERIFY(kcatProduce(m_env.brokers, topic, {{"a", "{\"n\":0}"}, {"b", "{\"n\":1}"}}));
     FlaskApp app;
     QVERIFY(app.start());
@@ -710,11 +751,15 @@ void tst_KafkaBinding::retryEnabledRetriesWithBackoffUntilAcked()
     QStringList offsets;
     for (const QJsonValue &v : recs)
         offsets << v.toObject().value(u"headers"_s).toObject().value(u"__offset"_s).toString();
-    QCOMPARE(offsets, (QStringList{u"0"_s, u"0"_s, u"0"_s, u"0"_s, u"1"_s})); // in order: retried before moving on
+    QCOMPARE(offsets, (QStringList{u"0"_s, u"0"_s, u"0"_s, u"0"_s,
+                                   u"1"_s})); // in order: retried before moving on
     // Backoff grows: 50, 100, 200 ms between attempts.
-    const double gap1 = recs[1].toObject().value(u"t0"_s).toDouble() - recs[0].toObject().value(u"t1"_s).toDouble();
-    const double gap3 = recs[3].toObject().value(u"t0"_s).toDouble() - recs[2].toObject().value(u"t1"_s).toDouble();
-    QVERIFY2(gap1 >= 0.045 && gap3 >= 0.19 && gap3 > gap1, qPrintable(u"gaps %1 %2"_s.arg(gap1).arg(gap3)));
+    const double gap1 = recs[1].toObject().value(u"t0"_s).toDouble()
+                        - recs[0].toObject().value(u"t1"_s).toDouble();
+    const double gap3 = recs[3].toObject().value(u"t0"_s).toDouble()
+                        - recs[2].toObject().value(u"t1"_s).toDouble();
+    QVERIFY2(gap1 >= 0.045 && gap3 >= 0.19 && gap3 > gap1,
+             qPrintable(u"gaps %1 %2"_s.arg(gap1).arg(gap3)));
     d.stop();
     const QList<QJsonObject> tr = trafficInputs(traffic);
     QCOMPARE(tr.size(), 5);
@@ -732,8 +777,10 @@ void tst_KafkaBinding::topicCreatedAfterSubscribeIsPickedUpWithinSeconds()
     REQUIRE_BROKER();
     const QString topic = uniqueName(u"late"_s);
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"late"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
-                                            {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                      component(u"late"_s, {{u"brokers"_s, m_env.brokers},
+                                            {u"topics"_s, topic},
+                                            {u"consumerGroup"_s, topic},
+                                            {u"initialOffset"_s, u"oldest"_s},
                                             {u"direction"_s, u"input"_s}})));
     FlaskApp app;
     QVERIFY(app.start());
@@ -746,7 +793,14 @@ void tst_KafkaBinding::topicCreatedAfterSubscribeIsPickedUpWithinSeconds()
     t.start();
     QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), 1, 20000);
     QVERIFY2(t.elapsed() < 20000, "the new topic was not picked up");
-    QCOMPARE(app.records().at(0).toObject().value(u"headers"_s).toObject().value(u"__topic"_s).toString(), topic);
+    QCOMPARE(app.records()
+                 .at(0)
+                 .toObject()
+                 .value(u"headers"_s)
+                 .toObject()
+                 .value(u"__topic"_s)
+                 .toString(),
+             topic);
 }
 
 void tst_KafkaBinding::partitionsAreDeliveredInParallelEachInOrder()
@@ -764,8 +818,10 @@ void tst_KafkaBinding::partitionsAreDeliveredInParallelEachInOrder()
         QVERIFY(kcatProduce(m_env.brokers, topic, recs, p));
     }
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"par"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
-                                           {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                      component(u"par"_s, {{u"brokers"_s, m_env.brokers},
+                                           {u"topics"_s, topic},
+                                           {u"consumerGroup"_s, topic},
+                                           {u"initialOffset"_s, u"oldest"_s},
                                            {u"direction"_s, u"input"_s}})));
     FlaskApp app;
     QVERIFY(app.start());
@@ -779,7 +835,8 @@ void tst_KafkaBinding::partitionsAreDeliveredInParallelEachInOrder()
     double first = 1e18, last = 0;
     for (const QJsonValue &v : recs) {
         const QJsonObject o = v.toObject();
-        byPartition[o.value(u"headers"_s).toObject().value(u"__partition"_s).toString().toInt()] << o;
+        byPartition[o.value(u"headers"_s).toObject().value(u"__partition"_s).toString().toInt()]
+            << o;
         first = qMin(first, o.value(u"t0"_s).toDouble());
         last = qMax(last, o.value(u"t1"_s).toDouble());
     }
@@ -793,9 +850,11 @@ void tst_KafkaBinding::partitionsAreDeliveredInParallelEachInOrder()
             return a.value(u"t0"_s).toDouble() < b.value(u"t0"_s).toDouble();
         });
         for (int i = 0; i < sorted.size(); ++i) {
-            QCOMPARE(sorted[i].value(u"headers"_s).toObject().value(u"__offset"_s).toString(), QString::number(i));
+            QCOMPARE(sorted[i].value(u"headers"_s).toObject().value(u"__offset"_s).toString(),
+                     QString::number(i));
             if (i > 0)
-                QVERIFY2(sorted[i].value(u"t0"_s).toDouble() >= sorted[i - 1].value(u"t1"_s).toDouble() - 0.002,
+                QVERIFY2(sorted[i].value(u"t0"_s).toDouble()
+                             >= sorted[i - 1].value(u"t1"_s).toDouble() - 0.002,
                          "two deliveries of one partition overlapped");
         }
     }
@@ -805,12 +864,13 @@ void tst_KafkaBinding::partitionsAreDeliveredInParallelEachInOrder()
         const double at = v.toObject().value(u"t0"_s).toDouble() + 0.001;
         int n = 0;
         for (const QJsonValue &w : recs)
-            n += w.toObject().value(u"t0"_s).toDouble() <= at && w.toObject().value(u"t1"_s).toDouble() > at;
+            n += w.toObject().value(u"t0"_s).toDouble() <= at
+                 && w.toObject().value(u"t1"_s).toDouble() > at;
         maxInFlight = qMax(maxInFlight, n);
     }
     const double sequential = partitions * perPartition * delayMs / 1000.0;
-    qInfo("partitions=%d in-flight max=%d wall=%.2fs sequential would be %.2fs", partitions, maxInFlight,
-          last - first, sequential);
+    qInfo("partitions=%d in-flight max=%d wall=%.2fs sequential would be %.2fs", partitions,
+          maxInFlight, last - first, sequential);
     QVERIFY2(maxInFlight >= 3, qPrintable(u"max in flight %1"_s.arg(maxInFlight)));
     QVERIFY(last - first < sequential * 0.6);
 }
@@ -833,17 +893,21 @@ void tst_KafkaBinding::rebalanceWaitsForInFlightAndLosesNothing()
         QVERIFY(kcatProduce(m_env.brokers, topic, recs, p));
     }
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"rebal"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
-                                             {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                      component(u"rebal"_s, {{u"brokers"_s, m_env.brokers},
+                                             {u"topics"_s, topic},
+                                             {u"consumerGroup"_s, topic},
+                                             {u"initialOffset"_s, u"oldest"_s},
                                              {u"direction"_s, u"input"_s}})));
     FlaskApp app;
     QVERIFY(app.start());
     app.configure(200, 50);
     Daemon a;
-    QVERIFY2(a.start(m_dir->path(), app.port(), m_dir->filePath(u"a.jsonl"_s)), a.output().constData());
+    QVERIFY2(a.start(m_dir->path(), app.port(), m_dir->filePath(u"a.jsonl"_s)),
+             a.output().constData());
     QTRY_VERIFY_WITH_TIMEOUT(app.records().size() >= 4, 30000);
     Daemon b;
-    QVERIFY2(b.start(m_dir->path(), app.port(), m_dir->filePath(u"b.jsonl"_s)), b.output().constData());
+    QVERIFY2(b.start(m_dir->path(), app.port(), m_dir->filePath(u"b.jsonl"_s)),
+             b.output().constData());
     auto distinct = [&] {
         QSet<QString> seen;
         for (const QJsonValue &v : app.records())
@@ -855,7 +919,11 @@ void tst_KafkaBinding::rebalanceWaitsForInFlightAndLosesNothing()
     QHash<int, QList<QJsonObject>> byPartition;
     for (const QJsonValue &v : recs) {
         const QJsonObject o = v.toObject();
-        byPartition[QJsonDocument::fromJson(o.value(u"body"_s).toString().toUtf8()).object().value(u"p"_s).toInt()] << o;
+        byPartition[QJsonDocument::fromJson(o.value(u"body"_s).toString().toUtf8())
+                        .object()
+                        .value(u"p"_s)
+                        .toInt()]
+            << o;
     }
     int repeats = 0;
     for (auto it = byPartition.begin(); it != byPartition.end(); ++it) {
@@ -866,21 +934,33 @@ void tst_KafkaBinding::rebalanceWaitsForInFlightAndLosesNothing()
         int last = -1;
         QStringList arrival; // printed when the order check fails
         for (const QJsonObject &o : l)
-            arrival << u"%1@%2"_s.arg(QJsonDocument::fromJson(o.value(u"body"_s).toString().toUtf8()).object().value(u"i"_s).toInt())
+            arrival << u"%1@%2"_s
+                           .arg(QJsonDocument::fromJson(o.value(u"body"_s).toString().toUtf8())
+                                    .object()
+                                    .value(u"i"_s)
+                                    .toInt())
                            .arg(o.value(u"t0"_s).toDouble(), 0, 'f', 4);
         for (int i = 0; i < l.size(); ++i) {
             if (i > 0)
-                QVERIFY2(l[i].value(u"t0"_s).toDouble() >= l[i - 1].value(u"t1"_s).toDouble() - 0.002,
-                         qPrintable(u"partition %1: deliveries overlapped across the rebalance"_s.arg(it.key())));
-            const int seq = QJsonDocument::fromJson(l[i].value(u"body"_s).toString().toUtf8()).object().value(u"i"_s).toInt();
+                QVERIFY2(
+                    l[i].value(u"t0"_s).toDouble() >= l[i - 1].value(u"t1"_s).toDouble() - 0.002,
+                    qPrintable(u"partition %1: deliveries overlapped across the rebalance"_s.arg(
+                        it.key())));
+            const int seq = QJsonDocument::fromJson(l[i].value(u"body"_s).toString().toUtf8())
+                                .object()
+                                .value(u"i"_s)
+                                .toInt();
             if (seq <= last)
                 ++repeats; // replay from the last committed offset after a hand-over
             else
-                QVERIFY2(seq == last + 1, // otherwise strictly in order, nothing skipped
-                         qPrintable(u"partition %1: record %2 arrived after %3; arrival order (record@t0): %4"_s.arg(it.key())
-                                        .arg(seq)
-                                        .arg(last)
-                                        .arg(arrival.join(u' '))));
+                QVERIFY2(
+                    seq == last + 1, // otherwise strictly in order, nothing skipped
+                    qPrintable(
+                        u"partition %1: record %2 arrived after %3; arrival order (record@t0): %4"_s
+                            .arg(it.key())
+                            .arg(seq)
+                            .arg(last)
+                            .arg(arrival.join(u' '))));
             last = qMax(last, seq);
         }
         QCOMPARE(last, perPartition - 1);
@@ -889,9 +969,10 @@ void tst_KafkaBinding::rebalanceWaitsForInFlightAndLosesNothing()
     b.stop();
     const qsizetype byA = trafficInputs(m_dir->filePath(u"a.jsonl"_s)).size();
     const qsizetype byB = trafficInputs(m_dir->filePath(u"b.jsonl"_s)).size();
-    qInfo("rebalance: %lld deliveries for %d records (%d repeated after hand-over); member A %lld, member B %lld",
-          static_cast<long long>(recs.size()), partitions * perPartition, repeats, static_cast<long long>(byA),
-          static_cast<long long>(byB));
+    qInfo("rebalance: %lld deliveries for %d records (%d repeated after hand-over); member A %lld, "
+          "member B %lld",
+          static_cast<long long>(recs.size()), partitions * perPartition, repeats,
+          static_cast<long long>(byA), static_cast<long long>(byB));
     QVERIFY2(byB > 0, "the second member never got a partition: no rebalance happened");
 }
 
@@ -914,8 +995,10 @@ void tst_KafkaBinding::escapeHeadersUrlEscapesKeyAndHeaders()
     QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
     QVERIFY(kcatProduce(m_env.brokers, topic, {{"k y/z", "{}"}}, 0, {u"h=a b&c=d\u00e9"_s}));
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"esc"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
-                                           {u"consumerGroup"_s, topic}, {u"initialOffset"_s, u"oldest"_s},
+                      component(u"esc"_s, {{u"brokers"_s, m_env.brokers},
+                                           {u"topics"_s, topic},
+                                           {u"consumerGroup"_s, topic},
+                                           {u"initialOffset"_s, u"oldest"_s},
                                            {u"escapeHeaders"_s, escape ? u"true"_s : u"false"_s},
                                            {u"direction"_s, u"input"_s}})));
     FlaskApp app;
@@ -950,15 +1033,19 @@ void tst_KafkaBinding::authenticatedListenersWork()
     QVERIFY2(QFile::exists(m_env.ca), "KAFKA_CA_CERT missing: scripts/services env kafka");
     const QString topic = uniqueName(u"auth"_s);
     QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
-    QList<QPair<QString, QString>> items{{u"topics"_s, topic}, {u"publishTopic"_s, topic}, {u"consumerGroup"_s, topic},
-                                         {u"initialOffset"_s, u"oldest"_s}, {u"authType"_s, authType}};
+    QList<QPair<QString, QString>> items{{u"topics"_s, topic},
+                                         {u"publishTopic"_s, topic},
+                                         {u"consumerGroup"_s, topic},
+                                         {u"initialOffset"_s, u"oldest"_s},
+                                         {u"authType"_s, authType}};
     if (listener == u"sasl"_s) {
         items << QPair{u"brokers"_s, m_env.sasl} << QPair{u"disableTls"_s, u"true"_s};
     } else if (listener == u"saslSsl"_s) {
-        items << QPair{u"brokers"_s, m_env.saslSsl} << QPair{u"caCert"_s, QString::fromUtf8(readFile(m_env.ca)).trimmed()};
+        items << QPair{u"brokers"_s, m_env.saslSsl}
+              << QPair{u"caCert"_s, QString::fromUtf8(readFile(m_env.ca)).trimmed()};
     } else {
-        items << QPair{u"brokers"_s, m_env.ssl} << QPair{u"caCert"_s, m_env.ca} << QPair{u"clientCert"_s, m_env.cert}
-              << QPair{u"clientKey"_s, m_env.key};
+        items << QPair{u"brokers"_s, m_env.ssl} << QPair{u"caCert"_s, m_env.ca}
+              << QPair{u"clientCert"_s, m_env.cert} << QPair{u"clientKey"_s, m_env.key};
     }
     if (authType == u"password"_s)
         items << QPair{u"saslUsername"_s, m_env.user} << QPair{u"saslPassword"_s, m_env.password}
@@ -979,12 +1066,15 @@ void tst_KafkaBinding::authenticatedListenersWork()
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port(), {}, libraryPath), d.output().constData());
-    const HttpAnswer a = d.post(u"secure"_s, u"{\"data\":\"%1\",\"operation\":\"create\"}"_s.arg(topic).toUtf8());
+    const HttpAnswer a
+        = d.post(u"secure"_s, u"{\"data\":\"%1\",\"operation\":\"create\"}"_s.arg(topic).toUtf8());
     QCOMPARE(a.status, 204);
     const QList<KcatRecord> recs = kcatConsume(m_env.brokers, topic);
     QCOMPARE(recs.size(), 1);
-    QCOMPARE(recs[0].payload, u"\"%1\""_s.arg(topic).toUtf8()); // a JSON string keeps its quotes (ref. 1.2)
-    QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), 1, 30000); // and the input reads it over the same listener
+    QCOMPARE(recs[0].payload,
+             u"\"%1\""_s.arg(topic).toUtf8()); // a JSON string keeps its quotes (ref. 1.2)
+    QTRY_COMPARE_WITH_TIMEOUT(app.records().size(), 1,
+                              30000); // and the input reads it over the same listener
     QCOMPARE(app.records()[0].toObject().value(u"body"_s).toString(), u"\"%1\""_s.arg(topic));
 }
 
@@ -992,33 +1082,43 @@ void tst_KafkaBinding::wrongPasswordIsAClearInitError()
 {
     REQUIRE_BROKER();
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"badpass"_s, {{u"brokers"_s, m_env.sasl}, {u"publishTopic"_s, u"x"_s},
-                                               {u"authType"_s, u"password"_s}, {u"disableTls"_s, u"true"_s},
-                                               {u"saslUsername"_s, m_env.user}, {u"saslPassword"_s, u"wrong-password"_s},
-                                               {u"saslMechanism"_s, u"PLAINTEXT"_s}, {u"direction"_s, u"output"_s}})));
+                      component(u"badpass"_s, {{u"brokers"_s, m_env.sasl},
+                                               {u"publishTopic"_s, u"x"_s},
+                                               {u"authType"_s, u"password"_s},
+                                               {u"disableTls"_s, u"true"_s},
+                                               {u"saslUsername"_s, m_env.user},
+                                               {u"saslPassword"_s, u"wrong-password"_s},
+                                               {u"saslMechanism"_s, u"PLAINTEXT"_s},
+                                               {u"direction"_s, u"output"_s}})));
     Daemon d;
     QElapsedTimer t;
     t.start();
     QVERIFY(!d.start(m_dir->path(), 0));
     QVERIFY(d.waitExit(10000) != 0);
     const QByteArray out = d.output();
-    QVERIFY2(out.contains("badpass") && out.contains("authentication") && out.contains("failed"), out.constData());
+    QVERIFY2(out.contains("badpass") && out.contains("authentication") && out.contains("failed"),
+             out.constData());
     QVERIFY2(!out.contains("wrong-password"), "the password leaked into the log");
     QVERIFY2(t.elapsed() < 8000, "init error took too long");
 }
 
 // Debian 12's librdkafka 2.0.2 fails SCRAM against Kafka 4.x even with the right password
-// (librdkafka bug, fixed in 2.6.1): the init error must say so instead of only "invalid credentials".
+// (librdkafka bug, fixed in 2.6.1): the init error must say so instead of only "invalid
+// credentials".
 void tst_KafkaBinding::scramOnOldLibrdkafkaNamesTheFix()
 {
     REQUIRE_BROKER();
     if (rd_kafka_version() >= 0x020601ff)
         QSKIP("this librdkafka does SCRAM correctly");
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"scram"_s, {{u"brokers"_s, m_env.sasl}, {u"publishTopic"_s, u"x"_s},
-                                             {u"authType"_s, u"password"_s}, {u"disableTls"_s, u"true"_s},
-                                             {u"saslUsername"_s, m_env.user}, {u"saslPassword"_s, m_env.password},
-                                             {u"saslMechanism"_s, u"SHA-512"_s}, {u"direction"_s, u"output"_s}})));
+                      component(u"scram"_s, {{u"brokers"_s, m_env.sasl},
+                                             {u"publishTopic"_s, u"x"_s},
+                                             {u"authType"_s, u"password"_s},
+                                             {u"disableTls"_s, u"true"_s},
+                                             {u"saslUsername"_s, m_env.user},
+                                             {u"saslPassword"_s, m_env.password},
+                                             {u"saslMechanism"_s, u"SHA-512"_s},
+                                             {u"direction"_s, u"output"_s}})));
     Daemon d;
     QVERIFY(!d.start(m_dir->path(), 0));
     QVERIFY(d.waitExit(10000) != 0);
@@ -1033,22 +1133,29 @@ void tst_KafkaBinding::badMetadataIsAClearInitError_data()
     QTest::addColumn<QString>("item");    // name=value
     QTest::addColumn<QString>("message"); // expected in binderyd's output
     QTest::newRow("oidc") << u"authType=oidc"_s << u"authType 'oidc' is not yet supported"_s;
-    QTest::newRow("oidc_private_key_jwt") << u"authType=oidc_private_key_jwt"_s << u"is not yet supported"_s;
+    QTest::newRow("oidc_private_key_jwt")
+        << u"authType=oidc_private_key_jwt"_s << u"is not yet supported"_s;
     QTest::newRow("awsiam") << u"authType=awsiam"_s << u"authType 'awsiam' is not yet supported"_s;
-    QTest::newRow("schema registry") << u"schemaRegistryURL=http://localhost:8081"_s
-                                     << u"'schemaRegistryURL' is set, but the schema registry (Avro) is not yet supported"_s;
+    QTest::newRow("schema registry")
+        << u"schemaRegistryURL=http://localhost:8081"_s
+        << u"'schemaRegistryURL' is set, but the schema registry (Avro) is not yet supported"_s;
     QTest::newRow("avro") << u"useAvroJSON=true"_s << u"Avro is not yet supported"_s;
-    QTest::newRow("no port") << u"brokers=localhost"_s << u"metadata 'brokers' has a malformed address 'localhost'"_s;
-    QTest::newRow("bad port") << u"brokers=localhost:99999"_s << u"metadata 'brokers' has a malformed address"_s;
-    QTest::newRow("path") << u"brokers=http://localhost:5050/kafka"_s << u"metadata 'brokers' has a malformed address"_s;
-    QTest::newRow("spaces") << u"brokers=local host:5050"_s << u"metadata 'brokers' has a malformed address"_s;
+    QTest::newRow("no port") << u"brokers=localhost"_s
+                             << u"metadata 'brokers' has a malformed address 'localhost'"_s;
+    QTest::newRow("bad port") << u"brokers=localhost:99999"_s
+                              << u"metadata 'brokers' has a malformed address"_s;
+    QTest::newRow("path") << u"brokers=http://localhost:5050/kafka"_s
+                          << u"metadata 'brokers' has a malformed address"_s;
+    QTest::newRow("spaces") << u"brokers=local host:5050"_s
+                            << u"metadata 'brokers' has a malformed address"_s;
 }
 
 void tst_KafkaBinding::badMetadataIsAClearInitError()
 {
     QFETCH(QString, item);
     QFETCH(QString, message);
-    QList<QPair<QString, QString>> items{{u"publishTopic"_s, u"x"_s}, {u"direction"_s, u"output"_s}};
+    QList<QPair<QString, QString>> items{{u"publishTopic"_s, u"x"_s},
+                                         {u"direction"_s, u"output"_s}};
     const QString name = item.section(u'=', 0, 0);
     if (name != u"brokers"_s)
         items.prepend({u"brokers"_s, m_env.brokers});
@@ -1058,7 +1165,8 @@ void tst_KafkaBinding::badMetadataIsAClearInitError()
     QVERIFY(!d.start(m_dir->path(), 0));
     QVERIFY(d.waitExit(10000) != 0);
     const QByteArray out = d.output();
-    QVERIFY2(out.contains(message.toUtf8()) && out.contains("bad (bindings.kafka"), out.constData());
+    QVERIFY2(out.contains(message.toUtf8()) && out.contains("bad (bindings.kafka"),
+             out.constData());
 }
 
 // End to end with the official Dapr JS SDK (@dapr/dapr from tests/e2e/node_modules).
@@ -1074,7 +1182,8 @@ void tst_KafkaBinding::jsSdkBindingSendProduces()
     const QString topic = uniqueName(u"js"_s);
     QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"kafkaevent"_s, {{u"brokers"_s, u"http://localhost:5050"_s}, {u"publishTopic"_s, topic},
+                      component(u"kafkaevent"_s, {{u"brokers"_s, u"http://localhost:5050"_s},
+                                                  {u"publishTopic"_s, topic},
                                                   {u"direction"_s, u"output"_s}})));
     if (m_env.brokers != u"127.0.0.1:5050"_s)
         QSKIP("the seed's address http://localhost:5050 needs the broker on port 5050");
@@ -1092,7 +1201,8 @@ void tst_KafkaBinding::jsSdkBindingSendProduces()
     QVERIFY2(node.exitCode() == 0 && out.contains("\"ok\":true"), out.constData());
     const QList<KcatRecord> recs = kcatConsume(m_env.brokers, topic);
     QCOMPARE(recs.size(), 1);
-    QCOMPARE(recs[0].payload, u"{\"message\":\"Hi from the JS SDK\",\"runId\":\"%1\"}"_s.arg(topic).toUtf8());
+    QCOMPARE(recs[0].payload,
+             u"{\"message\":\"Hi from the JS SDK\",\"runId\":\"%1\"}"_s.arg(topic).toUtf8());
     QCOMPARE(recs[0].key, u"js-key"_s);
     QCOMPARE(recs[0].header(u"source"_s), u"js-sdk"_s);
 }
@@ -1106,17 +1216,21 @@ void tst_KafkaBinding::brokerDownGives500WithinBoundAndRecovers()
     const QString topic = uniqueName(u"down"_s);
     QCOMPARE(createTopic(m_env.brokers, topic, 2), QString());
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"flaky"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
-                                             {u"publishTopic"_s, topic}, {u"consumerGroup"_s, topic},
-                                             {u"initialOffset"_s, u"oldest"_s}, {u"deliveryTimeout"_s, u"3s"_s}})));
+                      component(u"flaky"_s, {{u"brokers"_s, m_env.brokers},
+                                             {u"topics"_s, topic},
+                                             {u"publishTopic"_s, topic},
+                                             {u"consumerGroup"_s, topic},
+                                             {u"initialOffset"_s, u"oldest"_s},
+                                             {u"deliveryTimeout"_s, u"3s"_s}})));
     FlaskApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
     QStringList acknowledged;
     auto send = [&](const QString &id, int timeoutMs = 30000) {
-        const HttpAnswer a = d.post(u"flaky"_s, u"{\"data\":{\"id\":\"%1\"},\"operation\":\"create\"}"_s.arg(id).toUtf8(),
-                                    timeoutMs);
+        const HttpAnswer a = d.post(
+            u"flaky"_s, u"{\"data\":{\"id\":\"%1\"},\"operation\":\"create\"}"_s.arg(id).toUtf8(),
+            timeoutMs);
         if (a.status == 204)
             acknowledged << id;
         return a;
@@ -1127,7 +1241,8 @@ void tst_KafkaBinding::brokerDownGives500WithinBoundAndRecovers()
     // A second binderyd with only an input, to be stopped while the broker is away.
     QTemporaryDir otherDir;
     QVERIFY(writeFile(otherDir.filePath(u"c.yaml"_s),
-                      component(u"reader"_s, {{u"brokers"_s, m_env.brokers}, {u"topics"_s, topic},
+                      component(u"reader"_s, {{u"brokers"_s, m_env.brokers},
+                                              {u"topics"_s, topic},
                                               {u"consumerGroup"_s, topic + u"-other"_s},
                                               {u"direction"_s, u"input"_s}})));
     Daemon other;
@@ -1148,7 +1263,8 @@ void tst_KafkaBinding::brokerDownGives500WithinBoundAndRecovers()
         const qint64 ms = t.elapsed();
         qInfo("broker down: create answered %d after %lld ms", a.status, ms);
         QCOMPARE(a.status, 500);
-        QVERIFY2(a.body.contains("ERR_INVOKE_OUTPUT_BINDING") && a.body.contains("flaky"), a.body.constData());
+        QVERIFY2(a.body.contains("ERR_INVOKE_OUTPUT_BINDING") && a.body.contains("flaky"),
+                 a.body.constData());
         QVERIFY2(ms <= 3000 + 1500, qPrintable(u"500 after %1 ms, bound is 3 s"_s.arg(ms)));
         // The API stays responsive meanwhile.
         QElapsedTimer h;
@@ -1188,10 +1304,14 @@ void tst_KafkaBinding::brokerDownGives500WithinBoundAndRecovers()
     auto delivered = [&] {
         QSet<QString> ids;
         for (const QJsonValue &v : app.records())
-            ids << QJsonDocument::fromJson(v.toObject().value(u"body"_s).toString().toUtf8()).object().value(u"id"_s).toString();
+            ids << QJsonDocument::fromJson(v.toObject().value(u"body"_s).toString().toUtf8())
+                       .object()
+                       .value(u"id"_s)
+                       .toString();
         return ids;
     };
-    QTRY_VERIFY_WITH_TIMEOUT(delivered().contains(QSet<QString>(acknowledged.cbegin(), acknowledged.cend())), 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        delivered().contains(QSet<QString>(acknowledged.cbegin(), acknowledged.cend())), 60000);
 }
 
 QTEST_MAIN(tst_KafkaBinding)

@@ -47,7 +47,8 @@ class TstConsole : public QObject
         ui::EventTableModel *m = m_window->traffic()->model();
         for (int r = m->rowCount() - 1; r >= 0; --r) {
             const core::TrafficRecord rec = m->record(r);
-            if (rec.kind == core::TrafficRecord::Kind::Input && rec.binding == binding && rec.status == status)
+            if (rec.kind == core::TrafficRecord::Kind::Input && rec.binding == binding
+                && rec.status == status)
                 return r;
         }
         return -1;
@@ -58,7 +59,8 @@ private Q_SLOTS:
     {
         core::registerBuiltinBindings(m_registry);
         // A copy of the shipped samples: the console edits files in its workspace.
-        const QString samples = qEnvironmentVariable("BINDERY_SOURCE_DIR") + QStringLiteral("/resources/samples/components");
+        const QString samples = qEnvironmentVariable("BINDERY_SOURCE_DIR")
+                                + QStringLiteral("/resources/samples/components");
         QVERIFY2(QFileInfo(samples).isDir(), qPrintable(samples));
         const QDir src(samples);
         for (const QString &f : src.entryList(QDir::Files))
@@ -81,9 +83,10 @@ private Q_SLOTS:
         hs.deliveryTimeoutMs = 3000;
         m_window->applySettings(hs, 1000000);
         for (QAbstractItemModel *model : std::initializer_list<QAbstractItemModel *>{
-                 m_window->componentModel(), m_window->traffic()->model(), m_window->composer()->historyModel(),
-                 m_window->composer()->savedModel()})
-            m_testers.push_back(std::make_unique<QAbstractItemModelTester>(model, QAbstractItemModelTester::FailureReportingMode::QtTest));
+                 m_window->componentModel(), m_window->traffic()->model(),
+                 m_window->composer()->historyModel(), m_window->composer()->savedModel()})
+            m_testers.push_back(std::make_unique<QAbstractItemModelTester>(
+                model, QAbstractItemModelTester::FailureReportingMode::QtTest));
         m_window->show();
         m_window->openWorkspace(m_workspace.path());
         QTRY_COMPARE_WITH_TIMEOUT(m_window->host().state(), core::RuntimeState::Running, 15000);
@@ -104,18 +107,24 @@ private Q_SLOTS:
         QHash<QString, int> rows;
         for (int r = 0; r < tree->rowCount(); ++r)
             rows.insert(tree->item(r, 0)->text(), r);
-        for (const QString &name : {QStringLiteral("tick"), QStringLiteral("files"), QStringLiteral("self-api"), QStringLiteral("local-secrets")})
+        for (const QString &name : {QStringLiteral("tick"), QStringLiteral("files"),
+                                    QStringLiteral("self-api"), QStringLiteral("local-secrets")})
             QVERIFY2(rows.contains(name), qPrintable(name));
-        QCOMPARE(tree->item(rows.value(QStringLiteral("tick")), 1)->text(), QStringLiteral("bindings.cron"));
+        QCOMPARE(tree->item(rows.value(QStringLiteral("tick")), 1)->text(),
+                 QStringLiteral("bindings.cron"));
         QCOMPARE(tree->item(rows.value(QStringLiteral("tick")), 2)->text(), QStringLiteral("in"));
         QCOMPARE(tree->item(rows.value(QStringLiteral("files")), 2)->text(), QStringLiteral("out"));
-        QTRY_VERIFY_WITH_TIMEOUT(tree->item(rows.value(QStringLiteral("files")), 3)->text().startsWith(QStringLiteral("loaded")), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(tree->item(rows.value(QStringLiteral("files")), 3)
+                                     ->text()
+                                     .startsWith(QStringLiteral("loaded")),
+                                 5000);
     }
 
     void sendingToLocalstorageShows200AndBody()
     {
         ui::ComposerWidget *composer = m_window->composer();
-        const QString fileName = QStringLiteral("tst-%1.json").arg(QUuid::createUuid().toString(QUuid::WithoutBraces));
+        const QString fileName
+            = QStringLiteral("tst-%1.json").arg(QUuid::createUuid().toString(QUuid::WithoutBraces));
         ui::ComposerRequest req;
         req.binding = QStringLiteral("files");
         req.operation = QStringLiteral("create");
@@ -127,7 +136,11 @@ private Q_SLOTS:
         composer->send();
         QVERIFY(answered.wait(10000));
         QCOMPARE(composer->lastStatus(), 200);
-        QCOMPARE(QJsonDocument::fromJson(composer->lastBody()).object().value(QStringLiteral("fileName")).toString(), fileName);
+        QCOMPARE(QJsonDocument::fromJson(composer->lastBody())
+                     .object()
+                     .value(QStringLiteral("fileName"))
+                     .toString(),
+                 fileName);
 
         // Read it back: the body is the stored payload.
         req.operation = QStringLiteral("get");
@@ -136,23 +149,30 @@ private Q_SLOTS:
         composer->send();
         QVERIFY(answered.wait(10000));
         QCOMPARE(composer->lastStatus(), 200);
-        QCOMPARE(QJsonDocument::fromJson(composer->lastBody()).object().value(QStringLiteral("hello")).toString(), QStringLiteral("bindery"));
+        QCOMPARE(QJsonDocument::fromJson(composer->lastBody())
+                     .object()
+                     .value(QStringLiteral("hello"))
+                     .toString(),
+                 QStringLiteral("bindery"));
 
         // Both exchanges are in the history (on disk) and in the live table.
         QVERIFY(composer->historyModel()->rowCount() >= 2);
         QFile history(composer->historyPath());
         QVERIFY(history.open(QIODevice::ReadOnly));
         QVERIFY(history.readAll().contains(fileName.toUtf8()));
-        QTRY_VERIFY_WITH_TIMEOUT([&]() {
-            ui::EventTableModel *m = m_window->traffic()->model();
-            for (int r = 0; r < m->rowCount(); ++r) {
-                const core::TrafficRecord rec = m->record(r);
-                if (rec.kind == core::TrafficRecord::Kind::Output && rec.operation == QStringLiteral("get") && rec.status == 200
-                    && rec.responseBody.contains("bindery"))
-                    return true;
-            }
-            return false;
-        }(), 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&]() {
+                ui::EventTableModel *m = m_window->traffic()->model();
+                for (int r = 0; r < m->rowCount(); ++r) {
+                    const core::TrafficRecord rec = m->record(r);
+                    if (rec.kind == core::TrafficRecord::Kind::Output
+                        && rec.operation == QStringLiteral("get") && rec.status == 200
+                        && rec.responseBody.contains("bindery"))
+                        return true;
+                }
+                return false;
+            }(),
+            3000);
     }
 
     void invalidPayloadIsRefusedWithLineAndColumn()
@@ -163,42 +183,56 @@ private Q_SLOTS:
         req.operation = QStringLiteral("create");
         req.payload = QStringLiteral("{\n  \"a\": 1,\n  \"b\": }");
         composer->setRequest(req);
-        QVERIFY2(composer->payloadError().startsWith(QStringLiteral("line 3, column")), qPrintable(composer->payloadError()));
+        QVERIFY2(composer->payloadError().startsWith(QStringLiteral("line 3, column")),
+                 qPrintable(composer->payloadError()));
         QVERIFY(composer->curlCommand().contains(QStringLiteral("/v1.0/bindings/files")));
     }
 
     void cronEventAppearsWithTheConsolesAnswer()
     {
-        m_window->appRules()->setRule(QStringLiteral("tick"), ui::AppRule{ui::AppRule::Mode::Ok, 200, 0, QByteArray("{\"handled\":true}")});
+        m_window->appRules()->setRule(
+            QStringLiteral("tick"),
+            ui::AppRule{ui::AppRule::Mode::Ok, 200, 0, QByteArray("{\"handled\":true}")});
         // @every 2s: one arrives within a few seconds, answered by the built-in app with the body.
-        QTRY_VERIFY_WITH_TIMEOUT([&]() {
-            const int row = findDelivery(QStringLiteral("tick"), 200);
-            return row >= 0 && m_window->traffic()->model()->record(row).responseBody == "{\"handled\":true}";
-        }(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&]() {
+                const int row = findDelivery(QStringLiteral("tick"), 200);
+                return row >= 0
+                       && m_window->traffic()->model()->record(row).responseBody
+                              == "{\"handled\":true}";
+            }(),
+            10000);
         const int row = findDelivery(QStringLiteral("tick"), 200);
         const core::TrafficRecord rec = m_window->traffic()->model()->record(row);
         QVERIFY(rec.ok);
         QCOMPARE(rec.route, QStringLiteral("/tick"));
         QCOMPARE(rec.outcome, QStringLiteral("acked"));
         ui::EventTableModel *m = m_window->traffic()->model();
-        QCOMPARE(m->data(m->index(row, ui::EventTableModel::Direction)).toString(), QStringLiteral("← in"));
-        QVERIFY(m->data(m->index(row, ui::EventTableModel::Summary)).toString().contains(QStringLiteral("handled")));
+        QCOMPARE(m->data(m->index(row, ui::EventTableModel::Direction)).toString(),
+                 QStringLiteral("← in"));
+        QVERIFY(m->data(m->index(row, ui::EventTableModel::Summary))
+                    .toString()
+                    .contains(QStringLiteral("handled")));
     }
 
     void appRuleOf500ShowsAsFailedDelivery()
     {
-        m_window->appRules()->setRule(QStringLiteral("tick"), ui::AppRule{ui::AppRule::Mode::Error, 500, 0, QByteArray("nope")});
+        m_window->appRules()->setRule(
+            QStringLiteral("tick"),
+            ui::AppRule{ui::AppRule::Mode::Error, 500, 0, QByteArray("nope")});
         QTRY_VERIFY_WITH_TIMEOUT(findDelivery(QStringLiteral("tick"), 500) >= 0, 10000);
         ui::EventTableModel *m = m_window->traffic()->model();
         const int row = findDelivery(QStringLiteral("tick"), 500);
         QCOMPARE(m->data(m->index(row, 0), ui::EventTableModel::OkRole).toBool(), false);
-        QCOMPARE(m->data(m->index(row, ui::EventTableModel::Status)).toString(), QStringLiteral("500 failed"));
+        QCOMPARE(m->data(m->index(row, ui::EventTableModel::Status)).toString(),
+                 QStringLiteral("500 failed"));
         const core::TrafficRecord rec = m->record(row);
         QCOMPARE(rec.responseBody, QByteArray("nope"));
         QCOMPARE(rec.outcome, QStringLiteral("dropped")); // cron drops what the app refused
         // The detail pane lists the attempt.
         m_window->traffic()->view()->setCurrentIndex(m->index(row, 0));
-        QVERIFY(m_window->traffic()->detail()->toPlainText().contains(QStringLiteral("Delivery attempts")));
+        QVERIFY(m_window->traffic()->detail()->toPlainText().contains(
+            QStringLiteral("Delivery attempts")));
         // Filtering narrows to the failures.
         m_window->traffic()->filterEdit()->setText(QStringLiteral("binding:tick status:error"));
         m_window->traffic()->applyFilter();
@@ -213,7 +247,8 @@ private Q_SLOTS:
 
     void savingReloadsTheComponentInPlace()
     {
-        ui::EditorPane *pane = m_window->openEditor(m_workspace.filePath(QStringLiteral("localstorage.yaml")));
+        ui::EditorPane *pane
+            = m_window->openEditor(m_workspace.filePath(QStringLiteral("localstorage.yaml")));
         QVERIFY(pane);
         QString text = pane->text();
         text.replace(QStringLiteral("rootPath"), QStringLiteral("rootPth"));
@@ -221,33 +256,39 @@ private Q_SLOTS:
         QVERIFY(!pane->diagnostics().isEmpty());
         QVERIFY(m_window->saveEditor(pane));
         // The reload fails in place (required rootPath missing) and the tree says why.
-        QTRY_VERIFY_WITH_TIMEOUT([&]() {
-            for (const core::ComponentStatus &c : m_window->host().components()) {
-                if (c.name == QStringLiteral("files"))
-                    return c.state == core::ComponentState::Failed;
-            }
-            return false;
-        }(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&]() {
+                for (const core::ComponentStatus &c : m_window->host().components()) {
+                    if (c.name == QStringLiteral("files"))
+                        return c.state == core::ComponentState::Failed;
+                }
+                return false;
+            }(),
+            10000);
         text.replace(QStringLiteral("rootPth"), QStringLiteral("rootPath"));
         pane->setText(text);
         QVERIFY(pane->diagnostics().isEmpty());
         QVERIFY(m_window->saveEditor(pane));
-        QTRY_VERIFY_WITH_TIMEOUT([&]() {
-            for (const core::ComponentStatus &c : m_window->host().components()) {
-                if (c.name == QStringLiteral("files"))
-                    return c.state == core::ComponentState::Loaded;
-            }
-            return false;
-        }(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&]() {
+                for (const core::ComponentStatus &c : m_window->host().components()) {
+                    if (c.name == QStringLiteral("files"))
+                        return c.state == core::ComponentState::Loaded;
+                }
+                return false;
+            }(),
+            10000);
         QCOMPARE(m_window->host().state(), core::RuntimeState::Running);
     }
 
     void neverAnsweringShowsAsTimedOutDelivery()
     {
         // The runtime's delivery timeout is 3 s here: the delivery fails with no status.
-        m_window->appRules()->setRule(QStringLiteral("tick"), ui::AppRule{ui::AppRule::Mode::Timeout, 200, 0, {}});
+        m_window->appRules()->setRule(QStringLiteral("tick"),
+                                      ui::AppRule{ui::AppRule::Mode::Timeout, 200, 0, {}});
         QTRY_VERIFY_WITH_TIMEOUT(findDelivery(QStringLiteral("tick"), 0) >= 0, 15000);
-        const core::TrafficRecord rec = m_window->traffic()->model()->record(findDelivery(QStringLiteral("tick"), 0));
+        const core::TrafficRecord rec
+            = m_window->traffic()->model()->record(findDelivery(QStringLiteral("tick"), 0));
         QVERIFY(!rec.ok);
         QVERIFY2(rec.latencyUs >= 2'900'000, qPrintable(QString::number(rec.latencyUs)));
         QVERIFY(!rec.error.isEmpty());
@@ -263,9 +304,11 @@ private Q_SLOTS:
         external->moveToThread(&appThread);
         appThread.start();
         quint16 port = 0;
-        QMetaObject::invokeMethod(external, "listenOn", Qt::BlockingQueuedConnection, Q_RETURN_ARG(quint16, port), Q_ARG(quint16, quint16(0)));
+        QMetaObject::invokeMethod(external, "listenOn", Qt::BlockingQueuedConnection,
+                                  Q_RETURN_ARG(quint16, port), Q_ARG(quint16, quint16(0)));
         QVERIFY(port != 0);
-        external->setRule(QStringLiteral("/tick"), ui::AppRule{ui::AppRule::Mode::Error, 503, 0, QByteArray("external says no")});
+        external->setRule(QStringLiteral("/tick"), ui::AppRule{ui::AppRule::Mode::Error, 503, 0,
+                                                               QByteArray("external says no")});
 
         ui::HostSettings hs = m_window->host().settings();
         hs.builtinApp = false;
@@ -274,7 +317,10 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(m_window->host().state(), core::RuntimeState::Running, 15000);
         QCOMPARE(m_window->host().appPort(), port);
         QTRY_VERIFY_WITH_TIMEOUT(findDelivery(QStringLiteral("tick"), 503) >= 0, 15000);
-        QCOMPARE(m_window->traffic()->model()->record(findDelivery(QStringLiteral("tick"), 503)).responseBody,
+        QCOMPARE(m_window->traffic()
+                     ->model()
+                     ->record(findDelivery(QStringLiteral("tick"), 503))
+                     .responseBody,
                  QByteArray("external says no"));
 
         // Back to being the app.
@@ -295,7 +341,8 @@ private Q_SLOTS:
         req.operation = QStringLiteral("list");
         composer->setRequest(req);
         QVERIFY(composer->saveRequest(QStringLiteral("list files")));
-        const QString path = m_workspace.filePath(QStringLiteral(".bindery/requests/list-files.json"));
+        const QString path
+            = m_workspace.filePath(QStringLiteral(".bindery/requests/list-files.json"));
         QFile f(path);
         QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(path));
         const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();

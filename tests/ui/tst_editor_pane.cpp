@@ -17,21 +17,21 @@
 using namespace bindery;
 
 namespace {
-const QString kHttp = QStringLiteral(
-    "# Calls the local API. This comment must survive form edits.\n" // 1
-    "apiVersion: dapr.io/v1alpha1\n"                                   // 2
-    "kind: Component\n"                                                // 3
-    "metadata:\n"                                                      // 4
-    "  name: web\n"                                                    // 5
-    "spec:\n"                                                          // 6
-    "  type: bindings.http\n"                                          // 7
-    "  version: v1\n"                                                  // 8
-    "  metadata:\n"                                                    // 9
-    "  - name: url # where to\n"                                       // 10
-    "    value: http://127.0.0.1:3500/v1.0\n"                          // 11
-    "  # timeouts\n"                                                   // 12
-    "  - name: responseTimeout\n"                                      // 13
-    "    value: 10s\n");                                               // 14
+const QString kHttp
+    = QStringLiteral("# Calls the local API. This comment must survive form edits.\n" // 1
+                     "apiVersion: dapr.io/v1alpha1\n"                                 // 2
+                     "kind: Component\n"                                              // 3
+                     "metadata:\n"                                                    // 4
+                     "  name: web\n"                                                  // 5
+                     "spec:\n"                                                        // 6
+                     "  type: bindings.http\n"                                        // 7
+                     "  version: v1\n"                                                // 8
+                     "  metadata:\n"                                                  // 9
+                     "  - name: url # where to\n"                                     // 10
+                     "    value: http://127.0.0.1:3500/v1.0\n"                        // 11
+                     "  # timeouts\n"                                                 // 12
+                     "  - name: responseTimeout\n"                                    // 13
+                     "    value: 10s\n");                                             // 14
 }
 
 class TstEditorPane : public QObject
@@ -60,15 +60,20 @@ private Q_SLOTS:
         QTest::addColumn<int>("line");
         QTest::addColumn<QString>("mentions");
         QTest::addColumn<bool>("error");
-        QTest::newRow("unknown key, did you mean") << QStringLiteral("  - name: responseTimeout") << QStringLiteral("  - name: responseTimout")
-                                                   << 13 << QStringLiteral("responseTimeout") << false;
-        QTest::newRow("wrong type") << QStringLiteral("    value: 10s") << QStringLiteral("    value: ten seconds") << 14
-                                    << QStringLiteral("responseTimeout") << true;
-        QTest::newRow("missing required") << QStringLiteral("  - name: url # where to\n    value: http://127.0.0.1:3500/v1.0\n")
-                                          << QString() << 0 << QStringLiteral("url") << true;
-        QTest::newRow("allowed values") << QStringLiteral("  - name: responseTimeout\n    value: 10s")
-                                        << QStringLiteral("  - name: MTLSRenegotiation\n    value: Sometimes") << 14
-                                        << QStringLiteral("Sometimes") << true;
+        QTest::newRow("unknown key, did you mean")
+            << QStringLiteral("  - name: responseTimeout")
+            << QStringLiteral("  - name: responseTimout") << 13 << QStringLiteral("responseTimeout")
+            << false;
+        QTest::newRow("wrong type")
+            << QStringLiteral("    value: 10s") << QStringLiteral("    value: ten seconds") << 14
+            << QStringLiteral("responseTimeout") << true;
+        QTest::newRow("missing required")
+            << QStringLiteral("  - name: url # where to\n    value: http://127.0.0.1:3500/v1.0\n")
+            << QString() << 0 << QStringLiteral("url") << true;
+        QTest::newRow("allowed values")
+            << QStringLiteral("  - name: responseTimeout\n    value: 10s")
+            << QStringLiteral("  - name: MTLSRenegotiation\n    value: Sometimes") << 14
+            << QStringLiteral("Sometimes") << true;
     }
     void typoGetsDiagnosticAtItsLine()
     {
@@ -94,7 +99,9 @@ private Q_SLOTS:
             QCOMPARE(hit->location.line, line);
             // Margin marker on that line (0-based in QScintilla) and nowhere else for this file.
             const unsigned mask = pane.editor()->markersAtLine(line - 1);
-            QVERIFY(mask & (1u << (error ? ui::YamlEditor::ErrorMarker : ui::YamlEditor::WarningMarker)));
+            QVERIFY(
+                mask
+                & (1u << (error ? ui::YamlEditor::ErrorMarker : ui::YamlEditor::WarningMarker)));
             QVERIFY(!pane.editor()->diagnosticsAt(line).isEmpty());
         }
         // The problems list shows it.
@@ -133,16 +140,19 @@ private Q_SLOTS:
         url->selectAll();
         QTest::keyClicks(url, QStringLiteral("http://example.test:8080/api"));
         QString expected = kHttp;
-        expected.replace(QStringLiteral("http://127.0.0.1:3500/v1.0"), QStringLiteral("http://example.test:8080/api"));
+        expected.replace(QStringLiteral("http://127.0.0.1:3500/v1.0"),
+                         QStringLiteral("http://example.test:8080/api"));
         QCOMPARE(pane.text(), expected);
 
         // A new field from a picker is appended as an item; comments and order stay.
-        auto *reneg = qobject_cast<QComboBox *>(pane.form()->fieldWidget(QStringLiteral("MTLSRenegotiation")));
+        auto *reneg = qobject_cast<QComboBox *>(
+            pane.form()->fieldWidget(QStringLiteral("MTLSRenegotiation")));
         QVERIFY(reneg);
         QVERIFY(reneg->findText(QStringLiteral("RenegotiateOnceAsClient")) > 0);
         reneg->setCurrentText(QStringLiteral("RenegotiateOnceAsClient"));
         QVERIFY(pane.text().startsWith(expected));
-        QVERIFY(pane.text().endsWith(QStringLiteral("  - name: MTLSRenegotiation\n    value: RenegotiateOnceAsClient\n")));
+        QVERIFY(pane.text().endsWith(
+            QStringLiteral("  - name: MTLSRenegotiation\n    value: RenegotiateOnceAsClient\n")));
         pane.recheck();
         QVERIFY(pane.diagnostics().isEmpty());
 
@@ -150,7 +160,8 @@ private Q_SLOTS:
         QString text = pane.text();
         text.replace(QStringLiteral("value: 10s"), QStringLiteral("value: 25s"));
         pane.setText(text);
-        auto *timeout = qobject_cast<QLineEdit *>(pane.form()->fieldWidget(QStringLiteral("responseTimeout")));
+        auto *timeout = qobject_cast<QLineEdit *>(
+            pane.form()->fieldWidget(QStringLiteral("responseTimeout")));
         QCOMPARE(timeout->text(), QStringLiteral("25s"));
 
         // Saved text is valid for the loader.
@@ -159,21 +170,24 @@ private Q_SLOTS:
         QVERIFY(f.open(QIODevice::ReadOnly));
         const core::LoadResult lr = core::ComponentLoader::parseText(f.readAll(), pane.path());
         QCOMPARE(lr.components.size(), 1);
-        QCOMPARE(lr.components.first().property(QStringLiteral("url")), QStringLiteral("http://example.test:8080/api"));
+        QCOMPARE(lr.components.first().property(QStringLiteral("url")),
+                 QStringLiteral("http://example.test:8080/api"));
     }
 
     void sensitiveFieldIsMasked()
     {
         ui::EditorPane pane(m_registry, writeFile(QStringLiteral("sens.yaml"), kHttp));
         QVERIFY(pane.load());
-        auto *token = qobject_cast<QLineEdit *>(pane.form()->fieldWidget(QStringLiteral("securityToken")));
+        auto *token
+            = qobject_cast<QLineEdit *>(pane.form()->fieldWidget(QStringLiteral("securityToken")));
         QVERIFY(token);
         QCOMPARE(token->echoMode(), QLineEdit::PasswordEchoOnEdit);
     }
 
     void completionOffersSchemaNamesAndAllowedValues()
     {
-        ui::EditorPane pane(m_registry, writeFile(QStringLiteral("complete.yaml"), kHttp + QStringLiteral("  - name: ")));
+        ui::EditorPane pane(m_registry, writeFile(QStringLiteral("complete.yaml"),
+                                                  kHttp + QStringLiteral("  - name: ")));
         QVERIFY(pane.load());
         ui::YamlEditor *ed = pane.editor();
         ed->setCursorPosition(14, 10);
@@ -186,7 +200,8 @@ private Q_SLOTS:
         ed->setCursorPosition(15, 11);
         items = ed->completionsAtCursor(&id);
         QCOMPARE(id, int(ui::YamlEditor::ValueList));
-        QCOMPARE(items, QStringList({QStringLiteral("RenegotiateNever"), QStringLiteral("RenegotiateOnceAsClient"),
+        QCOMPARE(items, QStringList({QStringLiteral("RenegotiateNever"),
+                                     QStringLiteral("RenegotiateOnceAsClient"),
                                      QStringLiteral("RenegotiateFreelyAsClient")}));
         ed->setText(QStringLiteral("spec:\n  type: "));
         ed->setCursorPosition(1, 8);
@@ -207,11 +222,14 @@ private Q_SLOTS:
         const core::BindingDescriptor *d = m_registry.find(type);
         QVERIFY(d);
         QVERIFY(!d->testOnly);
-        const QString yaml = ui::NewComponentDialog::componentYaml(d->metadata, QStringLiteral("my-thing"));
-        const core::Diagnostics diags = core::checkComponentText(yaml.toUtf8(), QStringLiteral("new.yaml"), m_registry);
+        const QString yaml
+            = ui::NewComponentDialog::componentYaml(d->metadata, QStringLiteral("my-thing"));
+        const core::Diagnostics diags
+            = core::checkComponentText(yaml.toUtf8(), QStringLiteral("new.yaml"), m_registry);
         for (const core::Diagnostic &diag : diags)
             QVERIFY2(!diag.isError(), qPrintable(diag.toString() + QStringLiteral("\n") + yaml));
-        const core::LoadResult lr = core::ComponentLoader::parseText(yaml.toUtf8(), QStringLiteral("new.yaml"));
+        const core::LoadResult lr
+            = core::ComponentLoader::parseText(yaml.toUtf8(), QStringLiteral("new.yaml"));
         QCOMPARE(lr.components.size(), 1);
         QCOMPARE(lr.components.first().type, type);
         for (const core::MetadataField &f : d->metadata.fields) {

@@ -20,8 +20,9 @@ using bindery::core::TrafficRecord;
 
 namespace {
 
-TrafficRecord makeRecord(quint64 id, TrafficRecord::Kind kind, const QString &binding, const QString &op, int status,
-                         qint64 latencyUs, const QByteArray &payload = {})
+TrafficRecord makeRecord(quint64 id, TrafficRecord::Kind kind, const QString &binding,
+                         const QString &op, int status, qint64 latencyUs,
+                         const QByteArray &payload = {})
 {
     TrafficRecord r;
     r.id = id;
@@ -45,7 +46,8 @@ TrafficRecord makeRecord(quint64 id, TrafficRecord::Kind kind, const QString &bi
             r.error = QStringLiteral("app answered %1").arg(status);
     } else {
         r.metadata = {{QStringLiteral("fileName"), QStringLiteral("f%1.txt").arg(id)}};
-        r.responseHeaders = {{QStringLiteral("Metadata.fileName"), QStringLiteral("f%1.txt").arg(id)}};
+        r.responseHeaders
+            = {{QStringLiteral("Metadata.fileName"), QStringLiteral("f%1.txt").arg(id)}};
         r.responseBody = "{\"fileName\":\"x\"}";
         if (!r.ok) {
             r.error = QStringLiteral("failed");
@@ -61,10 +63,24 @@ std::vector<TrafficRecord> mixedBatch(quint64 firstId, int n)
     for (int i = 0; i < n; ++i) {
         const quint64 id = firstId + quint64(i);
         switch (i % 4) {
-        case 0: out.push_back(makeRecord(id, TrafficRecord::Kind::Input, QStringLiteral("tick"), QStringLiteral("deliver"), 200, 300)); break;
-        case 1: out.push_back(makeRecord(id, TrafficRecord::Kind::Output, QStringLiteral("files"), QStringLiteral("create"), 200, 90'000, "{\"hello\":\"world\"}")); break;
-        case 2: out.push_back(makeRecord(id, TrafficRecord::Kind::Input, QStringLiteral("orders"), QStringLiteral("deliver"), 500, 2'000, QByteArray("\x00\x01\xff", 3))); break;
-        default: out.push_back(makeRecord(id, TrafficRecord::Kind::Output, QStringLiteral("files"), QStringLiteral("get"), 500, 10'000)); break;
+        case 0:
+            out.push_back(makeRecord(id, TrafficRecord::Kind::Input, QStringLiteral("tick"),
+                                     QStringLiteral("deliver"), 200, 300));
+            break;
+        case 1:
+            out.push_back(makeRecord(id, TrafficRecord::Kind::Output, QStringLiteral("files"),
+                                     QStringLiteral("create"), 200, 90'000,
+                                     "{\"hello\":\"world\"}"));
+            break;
+        case 2:
+            out.push_back(makeRecord(id, TrafficRecord::Kind::Input, QStringLiteral("orders"),
+                                     QStringLiteral("deliver"), 500, 2'000,
+                                     QByteArray("\x00\x01\xff", 3)));
+            break;
+        default:
+            out.push_back(makeRecord(id, TrafficRecord::Kind::Output, QStringLiteral("files"),
+                                     QStringLiteral("get"), 500, 10'000));
+            break;
         }
     }
     return out;
@@ -80,15 +96,20 @@ private Q_SLOTS:
     void appendBatchInsertsOnceAndKeepsModelConsistent()
     {
         ui::EventTableModel model;
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
         model.appendBatch(mixedBatch(1, 1000));
         QCOMPARE(inserted.count(), 1);
         QCOMPARE(model.rowCount(), 1000);
         QCOMPARE(model.columnCount(), int(ui::EventTableModel::ColumnCount));
-        QCOMPARE(model.data(model.index(1, ui::EventTableModel::Binding)).toString(), QStringLiteral("files"));
-        QCOMPARE(model.data(model.index(2, ui::EventTableModel::Status)).toString(), QStringLiteral("500 failed"));
-        QVERIFY(model.data(model.index(1, ui::EventTableModel::Summary)).toString().contains(QStringLiteral("fileName=f2.txt")));
+        QCOMPARE(model.data(model.index(1, ui::EventTableModel::Binding)).toString(),
+                 QStringLiteral("files"));
+        QCOMPARE(model.data(model.index(2, ui::EventTableModel::Status)).toString(),
+                 QStringLiteral("500 failed"));
+        QVERIFY(model.data(model.index(1, ui::EventTableModel::Summary))
+                    .toString()
+                    .contains(QStringLiteral("fileName=f2.txt")));
     }
 
     void boundTrimsOldestInOneRemove_data()
@@ -108,7 +129,8 @@ private Q_SLOTS:
         QFETCH(int, batchSize);
         QFETCH(QString, filter);
         ui::EventTableModel model;
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setMaxRows(size_t(maxRows));
         model.setFilter(ui::TrafficFilter::parse(filter));
         QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
@@ -120,7 +142,8 @@ private Q_SLOTS:
             const int changedBefore = int(changed.count());
             model.appendBatch(mixedBatch(id, batchSize));
             id += quint64(batchSize);
-            QVERIFY(removed.count() + inserted.count() - before <= 1); // one structural change per batch
+            QVERIFY(removed.count() + inserted.count() - before
+                    <= 1); // one structural change per batch
             QVERIFY(changed.count() - changedBefore <= 1);
         }
         QCOMPARE(int(model.totalRows()), std::min(maxRows, batches * batchSize));
@@ -128,10 +151,13 @@ private Q_SLOTS:
         const quint64 lastId = id - 1;
         quint64 newestShown = 0;
         for (int r = 0; r < model.rowCount(); ++r)
-            newestShown = std::max(newestShown, model.data(model.index(r, 0), ui::EventTableModel::RecordIdRole).toULongLong());
+            newestShown = std::max(
+                newestShown,
+                model.data(model.index(r, 0), ui::EventTableModel::RecordIdRole).toULongLong());
         if (filter.isEmpty())
             QCOMPARE(newestShown, lastId);
-        QVERIFY(model.data(model.index(0, 0), ui::EventTableModel::RecordIdRole).toULongLong() > lastId - quint64(maxRows));
+        QVERIFY(model.data(model.index(0, 0), ui::EventTableModel::RecordIdRole).toULongLong()
+                > lastId - quint64(maxRows));
     }
 
     void filterNarrowsRows_data()
@@ -156,7 +182,8 @@ private Q_SLOTS:
         QFETCH(QString, expression);
         QFETCH(int, expected);
         ui::EventTableModel model;
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.appendBatch(mixedBatch(1, 200));
         const ui::TrafficFilter f = ui::TrafficFilter::parse(expression);
         QVERIFY2(f.error.isEmpty(), qPrintable(f.error));
@@ -171,7 +198,8 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("expression");
         QTest::addColumn<QString>("mentions");
-        QTest::newRow("direction") << QStringLiteral("direction:sideways") << QStringLiteral("sideways");
+        QTest::newRow("direction")
+            << QStringLiteral("direction:sideways") << QStringLiteral("sideways");
         QTest::newRow("status") << QStringLiteral("status:abc") << QStringLiteral("abc");
         QTest::newRow("latency") << QStringLiteral("latency>fast") << QStringLiteral("fast");
     }
@@ -190,7 +218,8 @@ private Q_SLOTS:
         const std::vector<TrafficRecord> copy = batch;
         model.appendBatch(std::move(batch));
         for (int i = 0; i < 8; ++i)
-            QCOMPARE(core::trafficRecordToJson(model.record(i)), core::trafficRecordToJson(copy[size_t(i)]));
+            QCOMPARE(core::trafficRecordToJson(model.record(i)),
+                     core::trafficRecordToJson(copy[size_t(i)]));
     }
 
     void attemptsGroupByEventKey()
@@ -198,11 +227,14 @@ private Q_SLOTS:
         ui::EventTableModel model;
         std::vector<TrafficRecord> batch;
         for (int a = 1; a <= 3; ++a) {
-            TrafficRecord r = makeRecord(quint64(a), TrafficRecord::Kind::Input, QStringLiteral("orders"), QStringLiteral("deliver"), a < 3 ? 500 : 200, 100);
+            TrafficRecord r
+                = makeRecord(quint64(a), TrafficRecord::Kind::Input, QStringLiteral("orders"),
+                             QStringLiteral("deliver"), a < 3 ? 500 : 200, 100);
             r.eventKey = QStringLiteral("orders/0@7");
             r.attempt = a;
             batch.push_back(r);
-            batch.push_back(makeRecord(quint64(10 + a), TrafficRecord::Kind::Output, QStringLiteral("files"), QStringLiteral("get"), 200, 1));
+            batch.push_back(makeRecord(quint64(10 + a), TrafficRecord::Kind::Output,
+                                       QStringLiteral("files"), QStringLiteral("get"), 200, 1));
         }
         model.appendBatch(std::move(batch));
         const QList<TrafficRecord> attempts = model.attempts(4);
@@ -215,7 +247,8 @@ private Q_SLOTS:
     {
         core::TrafficStream stream;
         ui::TrafficWidget widget(stream);
-        QAbstractItemModelTester tester(widget.model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(widget.model(),
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         std::vector<TrafficRecord> batch = mixedBatch(1, 400);
         widget.model()->appendBatch(batch);
         widget.filterEdit()->setText(QStringLiteral("binding:orders"));
@@ -234,7 +267,8 @@ private Q_SLOTS:
         for (const TrafficRecord &r : batch) {
             if (r.binding != QStringLiteral("orders"))
                 continue;
-            QCOMPARE(core::trafficRecordToJson(other.model()->record(j)), core::trafficRecordToJson(r));
+            QCOMPARE(core::trafficRecordToJson(other.model()->record(j)),
+                     core::trafficRecordToJson(r));
             ++j;
         }
         QCOMPARE(j, 100);
@@ -246,7 +280,10 @@ private Q_SLOTS:
         const QString path = dir.filePath(QStringLiteral("bad.jsonl"));
         QFile f(path);
         QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write(core::trafficRecordToJson(makeRecord(1, TrafficRecord::Kind::Output, QStringLiteral("a"), QStringLiteral("get"), 200, 1)) + "\n");
+        f.write(core::trafficRecordToJson(makeRecord(1, TrafficRecord::Kind::Output,
+                                                     QStringLiteral("a"), QStringLiteral("get"),
+                                                     200, 1))
+                + "\n");
         f.write("{not json\n");
         f.close();
         core::TrafficStream stream;
@@ -260,19 +297,22 @@ private Q_SLOTS:
     {
         core::TrafficStream stream(100000);
         ui::EventTableModel model;
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         ui::EventPump pump(stream, model);
         QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
         std::thread producer([&stream]() {
             for (int i = 0; i < 20000; ++i) {
-                stream.push(makeRecord(quint64(i + 1), TrafficRecord::Kind::Output, QStringLiteral("files"), QStringLiteral("create"), 200, 5));
+                stream.push(makeRecord(quint64(i + 1), TrafficRecord::Kind::Output,
+                                       QStringLiteral("files"), QStringLiteral("create"), 200, 5));
                 if (i % 2000 == 0)
                     std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
         });
         producer.join();
         QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 20000, 5000);
-        // ~10 ms of producing per 2,000 records and a 33 ms drain interval: far fewer inserts than records.
+        // ~10 ms of producing per 2,000 records and a 33 ms drain interval: far fewer inserts than
+        // records.
         QVERIFY2(inserted.count() < 50, qPrintable(QString::number(inserted.count())));
         QCOMPARE(pump.dropped(), quint64(0));
     }

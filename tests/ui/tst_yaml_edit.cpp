@@ -8,28 +8,27 @@
 using namespace bindery::ui;
 
 namespace {
-const QString kCommented = QStringLiteral(
-    "# Orders topic. Keep this comment.\n"
-    "apiVersion: dapr.io/v1alpha1\n"
-    "kind: Component\n"
-    "metadata:\n"
-    "  name: orders # inline comment\n"
-    "spec:\n"
-    "  type: bindings.kafka\n"
-    "  version: v1\n"
-    "  metadata:\n"
-    "  # brokers first\n"
-    "  - name: brokers\n"
-    "    value: localhost:9092 # the local broker\n"
-    "  - name: topics\n"
-    "    value: \"orders\"\n"
-    "  - name: saslPassword\n"
-    "    secretKeyRef:\n"
-    "      name: kafka\n"
-    "      key: password\n"
-    "  # trailing comment\n"
-    "auth:\n"
-    "  secretStore: local\n");
+const QString kCommented = QStringLiteral("# Orders topic. Keep this comment.\n"
+                                          "apiVersion: dapr.io/v1alpha1\n"
+                                          "kind: Component\n"
+                                          "metadata:\n"
+                                          "  name: orders # inline comment\n"
+                                          "spec:\n"
+                                          "  type: bindings.kafka\n"
+                                          "  version: v1\n"
+                                          "  metadata:\n"
+                                          "  # brokers first\n"
+                                          "  - name: brokers\n"
+                                          "    value: localhost:9092 # the local broker\n"
+                                          "  - name: topics\n"
+                                          "    value: \"orders\"\n"
+                                          "  - name: saslPassword\n"
+                                          "    secretKeyRef:\n"
+                                          "      name: kafka\n"
+                                          "      key: password\n"
+                                          "  # trailing comment\n"
+                                          "auth:\n"
+                                          "  secretStore: local\n");
 }
 
 class TstYamlEdit : public QObject
@@ -43,8 +42,9 @@ private Q_SLOTS:
         QTest::addColumn<QString>("value");
         QTest::addColumn<QString>("expectedLine");
         QTest::addColumn<int>("lineNo"); // 0-based
-        QTest::newRow("plain keeps inline comment") << QStringLiteral("brokers") << QStringLiteral("k1:9092,k2:9092")
-                                                    << QStringLiteral("    value: k1:9092,k2:9092 # the local broker") << 11;
+        QTest::newRow("plain keeps inline comment")
+            << QStringLiteral("brokers") << QStringLiteral("k1:9092,k2:9092")
+            << QStringLiteral("    value: k1:9092,k2:9092 # the local broker") << 11;
         QTest::newRow("needs quotes") << QStringLiteral("topics") << QStringLiteral("@every 5s")
                                       << QStringLiteral("    value: \"@every 5s\"") << 13;
         QTest::newRow("escapes") << QStringLiteral("topics") << QStringLiteral("a \"b\": c")
@@ -70,17 +70,23 @@ private Q_SLOTS:
 
     void secretRefBecomesValueAndBack()
     {
-        const QString withValue = yamledit::setMetadataValue(kCommented, QStringLiteral("saslPassword"), QStringLiteral("pw"));
-        QVERIFY(withValue.contains(QStringLiteral("  - name: saslPassword\n    value: pw\n  # trailing comment")));
+        const QString withValue = yamledit::setMetadataValue(
+            kCommented, QStringLiteral("saslPassword"), QStringLiteral("pw"));
+        QVERIFY(withValue.contains(
+            QStringLiteral("  - name: saslPassword\n    value: pw\n  # trailing comment")));
         QVERIFY(!withValue.contains(QStringLiteral("secretKeyRef")));
-        const QString back = yamledit::setMetadataSecretRef(withValue, QStringLiteral("saslPassword"), QStringLiteral("kafka"), QStringLiteral("password"));
+        const QString back
+            = yamledit::setMetadataSecretRef(withValue, QStringLiteral("saslPassword"),
+                                             QStringLiteral("kafka"), QStringLiteral("password"));
         QCOMPARE(back, kCommented);
     }
 
     void newItemIsAppendedAfterTheLastItem()
     {
-        const QString out = yamledit::setMetadataValue(kCommented, QStringLiteral("consumerGroup"), QStringLiteral("g1"));
-        QVERIFY(out.contains(QStringLiteral("      key: password\n  - name: consumerGroup\n    value: g1\n  # trailing comment\nauth:")));
+        const QString out = yamledit::setMetadataValue(kCommented, QStringLiteral("consumerGroup"),
+                                                       QStringLiteral("g1"));
+        QVERIFY(out.contains(QStringLiteral("      key: password\n  - name: consumerGroup\n    "
+                                            "value: g1\n  # trailing comment\nauth:")));
         QCOMPARE(yamledit::metadataItemLine(out, QStringLiteral("consumerGroup")), 19);
     }
 
@@ -94,16 +100,22 @@ private Q_SLOTS:
 
     void metadataListIsCreatedWhenMissing()
     {
-        const QString text = QStringLiteral("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: t\nspec:\n  type: bindings.cron\n  version: v1\n  metadata: []\n");
-        const QString out = yamledit::setMetadataValue(text, QStringLiteral("schedule"), QStringLiteral("@every 1s"));
-        QCOMPARE(out, QStringLiteral("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: t\nspec:\n  type: bindings.cron\n  version: v1\n  metadata:\n  - name: schedule\n    value: \"@every 1s\"\n"));
+        const QString text
+            = QStringLiteral("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: "
+                             "t\nspec:\n  type: bindings.cron\n  version: v1\n  metadata: []\n");
+        const QString out = yamledit::setMetadataValue(text, QStringLiteral("schedule"),
+                                                       QStringLiteral("@every 1s"));
+        QCOMPARE(out, QStringLiteral("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  "
+                                     "name: t\nspec:\n  type: bindings.cron\n  version: v1\n  "
+                                     "metadata:\n  - name: schedule\n    value: \"@every 1s\"\n"));
     }
 
     void crlfIsKept()
     {
         QString text = kCommented;
         text.replace(QStringLiteral("\n"), QStringLiteral("\r\n"));
-        const QString out = yamledit::setMetadataValue(text, QStringLiteral("topics"), QStringLiteral("x"));
+        const QString out
+            = yamledit::setMetadataValue(text, QStringLiteral("topics"), QStringLiteral("x"));
         QVERIFY(out.contains(QStringLiteral("    value: x\r\n")));
         QVERIFY(!out.contains(QRegularExpression(QStringLiteral("[^\r]\n"))));
     }

@@ -25,18 +25,22 @@ QString NewComponentDialog::componentYaml(const core::BindingMetadata &meta, con
 {
     QString y;
     y += QStringLiteral("# %1: %2\n").arg(meta.title, meta.description);
-    y += QStringLiteral("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: %1\nspec:\n  type: %2\n  version: %3\n")
-             .arg(yamledit::formatScalar(name), meta.type, meta.version.isEmpty() ? QStringLiteral("v1") : meta.version);
+    y += QStringLiteral("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: "
+                        "%1\nspec:\n  type: %2\n  version: %3\n")
+             .arg(yamledit::formatScalar(name), meta.type,
+                  meta.version.isEmpty() ? QStringLiteral("v1") : meta.version);
     QStringList items;
     for (const core::MetadataField &f : meta.fields) {
         if (!f.required || f.builtin || f.deprecated)
             continue;
         QString value = !f.example.isEmpty() ? f.example : f.defaultValue;
         if (f.sensitive)
-            items << QStringLiteral("  - name: %1\n    secretKeyRef:\n      name: %2\n      key: %2\n")
+            items << QStringLiteral(
+                         "  - name: %1\n    secretKeyRef:\n      name: %2\n      key: %2\n")
                          .arg(f.name, yamledit::formatScalar(name + u'-' + f.name.toLower()));
         else
-            items << QStringLiteral("  - name: %1\n    value: %2\n").arg(f.name, yamledit::formatScalar(value));
+            items << QStringLiteral("  - name: %1\n    value: %2\n")
+                         .arg(f.name, yamledit::formatScalar(value));
     }
     if (items.isEmpty())
         y += QStringLiteral("  metadata: []\n");
@@ -45,7 +49,8 @@ QString NewComponentDialog::componentYaml(const core::BindingMetadata &meta, con
     return y;
 }
 
-NewComponentDialog::NewComponentDialog(const core::BindingRegistry &registry, const QString &folder, QWidget *parent)
+NewComponentDialog::NewComponentDialog(const core::BindingRegistry &registry, const QString &folder,
+                                       QWidget *parent)
     : QDialog(parent)
     , m_registry(registry)
     , m_folder(folder)
@@ -58,8 +63,11 @@ NewComponentDialog::NewComponentDialog(const core::BindingRegistry &registry, co
     m_list->setObjectName(QStringLiteral("catalog"));
     for (const core::BindingDescriptor *d : registry.all()) {
         const core::BindingMetadata &m = d->metadata;
-        QString dirs = m.input && m.output ? tr("input, output") : m.input ? tr("input") : tr("output");
-        auto *item = new QListWidgetItem(QStringLiteral("%1  —  %2 (%3)").arg(m.title, m.type, dirs), m_list);
+        QString dirs = m.input && m.output ? tr("input, output")
+                       : m.input           ? tr("input")
+                                           : tr("output");
+        auto *item = new QListWidgetItem(
+            QStringLiteral("%1  —  %2 (%3)").arg(m.title, m.type, dirs), m_list);
         item->setData(Qt::UserRole, d->type);
         item->setToolTip(m.description);
     }
@@ -93,8 +101,9 @@ void NewComponentDialog::updatePreview()
     const core::BindingDescriptor *d = m_registry.find(item->data(Qt::UserRole).toString());
     if (!d)
         return;
-    const QString name = m_name->text().trimmed().isEmpty() ? QStringLiteral("my-") + d->metadata.name.section(u'.', -1)
-                                                           : m_name->text().trimmed();
+    const QString name = m_name->text().trimmed().isEmpty()
+                             ? QStringLiteral("my-") + d->metadata.name.section(u'.', -1)
+                             : m_name->text().trimmed();
     m_preview->setPlainText(componentYaml(d->metadata, name));
 }
 
@@ -109,8 +118,10 @@ void NewComponentDialog::accept()
         name = QStringLiteral("my-") + d->metadata.name.section(u'.', -1);
     static const QRegularExpression valid(QStringLiteral("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"));
     if (!valid.match(name).hasMatch()) {
-        QMessageBox::warning(this, tr("New component"),
-                             tr("'%1' is not a valid component name: use lower-case letters, digits, '-' and '.'.").arg(name));
+        QMessageBox::warning(
+            this, tr("New component"),
+            tr("'%1' is not a valid component name: use lower-case letters, digits, '-' and '.'.")
+                .arg(name));
         return;
     }
     m_path = m_folder + u'/' + name + QStringLiteral(".yaml");
@@ -120,7 +131,8 @@ void NewComponentDialog::accept()
     }
     QFile f(m_path);
     if (!f.open(QIODevice::WriteOnly)) {
-        QMessageBox::warning(this, tr("New component"), tr("Cannot write %1: %2").arg(m_path, f.errorString()));
+        QMessageBox::warning(this, tr("New component"),
+                             tr("Cannot write %1: %2").arg(m_path, f.errorString()));
         return;
     }
     f.write(componentYaml(d->metadata, name).toUtf8());

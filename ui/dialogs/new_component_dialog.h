@@ -10,7 +10,7 @@ class QPlainTextEdit;
 namespace bindery::core {
 class BindingRegistry;
 struct BindingMetadata;
-}
+} // namespace bindery::core
 
 namespace bindery::ui {
 
@@ -24,7 +24,8 @@ class NewComponentDialog final : public QDialog
     Q_DISABLE_COPY_MOVE(NewComponentDialog)
 
 public:
-    NewComponentDialog(const core::BindingRegistry &registry, const QString &folder, QWidget *parent = nullptr);
+    NewComponentDialog(const core::BindingRegistry &registry, const QString &folder,
+                       QWidget *parent = nullptr);
 
     /// The file written on accept.
     QString filePath() const { return m_path; }

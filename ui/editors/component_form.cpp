@@ -41,7 +41,8 @@ void ComponentForm::setSchema(const core::BindingMetadata *meta)
         return;
     }
     m_header->setText(QStringLiteral("<b>%1</b> (<code>%2</code>): %3")
-                          .arg(meta->title.toHtmlEscaped(), meta->type.toHtmlEscaped(), meta->description.toHtmlEscaped()));
+                          .arg(meta->title.toHtmlEscaped(), meta->type.toHtmlEscaped(),
+                               meta->description.toHtmlEscaped()));
     QList<const core::MetadataField *> fields;
     for (const core::MetadataField &f : meta->fields) {
         if (f.required && !f.deprecated)
@@ -60,14 +61,16 @@ void ComponentForm::setSchema(const core::BindingMetadata *meta)
             tip += QStringLiteral("\nExample: ") + f->example;
         tip += QStringLiteral("\nType: ") + f->type;
         if (!f->input || !f->output)
-            tip += f->input ? QStringLiteral("\nInput direction only") : QStringLiteral("\nOutput direction only");
+            tip += f->input ? QStringLiteral("\nInput direction only")
+                            : QStringLiteral("\nOutput direction only");
         QWidget *editor = nullptr;
         if (!f->allowedValues.isEmpty() || f->type == QStringLiteral("bool")) {
             auto *combo = new QComboBox(this);
             combo->setEditable(true);
             combo->addItem(QString());
-            combo->addItems(f->allowedValues.isEmpty() ? QStringList{QStringLiteral("true"), QStringLiteral("false")}
-                                                       : f->allowedValues);
+            combo->addItems(f->allowedValues.isEmpty()
+                                ? QStringList{QStringLiteral("true"), QStringLiteral("false")}
+                                : f->allowedValues);
             combo->setPlaceholderText(f->defaultValue);
             connect(combo, &QComboBox::currentTextChanged, this, [this, name](const QString &v) {
                 if (!m_updating)
@@ -96,12 +99,17 @@ void ComponentForm::setSchema(const core::BindingMetadata *meta)
             h->addWidget(editor, 1);
             auto *secret = new QToolButton(row);
             secret->setText(tr("Use secretKeyRef"));
-            secret->setToolTip(tr("Sensitive: read it from the component's secret store instead of writing it here."));
-            connect(secret, &QToolButton::clicked, this, [this, name]() { Q_EMIT secretRefRequested(name); });
+            secret->setToolTip(tr("Sensitive: read it from the component's secret store instead of "
+                                  "writing it here."));
+            connect(secret, &QToolButton::clicked, this,
+                    [this, name]() { Q_EMIT secretRefRequested(name); });
             h->addWidget(secret);
             field = row;
         }
-        auto *label = new QLabel((f->required ? QStringLiteral("<b>%1</b> *") : QStringLiteral("%1")).arg(name.toHtmlEscaped()), this);
+        auto *label
+            = new QLabel((f->required ? QStringLiteral("<b>%1</b> *") : QStringLiteral("%1"))
+                             .arg(name.toHtmlEscaped()),
+                         this);
         label->setToolTip(tip);
         m_layout->addRow(label, field);
         m_widgets.insert(name.toLower(), editor);
@@ -134,7 +142,8 @@ void ComponentForm::setSpec(const core::ComponentSpec &spec)
         setWidgetValue(it.value(), value);
         if (auto *line = qobject_cast<QLineEdit *>(it.value())) {
             if (item && !item->secretName.isEmpty())
-                line->setPlaceholderText(QStringLiteral("secretKeyRef %1/%2").arg(item->secretName, item->secretKey));
+                line->setPlaceholderText(
+                    QStringLiteral("secretKeyRef %1/%2").arg(item->secretName, item->secretKey));
         }
     }
     m_updating = false;

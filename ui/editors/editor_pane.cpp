@@ -34,7 +34,8 @@ EditorPane::EditorPane(const core::BindingRegistry &registry, const QString &pat
     m_status->setTextFormat(Qt::RichText);
     m_status->setWordWrap(true);
     m_status->setContentsMargins(6, 4, 6, 4);
-    m_status->setText(QStringLiteral("<span style='color:gray'>%1</span>").arg(path.toHtmlEscaped()));
+    m_status->setText(
+        QStringLiteral("<span style='color:gray'>%1</span>").arg(path.toHtmlEscaped()));
     layout->addWidget(m_status);
 
     auto *splitter = new QSplitter(Qt::Vertical, this);
@@ -140,7 +141,8 @@ const core::Diagnostics &EditorPane::diagnostics() const
 void EditorPane::recheck()
 {
     m_debounce->stop();
-    const core::Diagnostics diags = core::checkComponentText(m_editor->text().toUtf8(), m_path, m_registry);
+    const core::Diagnostics diags
+        = core::checkComponentText(m_editor->text().toUtf8(), m_path, m_registry);
     m_editor->setDiagnostics(diags);
     m_problems->clear();
     int errors = 0, warnings = 0;
@@ -172,7 +174,8 @@ void EditorPane::applyToForm()
 {
     if (m_syncing)
         return;
-    const core::LoadResult parsed = core::ComponentLoader::parseText(m_editor->text().toUtf8(), m_path);
+    const core::LoadResult parsed
+        = core::ComponentLoader::parseText(m_editor->text().toUtf8(), m_path);
     if (parsed.components.isEmpty()) {
         m_form->setSchema(nullptr);
         return;
@@ -212,13 +215,14 @@ void EditorPane::onFieldEdited(const QString &name, const QString &value)
 void EditorPane::onSecretRef(const QString &name)
 {
     bool ok = false;
-    const QString secret = QInputDialog::getText(this, tr("Use a secret"),
-                                                 tr("Secret name in the component's secret store (auth.secretStore):"),
-                                                 QLineEdit::Normal, name, &ok);
+    const QString secret = QInputDialog::getText(
+        this, tr("Use a secret"),
+        tr("Secret name in the component's secret store (auth.secretStore):"), QLineEdit::Normal,
+        name, &ok);
     if (!ok || secret.isEmpty())
         return;
-    const QString key = QInputDialog::getText(this, tr("Use a secret"), tr("Key inside the secret:"),
-                                              QLineEdit::Normal, secret, &ok);
+    const QString key = QInputDialog::getText(
+        this, tr("Use a secret"), tr("Key inside the secret:"), QLineEdit::Normal, secret, &ok);
     if (!ok || key.isEmpty())
         return;
     replaceTextKeepingView(yamledit::setMetadataSecretRef(m_editor->text(), name, secret, key));
@@ -231,12 +235,17 @@ void EditorPane::showRuntimeStatus(const QList<core::ComponentStatus> &component
     for (const core::ComponentStatus &c : components) {
         if (QFileInfo(c.location.file).canonicalFilePath() != canonical)
             continue;
-        QString dir = (c.input && c.output) ? tr("input+output") : c.input ? tr("input") : c.output ? tr("output") : QString();
+        QString dir = (c.input && c.output) ? tr("input+output")
+                      : c.input             ? tr("input")
+                      : c.output            ? tr("output")
+                                            : QString();
         switch (c.state) {
         case core::ComponentState::Loaded:
             lines << QStringLiteral("<span style='color:#1a7f37'>✔ <b>%1</b> loaded</span> (%2)%3")
                          .arg(c.name.toHtmlEscaped(), dir,
-                              c.subscription.isEmpty() ? QString() : QStringLiteral(" — ") + c.subscription.toHtmlEscaped());
+                              c.subscription.isEmpty()
+                                  ? QString()
+                                  : QStringLiteral(" — ") + c.subscription.toHtmlEscaped());
             break;
         case core::ComponentState::Failed:
             lines << QStringLiteral("<span style='color:#c02020'>✖ <b>%1</b> failed: %2</span>")
@@ -250,10 +259,12 @@ void EditorPane::showRuntimeStatus(const QList<core::ComponentStatus> &component
             break;
         }
         for (const QString &w : c.warnings)
-            lines << QStringLiteral("<span style='color:#b07000'>⚠ %1</span>").arg(w.toHtmlEscaped());
+            lines
+                << QStringLiteral("<span style='color:#b07000'>⚠ %1</span>").arg(w.toHtmlEscaped());
     }
     if (!running)
-        lines << tr("<span style='color:gray'>Runtime not running: start it (F5) to load this file.</span>");
+        lines << tr("<span style='color:gray'>Runtime not running: start it (F5) to load this "
+                    "file.</span>");
     else if (lines.isEmpty())
         lines << tr("<span style='color:gray'>The runtime has no component from this file.</span>");
     m_status->setText(lines.join(QStringLiteral("<br>")));

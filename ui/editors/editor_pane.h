@@ -13,7 +13,7 @@ class QTreeWidget;
 namespace bindery::core {
 class BindingRegistry;
 struct ComponentStatus;
-}
+} // namespace bindery::core
 
 namespace bindery::ui {
 
@@ -30,7 +30,8 @@ class EditorPane final : public QWidget
     Q_DISABLE_COPY_MOVE(EditorPane)
 
 public:
-    EditorPane(const core::BindingRegistry &registry, const QString &path, QWidget *parent = nullptr);
+    EditorPane(const core::BindingRegistry &registry, const QString &path,
+               QWidget *parent = nullptr);
 
     QString path() const { return m_path; }
     bool load();

@@ -83,7 +83,8 @@ void YamlEditor::setDiagnostics(const core::Diagnostics &diagnostics)
                 ++start;
         }
         int end = int(t.size());
-        while (end > start && (t.at(end - 1) == u'\n' || t.at(end - 1) == u'\r' || t.at(end - 1) == u' '))
+        while (end > start
+               && (t.at(end - 1) == u'\n' || t.at(end - 1) == u'\r' || t.at(end - 1) == u' '))
             --end;
         if (end <= start)
             end = start + 1;
@@ -120,10 +121,12 @@ void YamlEditor::onDwell(int position, int x, int y)
         return;
     QStringList parts;
     for (const core::Diagnostic &d : here) {
-        QString s = (d.isError() ? QStringLiteral("<b>error</b>: ") : QStringLiteral("<b>warning</b>: "))
-                    + d.message.toHtmlEscaped();
+        QString s
+            = (d.isError() ? QStringLiteral("<b>error</b>: ") : QStringLiteral("<b>warning</b>: "))
+              + d.message.toHtmlEscaped();
         if (!d.suggestion.isEmpty() && !d.message.contains(d.suggestion))
-            s += QStringLiteral(" — did you mean <code>%1</code>?").arg(d.suggestion.toHtmlEscaped());
+            s += QStringLiteral(" — did you mean <code>%1</code>?")
+                     .arg(d.suggestion.toHtmlEscaped());
         parts << s;
     }
     QToolTip::showText(mapToGlobal(QPoint(x, y + 12)), parts.join(QStringLiteral("<br>")), this);
@@ -171,9 +174,10 @@ QStringList YamlEditor::completionsAtCursor(int *listId) const
             if (f.deprecated)
                 continue;
             // Skip names already written.
-            const QRegularExpression used(QStringLiteral("^\\s*-\\s*name:\\s*[\"']?%1[\"']?\\s*(#.*)?$")
-                                              .arg(QRegularExpression::escape(f.name)),
-                                          QRegularExpression::MultilineOption);
+            const QRegularExpression used(
+                QStringLiteral("^\\s*-\\s*name:\\s*[\"']?%1[\"']?\\s*(#.*)?$")
+                    .arg(QRegularExpression::escape(f.name)),
+                QRegularExpression::MultilineOption);
             if (!used.match(all).hasMatch())
                 names << f.name;
         }
@@ -181,7 +185,8 @@ QStringList YamlEditor::completionsAtCursor(int *listId) const
     }
     if (valueRe.match(before).hasMatch()) {
         // The field: the nearest "name:" above.
-        static const QRegularExpression itemName(QStringLiteral("^\\s*-?\\s*name:\\s*[\"']?([^\"'#\\s]+)"));
+        static const QRegularExpression itemName(
+            QStringLiteral("^\\s*-?\\s*name:\\s*[\"']?([^\"'#\\s]+)"));
         for (int l = line; l >= 0 && l >= line - 4; --l) {
             const QRegularExpressionMatch m = itemName.match(text(l));
             if (!m.hasMatch())
@@ -238,7 +243,8 @@ void YamlEditor::onUserList(int id, const QString &chosen)
     setSelection(line, start, line, index);
     QString value = chosen;
     if (id == ValueList) {
-        static const QRegularExpression plain(QStringLiteral("^[A-Za-z0-9_./-][A-Za-z0-9_ ./:-]*$"));
+        static const QRegularExpression plain(
+            QStringLiteral("^[A-Za-z0-9_./-][A-Za-z0-9_ ./:-]*$"));
         if (!plain.match(value).hasMatch() || value.contains(QStringLiteral(": ")))
             value = QStringLiteral("\"%1\"").arg(value);
     }

@@ -8,7 +8,7 @@
 namespace bindery::core {
 class BindingRegistry;
 struct BindingMetadata;
-}
+} // namespace bindery::core
 
 namespace bindery::ui {
 

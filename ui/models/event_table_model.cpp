@@ -68,7 +68,9 @@ struct Reader
         const quint64 n = var();
         for (quint64 i = 0; i < n && p < end; ++i) {
             const quint64 idx = var(); // interned key, 0 = written inline
-            QString k = idx && strings && idx < quint64(strings->size()) ? strings->at(qsizetype(idx)) : string();
+            QString k = idx && strings && idx < quint64(strings->size())
+                            ? strings->at(qsizetype(idx))
+                            : string();
             QString v = string();
             h.append({k, v});
         }
@@ -167,7 +169,8 @@ TrafficFilter TrafficFilter::parse(const QString &expression)
         auto value = [&](int prefix) { return w.mid(prefix); };
         if (lower.startsWith(QStringLiteral("binding:"))) {
             f.bindings << value(8).split(u',', Qt::SkipEmptyParts);
-        } else if (lower.startsWith(QStringLiteral("direction:")) || lower.startsWith(QStringLiteral("dir:"))) {
+        } else if (lower.startsWith(QStringLiteral("direction:"))
+                   || lower.startsWith(QStringLiteral("dir:"))) {
             const QString v = value(lower.startsWith(QStringLiteral("dir:")) ? 4 : 10).toLower();
             for (const QString &d : v.split(u',', Qt::SkipEmptyParts)) {
                 if (d == QStringLiteral("out") || d == QStringLiteral("output"))
@@ -177,7 +180,8 @@ TrafficFilter TrafficFilter::parse(const QString &expression)
                 else if (d == QStringLiteral("probe"))
                     f.directions << QStringLiteral("probe");
                 else
-                    f.error = QStringLiteral("direction: expected in, out or probe, not '%1'").arg(d);
+                    f.error
+                        = QStringLiteral("direction: expected in, out or probe, not '%1'").arg(d);
             }
         } else if (lower.startsWith(QStringLiteral("op:"))) {
             f.operations << value(3).toLower().split(u',', Qt::SkipEmptyParts);
@@ -185,7 +189,8 @@ TrafficFilter TrafficFilter::parse(const QString &expression)
             for (const QString &s : value(7).toLower().split(u',', Qt::SkipEmptyParts)) {
                 if (s == QStringLiteral("ok")) {
                     f.okFilter = 1;
-                } else if (s == QStringLiteral("error") || s == QStringLiteral("failed") || s == QStringLiteral("fail")) {
+                } else if (s == QStringLiteral("error") || s == QStringLiteral("failed")
+                           || s == QStringLiteral("fail")) {
                     f.okFilter = 0;
                 } else if (s.size() == 3 && s.endsWith(QStringLiteral("xx")) && s.at(0).isDigit()) {
                     const int h = s.at(0).digitValue() * 100;
@@ -196,7 +201,9 @@ TrafficFilter TrafficFilter::parse(const QString &expression)
                     if (ok)
                         f.statuses.append({n, n});
                     else
-                        f.error = QStringLiteral("status: expected a code, 5xx, ok or error, not '%1'").arg(s);
+                        f.error
+                            = QStringLiteral("status: expected a code, 5xx, ok or error, not '%1'")
+                                  .arg(s);
                 }
             }
         } else if (lower.startsWith(QStringLiteral("latency>"))) {
@@ -242,7 +249,8 @@ quint16 EventTableModel::intern(const QString &s)
     if (it != m_stringIndex.constEnd())
         return it.value();
     if (m_strings.size() >= 65535)
-        return 0; // pathological: more than 65k distinct names; shown empty, kept in the packed bytes
+        return 0; // pathological: more than 65k distinct names; shown empty, kept in the packed
+                  // bytes
     const quint16 idx = quint16(m_strings.size());
     m_strings << s;
     m_stringIndex.insert(s, idx);
@@ -262,8 +270,9 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
     row.operation = intern(r.operation);
     row.bindingType = intern(r.bindingType);
     row.route = intern(r.route);
-    row.size = quint32(r.kind == core::TrafficRecord::Kind::Output ? r.payload.size() + r.responseBody.size()
-                                                                    : r.payload.size());
+    row.size = quint32(r.kind == core::TrafficRecord::Kind::Output
+                           ? r.payload.size() + r.responseBody.size()
+                           : r.payload.size());
     row.keyHash = r.eventKey.isEmpty() ? 0 : (qHash(r.eventKey) | 1u);
     QByteArray p;
     p.reserve(48 + r.payload.size() + r.responseBody.size() + r.metadata.size() * 16);
@@ -334,8 +343,9 @@ bool EventTableModel::matches(const Row &row) const
     if (!f.directions.isEmpty()) {
         const QString k = core::TrafficRecord::Kind(row.kind) == core::TrafficRecord::Kind::Output
                               ? QStringLiteral("output")
-                              : core::TrafficRecord::Kind(row.kind) == core::TrafficRecord::Kind::Input
-                                    ? QStringLiteral("input") : QStringLiteral("probe");
+                          : core::TrafficRecord::Kind(row.kind) == core::TrafficRecord::Kind::Input
+                              ? QStringLiteral("input")
+                              : QStringLiteral("probe");
         if (!f.directions.contains(k))
             return false;
     }
@@ -366,9 +376,9 @@ bool EventTableModel::matches(const Row &row) const
         return false;
     if (!f.text.isEmpty()) {
         const QByteArray needle = f.text.toLower().toUtf8();
-        if (!containsCaseInsensitive(row.bytes(), needle) && !stringMatches(row.binding) && !stringMatches(row.operation)
-            && !stringMatches(row.bindingType) && !stringMatches(row.route)
-            && !QString::number(row.status).contains(f.text))
+        if (!containsCaseInsensitive(row.bytes(), needle) && !stringMatches(row.binding)
+            && !stringMatches(row.operation) && !stringMatches(row.bindingType)
+            && !stringMatches(row.route) && !QString::number(row.status).contains(f.text))
             return false;
     }
     return true;
@@ -396,7 +406,8 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
     if (records.size() > m_maxRows)
         skip = records.size() - m_maxRows;
     const size_t incoming = records.size() - skip;
-    const size_t drop = m_rows.size() + incoming > m_maxRows ? m_rows.size() + incoming - m_maxRows : 0;
+    const size_t drop
+        = m_rows.size() + incoming > m_maxRows ? m_rows.size() + incoming - m_maxRows : 0;
     const int oldCount = rowCount();
 
     if (drop == 0) {
@@ -475,12 +486,14 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
     // Filtered: the visible index changes in two steps with the same rules.
     if (added >= removedVisible) {
         m_visible.erase(m_visible.begin(), m_visible.begin() + qsizetype(removedVisible));
-        m_visible.insert(m_visible.end(), passing.begin(), passing.begin() + qsizetype(removedVisible));
+        m_visible.insert(m_visible.end(), passing.begin(),
+                         passing.begin() + qsizetype(removedVisible));
         if (removedVisible > 0 && oldCount > 0)
             Q_EMIT dataChanged(index(0, 0), index(oldCount - 1, ColumnCount - 1));
         if (added > removedVisible) {
             beginInsertRows({}, oldCount, oldCount + int(added - removedVisible) - 1);
-            m_visible.insert(m_visible.end(), passing.begin() + qsizetype(removedVisible), passing.end());
+            m_visible.insert(m_visible.end(), passing.begin() + qsizetype(removedVisible),
+                             passing.end());
             endInsertRows();
         }
     } else {
@@ -577,7 +590,8 @@ QList<core::TrafficRecord> EventTableModel::attempts(int row) const
     return out;
 }
 
-void EventTableModel::forEachVisible(const std::function<void(const core::TrafficRecord &)> &fn) const
+void EventTableModel::forEachVisible(
+    const std::function<void(const core::TrafficRecord &)> &fn) const
 {
     const int n = rowCount();
     for (int i = 0; i < n; ++i)
@@ -597,7 +611,8 @@ QString EventTableModel::summary(const Row &row) const
     const core::TrafficRecord r = unpack(row);
     switch (r.kind) {
     case core::TrafficRecord::Kind::Probe:
-        return QStringLiteral("OPTIONS %1%2").arg(r.route, r.error.isEmpty() ? QString() : QStringLiteral(" — ") + r.error);
+        return QStringLiteral("OPTIONS %1%2")
+            .arg(r.route, r.error.isEmpty() ? QString() : QStringLiteral(" — ") + r.error);
     case core::TrafficRecord::Kind::Input: {
         QString s = previewBytes(r.payload, 80);
         if (s.isEmpty())
@@ -640,13 +655,15 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
             if (it == m_displayCache.constEnd()) {
                 if (m_displayCache.size() > 4096)
                     m_displayCache.clear();
-                it = m_displayCache.insert(seq, {QDateTime::fromMSecsSinceEpoch(row.startedUs / 1000).toString(QStringLiteral("HH:mm:ss.zzz")),
-                                                 summary(row)});
+                it = m_displayCache.insert(seq,
+                                           {QDateTime::fromMSecsSinceEpoch(row.startedUs / 1000)
+                                                .toString(QStringLiteral("HH:mm:ss.zzz")),
+                                            summary(row)});
             }
             return index.column() == Time ? it->first : it->second;
         }
         case Direction:
-            return kind == core::TrafficRecord::Kind::Output ? QStringLiteral("→ out")
+            return kind == core::TrafficRecord::Kind::Output  ? QStringLiteral("→ out")
                    : kind == core::TrafficRecord::Kind::Input ? QStringLiteral("← in")
                                                               : QStringLiteral("probe");
         case Binding: return m_strings.at(row.binding);
@@ -667,7 +684,7 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
         if (!row.ok && (index.column() == Status || index.column() == Summary))
             return QColor(0xc0, 0x20, 0x20);
         if (index.column() == Direction)
-            return kind == core::TrafficRecord::Kind::Output ? QColor(0x1f, 0x5f, 0xbf)
+            return kind == core::TrafficRecord::Kind::Output  ? QColor(0x1f, 0x5f, 0xbf)
                    : kind == core::TrafficRecord::Kind::Input ? QColor(0x1f, 0x8f, 0x3f)
                                                               : QColor(0x80, 0x80, 0x80);
         break;
@@ -678,7 +695,8 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
     case RecordIdRole: return QVariant::fromValue(row.id);
     case OkRole: return row.ok != 0;
     case SequenceRole:
-        return QVariant::fromValue(m_filtering ? m_visible[size_t(index.row())] : m_firstSeq + quint64(index.row()));
+        return QVariant::fromValue(m_filtering ? m_visible[size_t(index.row())]
+                                               : m_firstSeq + quint64(index.row()));
     default: break;
     }
     return {};

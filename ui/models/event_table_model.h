@@ -23,15 +23,15 @@ namespace bindery::ui {
  */
 struct TrafficFilter
 {
-    QString text;                 ///< free text (case-insensitive, matched against every field)
-    QStringList bindings;         ///< binding: (substring, case-insensitive); any of
-    QStringList directions;       ///< direction: output|input|probe|in|out; any of
-    QStringList operations;       ///< op: exact, case-insensitive; any of
+    QString text;                    ///< free text (case-insensitive, matched against every field)
+    QStringList bindings;            ///< binding: (substring, case-insensitive); any of
+    QStringList directions;          ///< direction: output|input|probe|in|out; any of
+    QStringList operations;          ///< op: exact, case-insensitive; any of
     QList<QPair<int, int>> statuses; ///< status: ranges, e.g. 500, 5xx, error, ok
-    int okFilter = -1;            ///< status:ok (1) / status:error (0) / any (-1)
+    int okFilter = -1;               ///< status:ok (1) / status:error (0) / any (-1)
     qint64 latencyAboveUs = -1;
     qint64 latencyBelowUs = -1;
-    QString error;                ///< non-empty when the expression is malformed
+    QString error; ///< non-empty when the expression is malformed
 
     bool isEmpty() const;
     static TrafficFilter parse(const QString &expression);
@@ -52,7 +52,17 @@ class EventTableModel final : public QAbstractTableModel
     Q_DISABLE_COPY_MOVE(EventTableModel)
 
 public:
-    enum Column { Time, Direction, Binding, Operation, Summary, Status, Latency, Size, ColumnCount };
+    enum Column {
+        Time,
+        Direction,
+        Binding,
+        Operation,
+        Summary,
+        Status,
+        Latency,
+        Size,
+        ColumnCount
+    };
     enum Role { RecordIdRole = Qt::UserRole + 1, OkRole, SequenceRole };
     /// Most records moved into the table per drain; the rest wait in the (bounded) stream.
     static constexpr size_t kMaxBatch = 10000;
@@ -63,7 +73,8 @@ public:
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
 
     /// Appends one batch, dropping the oldest rows beyond the bound: at most one structural
     /// change (insert at the end, or remove at the top) and one dataChanged per batch.
@@ -104,7 +115,8 @@ private:
         quint8 kind = 0;
         quint8 ok = 0;
         quint32 packedSize = 0;
-        std::unique_ptr<char[]> packed; ///< every other field (varint-framed), see makeRow()/unpack()
+        std::unique_ptr<char[]>
+            packed; ///< every other field (varint-framed), see makeRow()/unpack()
 
         QByteArrayView bytes() const { return QByteArrayView(packed.get(), qsizetype(packedSize)); }
     };
@@ -118,8 +130,8 @@ private:
     quint64 seqAt(int visibleRow) const;
     QString summary(const Row &row) const;
 
-    std::deque<Row> m_rows;       ///< all held rows, oldest first
-    quint64 m_firstSeq = 0;       ///< sequence number of m_rows.front()
+    std::deque<Row> m_rows;        ///< all held rows, oldest first
+    quint64 m_firstSeq = 0;        ///< sequence number of m_rows.front()
     std::deque<quint64> m_visible; ///< sequence numbers of rows passing the filter (when filtering)
     bool m_filtering = false;
     int m_visibleLimit = -1; ///< during appendBatch(): the row count the view knows (-1 = none)
@@ -131,7 +143,8 @@ private:
     /// Formatted Time/Summary strings of recently painted rows, by sequence number (the
     /// view asks for the same visible cells at every repaint). Bounded; cleared when full.
     mutable QHash<quint64, QPair<QString, QString>> m_displayCache;
-    mutable std::vector<qint8> m_textMatch; ///< per interned string: -1 unknown, 0/1 free text match
+    mutable std::vector<qint8>
+        m_textMatch; ///< per interned string: -1 unknown, 0/1 free text match
 };
 
 } // namespace bindery::ui

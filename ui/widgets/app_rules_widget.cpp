@@ -35,7 +35,8 @@ AppRulesWidget::AppRulesWidget(RuntimeHost &host, QWidget *parent)
     layout->addWidget(m_mode);
     m_table = new QTableWidget(0, ColCount, this);
     m_table->setObjectName(QStringLiteral("appRules"));
-    m_table->setHorizontalHeaderLabels({tr("Input binding"), tr("Route"), tr("Answer"), tr("Status"), tr("Delay ms"), tr("Body")});
+    m_table->setHorizontalHeaderLabels(
+        {tr("Input binding"), tr("Route"), tr("Answer"), tr("Status"), tr("Delay ms"), tr("Body")});
     m_table->verticalHeader()->hide();
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->setColumnWidth(ColBinding, 110);
@@ -51,8 +52,10 @@ AppRule AppRulesWidget::rule(const QString &binding) const
     QSettings s;
     AppRule r;
     const QString k = settingsKey(binding);
-    r.mode = AppRule::modeFromName(s.value(k + QStringLiteral("/mode"), QStringLiteral("ok")).toString());
-    r.status = s.value(k + QStringLiteral("/status"), r.mode == AppRule::Mode::Error ? 500 : 200).toInt();
+    r.mode = AppRule::modeFromName(
+        s.value(k + QStringLiteral("/mode"), QStringLiteral("ok")).toString());
+    r.status = s.value(k + QStringLiteral("/status"), r.mode == AppRule::Mode::Error ? 500 : 200)
+                   .toInt();
     r.delayMs = s.value(k + QStringLiteral("/delayMs"), 1000).toInt();
     r.body = s.value(k + QStringLiteral("/body")).toString().toUtf8();
     return r;
@@ -85,10 +88,12 @@ void AppRulesWidget::refresh()
 {
     const HostSettings &hs = m_host.settings();
     if (hs.builtinApp)
-        m_mode->setText(tr("The console is the app on 127.0.0.1:%1: it answers the OPTIONS probe and every delivery by these rules.")
+        m_mode->setText(tr("The console is the app on 127.0.0.1:%1: it answers the OPTIONS probe "
+                           "and every delivery by these rules.")
                             .arg(m_host.appPort()));
     else
-        m_mode->setText(tr("Deliveries go to the external app on 127.0.0.1:%1 (Settings). Its real answers show in the traffic table.")
+        m_mode->setText(tr("Deliveries go to the external app on 127.0.0.1:%1 (Settings). Its real "
+                           "answers show in the traffic table.")
                             .arg(hs.externalAppPort));
     m_filling = true;
     QList<core::ComponentStatus> inputs;
@@ -143,14 +148,16 @@ void AppRulesWidget::onEdited(int row)
         return;
     const QString binding = m_table->item(row, ColBinding)->text();
     AppRule r;
-    r.mode = AppRule::modeFromName(qobject_cast<QComboBox *>(m_table->cellWidget(row, ColAnswer))->currentData().toString());
+    r.mode = AppRule::modeFromName(
+        qobject_cast<QComboBox *>(m_table->cellWidget(row, ColAnswer))->currentData().toString());
     r.status = qobject_cast<QSpinBox *>(m_table->cellWidget(row, ColStatus))->value();
     if (r.mode == AppRule::Mode::Error && r.status < 300)
         r.status = 500;
     r.delayMs = qobject_cast<QSpinBox *>(m_table->cellWidget(row, ColDelay))->value();
     r.body = qobject_cast<QLineEdit *>(m_table->cellWidget(row, ColBody))->text().toUtf8();
     // Deferred: this slot may run inside a widget that refresh() replaces.
-    QMetaObject::invokeMethod(this, [this, binding, r]() { setRule(binding, r); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, binding, r]() { setRule(binding, r); }, Qt::QueuedConnection);
 }
 
 } // namespace bindery::ui

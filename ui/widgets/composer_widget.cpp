@@ -164,7 +164,8 @@ bool ComposerRequest::body(QByteArray *out, QString *error) const
     } else if (mode == QStringLiteral("base64")) {
         QString cleaned = payload;
         cleaned.remove(u'\n').remove(u'\r').remove(u' ');
-        if (!QByteArray::fromBase64Encoding(cleaned.toLatin1(), QByteArray::AbortOnBase64DecodingErrors)) {
+        if (!QByteArray::fromBase64Encoding(cleaned.toLatin1(),
+                                            QByteArray::AbortOnBase64DecodingErrors)) {
             if (error)
                 *error = QStringLiteral("not valid base64");
             return false;
@@ -360,12 +361,15 @@ ComposerWidget::ComposerWidget(RuntimeHost &host, QWidget *parent)
     auto openIndex = [this](const QModelIndex &idx) {
         if (!idx.isValid())
             return false;
-        const QJsonObject o = QJsonDocument::fromJson(idx.data(RequestJsonRole).toByteArray()).object();
+        const QJsonObject o
+            = QJsonDocument::fromJson(idx.data(RequestJsonRole).toByteArray()).object();
         setRequest(ComposerRequest::fromJson(o));
-        const QJsonObject r = QJsonDocument::fromJson(idx.data(ResponseJsonRole).toByteArray()).object();
+        const QJsonObject r
+            = QJsonDocument::fromJson(idx.data(ResponseJsonRole).toByteArray()).object();
         if (!r.isEmpty()) {
             m_lastStatus = r.value(QStringLiteral("status")).toInt();
-            m_lastBody = QByteArray::fromBase64(r.value(QStringLiteral("body")).toString().toLatin1());
+            m_lastBody
+                = QByteArray::fromBase64(r.value(QStringLiteral("body")).toString().toLatin1());
             m_responseStatus->setText(tr("<b>%1</b> · %2 ms · from history %3")
                                           .arg(m_lastStatus)
                                           .arg(r.value(QStringLiteral("ms")).toInteger())
@@ -374,8 +378,10 @@ ComposerWidget::ComposerWidget(RuntimeHost &host, QWidget *parent)
             for (const QJsonValue &h : r.value(QStringLiteral("headers")).toArray()) {
                 const int row = m_responseHeaders->rowCount();
                 m_responseHeaders->insertRow(row);
-                m_responseHeaders->setItem(row, 0, new QTableWidgetItem(h.toArray().at(0).toString()));
-                m_responseHeaders->setItem(row, 1, new QTableWidgetItem(h.toArray().at(1).toString()));
+                m_responseHeaders->setItem(row, 0,
+                                           new QTableWidgetItem(h.toArray().at(0).toString()));
+                m_responseHeaders->setItem(row, 1,
+                                           new QTableWidgetItem(h.toArray().at(1).toString()));
             }
             showBody();
         }
@@ -391,7 +397,8 @@ ComposerWidget::ComposerWidget(RuntimeHost &host, QWidget *parent)
         if (openIndex(current()))
             send();
     });
-    connect(search, &QLineEdit::textChanged, m_historyFilter, &QSortFilterProxyModel::setFilterFixedString);
+    connect(search, &QLineEdit::textChanged, m_historyFilter,
+            &QSortFilterProxyModel::setFilterFixedString);
 
     // --- wiring ---
     connect(m_binding, &QComboBox::currentIndexChanged, this, &ComposerWidget::onBindingChanged);
@@ -517,7 +524,8 @@ void ComposerWidget::onOperationChanged()
             if (!h.operations.isEmpty() && !h.operations.contains(op))
                 continue;
             links << QStringLiteral("<a href=\"%1\n%2\" title=\"%3\">%1</a>%4")
-                         .arg(h.name.toHtmlEscaped(), h.example.toHtmlEscaped(), h.description.toHtmlEscaped(),
+                         .arg(h.name.toHtmlEscaped(), h.example.toHtmlEscaped(),
+                              h.description.toHtmlEscaped(),
                               h.required ? QStringLiteral("*") : QString());
         }
         for (const core::OperationInfo &o : d->metadata.operations) {
@@ -527,7 +535,9 @@ void ComposerWidget::onOperationChanged()
     }
     m_operation->setToolTip(opDescription);
     m_hints->setText(links.isEmpty() ? QString()
-                                     : tr("Hints for %1: %2").arg(d ? d->metadata.name : QString(), links.join(QStringLiteral(", "))));
+                                     : tr("Hints for %1: %2")
+                                           .arg(d ? d->metadata.name : QString(),
+                                                links.join(QStringLiteral(", "))));
     m_hints->setToolTip(opDescription);
 }
 
@@ -573,7 +583,8 @@ ComposerRequest ComposerWidget::request() const
     r.binding = m_binding->currentText();
     r.operation = m_operation->currentText();
     for (int row = 0; row < m_metadata->rowCount(); ++row) {
-        const QString k = m_metadata->item(row, 0) ? m_metadata->item(row, 0)->text().trimmed() : QString();
+        const QString k
+            = m_metadata->item(row, 0) ? m_metadata->item(row, 0)->text().trimmed() : QString();
         const QString v = m_metadata->item(row, 1) ? m_metadata->item(row, 1)->text() : QString();
         if (!k.isEmpty())
             r.metadata.append({k, v});
@@ -605,16 +616,22 @@ void ComposerWidget::validatePayload()
     } else if (mode == QStringLiteral("base64")) {
         QString cleaned = text;
         cleaned.remove(u'\n').remove(u'\r').remove(u' ');
-        if (!QByteArray::fromBase64Encoding(cleaned.toLatin1(), QByteArray::AbortOnBase64DecodingErrors))
+        if (!QByteArray::fromBase64Encoding(cleaned.toLatin1(),
+                                            QByteArray::AbortOnBase64DecodingErrors))
             m_payloadError = tr("not valid base64");
     }
     if (m_payloadError.isEmpty()) {
-        const QString what = mode == QStringLiteral("json") ? (text.trimmed().isEmpty() ? tr("no data") : tr("valid JSON"))
-                             : mode == QStringLiteral("base64") ? tr("%1 bytes (base64)").arg(QByteArray::fromBase64(text.toLatin1()).size())
-                                                                : tr("%1 characters of text").arg(text.size());
-        m_payloadStatus->setText(QStringLiteral("<span style='color:#1a7f37'>✔ %1</span>").arg(what));
+        const QString what
+            = mode == QStringLiteral("json")
+                  ? (text.trimmed().isEmpty() ? tr("no data") : tr("valid JSON"))
+              : mode == QStringLiteral("base64")
+                  ? tr("%1 bytes (base64)").arg(QByteArray::fromBase64(text.toLatin1()).size())
+                  : tr("%1 characters of text").arg(text.size());
+        m_payloadStatus->setText(
+            QStringLiteral("<span style='color:#1a7f37'>✔ %1</span>").arg(what));
     } else {
-        m_payloadStatus->setText(QStringLiteral("<span style='color:#c02020'>✖ %1</span>").arg(m_payloadError.toHtmlEscaped()));
+        m_payloadStatus->setText(QStringLiteral("<span style='color:#c02020'>✖ %1</span>")
+                                     .arg(m_payloadError.toHtmlEscaped()));
     }
 }
 
@@ -622,7 +639,8 @@ void ComposerWidget::prettyPrint()
 {
     if (m_mode->currentData().toString() != QStringLiteral("json"))
         return;
-    const QJsonDocument doc = QJsonDocument::fromJson((QStringLiteral("[") + m_payload->text() + QStringLiteral("]")).toUtf8());
+    const QJsonDocument doc = QJsonDocument::fromJson(
+        (QStringLiteral("[") + m_payload->text() + QStringLiteral("]")).toUtf8());
     if (!doc.isArray() || doc.array().isEmpty())
         return;
     const QJsonValue v = doc.array().at(0);
@@ -653,7 +671,8 @@ void ComposerWidget::loadPayloadFromFile()
     } else {
         QJsonParseError pe;
         QJsonDocument::fromJson((QStringLiteral("[") + asText + QStringLiteral("]")).toUtf8(), &pe);
-        m_mode->setCurrentIndex(m_mode->findData(pe.error == QJsonParseError::NoError ? QStringLiteral("json") : QStringLiteral("raw")));
+        m_mode->setCurrentIndex(m_mode->findData(
+            pe.error == QJsonParseError::NoError ? QStringLiteral("json") : QStringLiteral("raw")));
         m_payload->setText(asText);
     }
 }
@@ -667,7 +686,9 @@ QString ComposerWidget::curlCommand() const
         body = "{}";
     const quint16 port = m_host.apiPort() ? m_host.apiPort() : quint16(m_host.settings().apiPort);
     return QStringLiteral("curl -sS -i -X POST %1 -H 'Content-Type: application/json' -d %2")
-        .arg(shellQuote(QStringLiteral("http://127.0.0.1:%1/v1.0/bindings/%2").arg(port).arg(QString::fromUtf8(QUrl::toPercentEncoding(r.binding)))),
+        .arg(shellQuote(QStringLiteral("http://127.0.0.1:%1/v1.0/bindings/%2")
+                            .arg(port)
+                            .arg(QString::fromUtf8(QUrl::toPercentEncoding(r.binding)))),
              shellQuote(QString::fromUtf8(body)));
 }
 
@@ -683,16 +704,20 @@ void ComposerWidget::send()
     QByteArray body;
     QString error;
     if (r.binding.isEmpty()) {
-        m_responseStatus->setText(tr("<span style='color:#c02020'>Pick an output binding first.</span>"));
+        m_responseStatus->setText(
+            tr("<span style='color:#c02020'>Pick an output binding first.</span>"));
         return;
     }
     if (!r.body(&body, &error)) {
-        m_responseStatus->setText(tr("<span style='color:#c02020'>Payload: %1</span>").arg((m_payloadError.isEmpty() ? error : m_payloadError).toHtmlEscaped()));
+        m_responseStatus->setText(
+            tr("<span style='color:#c02020'>Payload: %1</span>")
+                .arg((m_payloadError.isEmpty() ? error : m_payloadError).toHtmlEscaped()));
         return;
     }
     const quint16 port = m_host.apiPort();
     if (port == 0) {
-        m_responseStatus->setText(tr("<span style='color:#c02020'>The runtime is not running (Runtime ▸ Start, F5).</span>"));
+        m_responseStatus->setText(tr("<span style='color:#c02020'>The runtime is not running "
+                                     "(Runtime ▸ Start, F5).</span>"));
         return;
     }
     if (m_inFlight)
@@ -704,7 +729,8 @@ void ComposerWidget::send()
     nr.setTransferTimeout(120000);
     m_sentRequest = r;
     m_timer.start();
-    m_responseStatus->setText(tr("Sending to <b>%1</b> (%2)…").arg(r.binding.toHtmlEscaped(), r.operation.toHtmlEscaped()));
+    m_responseStatus->setText(tr("Sending to <b>%1</b> (%2)…")
+                                  .arg(r.binding.toHtmlEscaped(), r.operation.toHtmlEscaped()));
     QNetworkReply *reply = m_nam->post(nr, body);
     m_inFlight = reply;
     connect(reply, &QNetworkReply::finished, this, [this, reply]() { onReply(reply); });
@@ -728,16 +754,23 @@ void ComposerWidget::onReply(QNetworkReply *reply)
     m_lastStatus = status;
     m_lastBody = body;
     if (status == 0) {
-        m_responseStatus->setText(tr("<span style='color:#c02020'><b>No answer</b></span> · %1 ms · %2")
-                                      .arg(ms).arg(reply->errorString().toHtmlEscaped()));
+        m_responseStatus->setText(
+            tr("<span style='color:#c02020'><b>No answer</b></span> · %1 ms · %2")
+                .arg(ms)
+                .arg(reply->errorString().toHtmlEscaped()));
     } else {
-        const QString colour = status < 300 ? QStringLiteral("#1a7f37") : status < 500 ? QStringLiteral("#b07000") : QStringLiteral("#c02020");
-        m_responseStatus->setText(QStringLiteral("<span style='color:%1'><b>%2 %3</b></span> · %4 ms · %5 bytes")
-                                      .arg(colour)
-                                      .arg(status)
-                                      .arg(reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString().toHtmlEscaped())
-                                      .arg(ms)
-                                      .arg(body.size()));
+        const QString colour = status < 300   ? QStringLiteral("#1a7f37")
+                               : status < 500 ? QStringLiteral("#b07000")
+                                              : QStringLiteral("#c02020");
+        m_responseStatus->setText(
+            QStringLiteral("<span style='color:%1'><b>%2 %3</b></span> · %4 ms · %5 bytes")
+                .arg(colour)
+                .arg(status)
+                .arg(reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute)
+                         .toString()
+                         .toHtmlEscaped())
+                .arg(ms)
+                .arg(body.size()));
     }
     m_responseHeaders->setRowCount(0);
     auto addHeader = [this](const QString &k, const QString &v, bool bold) {
@@ -776,7 +809,8 @@ void ComposerWidget::showBody()
 }
 
 void ComposerWidget::appendHistory(const ComposerRequest &request, int status, qint64 ms,
-                                   const QList<QPair<QString, QString>> &headers, const QByteArray &body)
+                                   const QList<QPair<QString, QString>> &headers,
+                                   const QByteArray &body)
 {
     QJsonObject resp;
     resp.insert(QStringLiteral("time"), QDateTime::currentDateTime().toString(Qt::ISODate));
@@ -787,21 +821,26 @@ void ComposerWidget::appendHistory(const ComposerRequest &request, int status, q
         hs.append(QJsonArray{k, v});
     resp.insert(QStringLiteral("headers"), hs);
     resp.insert(QStringLiteral("body"), QString::fromLatin1(body.toBase64()));
-    QJsonObject entry{{QStringLiteral("request"), request.toJson()}, {QStringLiteral("response"), resp}};
+    QJsonObject entry{{QStringLiteral("request"), request.toJson()},
+                      {QStringLiteral("response"), resp}};
     QFile f(m_historyPath);
     if (f.open(QIODevice::Append)) {
         f.write(QJsonDocument(entry).toJson(QJsonDocument::Compact));
         f.write("\n");
     }
-    auto *item = new QStandardItem(QStringLiteral("%1  %2 · %3 → %4 (%5 ms)")
-                                       .arg(QDateTime::currentDateTime().toString(QStringLiteral("MM-dd HH:mm:ss")),
-                                            request.binding, request.operation)
-                                       .arg(status)
-                                       .arg(ms));
+    auto *item = new QStandardItem(
+        QStringLiteral("%1  %2 · %3 → %4 (%5 ms)")
+            .arg(QDateTime::currentDateTime().toString(QStringLiteral("MM-dd HH:mm:ss")),
+                 request.binding, request.operation)
+            .arg(status)
+            .arg(ms));
     item->setData(QJsonDocument(request.toJson()).toJson(QJsonDocument::Compact), RequestJsonRole);
     item->setData(QJsonDocument(resp).toJson(QJsonDocument::Compact), ResponseJsonRole);
-    item->setData(QString(item->text() + u' ' + request.payload + u' ' + QString::fromUtf8(body.left(2048))), SearchRole);
-    item->setForeground(status >= 200 && status < 300 ? QColor(0x1a, 0x7f, 0x37) : QColor(0xc0, 0x20, 0x20));
+    item->setData(
+        QString(item->text() + u' ' + request.payload + u' ' + QString::fromUtf8(body.left(2048))),
+        SearchRole);
+    item->setForeground(status >= 200 && status < 300 ? QColor(0x1a, 0x7f, 0x37)
+                                                      : QColor(0xc0, 0x20, 0x20));
     m_history->insertRow(0, item);
 }
 
@@ -818,20 +857,27 @@ void ComposerWidget::loadHistory()
         const QJsonObject entry = QJsonDocument::fromJson(line).object();
         if (entry.isEmpty())
             continue;
-        const ComposerRequest r = ComposerRequest::fromJson(entry.value(QStringLiteral("request")).toObject());
+        const ComposerRequest r
+            = ComposerRequest::fromJson(entry.value(QStringLiteral("request")).toObject());
         const QJsonObject resp = entry.value(QStringLiteral("response")).toObject();
         const int status = resp.value(QStringLiteral("status")).toInt();
-        const QDateTime t = QDateTime::fromString(resp.value(QStringLiteral("time")).toString(), Qt::ISODate);
-        auto *item = new QStandardItem(QStringLiteral("%1  %2 · %3 → %4 (%5 ms)")
-                                           .arg(t.toString(QStringLiteral("MM-dd HH:mm:ss")), r.binding, r.operation)
-                                           .arg(status)
-                                           .arg(resp.value(QStringLiteral("ms")).toInteger()));
+        const QDateTime t
+            = QDateTime::fromString(resp.value(QStringLiteral("time")).toString(), Qt::ISODate);
+        auto *item = new QStandardItem(
+            QStringLiteral("%1  %2 · %3 → %4 (%5 ms)")
+                .arg(t.toString(QStringLiteral("MM-dd HH:mm:ss")), r.binding, r.operation)
+                .arg(status)
+                .arg(resp.value(QStringLiteral("ms")).toInteger()));
         item->setData(QJsonDocument(r.toJson()).toJson(QJsonDocument::Compact), RequestJsonRole);
         item->setData(QJsonDocument(resp).toJson(QJsonDocument::Compact), ResponseJsonRole);
         item->setData(QString(item->text() + u' ' + r.payload + u' '
-                              + QString::fromUtf8(QByteArray::fromBase64(resp.value(QStringLiteral("body")).toString().toLatin1()).left(2048))),
+                              + QString::fromUtf8(
+                                  QByteArray::fromBase64(
+                                      resp.value(QStringLiteral("body")).toString().toLatin1())
+                                      .left(2048))),
                       SearchRole);
-        item->setForeground(status >= 200 && status < 300 ? QColor(0x1a, 0x7f, 0x37) : QColor(0xc0, 0x20, 0x20));
+        item->setForeground(status >= 200 && status < 300 ? QColor(0x1a, 0x7f, 0x37)
+                                                          : QColor(0xc0, 0x20, 0x20));
         items.prepend(item);
     }
     // Keep the newest 5,000 in the list (the file keeps everything).
@@ -847,7 +893,8 @@ void ComposerWidget::loadSaved()
     if (m_workspace.isEmpty())
         return;
     const QDir dir(m_workspace + QStringLiteral("/.bindery/requests"));
-    for (const QFileInfo &fi : dir.entryInfoList({QStringLiteral("*.json")}, QDir::Files, QDir::Name)) {
+    for (const QFileInfo &fi :
+         dir.entryInfoList({QStringLiteral("*.json")}, QDir::Files, QDir::Name)) {
         QFile f(fi.absoluteFilePath());
         if (!f.open(QIODevice::ReadOnly))
             continue;
@@ -857,7 +904,8 @@ void ComposerWidget::loadSaved()
         ComposerRequest r = ComposerRequest::fromJson(o);
         if (r.name.isEmpty())
             r.name = fi.completeBaseName();
-        auto *item = new QStandardItem(QStringLiteral("%1  (%2 · %3)").arg(r.name, r.binding, r.operation));
+        auto *item = new QStandardItem(
+            QStringLiteral("%1  (%2 · %3)").arg(r.name, r.binding, r.operation));
         item->setData(QJsonDocument(r.toJson()).toJson(QJsonDocument::Compact), RequestJsonRole);
         item->setData(fi.absoluteFilePath(), PathRole);
         item->setToolTip(fi.absoluteFilePath());

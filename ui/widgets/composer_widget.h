@@ -27,11 +27,11 @@ class RuntimeHost;
 /** @brief A request as the composer holds it; saved requests and history entries use it. */
 struct ComposerRequest
 {
-    QString name;       ///< saved requests only
+    QString name; ///< saved requests only
     QString binding;
     QString operation;
     QList<QPair<QString, QString>> metadata;
-    QString payload;    ///< editor text (JSON, raw text or base64)
+    QString payload;                       ///< editor text (JSON, raw text or base64)
     QString mode = QStringLiteral("json"); ///< json | raw | base64
 
     QJsonObject toJson() const;
@@ -89,8 +89,8 @@ private:
     void validatePayload();
     void onReply(QNetworkReply *reply);
     void showBody();
-    void appendHistory(const ComposerRequest &request, int status, qint64 ms, const QList<QPair<QString, QString>> &headers,
-                       const QByteArray &body);
+    void appendHistory(const ComposerRequest &request, int status, qint64 ms,
+                       const QList<QPair<QString, QString>> &headers, const QByteArray &body);
     void loadHistory();
     void loadSaved();
     void addMetadataRow(const QString &key, const QString &value, const QString &hint = {});

@@ -44,7 +44,8 @@ QString prettyPayload(const QByteArray &b)
         if (s.toUtf8() == b && !b.contains('\0')) {
             text = s;
         } else {
-            text = QStringLiteral("binary, %1 bytes, base64:\n").arg(b.size()) + QString::fromLatin1(b.toBase64());
+            text = QStringLiteral("binary, %1 bytes, base64:\n").arg(b.size())
+                   + QString::fromLatin1(b.toBase64());
         }
     }
     if (text.size() > 200000)
@@ -58,13 +59,15 @@ QString headersTable(const core::Headers &h)
         return QStringLiteral("<i>(none)</i>");
     QString s = QStringLiteral("<table cellspacing=0 cellpadding=2>");
     for (const auto &[k, v] : h)
-        s += QStringLiteral("<tr><td><code>%1</code></td><td>%2</td></tr>").arg(k.toHtmlEscaped(), v.toHtmlEscaped());
+        s += QStringLiteral("<tr><td><code>%1</code></td><td>%2</td></tr>")
+                 .arg(k.toHtmlEscaped(), v.toHtmlEscaped());
     return s + QStringLiteral("</table>");
 }
 
 QString timeOf(qint64 us)
 {
-    return QDateTime::fromMSecsSinceEpoch(us / 1000).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz"));
+    return QDateTime::fromMSecsSinceEpoch(us / 1000).toString(
+        QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz"));
 }
 
 } // namespace
@@ -81,7 +84,8 @@ TrafficWidget::TrafficWidget(core::TrafficStream &stream, QWidget *parent)
     auto *bar = new QHBoxLayout;
     m_filter = new QLineEdit(this);
     m_filter->setObjectName(QStringLiteral("trafficFilter"));
-    m_filter->setPlaceholderText(tr("Filter: free text, binding:tick direction:in status:5xx|ok|error op:create latency>50"));
+    m_filter->setPlaceholderText(tr(
+        "Filter: free text, binding:tick direction:in status:5xx|ok|error op:create latency>50"));
     m_filter->setClearButtonEnabled(true);
     m_filterStatus = new QLabel(this);
     m_pause = new QToolButton(this);
@@ -135,7 +139,8 @@ TrafficWidget::TrafficWidget(core::TrafficStream &stream, QWidget *parent)
     auto *lower = new QSplitter(Qt::Horizontal, split);
     m_detail = new QTextBrowser(lower);
     m_detail->setObjectName(QStringLiteral("trafficDetail"));
-    m_detail->setPlaceholderText(tr("Select a record to see its metadata, payload, the app's answer and every delivery attempt."));
+    m_detail->setPlaceholderText(tr("Select a record to see its metadata, payload, the app's "
+                                    "answer and every delivery attempt."));
     m_chartPanel = new QWidget(lower);
     auto *cl = new QVBoxLayout(m_chartPanel);
     cl->setContentsMargins(0, 0, 0, 0);
@@ -194,11 +199,11 @@ TrafficWidget::TrafficWidget(core::TrafficStream &stream, QWidget *parent)
     connect(clearButton, &QToolButton::clicked, this, &TrafficWidget::clear);
     connect(exportButton, &QToolButton::clicked, this, &TrafficWidget::exportDialog);
     connect(importButton, &QToolButton::clicked, this, &TrafficWidget::importDialog);
-    connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &TrafficWidget::showDetail);
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &TrafficWidget::showDetail);
     // Scrolling up by hand pauses following; back at the bottom resumes.
-    connect(m_view->verticalScrollBar(), &QScrollBar::sliderMoved, this, [this](int v) {
-        setAutoScroll(v >= m_view->verticalScrollBar()->maximum());
-    });
+    connect(m_view->verticalScrollBar(), &QScrollBar::sliderMoved, this,
+            [this](int v) { setAutoScroll(v >= m_view->verticalScrollBar()->maximum()); });
     tick();
 }
 
@@ -234,19 +239,20 @@ void TrafficWidget::tick()
     while (m_errorSeries->count() > 121)
         m_errorSeries->remove(0);
     m_axisX->setRange(qreal(t - 120), qreal(t));
-        m_axisX->setTitleText(tr("seconds since start"));
+    m_axisX->setTitleText(tr("seconds since start"));
     qreal maxY = 5;
     for (const QPointF &p : m_rateSeries->points())
         maxY = std::max(maxY, p.y());
     m_axisY->setRange(0, maxY * 1.15);
     m_secondEvents = 0;
     m_secondErrors = 0;
-    m_counts->setText(tr("%L1 rows shown · %L2 held · %L3 seen · %L4 errors · %L5 dropped by the tap")
-                          .arg(m_model->rowCount())
-                          .arg(qulonglong(m_model->totalRows()))
-                          .arg(m_model->totalSeen())
-                          .arg(m_totalErrors)
-                          .arg(m_pump->dropped()));
+    m_counts->setText(
+        tr("%L1 rows shown · %L2 held · %L3 seen · %L4 errors · %L5 dropped by the tap")
+            .arg(m_model->rowCount())
+            .arg(qulonglong(m_model->totalRows()))
+            .arg(m_model->totalSeen())
+            .arg(m_totalErrors)
+            .arg(m_pump->dropped()));
     Q_EMIT countsChanged();
 }
 
@@ -258,7 +264,8 @@ void TrafficWidget::applyFilter()
         m_filterStatus->setText(f.error);
         return;
     }
-    m_filter->setStyleSheet(f.isEmpty() ? QString() : QStringLiteral("QLineEdit { background: #e3f6e5; }"));
+    m_filter->setStyleSheet(f.isEmpty() ? QString()
+                                        : QStringLiteral("QLineEdit { background: #e3f6e5; }"));
     m_model->setFilter(f);
     m_filterStatus->setText(f.isEmpty() ? QString() : tr("%L1 match").arg(m_model->rowCount()));
     if (m_autoScroll)
@@ -283,39 +290,59 @@ void TrafficWidget::showDetail()
     const core::TrafficRecord r = m_model->record(idx.row());
     QString html;
     const QString kind = r.kind == core::TrafficRecord::Kind::Output ? tr("Output request")
-                         : r.kind == core::TrafficRecord::Kind::Input ? tr("Input event delivered to the app")
-                                                                      : tr("Subscription probe");
+                         : r.kind == core::TrafficRecord::Kind::Input
+                             ? tr("Input event delivered to the app")
+                             : tr("Subscription probe");
     html += QStringLiteral("<h3>%1 · <code>%2</code> (%3) · %4</h3>")
-                .arg(kind, r.binding.toHtmlEscaped(), r.bindingType.toHtmlEscaped(), r.operation.toHtmlEscaped());
+                .arg(kind, r.binding.toHtmlEscaped(), r.bindingType.toHtmlEscaped(),
+                     r.operation.toHtmlEscaped());
     html += QStringLiteral("<p>%1 · latency %2 ms · id %3%4</p>")
                 .arg(timeOf(r.startedUs))
                 .arg(double(r.latencyUs) / 1000.0, 0, 'f', 2)
                 .arg(r.id)
-                .arg(r.route.isEmpty() ? QString() : QStringLiteral(" · route <code>%1</code>").arg(r.route.toHtmlEscaped()));
-    html += QStringLiteral("<h4>%1</h4>").arg(r.kind == core::TrafficRecord::Kind::Output ? tr("Request metadata") : tr("Event metadata (headers to the app)"));
+                .arg(r.route.isEmpty()
+                         ? QString()
+                         : QStringLiteral(" · route <code>%1</code>").arg(r.route.toHtmlEscaped()));
+    html += QStringLiteral("<h4>%1</h4>")
+                .arg(r.kind == core::TrafficRecord::Kind::Output
+                         ? tr("Request metadata")
+                         : tr("Event metadata (headers to the app)"));
     html += headersTable(r.metadata);
     html += QStringLiteral("<h4>%1</h4>").arg(tr("Payload (%1 bytes)").arg(r.payload.size()));
     html += prettyPayload(r.payload);
     const QString colour = r.ok ? QStringLiteral("#1a7f37") : QStringLiteral("#c02020");
     html += QStringLiteral("<h4>%1: <span style='color:%2'>%3%4</span></h4>")
-                .arg(r.kind == core::TrafficRecord::Kind::Output ? tr("Answer to the caller") : tr("The app's answer"), colour)
+                .arg(r.kind == core::TrafficRecord::Kind::Output ? tr("Answer to the caller")
+                                                                 : tr("The app's answer"),
+                     colour)
                 .arg(r.status == 0 ? tr("no answer") : QString::number(r.status))
-                .arg(r.outcome.isEmpty() ? QString() : QStringLiteral(" · ") + r.outcome.toHtmlEscaped());
+                .arg(r.outcome.isEmpty() ? QString()
+                                         : QStringLiteral(" · ") + r.outcome.toHtmlEscaped());
     if (!r.error.isEmpty())
-        html += QStringLiteral("<p style='color:#c02020'>%1 %2</p>").arg(r.errorCode.toHtmlEscaped(), r.error.toHtmlEscaped());
+        html += QStringLiteral("<p style='color:#c02020'>%1 %2</p>")
+                    .arg(r.errorCode.toHtmlEscaped(), r.error.toHtmlEscaped());
     html += headersTable(r.responseHeaders);
     html += prettyPayload(r.responseBody);
     if (!r.eventKey.isEmpty()) {
         const QList<core::TrafficRecord> attempts = m_model->attempts(idx.row());
-        html += QStringLiteral("<h4>%1 <code>%2</code></h4>").arg(tr("Delivery attempts of"), r.eventKey.toHtmlEscaped());
-        html += QStringLiteral("<table cellspacing=0 cellpadding=2><tr><th>#</th><th>time</th><th>status</th><th>latency</th><th>outcome</th></tr>");
+        html += QStringLiteral("<h4>%1 <code>%2</code></h4>")
+                    .arg(tr("Delivery attempts of"), r.eventKey.toHtmlEscaped());
+        html += QStringLiteral("<table cellspacing=0 "
+                               "cellpadding=2><tr><th>#</th><th>time</th><th>status</"
+                               "th><th>latency</th><th>outcome</th></tr>");
         for (const core::TrafficRecord &a : attempts) {
-            html += QStringLiteral("<tr><td>%1</td><td>%2</td><td style='color:%3'>%4</td><td>%5 ms</td><td>%6</td></tr>")
-                        .arg(a.attempt)
-                        .arg(timeOf(a.startedUs), a.ok ? QStringLiteral("#1a7f37") : QStringLiteral("#c02020"))
-                        .arg(a.status == 0 ? tr("no answer") : QString::number(a.status))
-                        .arg(double(a.latencyUs) / 1000.0, 0, 'f', 2)
-                        .arg(QString(a.outcome + (a.error.isEmpty() ? QString() : QString(QStringLiteral(": ") + a.error))).toHtmlEscaped());
+            html
+                += QStringLiteral("<tr><td>%1</td><td>%2</td><td style='color:%3'>%4</td><td>%5 "
+                                  "ms</td><td>%6</td></tr>")
+                       .arg(a.attempt)
+                       .arg(timeOf(a.startedUs),
+                            a.ok ? QStringLiteral("#1a7f37") : QStringLiteral("#c02020"))
+                       .arg(a.status == 0 ? tr("no answer") : QString::number(a.status))
+                       .arg(double(a.latencyUs) / 1000.0, 0, 'f', 2)
+                       .arg(QString(a.outcome
+                                    + (a.error.isEmpty() ? QString()
+                                                         : QString(QStringLiteral(": ") + a.error)))
+                                .toHtmlEscaped());
         }
         html += QStringLiteral("</table>");
     }
@@ -376,8 +403,8 @@ qint64 TrafficWidget::importJsonl(const QString &path, QString *error)
 
 void TrafficWidget::exportDialog()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export traffic"), QStringLiteral("traffic.jsonl"),
-                                                      tr("JSON Lines (*.jsonl)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export traffic"), QStringLiteral("traffic.jsonl"), tr("JSON Lines (*.jsonl)"));
     if (path.isEmpty())
         return;
     QString error;
@@ -390,7 +417,8 @@ void TrafficWidget::exportDialog()
 
 void TrafficWidget::importDialog()
 {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Import traffic"), QString(), tr("JSON Lines (*.jsonl *.json)"));
+    const QString path = QFileDialog::getOpenFileName(this, tr("Import traffic"), QString(),
+                                                      tr("JSON Lines (*.jsonl *.json)"));
     if (path.isEmpty())
         return;
     QString error;

@@ -41,9 +41,11 @@ Result<> CronBinding::read(const core::EventHandler &handler, std::stop_token st
     while (!stop.stop_requested()) {
         const QDateTime next = m_schedule.next(last);
         if (!next.isValid())
-            return fail(ErrorCode::InvalidMetadata, QStringLiteral("the schedule never fires again"));
+            return fail(ErrorCode::InvalidMetadata,
+                        QStringLiteral("the schedule never fires again"));
         const auto deadline = std::chrono::system_clock::now()
-                              + std::chrono::milliseconds(std::max<qint64>(0, QDateTime::currentDateTime().msecsTo(next)));
+                              + std::chrono::milliseconds(
+                                  std::max<qint64>(0, QDateTime::currentDateTime().msecsTo(next)));
         {
             std::unique_lock lock(mutex);
             if (cv.wait_until(lock, stop, deadline, [] { return false; }) || stop.stop_requested())
@@ -51,8 +53,9 @@ Result<> CronBinding::read(const core::EventHandler &handler, std::stop_token st
         }
         last = next;
         core::BindingEvent event;
-        event.metadata = {{QStringLiteral("timeZone"), QStringLiteral("Local")},
-                          {QStringLiteral("readTimeUTC"), goUtcTimeString(QDateTime::currentDateTimeUtc())}};
+        event.metadata
+            = {{QStringLiteral("timeZone"), QStringLiteral("Local")},
+               {QStringLiteral("readTimeUTC"), goUtcTimeString(QDateTime::currentDateTimeUtc())}};
         event.eventKey = m_name + u'@' + next.toString(Qt::ISODateWithMs);
         event.onFailure = core::FailurePolicy::Drop;
         handler(event); // the result is ignored: cron never retries

@@ -23,13 +23,29 @@ const Bounds SECONDS{0, 59, {}};
 const Bounds MINUTES{0, 59, {}};
 const Bounds HOURS{0, 23, {}};
 const Bounds DOM{1, 31, {}};
-const Bounds MONTHS{1, 12, {{QStringLiteral("jan"), 1}, {QStringLiteral("feb"), 2}, {QStringLiteral("mar"), 3},
-                            {QStringLiteral("apr"), 4}, {QStringLiteral("may"), 5}, {QStringLiteral("jun"), 6},
-                            {QStringLiteral("jul"), 7}, {QStringLiteral("aug"), 8}, {QStringLiteral("sep"), 9},
-                            {QStringLiteral("oct"), 10}, {QStringLiteral("nov"), 11}, {QStringLiteral("dec"), 12}}};
-const Bounds DOW{0, 6, {{QStringLiteral("sun"), 0}, {QStringLiteral("mon"), 1}, {QStringLiteral("tue"), 2},
-                        {QStringLiteral("wed"), 3}, {QStringLiteral("thu"), 4}, {QStringLiteral("fri"), 5},
-                        {QStringLiteral("sat"), 6}}};
+const Bounds MONTHS{1,
+                    12,
+                    {{QStringLiteral("jan"), 1},
+                     {QStringLiteral("feb"), 2},
+                     {QStringLiteral("mar"), 3},
+                     {QStringLiteral("apr"), 4},
+                     {QStringLiteral("may"), 5},
+                     {QStringLiteral("jun"), 6},
+                     {QStringLiteral("jul"), 7},
+                     {QStringLiteral("aug"), 8},
+                     {QStringLiteral("sep"), 9},
+                     {QStringLiteral("oct"), 10},
+                     {QStringLiteral("nov"), 11},
+                     {QStringLiteral("dec"), 12}}};
+const Bounds DOW{0,
+                 6,
+                 {{QStringLiteral("sun"), 0},
+                  {QStringLiteral("mon"), 1},
+                  {QStringLiteral("tue"), 2},
+                  {QStringLiteral("wed"), 3},
+                  {QStringLiteral("thu"), 4},
+                  {QStringLiteral("fri"), 5},
+                  {QStringLiteral("sat"), 6}}};
 
 bool number(const QString &s, const Bounds &b, int *out)
 {
@@ -54,7 +70,8 @@ Result<std::uint64_t> field(const QString &text, const Bounds &b, const QString 
             bool ok = false;
             step = part.mid(slash + 1).toInt(&ok);
             if (!ok || step <= 0)
-                return fail(ErrorCode::InvalidMetadata, QStringLiteral("bad step '%1' in %2").arg(part, what));
+                return fail(ErrorCode::InvalidMetadata,
+                            QStringLiteral("bad step '%1' in %2").arg(part, what));
             range = part.left(slash);
         }
         int lo = 0;
@@ -68,10 +85,12 @@ Result<std::uint64_t> field(const QString &text, const Bounds &b, const QString 
             const qsizetype dash = range.indexOf(u'-');
             if (dash >= 0) {
                 if (!number(range.left(dash), b, &lo) || !number(range.mid(dash + 1), b, &hi))
-                    return fail(ErrorCode::InvalidMetadata, QStringLiteral("bad range '%1' in %2").arg(range, what));
+                    return fail(ErrorCode::InvalidMetadata,
+                                QStringLiteral("bad range '%1' in %2").arg(range, what));
             } else {
                 if (!number(range, b, &lo))
-                    return fail(ErrorCode::InvalidMetadata, QStringLiteral("bad value '%1' in %2").arg(range, what));
+                    return fail(ErrorCode::InvalidMetadata,
+                                QStringLiteral("bad value '%1' in %2").arg(range, what));
                 hi = slash >= 0 ? b.max : lo;
             }
         }
@@ -109,18 +128,20 @@ Result<CronSchedule> CronSchedule::parse(const QString &input)
         if (d.startsWith(QStringLiteral("@every "))) {
             qint64 ms = 0;
             if (!core::parseGoDuration(text.mid(7).trimmed(), &ms) || ms <= 0)
-                return invalid(QStringLiteral("'@every' needs a positive duration such as 15s or 1m"));
-            s.m_intervalMs = std::max<qint64>(1000, ms / 1000 * 1000); // robfig: whole seconds, ≥ 1 s
+                return invalid(
+                    QStringLiteral("'@every' needs a positive duration such as 15s or 1m"));
+            s.m_intervalMs
+                = std::max<qint64>(1000, ms / 1000 * 1000); // robfig: whole seconds, ≥ 1 s
             return s;
         }
-        static const QMap<QString, QString> descriptors = {
-            {QStringLiteral("@yearly"), QStringLiteral("0 0 0 1 1 *")},
-            {QStringLiteral("@annually"), QStringLiteral("0 0 0 1 1 *")},
-            {QStringLiteral("@monthly"), QStringLiteral("0 0 0 1 * *")},
-            {QStringLiteral("@weekly"), QStringLiteral("0 0 0 * * 0")},
-            {QStringLiteral("@daily"), QStringLiteral("0 0 0 * * *")},
-            {QStringLiteral("@midnight"), QStringLiteral("0 0 0 * * *")},
-            {QStringLiteral("@hourly"), QStringLiteral("0 0 * * * *")}};
+        static const QMap<QString, QString> descriptors
+            = {{QStringLiteral("@yearly"), QStringLiteral("0 0 0 1 1 *")},
+               {QStringLiteral("@annually"), QStringLiteral("0 0 0 1 1 *")},
+               {QStringLiteral("@monthly"), QStringLiteral("0 0 0 1 * *")},
+               {QStringLiteral("@weekly"), QStringLiteral("0 0 0 * * 0")},
+               {QStringLiteral("@daily"), QStringLiteral("0 0 0 * * *")},
+               {QStringLiteral("@midnight"), QStringLiteral("0 0 0 * * *")},
+               {QStringLiteral("@hourly"), QStringLiteral("0 0 * * * *")}};
         if (!descriptors.contains(d))
             return invalid(QStringLiteral("unrecognized descriptor"));
         text = descriptors.value(d);
@@ -129,16 +150,20 @@ Result<CronSchedule> CronSchedule::parse(const QString &input)
     if (fields.size() == 5)
         fields.prepend(QStringLiteral("0"));
     if (fields.size() != 6)
-        return invalid(QStringLiteral("expected 5 or 6 fields, found %1").arg(text.split(u' ', Qt::SkipEmptyParts).size()));
+        return invalid(QStringLiteral("expected 5 or 6 fields, found %1")
+                           .arg(text.split(u' ', Qt::SkipEmptyParts).size()));
     bool star = false;
-    const QStringList names = {QStringLiteral("seconds"), QStringLiteral("minutes"), QStringLiteral("hours"),
-                               QStringLiteral("day of month"), QStringLiteral("month"), QStringLiteral("day of week")};
+    const QStringList names = {QStringLiteral("seconds"), QStringLiteral("minutes"),
+                               QStringLiteral("hours"),   QStringLiteral("day of month"),
+                               QStringLiteral("month"),   QStringLiteral("day of week")};
     const Bounds *bounds[] = {&SECONDS, &MINUTES, &HOURS, &DOM, &MONTHS, &DOW};
-    std::uint64_t *targets[] = {&s.m_second, &s.m_minute, &s.m_hour, &s.m_dom, &s.m_month, &s.m_dow};
+    std::uint64_t *targets[]
+        = {&s.m_second, &s.m_minute, &s.m_hour, &s.m_dom, &s.m_month, &s.m_dow};
     for (int i = 0; i < 6; ++i) {
         QString f = fields[i];
         if (i == 5)
-            f.replace(QRegularExpression(QStringLiteral("(?<![0-9/])7(?![0-9])")), QStringLiteral("0")); // 7 = Sunday, not in steps
+            f.replace(QRegularExpression(QStringLiteral("(?<![0-9/])7(?![0-9])")),
+                      QStringLiteral("0")); // 7 = Sunday, not in steps
         Result<std::uint64_t> r = field(f, *bounds[i], names[i], &star);
         if (!r)
             return invalid(r.error().message);

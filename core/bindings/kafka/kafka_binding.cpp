@@ -55,7 +55,8 @@ void errorCb(rd_kafka_t *, int err, const char *reason, void *opaque)
         std::lock_guard lock(st->mutex);
         st->lastError = text;
         st->lastCode = code;
-        if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION || code == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED
+        if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION
+            || code == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED
             || code == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
             || code == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
             st->authFailed = true;
@@ -71,9 +72,11 @@ void logCb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     auto *st = static_cast<ClientState *>(rd_kafka_opaque(rk));
     if (level <= 3)
-        qCWarning(lcKafka).noquote() << (st ? st->component : QString()) << QString::fromUtf8(fac) << QString::fromUtf8(buf);
+        qCWarning(lcKafka).noquote()
+            << (st ? st->component : QString()) << QString::fromUtf8(fac) << QString::fromUtf8(buf);
     else
-        qCDebug(lcKafka).noquote() << (st ? st->component : QString()) << QString::fromUtf8(fac) << QString::fromUtf8(buf);
+        qCDebug(lcKafka).noquote()
+            << (st ? st->component : QString()) << QString::fromUtf8(fac) << QString::fromUtf8(buf);
 }
 
 /// librdkafka < 2.6.1 repeats the client nonce in SCRAM's final message; Kafka 4.x rejects it
@@ -85,10 +88,13 @@ bool scramBroken()
 
 QString scramHint(const KafkaSettings &s)
 {
-    if (!s.saslMechanism.startsWith(QStringLiteral("SCRAM")) || s.authType != QStringLiteral("password") || !scramBroken())
+    if (!s.saslMechanism.startsWith(QStringLiteral("SCRAM"))
+        || s.authType != QStringLiteral("password") || !scramBroken())
         return {};
-    return QStringLiteral(" (note: this librdkafka %1 has a SCRAM bug that Kafka 4.x brokers reject as invalid "
-                          "credentials; it is fixed in librdkafka 2.6.1: run with a newer librdkafka.so.1, e.g. "
+    return QStringLiteral(" (note: this librdkafka %1 has a SCRAM bug that Kafka 4.x brokers "
+                          "reject as invalid "
+                          "credentials; it is fixed in librdkafka 2.6.1: run with a newer "
+                          "librdkafka.so.1, e.g. "
                           "LD_LIBRARY_PATH=$(scripts/services.d/librdkafka))")
         .arg(QString::fromLatin1(rd_kafka_version_str()));
 }
@@ -105,8 +111,11 @@ Result<> checkConnectivity(rd_kafka_t *rk, ClientState &st, const KafkaSettings 
     rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR__TIMED_OUT;
     while (Clock::now() < deadline) {
         const rd_kafka_metadata_t *md = nullptr;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        last = rd_kafka_metadata(rk, 0, nullptr, &md, static_cast<int>(std::clamp<qint64>(left, 1, 250)));
+        const auto left
+            = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+                  .count();
+        last = rd_kafka_metadata(rk, 0, nullptr, &md,
+                                 static_cast<int>(std::clamp<qint64>(left, 1, 250)));
         if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
             const int brokers = md->broker_cnt;
             rd_kafka_metadata_destroy(md);
@@ -137,7 +146,9 @@ Result<rd_kafka_t *> newClient(rd_kafka_type_t type, rd_kafka_conf_t *conf)
     rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
-        return fail(ErrorCode::InitFailed, QStringLiteral("kafka: cannot create client: %1").arg(QString::fromUtf8(errstr)));
+        return fail(
+            ErrorCode::InitFailed,
+            QStringLiteral("kafka: cannot create client: %1").arg(QString::fromUtf8(errstr)));
     }
     return rk; // conf is owned by rk now
 }
@@ -153,8 +164,9 @@ struct ConfEntry
  * error and log callbacks (and `extra`, for the role's own), the client, and the bounded
  * connectivity check. On failure nothing is left behind.
  */
-Result<rd_kafka_t *> connectClient(rd_kafka_type_t type, const KafkaSettings &settings, ClientState &state,
-                                   const QList<ConfEntry> &entries, const std::function<void(rd_kafka_conf_t *)> &extra)
+Result<rd_kafka_t *> connectClient(rd_kafka_type_t type, const KafkaSettings &settings,
+                                   ClientState &state, const QList<ConfEntry> &entries,
+                                   const std::function<void(rd_kafka_conf_t *)> &extra)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     Result<> configured = applyCommonConfig(conf, settings);
@@ -173,7 +185,8 @@ Result<rd_kafka_t *> connectClient(rd_kafka_type_t type, const KafkaSettings &se
         return rk;
     if (Result<> r = checkConnectivity(*rk, state, settings); !r) {
         // A consumer that never joined has no group to leave: skip the (blocking) close.
-        rd_kafka_destroy_flags(*rk, type == RD_KAFKA_CONSUMER ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
+        rd_kafka_destroy_flags(*rk, type == RD_KAFKA_CONSUMER ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE
+                                                              : 0);
         return tl::unexpected(r.error());
     }
     return rk;
@@ -193,7 +206,8 @@ void deliveryReport(rd_kafka_t *, const rd_kafka_message_t *msg, void *)
     core::InvokeResult r;
     if (msg->err) {
         r.result = fail(ErrorCode::InvokeFailed,
-                        QStringLiteral("kafka: record not written to topic %1: %2").arg(ctx->topic, errText(msg->err)));
+                        QStringLiteral("kafka: record not written to topic %1: %2")
+                            .arg(ctx->topic, errText(msg->err)));
     } else {
         r.result = core::InvokeResponse{}; // nil response: 204
     }
@@ -205,7 +219,8 @@ void deliveryReport(rd_kafka_t *, const rd_kafka_message_t *msg, void *)
     delete ctx;
 }
 
-void rebalanceCb(rd_kafka_t *, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *partitions, void *opaque)
+void rebalanceCb(rd_kafka_t *, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *partitions,
+                 void *opaque)
 {
     auto *st = static_cast<ClientState *>(opaque);
     if (st->input)
@@ -219,7 +234,7 @@ void rebalanceCb(rd_kafka_t *, rd_kafka_resp_err_t err, rd_kafka_topic_partition
 /** @brief Delivery reports served on the invoking thread's event loop (see the class comment). */
 struct KafkaOutput::HomePoll
 {
-    std::mutex mutex; ///< held while polling; close() takes it before the handle goes away
+    std::mutex mutex;         ///< held while polling; close() takes it before the handle goes away
     rd_kafka_t *rk = nullptr; ///< null once closed
     int pipe[2] = {-1, -1};
     QPointer<QSocketNotifier> notifier;
@@ -253,7 +268,8 @@ void KafkaOutput::serveReportsOnThisThread()
     }
     home->rk = m_rk;
     home->notifier = new QSocketNotifier(home->pipe[0], QSocketNotifier::Read);
-    QObject::connect(home->notifier, &QSocketNotifier::activated, home->notifier, [home]() { home->serve(); });
+    QObject::connect(home->notifier, &QSocketNotifier::activated, home->notifier,
+                     [home]() { home->serve(); });
     rd_kafka_queue_t *mainQueue = rd_kafka_queue_get_main(m_rk);
     rd_kafka_queue_io_event_enable(mainQueue, home->pipe[1], "1", 1);
     rd_kafka_queue_destroy(mainQueue);
@@ -264,7 +280,8 @@ void KafkaOutput::serveReportsOnThisThread()
 
 KafkaOutput::KafkaOutput()
     : m_state(std::make_unique<ClientState>())
-{}
+{
+}
 
 KafkaOutput::~KafkaOutput()
 {
@@ -279,7 +296,8 @@ Result<> KafkaOutput::init(const core::ComponentSpec &spec)
     m_settings = std::move(*parsed);
     m_state->component = spec.name;
     if (m_settings.publishTopic.isEmpty())
-        m_settings.warnings << QStringLiteral("metadata 'publishTopic' is not set: 'create' will fail");
+        m_settings.warnings << QStringLiteral(
+            "metadata 'publishTopic' is not set: 'create' will fail");
 
     Result<rd_kafka_t *> rk = connectClient(
         RD_KAFKA_PRODUCER, m_settings, *m_state,
@@ -290,17 +308,19 @@ Result<> KafkaOutput::init(const core::ComponentSpec &spec)
             {"message.timeout.ms", QString::number(m_settings.deliveryTimeoutMs)},
             {"message.send.max.retries", QString::number(m_settings.producerRetryMax)},
             {"retry.backoff.ms", QStringLiteral("100")},
-            {"request.timeout.ms", QString::number(std::clamp<qint64>(m_settings.deliveryTimeoutMs, 1000, 30000))},
+            {"request.timeout.ms",
+             QString::number(std::clamp<qint64>(m_settings.deliveryTimeoutMs, 1000, 30000))},
         },
         [](rd_kafka_conf_t *conf) { rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport); });
     if (!rk)
         return tl::unexpected(rk.error());
     m_rk = *rk;
     rd_kafka_t *handle = m_rk;
-    m_poller = std::make_unique<std::jthread>([handle, paused = &m_pollerPaused](std::stop_token stop) {
-        while (!stop.stop_requested() && !paused->load())
-            rd_kafka_poll(handle, 100);
-    });
+    m_poller
+        = std::make_unique<std::jthread>([handle, paused = &m_pollerPaused](std::stop_token stop) {
+              while (!stop.stop_requested() && !paused->load())
+                  rd_kafka_poll(handle, 100);
+          });
     return {};
 }
 
@@ -321,26 +341,32 @@ void KafkaOutput::invoke(core::InvokeRequest request, core::InvokeDone done)
     if (request.operation != QStringLiteral("create"))
         return failNow(QStringLiteral("kafka: unsupported operation '%1'").arg(request.operation));
     if (m_settings.publishTopic.isEmpty())
-        return failNow(QStringLiteral("kafka: metadata 'publishTopic' is not set on this component"));
+        return failNow(
+            QStringLiteral("kafka: metadata 'publishTopic' is not set on this component"));
     if (!m_home && QThread::currentThread()->eventDispatcher())
         serveReportsOnThisThread();
 
     QByteArray key;
     bool hasKey = false;
-    if (auto it = request.metadata.constFind(QStringLiteral("partitionKey")); it != request.metadata.cend()) {
+    if (auto it = request.metadata.constFind(QStringLiteral("partitionKey"));
+        it != request.metadata.cend()) {
         key = it->toUtf8();
         hasKey = true;
-    } else if (auto k = request.metadata.constFind(QStringLiteral("__key")); k != request.metadata.cend()) {
+    } else if (auto k = request.metadata.constFind(QStringLiteral("__key"));
+               k != request.metadata.cend()) {
         key = k->toUtf8();
         hasKey = true;
     }
     int32_t partition = RD_KAFKA_PARTITION_UA;
-    if (auto it = request.metadata.constFind(QStringLiteral("partitionNumber")); it != request.metadata.cend()) {
+    if (auto it = request.metadata.constFind(QStringLiteral("partitionNumber"));
+        it != request.metadata.cend()) {
         bool ok = false;
         const int p = it->trimmed().toInt(&ok);
         if (!ok || p < 0)
-            return failNow(QStringLiteral("kafka: request metadata 'partitionNumber' must be an integer >= 0, not '%1'")
-                               .arg(*it));
+            return failNow(
+                QStringLiteral(
+                    "kafka: request metadata 'partitionNumber' must be an integer >= 0, not '%1'")
+                    .arg(*it));
         partition = p;
     }
     rd_kafka_headers_t *headers = nullptr;
@@ -359,15 +385,18 @@ void KafkaOutput::invoke(core::InvokeRequest request, core::InvokeDone done)
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         m_rk, RD_KAFKA_V_TOPIC(topic.constData()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<char *>(request.data.constData()), static_cast<size_t>(request.data.size())),
-        RD_KAFKA_V_KEY(hasKey ? key.constData() : nullptr, hasKey ? static_cast<size_t>(key.size()) : 0),
+        RD_KAFKA_V_VALUE(const_cast<char *>(request.data.constData()),
+                         static_cast<size_t>(request.data.size())),
+        RD_KAFKA_V_KEY(hasKey ? key.constData() : nullptr,
+                       hasKey ? static_cast<size_t>(key.size()) : 0),
         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(ctx), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (headers)
             rd_kafka_headers_destroy(headers);
         core::InvokeResult r;
-        r.result = fail(ErrorCode::InvokeFailed,
-                        QStringLiteral("kafka: cannot produce to topic %1: %2").arg(m_settings.publishTopic, errText(err)));
+        r.result
+            = fail(ErrorCode::InvokeFailed, QStringLiteral("kafka: cannot produce to topic %1: %2")
+                                                .arg(m_settings.publishTopic, errText(err)));
         ctx->done(std::move(r));
         delete ctx;
     }
@@ -494,10 +523,11 @@ private:
                 continue;
             if (msg->err) {
                 if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    qCWarning(lcKafka).noquote() << QStringLiteral("consumer error on %1/%2: %3")
-                                                        .arg(QString::fromStdString(m_topic))
-                                                        .arg(m_partition)
-                                                        .arg(QString::fromUtf8(rd_kafka_message_errstr(msg)));
+                    qCWarning(lcKafka).noquote()
+                        << QStringLiteral("consumer error on %1/%2: %3")
+                               .arg(QString::fromStdString(m_topic))
+                               .arg(m_partition)
+                               .arg(QString::fromUtf8(rd_kafka_message_errstr(msg)));
             } else {
                 deliver(msg);
             }
@@ -517,7 +547,8 @@ private:
     void deliver(const rd_kafka_message_t *msg)
     {
         core::BindingEvent ev;
-        ev.data = QByteArray(static_cast<const char *>(msg->payload), static_cast<qsizetype>(msg->len));
+        ev.data
+            = QByteArray(static_cast<const char *>(msg->payload), static_cast<qsizetype>(msg->len));
         ev.contentType = QStringLiteral("application/json");
         // A record header named like one of these replaces it (daprd builds a map).
         auto put = [&ev](const QString &k, const QString &v) {
@@ -531,21 +562,26 @@ private:
         };
         ev.metadata.reserve(8);
         if (msg->key)
-            ev.metadata.append({QStringLiteral("__key"), headerValue(static_cast<const char *>(msg->key), msg->key_len)});
+            ev.metadata.append({QStringLiteral("__key"),
+                                headerValue(static_cast<const char *>(msg->key), msg->key_len)});
         ev.metadata.append({QStringLiteral("__offset"), QString::number(msg->offset)});
         ev.metadata.append({QStringLiteral("__topic"), m_topicName});
         rd_kafka_timestamp_type_t tsType;
-        ev.metadata.append({QStringLiteral("__timestamp"), QString::number(rd_kafka_message_timestamp(msg, &tsType))});
+        ev.metadata.append({QStringLiteral("__timestamp"),
+                            QString::number(rd_kafka_message_timestamp(msg, &tsType))});
         ev.metadata.append({QStringLiteral("__partition"), QString::number(msg->partition)});
         rd_kafka_headers_t *hdrs = nullptr;
         if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
             const char *name = nullptr;
             const void *value = nullptr;
             size_t size = 0;
-            for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+            for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size)
+                               == RD_KAFKA_RESP_ERR_NO_ERROR;
+                 ++i)
                 put(QString::fromUtf8(name), headerValue(static_cast<const char *>(value), size));
         }
-        ev.eventKey = m_topicName + u'/' + QString::number(msg->partition) + u'@' + QString::number(msg->offset);
+        ev.eventKey = m_topicName + u'/' + QString::number(msg->partition) + u'@'
+                      + QString::number(msg->offset);
         ev.onFailure = m_retry ? core::FailurePolicy::Retry : core::FailurePolicy::Drop;
         qint64 backoff = m_retryIntervalMs;
         for (;;) {
@@ -560,7 +596,8 @@ private:
             if (!m_retry || m_stop)
                 return; // Drop: move on without storing (a later ack commits past it, as daprd)
             std::unique_lock lock(m_mutex);
-            m_cv.wait_for(lock, std::chrono::milliseconds(backoff), [this] { return m_stop.load(); });
+            m_cv.wait_for(lock, std::chrono::milliseconds(backoff),
+                          [this] { return m_stop.load(); });
             if (m_stop)
                 return; // not acknowledged: delivered again after restart/rebalance
             backoff = qMin<qint64>(backoff * 2, 5000);
@@ -577,7 +614,8 @@ private:
     qint64 m_retryIntervalMs;
     bool m_escape;
     QString m_topicName;
-    rd_kafka_topic_partition_list_t *m_offsetList; ///< this partition, reused for every offset store
+    rd_kafka_topic_partition_list_t
+        *m_offsetList; ///< this partition, reused for every offset store
     std::thread m_thread;
     std::atomic<bool> m_stop{false};
     std::mutex m_mutex;
@@ -605,13 +643,16 @@ Result<> KafkaInput::init(const core::ComponentSpec &spec)
     m_settings = std::move(*parsed);
     m_state->component = spec.name;
     if (m_settings.topics.isEmpty()) {
-        m_settings.warnings << QStringLiteral("metadata 'topics' is empty: the input binding reads nothing");
+        m_settings.warnings << QStringLiteral(
+            "metadata 'topics' is empty: the input binding reads nothing");
         return {};
     }
     if (m_settings.consumerGroup.isEmpty())
-        return fail(ErrorCode::MissingMetadata,
-                    QStringLiteral("kafka: metadata 'consumerGroup' (or 'consumerID') is required to read topics"),
-                    spec.name);
+        return fail(
+            ErrorCode::MissingMetadata,
+            QStringLiteral(
+                "kafka: metadata 'consumerGroup' (or 'consumerID') is required to read topics"),
+            spec.name);
     Result<rd_kafka_t *> rk = connectClient(
         RD_KAFKA_CONSUMER, m_settings, *m_state,
         {
@@ -619,7 +660,8 @@ Result<> KafkaInput::init(const core::ComponentSpec &spec)
             {"enable.auto.commit", QStringLiteral("true")},
             {"auto.commit.interval.ms", QStringLiteral("1000")},
             {"enable.auto.offset.store", QStringLiteral("false")},
-            {"auto.offset.reset", m_settings.oldest ? QStringLiteral("earliest") : QStringLiteral("latest")},
+            {"auto.offset.reset",
+             m_settings.oldest ? QStringLiteral("earliest") : QStringLiteral("latest")},
             {"heartbeat.interval.ms", QString::number(m_settings.heartbeatIntervalMs)},
             {"session.timeout.ms", QString::number(m_settings.sessionTimeoutMs)},
             {"partition.assignment.strategy", m_settings.assignmentStrategy},
@@ -646,7 +688,8 @@ Result<> KafkaInput::read(const core::EventHandler &handler, std::stop_token sto
         return {};
     }
     m_handler = handler;
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(static_cast<int>(m_settings.topics.size()));
+    rd_kafka_topic_partition_list_t *topics
+        = rd_kafka_topic_partition_list_new(static_cast<int>(m_settings.topics.size()));
     for (const QString &t : std::as_const(m_settings.topics))
         rd_kafka_topic_partition_list_add(topics, t.toUtf8().constData(), RD_KAFKA_PARTITION_UA);
     const rd_kafka_resp_err_t err = rd_kafka_subscribe(m_rk, topics);
@@ -661,7 +704,8 @@ Result<> KafkaInput::read(const core::EventHandler &handler, std::stop_token sto
             continue;
         if (msg->err) {
             if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                qCDebug(lcKafka).noquote() << m_state->component << QString::fromUtf8(rd_kafka_message_errstr(msg));
+                qCDebug(lcKafka).noquote()
+                    << m_state->component << QString::fromUtf8(rd_kafka_message_errstr(msg));
             rd_kafka_message_destroy(msg);
             continue;
         }
@@ -702,8 +746,9 @@ void KafkaInput::closeConsumer()
         rd_kafka_event_destroy(ev);
     }
     if (!rd_kafka_consumer_closed(m_rk))
-        qCWarning(lcKafka).noquote() << m_state->component
-                                     << QStringLiteral("consumer did not close within 5 s (broker unreachable?)");
+        qCWarning(lcKafka).noquote()
+            << m_state->component
+            << QStringLiteral("consumer did not close within 5 s (broker unreachable?)");
     rd_kafka_queue_destroy(q);
 }
 
@@ -741,7 +786,8 @@ void KafkaInput::startWorkers(rd_kafka_topic_partition_list_t *partitions)
         if (!q)
             continue;
         rd_kafka_queue_forward(q, nullptr); // this partition is consumed by its own worker
-        auto w = std::make_shared<PartitionWorker>(m_rk, tp.topic, tp.partition, q, m_handler, m_settings);
+        auto w = std::make_shared<PartitionWorker>(m_rk, tp.topic, tp.partition, q, m_handler,
+                                                   m_settings);
         PartitionWorker::start(w);
         m_workers.emplace(key, std::move(w));
     }
@@ -753,7 +799,8 @@ void KafkaInput::stopWorkers(rd_kafka_topic_partition_list_t *partitions)
     for (auto it = m_workers.begin(); it != m_workers.end();) {
         bool match = partitions == nullptr;
         for (int i = 0; !match && i < partitions->cnt; ++i)
-            match = it->first.first == partitions->elems[i].topic && it->first.second == partitions->elems[i].partition;
+            match = it->first.first == partitions->elems[i].topic
+                    && it->first.second == partitions->elems[i].partition;
         if (match) {
             it->second->requestStop();
             stopping.push_back(it->second);

@@ -83,7 +83,7 @@ public:
 private:
     void startWorkers(rd_kafka_topic_partition_list_s *partitions);
     void stopWorkers(rd_kafka_topic_partition_list_s *partitions); // nullptr = all
-    void closeConsumer(); // bounded (≤ 5 s), idempotent
+    void closeConsumer();                                          // bounded (≤ 5 s), idempotent
 
     KafkaSettings m_settings;
     std::unique_ptr<ClientState> m_state;

@@ -18,10 +18,11 @@ Result<qint64> durationField(const core::ComponentSpec &spec, const char *name, 
         return fallback;
     qint64 ms = 0;
     if (!core::parseGoDuration(text.trimmed(), &ms) || ms < 0)
-        return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("kafka: metadata '%1' must be a duration such as 500ms or 10s, not '%2'")
-                        .arg(key, text),
-                    spec.name);
+        return fail(
+            ErrorCode::InvalidMetadata,
+            QStringLiteral("kafka: metadata '%1' must be a duration such as 500ms or 10s, not '%2'")
+                .arg(key, text),
+            spec.name);
     return ms;
 }
 
@@ -34,8 +35,10 @@ Result<bool> boolField(const core::ComponentSpec &spec, const char *name, bool f
     bool ok = false;
     const bool v = core::parseDaprBool(text.trimmed(), &ok);
     if (!ok)
-        return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("kafka: metadata '%1' must be true or false, not '%2'").arg(key, text), spec.name);
+        return fail(
+            ErrorCode::InvalidMetadata,
+            QStringLiteral("kafka: metadata '%1' must be true or false, not '%2'").arg(key, text),
+            spec.name);
     return v;
 }
 
@@ -44,14 +47,15 @@ bool isPem(const QString &v)
     return v.contains(QStringLiteral("-----BEGIN"));
 }
 
-Result<> setPemOrFile(rd_kafka_conf_t *conf, const char *pemProp, const char *fileProp, const QString &value,
-                      const QString &field)
+Result<> setPemOrFile(rd_kafka_conf_t *conf, const char *pemProp, const char *fileProp,
+                      const QString &value, const QString &field)
 {
     if (isPem(value))
         return setConf(conf, pemProp, value);
     if (!QFile::exists(value))
         return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("kafka: metadata '%1' is neither PEM text nor an existing file").arg(field));
+                    QStringLiteral("kafka: metadata '%1' is neither PEM text nor an existing file")
+                        .arg(field));
     return setConf(conf, fileProp, value);
 }
 
@@ -70,10 +74,12 @@ Result<QString> parseBrokerAddress(const QString &entry, bool *schemeDropped)
     *schemeDropped = false;
     const QString original = a;
     auto bad = [&](const QString &why) {
-        return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("kafka: metadata 'brokers' has a malformed address '%1' (%2); write host:port, "
-                                   "e.g. localhost:9092")
-                        .arg(original, why));
+        return fail(
+            ErrorCode::InvalidMetadata,
+            QStringLiteral(
+                "kafka: metadata 'brokers' has a malformed address '%1' (%2); write host:port, "
+                "e.g. localhost:9092")
+                .arg(original, why));
     };
     if (a.isEmpty())
         return bad(QStringLiteral("empty entry"));
@@ -122,31 +128,38 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec)
     KafkaSettings s;
     s.componentName = spec.name;
     s.initTimeoutMs = spec.initTimeoutMs > 0 ? spec.initTimeoutMs : 5000;
-    auto err = [&](const QString &message) { return fail(ErrorCode::InvalidMetadata, message, spec.name); };
+    auto err = [&](const QString &message) {
+        return fail(ErrorCode::InvalidMetadata, message, spec.name);
+    };
 
     // Not yet supported: never silently ignored.
     const QString authType = spec.property(QStringLiteral("authType")).trimmed();
     const QString authLower = authType.toLower();
     if (authLower == QStringLiteral("oidc") || authLower == QStringLiteral("oidc_private_key_jwt")
         || authLower == QStringLiteral("awsiam"))
-        return err(QStringLiteral("kafka: authType '%1' is not yet supported by Bindery; use none, password "
-                                  "(SASL PLAIN/SCRAM) or mtls")
+        return err(QStringLiteral(
+                       "kafka: authType '%1' is not yet supported by Bindery; use none, password "
+                       "(SASL PLAIN/SCRAM) or mtls")
                        .arg(authType));
-    for (const char *field : {"schemaRegistryURL", "schemaRegistryAPIKey", "schemaRegistryAPISecret"}) {
+    for (const char *field :
+         {"schemaRegistryURL", "schemaRegistryAPIKey", "schemaRegistryAPISecret"}) {
         if (!spec.property(QString::fromLatin1(field)).trimmed().isEmpty())
-            return err(QStringLiteral("kafka: metadata '%1' is set, but the schema registry (Avro) is not yet "
-                                      "supported by Bindery; remove it")
+            return err(QStringLiteral(
+                           "kafka: metadata '%1' is set, but the schema registry (Avro) is not yet "
+                           "supported by Bindery; remove it")
                            .arg(QString::fromLatin1(field)));
     }
     if (Result<bool> avro = boolField(spec, "useAvroJSON", false); !avro)
         return tl::unexpected(avro.error());
     else if (*avro)
-        return err(QStringLiteral("kafka: metadata 'useAvroJSON' is true, but Avro is not yet supported by Bindery"));
+        return err(QStringLiteral(
+            "kafka: metadata 'useAvroJSON' is true, but Avro is not yet supported by Bindery"));
 
     // brokers
     const QString brokers = spec.property(QStringLiteral("brokers"));
     if (brokers.trimmed().isEmpty())
-        return fail(ErrorCode::MissingMetadata, QStringLiteral("kafka: required metadata 'brokers' is missing"), spec.name);
+        return fail(ErrorCode::MissingMetadata,
+                    QStringLiteral("kafka: required metadata 'brokers' is missing"), spec.name);
     QStringList dropped;
     for (const QString &entry : brokers.split(u',')) {
         bool schemeDropped = false;
@@ -158,11 +171,14 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec)
         s.brokers << *addr;
     }
     if (!dropped.isEmpty())
-        s.warnings << QStringLiteral("metadata 'brokers': Kafka addresses are host:port; the scheme of '%1' was "
-                                     "dropped (using '%2')")
-                          .arg(dropped.join(QStringLiteral(", ")), s.brokers.join(u','));
+        s.warnings
+            << QStringLiteral(
+                   "metadata 'brokers': Kafka addresses are host:port; the scheme of '%1' was "
+                   "dropped (using '%2')")
+                   .arg(dropped.join(QStringLiteral(", ")), s.brokers.join(u','));
 
-    for (const QString &t : spec.exactProperty(QStringLiteral("topics")).split(u',', Qt::SkipEmptyParts)) {
+    for (const QString &t :
+         spec.exactProperty(QStringLiteral("topics")).split(u',', Qt::SkipEmptyParts)) {
         if (!t.trimmed().isEmpty())
             s.topics << t.trimmed();
     }
@@ -173,15 +189,20 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec)
     s.clientId = spec.property(QStringLiteral("clientID"), QStringLiteral("bindery")).trimmed();
     if (s.clientId.isEmpty())
         s.clientId = QStringLiteral("bindery");
-    const QString initial = spec.property(QStringLiteral("initialOffset"), QStringLiteral("newest")).trimmed().toLower();
+    const QString initial = spec.property(QStringLiteral("initialOffset"), QStringLiteral("newest"))
+                                .trimmed()
+                                .toLower();
     if (initial == QStringLiteral("oldest"))
         s.oldest = true;
     else if (!initial.isEmpty() && initial != QStringLiteral("newest"))
-        return err(QStringLiteral("kafka: metadata 'initialOffset' must be newest or oldest, not '%1'").arg(initial));
+        return err(
+            QStringLiteral("kafka: metadata 'initialOffset' must be newest or oldest, not '%1'")
+                .arg(initial));
 
     // auth
     s.authType = authLower.isEmpty() ? QStringLiteral("none") : authLower;
-    if (authLower.isEmpty() && core::parseDaprBool(spec.property(QStringLiteral("authRequired")))) // deprecated form
+    if (authLower.isEmpty()
+        && core::parseDaprBool(spec.property(QStringLiteral("authRequired")))) // deprecated form
         s.authType = QStringLiteral("password");
     s.saslUsername = spec.property(QStringLiteral("saslUsername"));
     s.saslPassword = spec.property(QStringLiteral("saslPassword"));
@@ -193,21 +214,29 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec)
             return err(QStringLiteral("kafka: authType password needs metadata 'saslUsername'"));
         if (s.saslPassword.isEmpty())
             return err(QStringLiteral("kafka: authType password needs metadata 'saslPassword'"));
-        const QString mech = spec.property(QStringLiteral("saslMechanism"), QStringLiteral("PLAINTEXT")).trimmed().toUpper();
-        if (mech.isEmpty() || mech == QStringLiteral("PLAINTEXT") || mech == QStringLiteral("PLAIN"))
+        const QString mech
+            = spec.property(QStringLiteral("saslMechanism"), QStringLiteral("PLAINTEXT"))
+                  .trimmed()
+                  .toUpper();
+        if (mech.isEmpty() || mech == QStringLiteral("PLAINTEXT")
+            || mech == QStringLiteral("PLAIN"))
             s.saslMechanism = QStringLiteral("PLAIN");
         else if (mech == QStringLiteral("SHA-256") || mech == QStringLiteral("SCRAM-SHA-256"))
             s.saslMechanism = QStringLiteral("SCRAM-SHA-256");
         else if (mech == QStringLiteral("SHA-512") || mech == QStringLiteral("SCRAM-SHA-512"))
             s.saslMechanism = QStringLiteral("SCRAM-SHA-512");
         else
-            return err(QStringLiteral("kafka: metadata 'saslMechanism' must be PLAINTEXT, SHA-256 or SHA-512, not '%1'")
+            return err(QStringLiteral("kafka: metadata 'saslMechanism' must be PLAINTEXT, SHA-256 "
+                                      "or SHA-512, not '%1'")
                            .arg(mech));
     } else if (s.authType == QStringLiteral("mtls")) {
         if (s.clientCert.isEmpty() || s.clientKey.isEmpty())
-            return err(QStringLiteral("kafka: authType mtls needs metadata 'clientCert' and 'clientKey'"));
+            return err(
+                QStringLiteral("kafka: authType mtls needs metadata 'clientCert' and 'clientKey'"));
     } else if (s.authType != QStringLiteral("none")) {
-        return err(QStringLiteral("kafka: metadata 'authType' must be none, password or mtls, not '%1'").arg(authType));
+        return err(
+            QStringLiteral("kafka: metadata 'authType' must be none, password or mtls, not '%1'")
+                .arg(authType));
     }
     Result<bool> b = boolField(spec, "skipVerify", false);
     if (!b)
@@ -223,13 +252,19 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec)
         return tl::unexpected(b.error());
     s.escapeHeaders = *b;
 
-    struct D { const char *name; qint64 *out; qint64 fallback; };
-    for (const D &d : {D{"consumeRetryInterval", &s.consumeRetryIntervalMs, 100},
-                       D{"heartbeatInterval", &s.heartbeatIntervalMs, 3000},
-                       D{"sessionTimeout", &s.sessionTimeoutMs, 10000},
-                       D{"dialTimeout", &s.dialTimeoutMs, 30000},
-                       D{"deliveryTimeout", &s.deliveryTimeoutMs, 10000},
-                       D{"clientConnectionTopicMetadataRefreshInterval", &s.metadataRefreshMs, 9 * 60 * 1000}}) {
+    struct D
+    {
+        const char *name;
+        qint64 *out;
+        qint64 fallback;
+    };
+    for (const D &d :
+         {D{"consumeRetryInterval", &s.consumeRetryIntervalMs, 100},
+          D{"heartbeatInterval", &s.heartbeatIntervalMs, 3000},
+          D{"sessionTimeout", &s.sessionTimeoutMs, 10000},
+          D{"dialTimeout", &s.dialTimeoutMs, 30000},
+          D{"deliveryTimeout", &s.deliveryTimeoutMs, 10000},
+          D{"clientConnectionTopicMetadataRefreshInterval", &s.metadataRefreshMs, 9 * 60 * 1000}}) {
         Result<qint64> v = durationField(spec, d.name, d.fallback);
         if (!v)
             return tl::unexpected(v.error());
@@ -249,47 +284,69 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec)
         bool ok = false;
         s.maxMessageBytes = maxBytes.toLongLong(&ok);
         if (!ok || s.maxMessageBytes < 0)
-            return err(QStringLiteral("kafka: metadata 'maxMessageBytes' must be a positive integer, not '%1'").arg(maxBytes));
+            return err(QStringLiteral(
+                           "kafka: metadata 'maxMessageBytes' must be a positive integer, not '%1'")
+                           .arg(maxBytes));
     }
     const QString linger = spec.property(QStringLiteral("lingerMs")).trimmed();
     if (!linger.isEmpty()) {
         bool ok = false;
         s.lingerMs = linger.toDouble(&ok);
         if (!ok || s.lingerMs < 0 || s.lingerMs > 900000)
-            return err(QStringLiteral("kafka: metadata 'lingerMs' must be a number of milliseconds, not '%1'").arg(linger));
+            return err(QStringLiteral(
+                           "kafka: metadata 'lingerMs' must be a number of milliseconds, not '%1'")
+                           .arg(linger));
     }
     const QString retries = spec.property(QStringLiteral("producerRetryMax")).trimmed();
     if (!retries.isEmpty()) {
         bool ok = false;
         s.producerRetryMax = retries.toInt(&ok);
         if (!ok || s.producerRetryMax < 0)
-            return err(QStringLiteral("kafka: metadata 'producerRetryMax' must be an integer >= 0, not '%1'").arg(retries));
+            return err(QStringLiteral(
+                           "kafka: metadata 'producerRetryMax' must be an integer >= 0, not '%1'")
+                           .arg(retries));
     }
-    s.compression = spec.property(QStringLiteral("compression"), QStringLiteral("none")).trimmed().toLower();
+    s.compression
+        = spec.property(QStringLiteral("compression"), QStringLiteral("none")).trimmed().toLower();
     if (s.compression.isEmpty())
         s.compression = QStringLiteral("none");
-    if (!QStringList{QStringLiteral("none"), QStringLiteral("gzip"), QStringLiteral("snappy"), QStringLiteral("lz4"),
-                     QStringLiteral("zstd")}
+    if (!QStringList{QStringLiteral("none"), QStringLiteral("gzip"), QStringLiteral("snappy"),
+                     QStringLiteral("lz4"), QStringLiteral("zstd")}
              .contains(s.compression))
-        return err(QStringLiteral("kafka: metadata 'compression' must be none, gzip, snappy, lz4 or zstd, not '%1'")
-                       .arg(s.compression));
-    const QString acks = spec.property(QStringLiteral("producerRequiredAcks"), QStringLiteral("all")).trimmed().toLower();
-    if (acks.isEmpty() || acks == QStringLiteral("all") || acks == QStringLiteral("-1") || acks == QStringLiteral("waitforall"))
+        return err(
+            QStringLiteral(
+                "kafka: metadata 'compression' must be none, gzip, snappy, lz4 or zstd, not '%1'")
+                .arg(s.compression));
+    const QString acks
+        = spec.property(QStringLiteral("producerRequiredAcks"), QStringLiteral("all"))
+              .trimmed()
+              .toLower();
+    if (acks.isEmpty() || acks == QStringLiteral("all") || acks == QStringLiteral("-1")
+        || acks == QStringLiteral("waitforall"))
         s.acks = QStringLiteral("all");
-    else if (acks == QStringLiteral("local") || acks == QStringLiteral("1") || acks == QStringLiteral("waitforlocal"))
+    else if (acks == QStringLiteral("local") || acks == QStringLiteral("1")
+             || acks == QStringLiteral("waitforlocal"))
         s.acks = QStringLiteral("1");
-    else if (acks == QStringLiteral("none") || acks == QStringLiteral("0") || acks == QStringLiteral("noresponse"))
+    else if (acks == QStringLiteral("none") || acks == QStringLiteral("0")
+             || acks == QStringLiteral("noresponse"))
         s.acks = QStringLiteral("0");
     else
-        return err(QStringLiteral("kafka: metadata 'producerRequiredAcks' must be all, local or none, not '%1'").arg(acks));
+        return err(
+            QStringLiteral(
+                "kafka: metadata 'producerRequiredAcks' must be all, local or none, not '%1'")
+                .arg(acks));
     const QString exclude = spec.property(QStringLiteral("excludeHeaderMetaRegex"));
     if (!exclude.isEmpty()) {
         s.excludeHeaderMeta = QRegularExpression(exclude);
         if (!s.excludeHeaderMeta.isValid())
-            return err(QStringLiteral("kafka: metadata 'excludeHeaderMetaRegex' is not a valid regular expression: %1")
+            return err(QStringLiteral("kafka: metadata 'excludeHeaderMetaRegex' is not a valid "
+                                      "regular expression: %1")
                            .arg(s.excludeHeaderMeta.errorString()));
     }
-    const QString strategy = spec.property(QStringLiteral("consumerGroupRebalanceStrategy"), QStringLiteral("range")).trimmed().toLower();
+    const QString strategy
+        = spec.property(QStringLiteral("consumerGroupRebalanceStrategy"), QStringLiteral("range"))
+              .trimmed()
+              .toLower();
     if (strategy.isEmpty() || strategy == QStringLiteral("range"))
         s.assignmentStrategy = QStringLiteral("range");
     else if (strategy == QStringLiteral("roundrobin"))
@@ -297,7 +354,8 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec)
     else if (strategy == QStringLiteral("sticky"))
         s.assignmentStrategy = QStringLiteral("cooperative-sticky");
     else
-        return err(QStringLiteral("kafka: metadata 'consumerGroupRebalanceStrategy' must be range, sticky or roundrobin, "
+        return err(QStringLiteral("kafka: metadata 'consumerGroupRebalanceStrategy' must be range, "
+                                  "sticky or roundrobin, "
                                   "not '%1'")
                        .arg(strategy));
     return s;
@@ -330,12 +388,17 @@ Result<> applyCommonConfig(rd_kafka_conf_t *conf, const KafkaSettings &s)
         tls = true;
         protocol = QStringLiteral("ssl");
     }
-    struct P { const char *name; QString value; };
+    struct P
+    {
+        const char *name;
+        QString value;
+    };
     const QList<P> props = {
         {"bootstrap.servers", s.brokers.join(u',')},
         {"client.id", s.clientId},
         {"security.protocol", protocol},
-        {"socket.nagle.disable", QStringLiteral("true")}, // off by default only since 2.10 (perf facts §2)
+        {"socket.nagle.disable",
+         QStringLiteral("true")}, // off by default only since 2.10 (perf facts §2)
         {"socket.connection.setup.timeout.ms", num(qMax<qint64>(1000, s.dialTimeoutMs))},
         {"reconnect.backoff.ms", QStringLiteral("50")},
         {"reconnect.backoff.max.ms", QStringLiteral("1000")},
@@ -348,7 +411,9 @@ Result<> applyCommonConfig(rd_kafka_conf_t *conf, const KafkaSettings &s)
             return r;
     }
     if (s.maxMessageBytes > 0) {
-        if (Result<> r = setConf(conf, "message.max.bytes", num(qMax<qint64>(1000, s.maxMessageBytes))); !r)
+        if (Result<> r
+            = setConf(conf, "message.max.bytes", num(qMax<qint64>(1000, s.maxMessageBytes)));
+            !r)
             return r;
     }
     if (protocol.startsWith(QStringLiteral("sasl"))) {
@@ -361,22 +426,29 @@ Result<> applyCommonConfig(rd_kafka_conf_t *conf, const KafkaSettings &s)
     }
     if (tls) {
         if (!s.caCert.isEmpty()) {
-            if (Result<> r = setPemOrFile(conf, "ssl.ca.pem", "ssl.ca.location", s.caCert, QStringLiteral("caCert")); !r)
+            if (Result<> r = setPemOrFile(conf, "ssl.ca.pem", "ssl.ca.location", s.caCert,
+                                          QStringLiteral("caCert"));
+                !r)
                 return r;
         }
         if (s.authType == QStringLiteral("mtls")) {
-            if (Result<> r = setPemOrFile(conf, "ssl.certificate.pem", "ssl.certificate.location", s.clientCert,
-                                          QStringLiteral("clientCert"));
+            if (Result<> r = setPemOrFile(conf, "ssl.certificate.pem", "ssl.certificate.location",
+                                          s.clientCert, QStringLiteral("clientCert"));
                 !r)
                 return r;
-            if (Result<> r = setPemOrFile(conf, "ssl.key.pem", "ssl.key.location", s.clientKey, QStringLiteral("clientKey"));
+            if (Result<> r = setPemOrFile(conf, "ssl.key.pem", "ssl.key.location", s.clientKey,
+                                          QStringLiteral("clientKey"));
                 !r)
                 return r;
         }
         if (s.skipVerify) {
-            if (Result<> r = setConf(conf, "enable.ssl.certificate.verification", QStringLiteral("false")); !r)
+            if (Result<> r
+                = setConf(conf, "enable.ssl.certificate.verification", QStringLiteral("false"));
+                !r)
                 return r;
-            if (Result<> r = setConf(conf, "ssl.endpoint.identification.algorithm", QStringLiteral("none")); !r)
+            if (Result<> r
+                = setConf(conf, "ssl.endpoint.identification.algorithm", QStringLiteral("none"));
+                !r)
                 return r;
         }
     }

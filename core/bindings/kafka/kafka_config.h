@@ -22,12 +22,12 @@ namespace bindery::bindings::kafka {
 struct KafkaSettings
 {
     QString componentName;
-    QStringList brokers;    ///< host:port, scheme dropped
+    QStringList brokers; ///< host:port, scheme dropped
     QStringList topics;
     QString publishTopic;
     QString consumerGroup;
     QString clientId = QStringLiteral("bindery");
-    bool oldest = false;    ///< initialOffset == oldest
+    bool oldest = false; ///< initialOffset == oldest
     QString authType = QStringLiteral("none");
     QString saslUsername;
     QString saslPassword;

@@ -76,15 +76,20 @@ Result<> LocalStorageBinding::init(const core::ComponentSpec &spec)
 {
     const QString root = spec.property(QStringLiteral("rootPath"));
     if (root.isEmpty())
-        return fail(ErrorCode::MissingMetadata, QStringLiteral("required metadata 'rootPath' is missing"), spec.name);
+        return fail(ErrorCode::MissingMetadata,
+                    QStringLiteral("required metadata 'rootPath' is missing"), spec.name);
     const QString absolute = QDir::cleanPath(QDir(root).absolutePath());
     if (!QDir().mkpath(absolute))
-        return fail(ErrorCode::InitFailed, QStringLiteral("rootPath '%1': cannot create the folder").arg(root), spec.name);
+        return fail(ErrorCode::InitFailed,
+                    QStringLiteral("rootPath '%1': cannot create the folder").arg(root), spec.name);
     const QString canonical = QFileInfo(absolute).canonicalFilePath();
-    for (const QString &forbidden : {QStringLiteral("/proc"), QStringLiteral("/sys"), QStringLiteral("/boot"),
-                                     QStringLiteral("/var/run/secrets"), QStringLiteral("/run/secrets")}) {
+    for (const QString &forbidden :
+         {QStringLiteral("/proc"), QStringLiteral("/sys"), QStringLiteral("/boot"),
+          QStringLiteral("/var/run/secrets"), QStringLiteral("/run/secrets")}) {
         if (canonical == forbidden || canonical.startsWith(forbidden + u'/'))
-            return fail(ErrorCode::InitFailed, QStringLiteral("rootPath '%1' is not allowed: it is inside %2").arg(root, forbidden),
+            return fail(ErrorCode::InitFailed,
+                        QStringLiteral("rootPath '%1' is not allowed: it is inside %2")
+                            .arg(root, forbidden),
                         spec.name);
     }
     m_root = canonical;
@@ -93,36 +98,42 @@ Result<> LocalStorageBinding::init(const core::ComponentSpec &spec)
 
 QStringList LocalStorageBinding::operations() const
 {
-    return {QStringLiteral("create"), QStringLiteral("get"), QStringLiteral("delete"), QStringLiteral("list")};
+    return {QStringLiteral("create"), QStringLiteral("get"), QStringLiteral("delete"),
+            QStringLiteral("list")};
 }
 
 Result<QString> LocalStorageBinding::resolve(const QString &fileName) const
 {
     // A NUL would be cut off by the file system call: the file written would not be the one named.
     if (fileName.contains(QChar(u'\0')))
-        return fail(ErrorCode::InvalidMetadata, QStringLiteral("fileName contains a NUL character; it is refused"));
+        return fail(ErrorCode::InvalidMetadata,
+                    QStringLiteral("fileName contains a NUL character; it is refused"));
     QString relative = fileName;
     while (relative.startsWith(u'/'))
         relative.remove(0, 1);
     const QString joined = QDir::cleanPath(m_root + u'/' + relative);
     if (joined != m_root && !joined.startsWith(m_root + u'/'))
         return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("fileName '%1' is outside rootPath %2; it is refused").arg(fileName, m_root));
+                    QStringLiteral("fileName '%1' is outside rootPath %2; it is refused")
+                        .arg(fileName, m_root));
     // A symlink inside the root may still point out of it: check the deepest existing ancestor.
     QFileInfo probe(joined);
     while (!probe.exists() && probe.absoluteFilePath() != m_root)
         probe = QFileInfo(probe.absolutePath());
     const QString real = probe.canonicalFilePath();
     if (!real.isEmpty() && real != m_root && !real.startsWith(m_root + u'/'))
-        return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("fileName '%1' resolves through a link to %2, outside rootPath %3; it is refused")
-                        .arg(fileName, real, m_root));
+        return fail(
+            ErrorCode::InvalidMetadata,
+            QStringLiteral(
+                "fileName '%1' resolves through a link to %2, outside rootPath %3; it is refused")
+                .arg(fileName, real, m_root));
     return joined;
 }
 
 void LocalStorageBinding::invoke(core::InvokeRequest request, core::InvokeDone done)
 {
-    m_pool.start([this, request = std::move(request), done = std::move(done)]() { done(run(request)); });
+    m_pool.start(
+        [this, request = std::move(request), done = std::move(done)]() { done(run(request)); });
 }
 
 core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) const
@@ -130,7 +141,8 @@ core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) 
     const QString op = request.operation;
     const QString fileName = request.metadata.value(QStringLiteral("fileName"));
     if (op == QStringLiteral("create")) {
-        const QString name = fileName.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces) : fileName;
+        const QString name
+            = fileName.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces) : fileName;
         Result<QString> path = resolve(name);
         if (!path)
             return failure(path.error().message);
@@ -150,7 +162,8 @@ core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) 
     }
     if (op == QStringLiteral("get")) {
         if (fileName.isEmpty())
-            return failure(QStringLiteral("required metadata 'fileName' is missing for operation get"));
+            return failure(
+                QStringLiteral("required metadata 'fileName' is missing for operation get"));
         Result<QString> path = resolve(fileName);
         if (!path)
             return failure(path.error().message);
@@ -161,13 +174,15 @@ core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) 
     }
     if (op == QStringLiteral("delete")) {
         if (fileName.isEmpty())
-            return failure(QStringLiteral("required metadata 'fileName' is missing for operation delete"));
+            return failure(
+                QStringLiteral("required metadata 'fileName' is missing for operation delete"));
         Result<QString> path = resolve(fileName);
         if (!path)
             return failure(path.error().message);
         QFile f(*path);
         if (!f.remove())
-            return failure(QStringLiteral("error deleting file %1: %2").arg(*path, f.errorString()));
+            return failure(
+                QStringLiteral("error deleting file %1: %2").arg(*path, f.errorString()));
         return {core::InvokeResponse{}, {}};
     }
     if (op == QStringLiteral("list")) {
@@ -205,7 +220,8 @@ void registerLocalStorageBinding(BindingRegistry &registry)
     BindingDescriptor d;
     d.type = QStringLiteral("bindings.localstorage");
     d.metadata = loadBuiltinMetadata(QStringLiteral("localstorage"));
-    d.outputFactory = [] { return std::make_unique<bindings::localstorage::LocalStorageBinding>(); };
+    d.outputFactory
+        = [] { return std::make_unique<bindings::localstorage::LocalStorageBinding>(); };
     if (Result<> r = registry.add(std::move(d)); !r)
         qFatal("%s", qPrintable(r.error().message));
 }

@@ -92,7 +92,8 @@ Result<> LoopbackInput::read(const core::EventHandler &handler, std::stop_token 
         core::BindingEvent event;
         {
             std::unique_lock lock(q->mutex);
-            if (!q->cv.wait_for(lock, stop, std::chrono::milliseconds(200), [&] { return !q->events.empty(); }))
+            if (!q->cv.wait_for(lock, stop, std::chrono::milliseconds(200),
+                                [&] { return !q->events.empty(); }))
                 continue;
             event = q->events.front();
         }
