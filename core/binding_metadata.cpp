@@ -7,6 +7,8 @@
 
 #include <QFile>
 
+#include "core/binding_settings.h"
+
 namespace bindery::core {
 
 namespace {
@@ -102,6 +104,8 @@ Result<BindingMetadata> BindingMetadata::fromYaml(const QByteArray &text, const 
                         sourceName + QStringLiteral(": 'name' is missing"));
         meta.type = QStringLiteral("bindings.") + meta.name;
         meta.version = str(root, "version", QStringLiteral("v1"));
+        for (const QString &alias : list(root, "aliases"))
+            meta.aliases << (alias.startsWith(QStringLiteral("bindings.")) ? alias : QStringLiteral("bindings.") + alias);
         meta.status = str(root, "status");
         meta.title = str(root, "title", meta.name);
         meta.description = str(root, "description");
@@ -139,6 +143,8 @@ Result<BindingMetadata> BindingMetadata::fromYaml(const QByteArray &text, const 
                 field.required = boolean(f, "required", false);
                 field.sensitive = boolean(f, "sensitive", false);
                 field.deprecated = boolean(f, "deprecated", false);
+                field.compatibility = str(f, "compatibility");
+                field.unsupported = str(f, "unsupported");
                 if (const YAML::Node b = f["binding"]; b && b.IsMap()) {
                     field.input = boolean(b, "input", false);
                     field.output = boolean(b, "output", false);
@@ -259,6 +265,13 @@ Diagnostics validateComponent(const ComponentSpec &spec, const BindingMetadata &
             out << make(Diagnostic::Severity::Warning, item.location, f->name,
                         QStringLiteral("metadata '%1' is deprecated").arg(item.name));
         }
+        const bool setToSomething = !item.value.trimmed().isEmpty() || !item.secretName.isEmpty();
+        if (setToSomething && !f->unsupported.isEmpty()
+            && !(f->type == QStringLiteral("bool") && item.secretName.isEmpty() && !parseDaprBool(item.value))) {
+            out << make(Diagnostic::Severity::Error, item.location, f->name,
+                        QStringLiteral("metadata '%1' is not supported by Bindery: %2").arg(item.name, f->unsupported));
+            continue;
+        }
         // A field that only applies to the direction this component does not have.
         if (!f->builtin && !(f->input && f->output) && (dirs.input || dirs.output)) {
             const bool applies = (f->input && dirs.input) || (f->output && dirs.output);
@@ -319,6 +332,9 @@ Diagnostics validateComponent(const ComponentSpec &spec, const BindingMetadata &
             out << make(Diagnostic::Severity::Error, at, f->name,
                         QStringLiteral("metadata '%1' must be %2, not '%3'")
                             .arg(item.name, problem, value));
+        } else if (!f->compatibility.isEmpty()) {
+            out << make(Diagnostic::Severity::Warning, item.location, f->name,
+                        BindingSettings::compatibilityWarning(item.name, *f));
         }
     }
 

@@ -27,6 +27,10 @@ struct MetadataField
     bool input = true;    ///< applies to the input direction
     bool output = true;   ///< applies to the output direction
     bool builtin = false; ///< added by the runtime (direction, route), not written in the file
+    /// Non-empty: accepted so daprd's files load, but Bindery does nothing with it (the reason).
+    QString compatibility;
+    /// Non-empty: not supported yet; setting it (a bool: to true) is an init error (the reason).
+    QString unsupported;
 };
 
 /** @brief One output operation, e.g. `create`. */
@@ -58,6 +62,7 @@ struct BindingMetadata
     QString type; ///< "bindings.<name>"
     QString name; ///< "kafka", "aws.sqs"
     QString version = QStringLiteral("v1");
+    QStringList aliases; ///< other registered type names, e.g. "bindings.mqtt" for mqtt3
     QString status;
     QString title;
     QString description;

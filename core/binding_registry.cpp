@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/binding_registry.h"
 
+#include <map>
+#include <mutex>
+
 #include <QLoggingCategory>
 
 Q_LOGGING_CATEGORY(lcRegistry, "bindery.core.registry")
@@ -88,13 +91,20 @@ Result<std::unique_ptr<OutputBinding>> BindingRegistry::createOutput(const QStri
     return d->outputFactory();
 }
 
-BindingMetadata loadBuiltinMetadata(const QString &name)
+const BindingMetadata &builtinSchema(const QString &folder)
 {
-    const QString path = QStringLiteral(":/bindings/") + name + QStringLiteral("/metadata.yaml");
-    Result<BindingMetadata> meta = BindingMetadata::fromFile(path);
-    if (!meta)
-        qFatal("broken built-in binding schema: %s", qPrintable(meta.error().message));
-    return *meta;
+    static std::mutex mutex;
+    static std::map<QString, std::unique_ptr<BindingMetadata>> cache;
+    std::lock_guard lock(mutex);
+    std::unique_ptr<BindingMetadata> &slot = cache[folder];
+    if (!slot) {
+        const QString path = QStringLiteral(":/bindings/") + folder + QStringLiteral("/metadata.yaml");
+        Result<BindingMetadata> meta = BindingMetadata::fromFile(path);
+        if (!meta)
+            qFatal("broken built-in binding schema: %s", qPrintable(meta.error().message));
+        slot = std::make_unique<BindingMetadata>(std::move(*meta));
+    }
+    return *slot; // never erased: the reference stays valid for the process
 }
 
 } // namespace bindery::core

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <type_traits>
 
 #include <QList>
 #include <QString>
@@ -56,7 +57,53 @@ void registerBuiltinBindings(BindingRegistry &registry);
 /** @brief Registers the test-only in-memory `bindings.loopback`. */
 void registerLoopbackBinding(BindingRegistry &registry);
 
-/** @brief Loads `:/bindings/<name>/metadata.yaml`; aborts loudly if the resource is broken. */
-BindingMetadata loadBuiltinMetadata(const QString &name);
+/**
+ * @brief The schema of the binding in `core/bindings/<folder>/` (`:/bindings/<folder>/metadata.yaml`),
+ * parsed once and cached for the process. Aborts loudly if the resource is missing or broken: that
+ * is a build defect, caught by every test. Any thread.
+ */
+const BindingMetadata &builtinSchema(const QString &folder);
+
+/**
+ * @brief Registers the binding of one folder. The type name (and any aliases) come from the
+ * schema, so they are written once. `Input` / `Output` may be `void` for a one-direction binding.
+ */
+template<typename Input, typename Output>
+void registerBinding(BindingRegistry &registry, const QString &folder, bool testOnly = false)
+{
+    BindingDescriptor d;
+    d.metadata = builtinSchema(folder);
+    d.type = d.metadata.type;
+    d.aliases = d.metadata.aliases;
+    d.testOnly = testOnly;
+    if constexpr (!std::is_void_v<Input>)
+        d.inputFactory = [] { return std::make_unique<Input>(); };
+    if constexpr (!std::is_void_v<Output>)
+        d.outputFactory = [] { return std::make_unique<Output>(); };
+    if (Result<> r = registry.add(std::move(d)); !r)
+        qFatal("%s", qPrintable(r.error().message));
+}
+
+} // namespace bindery::core
+
+/**
+ * @brief Defines the registration function of the binding in `core/bindings/<folder>/`; the
+ * generated builtin_bindings.cpp calls it. Write it once, in the binding's .cpp file.
+ */
+#define BINDERY_BINDING(folder, InputType, OutputType)                                             \
+    void bindery_register_##folder(::bindery::core::BindingRegistry &registry)                     \
+    {                                                                                              \
+        ::bindery::core::registerBinding<InputType, OutputType>(registry, QStringLiteral(#folder)); \
+    }
+
+/// As BINDERY_BINDING, for the test-only loopback binding: registered as testOnly.
+#define BINDERY_TEST_BINDING(folder, InputType, OutputType)                                        \
+    void bindery_register_##folder(::bindery::core::BindingRegistry &registry)                     \
+    {                                                                                              \
+        ::bindery::core::registerBinding<InputType, OutputType>(registry, QStringLiteral(#folder), \
+                                                                true);                             \
+    }
+
+namespace bindery::core {
 
 } // namespace bindery::core

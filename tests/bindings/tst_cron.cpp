@@ -160,7 +160,7 @@ void tst_Cron::failsInitWithAClearError_data()
 {
     QTest::addColumn<QString>("schedule");
     QTest::addColumn<QString>("error");
-    QTest::newRow("missing") << QString() << u"schedule not set"_s;
+    QTest::newRow("missing") << QString() << u"required metadata 'schedule' is missing"_s;
     QTest::newRow("invalid")
         << u"not a schedule"_s
         << u"invalid schedule format 'not a schedule': expected 5 or 6 fields, found 3"_s;

@@ -1138,8 +1138,9 @@ void tst_KafkaBinding::badMetadataIsAClearInitError_data()
     QTest::newRow("awsiam") << u"authType=awsiam"_s << u"authType 'awsiam' is not yet supported"_s;
     QTest::newRow("schema registry")
         << u"schemaRegistryURL=http://localhost:8081"_s
-        << u"'schemaRegistryURL' is set, but the schema registry (Avro) is not yet supported"_s;
-    QTest::newRow("avro") << u"useAvroJSON=true"_s << u"Avro is not yet supported"_s;
+        << u"metadata 'schemaRegistryURL' is not supported by Bindery: the schema registry (Avro)"_s;
+    QTest::newRow("avro") << u"useAvroJSON=true"_s
+                          << u"metadata 'useAvroJSON' is not supported by Bindery: Avro"_s;
     QTest::newRow("no port") << u"brokers=localhost"_s
                              << u"metadata 'brokers' has a malformed address 'localhost'"_s;
     QTest::newRow("bad port") << u"brokers=localhost:99999"_s

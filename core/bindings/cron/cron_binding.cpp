@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "core/binding_registry.h"
+#include "core/binding_settings.h"
 
 namespace bindery::bindings::cron {
 
@@ -26,7 +27,11 @@ QString goUtcTimeString(const QDateTime &utc)
 Result<> CronBinding::init(const core::ComponentSpec &spec)
 {
     m_name = spec.name;
-    Result<CronSchedule> s = CronSchedule::parse(spec.property(QStringLiteral("schedule")));
+    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("cron")), {true, false});
+    const QString schedule = settings.string(QStringLiteral("schedule"));
+    if (!settings.ok())
+        return settings.result();
+    Result<CronSchedule> s = CronSchedule::parse(schedule);
     if (!s)
         return tl::unexpected(s.error());
     m_schedule = *s;
@@ -65,16 +70,4 @@ Result<> CronBinding::read(const core::EventHandler &handler, std::stop_token st
 
 } // namespace bindery::bindings::cron
 
-namespace bindery::core {
-
-void registerCronBinding(BindingRegistry &registry)
-{
-    BindingDescriptor d;
-    d.type = QStringLiteral("bindings.cron");
-    d.metadata = loadBuiltinMetadata(QStringLiteral("cron"));
-    d.inputFactory = [] { return std::make_unique<bindings::cron::CronBinding>(); };
-    if (Result<> r = registry.add(std::move(d)); !r)
-        qFatal("%s", qPrintable(r.error().message));
-}
-
-} // namespace bindery::core
+BINDERY_BINDING(cron, bindery::bindings::cron::CronBinding, void)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/bindings/http/http_binding.h"
 
+#include <climits>
+
 #include <QFile>
 #include <QMap>
 #include <QNetworkAccessManager>
@@ -10,84 +12,66 @@
 #include <QSslKey>
 
 #include "core/binding_registry.h"
+#include "core/binding_settings.h"
 
 namespace bindery::bindings::http {
 
-namespace {
-
-QByteArray pemOrFile(const QString &value)
-{
-    if (value.contains(QStringLiteral("-----BEGIN")))
-        return value.toUtf8();
-    QFile f(value);
-    if (f.open(QIODevice::ReadOnly))
-        return f.readAll();
-    return {};
-}
-
-} // namespace
 
 HttpBinding::HttpBinding() = default;
 HttpBinding::~HttpBinding() = default;
 
 Result<> HttpBinding::init(const core::ComponentSpec &spec)
 {
-    m_baseUrl = spec.property(QStringLiteral("url"));
+    core::BindingSettings s(spec, core::builtinSchema(QStringLiteral("http")), {false, true});
+    m_baseUrl = s.string(QStringLiteral("url"));
+    m_timeoutMs = static_cast<int>(qMin<qint64>(s.durationMs(QStringLiteral("responseTimeout")), INT_MAX));
+    m_maxBody = s.byteSize(QStringLiteral("maxResponseBodySize"));
+    m_errorIfNot2xx = s.boolean(QStringLiteral("errorIfNot2XX"));
+    m_token = s.secret(QStringLiteral("securityToken"));
+    m_tokenHeader = s.string(QStringLiteral("securityTokenHeader"));
+    const QByteArray ca = s.pem(QStringLiteral("MTLSRootCA"));
+    const QByteArray cert = s.pem(QStringLiteral("MTLSClientCert"));
+    const QByteArray key = s.pem(QStringLiteral("MTLSClientKey"));
+    if (!s.ok())
+        return s.result();
     m_url = QUrl(m_baseUrl, QUrl::StrictMode);
-    if (m_baseUrl.isEmpty())
-        return fail(ErrorCode::MissingMetadata,
-                    QStringLiteral("required metadata 'url' is missing"), spec.name);
     if (!m_url.isValid()
-        || (m_url.scheme() != QStringLiteral("http") && m_url.scheme() != QStringLiteral("https")))
-        return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("metadata 'url' must be an http:// or https:// URL, not '%1'")
-                        .arg(m_baseUrl),
-                    spec.name);
-    qint64 ms = 0;
-    const QString timeout = spec.property(QStringLiteral("responseTimeout"));
-    if (!timeout.isEmpty()) {
-        if (!core::parseGoDuration(timeout, &ms))
-            return fail(
-                ErrorCode::InvalidMetadata,
-                QStringLiteral("metadata 'responseTimeout' is not a duration: '%1'").arg(timeout));
-        m_timeoutMs = static_cast<int>(ms);
+        || (m_url.scheme() != QStringLiteral("http") && m_url.scheme() != QStringLiteral("https"))) {
+        s.fail(QStringLiteral("url"),
+               QStringLiteral("metadata 'url' must be an http:// or https:// URL, not '%1'").arg(m_baseUrl));
+        return s.result();
     }
-    const QString maxBody = spec.property(QStringLiteral("maxResponseBodySize"));
-    if (!maxBody.isEmpty() && !core::parseByteSize(maxBody, &m_maxBody))
-        return fail(
-            ErrorCode::InvalidMetadata,
-            QStringLiteral("metadata 'maxResponseBodySize' is not a byte size: '%1'").arg(maxBody));
-    m_errorIfNot2xx = core::parseDaprBool(
-        spec.property(QStringLiteral("errorIfNot2XX"), QStringLiteral("true")));
-    m_token = spec.property(QStringLiteral("securityToken"));
-    m_tokenHeader = spec.property(QStringLiteral("securityTokenHeader"));
-    if (!m_token.isEmpty() && m_tokenHeader.isEmpty())
-        return fail(
-            ErrorCode::MissingMetadata,
-            QStringLiteral("metadata 'securityTokenHeader' is required with 'securityToken'"));
-    const QString ca = spec.property(QStringLiteral("MTLSRootCA"));
-    const QString cert = spec.property(QStringLiteral("MTLSClientCert"));
-    const QString key = spec.property(QStringLiteral("MTLSClientKey"));
+    if (!m_token.isEmpty() && m_tokenHeader.isEmpty()) {
+        s.fail(QStringLiteral("securityTokenHeader"),
+               QStringLiteral("metadata 'securityTokenHeader' is required with 'securityToken'"),
+               ErrorCode::MissingMetadata);
+        return s.result();
+    }
     if (!ca.isEmpty() || !cert.isEmpty() || !key.isEmpty()) {
         m_tls = true;
         m_ssl = QSslConfiguration::defaultConfiguration();
         if (!ca.isEmpty()) {
-            const QList<QSslCertificate> cas = QSslCertificate::fromData(pemOrFile(ca));
-            if (cas.isEmpty())
-                return fail(ErrorCode::InvalidMetadata,
-                            QStringLiteral("metadata 'MTLSRootCA' holds no PEM certificate"));
+            const QList<QSslCertificate> cas = QSslCertificate::fromData(ca);
+            if (cas.isEmpty()) {
+                s.fail(QStringLiteral("MTLSRootCA"), QStringLiteral("metadata 'MTLSRootCA' holds no PEM certificate"));
+                return s.result();
+            }
             m_ssl.setCaCertificates(cas);
         }
         if (!cert.isEmpty() || !key.isEmpty()) {
-            const QList<QSslCertificate> certs = QSslCertificate::fromData(pemOrFile(cert));
-            const QSslKey pkey(pemOrFile(key), QSsl::Rsa);
-            const QSslKey ecKey(pemOrFile(key), QSsl::Ec);
-            if (certs.isEmpty())
-                return fail(ErrorCode::InvalidMetadata,
-                            QStringLiteral("metadata 'MTLSClientCert' holds no PEM certificate"));
-            if (pkey.isNull() && ecKey.isNull())
-                return fail(ErrorCode::InvalidMetadata,
-                            QStringLiteral("metadata 'MTLSClientKey' holds no PEM private key"));
+            const QList<QSslCertificate> certs = QSslCertificate::fromData(cert);
+            const QSslKey pkey(key, QSsl::Rsa);
+            const QSslKey ecKey(key, QSsl::Ec);
+            if (certs.isEmpty()) {
+                s.fail(QStringLiteral("MTLSClientCert"),
+                       QStringLiteral("metadata 'MTLSClientCert' holds no PEM certificate"));
+                return s.result();
+            }
+            if (pkey.isNull() && ecKey.isNull()) {
+                s.fail(QStringLiteral("MTLSClientKey"),
+                       QStringLiteral("metadata 'MTLSClientKey' holds no PEM private key"));
+                return s.result();
+            }
             m_ssl.setLocalCertificate(certs.first());
             m_ssl.setPrivateKey(pkey.isNull() ? ecKey : pkey);
         }
@@ -206,16 +190,4 @@ void HttpBinding::close()
 
 } // namespace bindery::bindings::http
 
-namespace bindery::core {
-
-void registerHttpBinding(BindingRegistry &registry)
-{
-    BindingDescriptor d;
-    d.type = QStringLiteral("bindings.http");
-    d.metadata = loadBuiltinMetadata(QStringLiteral("http"));
-    d.outputFactory = [] { return std::make_unique<bindings::http::HttpBinding>(); };
-    if (Result<> r = registry.add(std::move(d)); !r)
-        qFatal("%s", qPrintable(r.error().message));
-}
-
-} // namespace bindery::core
+BINDERY_BINDING(http, void, bindery::bindings::http::HttpBinding)

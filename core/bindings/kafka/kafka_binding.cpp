@@ -290,7 +290,7 @@ KafkaOutput::~KafkaOutput()
 
 Result<> KafkaOutput::init(const core::ComponentSpec &spec)
 {
-    Result<KafkaSettings> parsed = parseKafkaSettings(spec);
+    Result<KafkaSettings> parsed = parseKafkaSettings(spec, {false, true});
     if (!parsed)
         return tl::unexpected(parsed.error());
     m_settings = std::move(*parsed);
@@ -637,7 +637,7 @@ KafkaInput::~KafkaInput()
 
 Result<> KafkaInput::init(const core::ComponentSpec &spec)
 {
-    Result<KafkaSettings> parsed = parseKafkaSettings(spec);
+    Result<KafkaSettings> parsed = parseKafkaSettings(spec, {true, false});
     if (!parsed)
         return tl::unexpected(parsed.error());
     m_settings = std::move(*parsed);
@@ -840,17 +840,4 @@ void KafkaInput::close()
 
 } // namespace bindery::bindings::kafka
 
-namespace bindery::core {
-
-void registerKafkaBinding(BindingRegistry &registry)
-{
-    BindingDescriptor d;
-    d.type = QStringLiteral("bindings.kafka");
-    d.metadata = loadBuiltinMetadata(QStringLiteral("kafka"));
-    d.inputFactory = [] { return std::make_unique<bindings::kafka::KafkaInput>(); };
-    d.outputFactory = [] { return std::make_unique<bindings::kafka::KafkaOutput>(); };
-    if (Result<> r = registry.add(std::move(d)); !r)
-        qFatal("%s", qPrintable(r.error().message));
-}
-
-} // namespace bindery::core
+BINDERY_BINDING(kafka, bindery::bindings::kafka::KafkaInput, bindery::bindings::kafka::KafkaOutput)

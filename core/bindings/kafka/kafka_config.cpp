@@ -6,60 +6,10 @@
 #include <QFile>
 #include <QUrl>
 
+#include "core/binding_registry.h"
+#include "core/binding_settings.h"
+
 namespace bindery::bindings::kafka {
-
-namespace {
-
-Result<qint64> durationField(const core::ComponentSpec &spec, const char *name, qint64 fallback)
-{
-    const QString key = QString::fromLatin1(name);
-    const QString text = spec.property(key);
-    if (text.trimmed().isEmpty())
-        return fallback;
-    qint64 ms = 0;
-    if (!core::parseGoDuration(text.trimmed(), &ms) || ms < 0)
-        return fail(
-            ErrorCode::InvalidMetadata,
-            QStringLiteral("kafka: metadata '%1' must be a duration such as 500ms or 10s, not '%2'")
-                .arg(key, text),
-            spec.name);
-    return ms;
-}
-
-Result<bool> boolField(const core::ComponentSpec &spec, const char *name, bool fallback)
-{
-    const QString key = QString::fromLatin1(name);
-    const QString text = spec.property(key);
-    if (text.trimmed().isEmpty())
-        return fallback;
-    bool ok = false;
-    const bool v = core::parseDaprBool(text.trimmed(), &ok);
-    if (!ok)
-        return fail(
-            ErrorCode::InvalidMetadata,
-            QStringLiteral("kafka: metadata '%1' must be true or false, not '%2'").arg(key, text),
-            spec.name);
-    return v;
-}
-
-bool isPem(const QString &v)
-{
-    return v.contains(QStringLiteral("-----BEGIN"));
-}
-
-Result<> setPemOrFile(rd_kafka_conf_t *conf, const char *pemProp, const char *fileProp,
-                      const QString &value, const QString &field)
-{
-    if (isPem(value))
-        return setConf(conf, pemProp, value);
-    if (!QFile::exists(value))
-        return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("kafka: metadata '%1' is neither PEM text nor an existing file")
-                        .arg(field));
-    return setConf(conf, fileProp, value);
-}
-
-} // namespace
 
 QString queryEscape(const QByteArray &value)
 {
@@ -123,241 +73,127 @@ Result<QString> parseBrokerAddress(const QString &entry, bool *schemeDropped)
     return a;
 }
 
-Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec)
+Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec, core::Directions directions)
 {
+    core::BindingSettings r(spec, core::builtinSchema(QStringLiteral("kafka")), directions);
     KafkaSettings s;
     s.componentName = spec.name;
     s.initTimeoutMs = spec.initTimeoutMs > 0 ? spec.initTimeoutMs : 5000;
-    auto err = [&](const QString &message) {
-        return fail(ErrorCode::InvalidMetadata, message, spec.name);
-    };
 
-    // Not yet supported: never silently ignored.
-    const QString authType = spec.property(QStringLiteral("authType")).trimmed();
-    const QString authLower = authType.toLower();
-    if (authLower == QStringLiteral("oidc") || authLower == QStringLiteral("oidc_private_key_jwt")
-        || authLower == QStringLiteral("awsiam"))
-        return err(QStringLiteral(
-                       "kafka: authType '%1' is not yet supported by Bindery; use none, password "
-                       "(SASL PLAIN/SCRAM) or mtls")
-                       .arg(authType));
-    for (const char *field :
-         {"schemaRegistryURL", "schemaRegistryAPIKey", "schemaRegistryAPISecret"}) {
-        if (!spec.property(QString::fromLatin1(field)).trimmed().isEmpty())
-            return err(QStringLiteral(
-                           "kafka: metadata '%1' is set, but the schema registry (Avro) is not yet "
-                           "supported by Bindery; remove it")
-                           .arg(QString::fromLatin1(field)));
+    // Read every field once, as daprd's DecodeMetadata does; combinations are checked below.
+    const QStringList brokerEntries = r.list(QStringLiteral("brokers"));
+    s.topics = r.exactString(QStringLiteral("topics")).split(u',', Qt::SkipEmptyParts);
+    for (QString &t : s.topics)
+        t = t.trimmed();
+    s.topics.removeAll(QString());
+    s.publishTopic = r.exactString(QStringLiteral("publishTopic"));
+    s.consumerGroup = r.string(QStringLiteral("consumerGroup")); // alias consumerID in the schema
+    s.clientId = r.string(QStringLiteral("clientID"));
+    s.oldest = r.oneOf(QStringLiteral("initialOffset")) == QStringLiteral("oldest");
+    const QString authType = r.oneOf(QStringLiteral("authType"));
+    const bool authRequired = r.boolean(QStringLiteral("authRequired"));
+    s.saslUsername = r.string(QStringLiteral("saslUsername"));
+    s.saslPassword = r.secret(QStringLiteral("saslPassword"));
+    const QString mechanism = r.oneOf(QStringLiteral("saslMechanism"));
+    s.caCert = r.pem(QStringLiteral("caCert"));
+    s.clientCert = r.pem(QStringLiteral("clientCert"));
+    s.clientKey = r.pem(QStringLiteral("clientKey"));
+    s.skipVerify = r.boolean(QStringLiteral("skipVerify"));
+    s.disableTls = r.boolean(QStringLiteral("disableTls"));
+    s.maxMessageBytes = r.integer(QStringLiteral("maxMessageBytes"), 0);
+    s.consumeRetryEnabled = r.boolean(QStringLiteral("consumeRetryEnabled"));
+    s.consumeRetryIntervalMs = r.durationMs(QStringLiteral("consumeRetryInterval"));
+    s.heartbeatIntervalMs = r.durationMs(QStringLiteral("heartbeatInterval"));
+    s.sessionTimeoutMs = r.durationMs(QStringLiteral("sessionTimeout"));
+    s.dialTimeoutMs = r.durationMs(QStringLiteral("dialTimeout"));
+    s.deliveryTimeoutMs = r.durationMs(QStringLiteral("deliveryTimeout"));
+    s.lingerMs = r.number(QStringLiteral("lingerMs"), 0, 900000);
+    s.compression = r.oneOf(QStringLiteral("compression"));
+    const QString acks = r.oneOf(QStringLiteral("producerRequiredAcks"));
+    s.producerRetryMax = static_cast<int>(r.integer(QStringLiteral("producerRetryMax"), 0, 1000000));
+    const QString exclude = r.string(QStringLiteral("excludeHeaderMetaRegex"));
+    s.escapeHeaders = r.boolean(QStringLiteral("escapeHeaders"));
+    const QString strategy = r.oneOf(QStringLiteral("consumerGroupRebalanceStrategy"));
+    s.metadataRefreshMs = r.durationMs(QStringLiteral("clientConnectionTopicMetadataRefreshInterval"));
+    s.keepAlive = r.durationMs(QStringLiteral("clientConnectionKeepAliveInterval")) > 0;
+    if (!r.ok())
+        return tl::unexpected(r.result().error());
+
+    // The schema allows these authType values for daprd's files; Bindery does not do them yet.
+    if (authType == QStringLiteral("oidc") || authType == QStringLiteral("oidc_private_key_jwt")
+        || authType == QStringLiteral("awsiam")) {
+        r.fail(QStringLiteral("authType"),
+               QStringLiteral("kafka: authType '%1' is not yet supported by Bindery; use none, password "
+                              "(SASL PLAIN/SCRAM) or mtls")
+                   .arg(authType),
+               ErrorCode::Unsupported);
+        return tl::unexpected(r.result().error());
     }
-    if (Result<bool> avro = boolField(spec, "useAvroJSON", false); !avro)
-        return tl::unexpected(avro.error());
-    else if (*avro)
-        return err(QStringLiteral(
-            "kafka: metadata 'useAvroJSON' is true, but Avro is not yet supported by Bindery"));
 
-    // brokers
-    const QString brokers = spec.property(QStringLiteral("brokers"));
-    if (brokers.trimmed().isEmpty())
-        return fail(ErrorCode::MissingMetadata,
-                    QStringLiteral("kafka: required metadata 'brokers' is missing"), spec.name);
     QStringList dropped;
-    for (const QString &entry : brokers.split(u',')) {
+    for (const QString &entry : brokerEntries) {
         bool schemeDropped = false;
         Result<QString> addr = parseBrokerAddress(entry, &schemeDropped);
-        if (!addr)
-            return err(addr.error().message);
+        if (!addr) {
+            r.fail(QStringLiteral("brokers"), addr.error().message);
+            return tl::unexpected(r.result().error());
+        }
         if (schemeDropped)
             dropped << entry.trimmed();
         s.brokers << *addr;
     }
     if (!dropped.isEmpty())
-        s.warnings
-            << QStringLiteral(
-                   "metadata 'brokers': Kafka addresses are host:port; the scheme of '%1' was "
-                   "dropped (using '%2')")
-                   .arg(dropped.join(QStringLiteral(", ")), s.brokers.join(u','));
+        s.warnings << QStringLiteral("metadata 'brokers': Kafka addresses are host:port; the scheme of '%1' "
+                                     "was dropped (using '%2')")
+                          .arg(dropped.join(QStringLiteral(", ")), s.brokers.join(u','));
 
-    for (const QString &t :
-         spec.exactProperty(QStringLiteral("topics")).split(u',', Qt::SkipEmptyParts)) {
-        if (!t.trimmed().isEmpty())
-            s.topics << t.trimmed();
-    }
-    s.publishTopic = spec.exactProperty(QStringLiteral("publishTopic")).trimmed();
-    s.consumerGroup = spec.property(QStringLiteral("consumerGroup")).trimmed();
-    if (s.consumerGroup.isEmpty())
-        s.consumerGroup = spec.property(QStringLiteral("consumerID")).trimmed();
-    s.clientId = spec.property(QStringLiteral("clientID"), QStringLiteral("bindery")).trimmed();
-    if (s.clientId.isEmpty())
-        s.clientId = QStringLiteral("bindery");
-    const QString initial = spec.property(QStringLiteral("initialOffset"), QStringLiteral("newest"))
-                                .trimmed()
-                                .toLower();
-    if (initial == QStringLiteral("oldest"))
-        s.oldest = true;
-    else if (!initial.isEmpty() && initial != QStringLiteral("newest"))
-        return err(
-            QStringLiteral("kafka: metadata 'initialOffset' must be newest or oldest, not '%1'")
-                .arg(initial));
-
-    // auth
-    s.authType = authLower.isEmpty() ? QStringLiteral("none") : authLower;
-    if (authLower.isEmpty()
-        && core::parseDaprBool(spec.property(QStringLiteral("authRequired")))) // deprecated form
-        s.authType = QStringLiteral("password");
-    s.saslUsername = spec.property(QStringLiteral("saslUsername"));
-    s.saslPassword = spec.property(QStringLiteral("saslPassword"));
-    s.caCert = spec.property(QStringLiteral("caCert")).trimmed();
-    s.clientCert = spec.property(QStringLiteral("clientCert")).trimmed();
-    s.clientKey = spec.property(QStringLiteral("clientKey")).trimmed();
+    // The deprecated authRequired: true means SASL when authType is not given.
+    s.authType = r.isSet(QStringLiteral("authType")) || !authRequired ? authType : QStringLiteral("password");
     if (s.authType == QStringLiteral("password")) {
-        if (s.saslUsername.isEmpty())
-            return err(QStringLiteral("kafka: authType password needs metadata 'saslUsername'"));
-        if (s.saslPassword.isEmpty())
-            return err(QStringLiteral("kafka: authType password needs metadata 'saslPassword'"));
-        const QString mech
-            = spec.property(QStringLiteral("saslMechanism"), QStringLiteral("PLAINTEXT"))
-                  .trimmed()
-                  .toUpper();
-        if (mech.isEmpty() || mech == QStringLiteral("PLAINTEXT")
-            || mech == QStringLiteral("PLAIN"))
-            s.saslMechanism = QStringLiteral("PLAIN");
-        else if (mech == QStringLiteral("SHA-256") || mech == QStringLiteral("SCRAM-SHA-256"))
-            s.saslMechanism = QStringLiteral("SCRAM-SHA-256");
-        else if (mech == QStringLiteral("SHA-512") || mech == QStringLiteral("SCRAM-SHA-512"))
-            s.saslMechanism = QStringLiteral("SCRAM-SHA-512");
-        else
-            return err(QStringLiteral("kafka: metadata 'saslMechanism' must be PLAINTEXT, SHA-256 "
-                                      "or SHA-512, not '%1'")
-                           .arg(mech));
+        if (s.saslUsername.isEmpty() || s.saslPassword.isEmpty()) {
+            const QString missing = s.saslUsername.isEmpty() ? QStringLiteral("saslUsername")
+                                                             : QStringLiteral("saslPassword");
+            r.fail(missing, QStringLiteral("kafka: authType password needs metadata '%1'").arg(missing),
+                   ErrorCode::MissingMetadata);
+            return tl::unexpected(r.result().error());
+        }
+        // Dapr's names for the mechanisms, librdkafka's names for the client.
+        s.saslMechanism = mechanism == QStringLiteral("SHA-256")   ? QStringLiteral("SCRAM-SHA-256")
+                          : mechanism == QStringLiteral("SHA-512") ? QStringLiteral("SCRAM-SHA-512")
+                                                                   : QStringLiteral("PLAIN");
     } else if (s.authType == QStringLiteral("mtls")) {
-        if (s.clientCert.isEmpty() || s.clientKey.isEmpty())
-            return err(
-                QStringLiteral("kafka: authType mtls needs metadata 'clientCert' and 'clientKey'"));
-    } else if (s.authType != QStringLiteral("none")) {
-        return err(
-            QStringLiteral("kafka: metadata 'authType' must be none, password or mtls, not '%1'")
-                .arg(authType));
+        if (s.clientCert.isEmpty() || s.clientKey.isEmpty()) {
+            const QString missing = s.clientCert.isEmpty() ? QStringLiteral("clientCert")
+                                                           : QStringLiteral("clientKey");
+            r.fail(missing, QStringLiteral("kafka: authType mtls needs metadata 'clientCert' and 'clientKey'"),
+                   ErrorCode::MissingMetadata);
+            return tl::unexpected(r.result().error());
+        }
     }
-    Result<bool> b = boolField(spec, "skipVerify", false);
-    if (!b)
-        return tl::unexpected(b.error());
-    s.skipVerify = *b;
-    if (!(b = boolField(spec, "disableTls", false)))
-        return tl::unexpected(b.error());
-    s.disableTls = *b;
-    if (!(b = boolField(spec, "consumeRetryEnabled", false)))
-        return tl::unexpected(b.error());
-    s.consumeRetryEnabled = *b;
-    if (!(b = boolField(spec, "escapeHeaders", false)))
-        return tl::unexpected(b.error());
-    s.escapeHeaders = *b;
-
-    struct D
-    {
-        const char *name;
-        qint64 *out;
-        qint64 fallback;
-    };
-    for (const D &d :
-         {D{"consumeRetryInterval", &s.consumeRetryIntervalMs, 100},
-          D{"heartbeatInterval", &s.heartbeatIntervalMs, 3000},
-          D{"sessionTimeout", &s.sessionTimeoutMs, 10000},
-          D{"dialTimeout", &s.dialTimeoutMs, 30000},
-          D{"deliveryTimeout", &s.deliveryTimeoutMs, 10000},
-          D{"clientConnectionTopicMetadataRefreshInterval", &s.metadataRefreshMs, 9 * 60 * 1000}}) {
-        Result<qint64> v = durationField(spec, d.name, d.fallback);
-        if (!v)
-            return tl::unexpected(v.error());
-        *d.out = *v;
+    if (s.deliveryTimeoutMs <= 0) {
+        r.fail(QStringLiteral("deliveryTimeout"),
+               QStringLiteral("kafka: metadata 'deliveryTimeout' must be greater than 0"));
+        return tl::unexpected(r.result().error());
     }
-    if (s.deliveryTimeoutMs <= 0)
-        return err(QStringLiteral("kafka: metadata 'deliveryTimeout' must be greater than 0"));
     if (s.consumeRetryIntervalMs <= 0)
         s.consumeRetryIntervalMs = 100;
-    Result<qint64> ka = durationField(spec, "clientConnectionKeepAliveInterval", 0);
-    if (!ka)
-        return tl::unexpected(ka.error());
-    s.keepAlive = *ka > 0;
-
-    const QString maxBytes = spec.property(QStringLiteral("maxMessageBytes")).trimmed();
-    if (!maxBytes.isEmpty()) {
-        bool ok = false;
-        s.maxMessageBytes = maxBytes.toLongLong(&ok);
-        if (!ok || s.maxMessageBytes < 0)
-            return err(QStringLiteral(
-                           "kafka: metadata 'maxMessageBytes' must be a positive integer, not '%1'")
-                           .arg(maxBytes));
-    }
-    const QString linger = spec.property(QStringLiteral("lingerMs")).trimmed();
-    if (!linger.isEmpty()) {
-        bool ok = false;
-        s.lingerMs = linger.toDouble(&ok);
-        if (!ok || s.lingerMs < 0 || s.lingerMs > 900000)
-            return err(QStringLiteral(
-                           "kafka: metadata 'lingerMs' must be a number of milliseconds, not '%1'")
-                           .arg(linger));
-    }
-    const QString retries = spec.property(QStringLiteral("producerRetryMax")).trimmed();
-    if (!retries.isEmpty()) {
-        bool ok = false;
-        s.producerRetryMax = retries.toInt(&ok);
-        if (!ok || s.producerRetryMax < 0)
-            return err(QStringLiteral(
-                           "kafka: metadata 'producerRetryMax' must be an integer >= 0, not '%1'")
-                           .arg(retries));
-    }
-    s.compression
-        = spec.property(QStringLiteral("compression"), QStringLiteral("none")).trimmed().toLower();
-    if (s.compression.isEmpty())
-        s.compression = QStringLiteral("none");
-    if (!QStringList{QStringLiteral("none"), QStringLiteral("gzip"), QStringLiteral("snappy"),
-                     QStringLiteral("lz4"), QStringLiteral("zstd")}
-             .contains(s.compression))
-        return err(
-            QStringLiteral(
-                "kafka: metadata 'compression' must be none, gzip, snappy, lz4 or zstd, not '%1'")
-                .arg(s.compression));
-    const QString acks
-        = spec.property(QStringLiteral("producerRequiredAcks"), QStringLiteral("all"))
-              .trimmed()
-              .toLower();
-    if (acks.isEmpty() || acks == QStringLiteral("all") || acks == QStringLiteral("-1")
-        || acks == QStringLiteral("waitforall"))
-        s.acks = QStringLiteral("all");
-    else if (acks == QStringLiteral("local") || acks == QStringLiteral("1")
-             || acks == QStringLiteral("waitforlocal"))
-        s.acks = QStringLiteral("1");
-    else if (acks == QStringLiteral("none") || acks == QStringLiteral("0")
-             || acks == QStringLiteral("noresponse"))
-        s.acks = QStringLiteral("0");
-    else
-        return err(
-            QStringLiteral(
-                "kafka: metadata 'producerRequiredAcks' must be all, local or none, not '%1'")
-                .arg(acks));
-    const QString exclude = spec.property(QStringLiteral("excludeHeaderMetaRegex"));
+    // librdkafka's names for Dapr's (Sarama's) values.
+    s.acks = acks == QStringLiteral("all") || acks == QStringLiteral("waitforall") || acks == QStringLiteral("-1")
+                 ? QStringLiteral("all")
+             : acks == QStringLiteral("local") || acks == QStringLiteral("waitforlocal") || acks == QStringLiteral("1")
+                 ? QStringLiteral("1")
+                 : QStringLiteral("0");
+    s.assignmentStrategy = strategy == QStringLiteral("sticky") ? QStringLiteral("cooperative-sticky") : strategy;
     if (!exclude.isEmpty()) {
         s.excludeHeaderMeta = QRegularExpression(exclude);
-        if (!s.excludeHeaderMeta.isValid())
-            return err(QStringLiteral("kafka: metadata 'excludeHeaderMetaRegex' is not a valid "
-                                      "regular expression: %1")
-                           .arg(s.excludeHeaderMeta.errorString()));
+        if (!s.excludeHeaderMeta.isValid()) {
+            r.fail(QStringLiteral("excludeHeaderMetaRegex"),
+                   QStringLiteral("kafka: metadata 'excludeHeaderMetaRegex' is not a valid regular expression: %1")
+                       .arg(s.excludeHeaderMeta.errorString()));
+            return tl::unexpected(r.result().error());
+        }
     }
-    const QString strategy
-        = spec.property(QStringLiteral("consumerGroupRebalanceStrategy"), QStringLiteral("range"))
-              .trimmed()
-              .toLower();
-    if (strategy.isEmpty() || strategy == QStringLiteral("range"))
-        s.assignmentStrategy = QStringLiteral("range");
-    else if (strategy == QStringLiteral("roundrobin"))
-        s.assignmentStrategy = QStringLiteral("roundrobin");
-    else if (strategy == QStringLiteral("sticky"))
-        s.assignmentStrategy = QStringLiteral("cooperative-sticky");
-    else
-        return err(QStringLiteral("kafka: metadata 'consumerGroupRebalanceStrategy' must be range, "
-                                  "sticky or roundrobin, "
-                                  "not '%1'")
-                       .arg(strategy));
+    s.warnings << r.warnings();
     return s;
 }
 
@@ -426,19 +262,13 @@ Result<> applyCommonConfig(rd_kafka_conf_t *conf, const KafkaSettings &s)
     }
     if (tls) {
         if (!s.caCert.isEmpty()) {
-            if (Result<> r = setPemOrFile(conf, "ssl.ca.pem", "ssl.ca.location", s.caCert,
-                                          QStringLiteral("caCert"));
-                !r)
+            if (Result<> r = setConf(conf, "ssl.ca.pem", QString::fromUtf8(s.caCert)); !r)
                 return r;
         }
         if (s.authType == QStringLiteral("mtls")) {
-            if (Result<> r = setPemOrFile(conf, "ssl.certificate.pem", "ssl.certificate.location",
-                                          s.clientCert, QStringLiteral("clientCert"));
-                !r)
+            if (Result<> r = setConf(conf, "ssl.certificate.pem", QString::fromUtf8(s.clientCert)); !r)
                 return r;
-            if (Result<> r = setPemOrFile(conf, "ssl.key.pem", "ssl.key.location", s.clientKey,
-                                          QStringLiteral("clientKey"));
-                !r)
+            if (Result<> r = setConf(conf, "ssl.key.pem", QString::fromUtf8(s.clientKey)); !r)
                 return r;
         }
         if (s.skipVerify) {

@@ -7,6 +7,7 @@
 #include <QString>
 #include <QStringList>
 
+#include "core/binding_metadata.h"
 #include "core/component_spec.h"
 #include "core/result.h"
 
@@ -26,39 +27,44 @@ struct KafkaSettings
     QStringList topics;
     QString publishTopic;
     QString consumerGroup;
-    QString clientId = QStringLiteral("bindery");
+    QString clientId;
     bool oldest = false; ///< initialOffset == oldest
-    QString authType = QStringLiteral("none");
+    QString authType;
     QString saslUsername;
     QString saslPassword;
-    QString saslMechanism = QStringLiteral("PLAIN"); ///< librdkafka's name
-    QString caCert;
-    QString clientCert;
-    QString clientKey;
+    QString saslMechanism; ///< librdkafka's name (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)
+    QByteArray caCert;     ///< PEM
+    QByteArray clientCert; ///< PEM
+    QByteArray clientKey;  ///< PEM
     bool skipVerify = false;
     bool disableTls = false;
     qint64 maxMessageBytes = 0; ///< 0 = librdkafka default
     bool consumeRetryEnabled = false;
-    qint64 consumeRetryIntervalMs = 100;
-    qint64 heartbeatIntervalMs = 3000;
-    qint64 sessionTimeoutMs = 10000;
-    qint64 dialTimeoutMs = 30000;
-    qint64 deliveryTimeoutMs = 10000;
-    double lingerMs = 1;
-    QString compression = QStringLiteral("none");
-    QString acks = QStringLiteral("all"); ///< librdkafka's value: all, 1, 0
-    int producerRetryMax = 5;
+    qint64 consumeRetryIntervalMs = 0;
+    qint64 heartbeatIntervalMs = 0;
+    qint64 sessionTimeoutMs = 0;
+    qint64 dialTimeoutMs = 0;
+    qint64 deliveryTimeoutMs = 0;
+    double lingerMs = 0;
+    QString compression;
+    QString acks; ///< librdkafka's value: all, 1, 0
+    int producerRetryMax = 0;
     QRegularExpression excludeHeaderMeta; ///< invalid (empty pattern) = exclude nothing
     bool escapeHeaders = false;
-    QString assignmentStrategy = QStringLiteral("range");
-    qint64 metadataRefreshMs = 9 * 60 * 1000;
+    QString assignmentStrategy; ///< librdkafka's name
+    qint64 metadataRefreshMs = 0;
     bool keepAlive = false;
     int initTimeoutMs = 5000; ///< the component's initTimeout; bounds the connectivity check
     QStringList warnings;
 };
 
-/** @brief Parses and checks the metadata; errors name the field and say what to write. */
-[[nodiscard]] Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec);
+/**
+ * @brief Reads the metadata through the schema-driven reader (defaults, allowed values and
+ * aliases live in metadata.yaml only) and checks the combinations; errors name the file, line and
+ * field. `directions` says which instance is being set up (required fields per direction).
+ */
+[[nodiscard]] Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec,
+                                                       core::Directions directions);
 
 /**
  * @brief Parses one `brokers` entry. A `scheme://` prefix and a trailing `/` are dropped and

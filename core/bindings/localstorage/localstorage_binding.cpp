@@ -10,6 +10,7 @@
 #include <QUuid>
 
 #include "core/binding_registry.h"
+#include "core/binding_settings.h"
 #include "core/go_json.h"
 
 namespace bindery::bindings::localstorage {
@@ -74,10 +75,11 @@ LocalStorageBinding::~LocalStorageBinding()
 
 Result<> LocalStorageBinding::init(const core::ComponentSpec &spec)
 {
-    const QString root = spec.property(QStringLiteral("rootPath"));
-    if (root.isEmpty())
-        return fail(ErrorCode::MissingMetadata,
-                    QStringLiteral("required metadata 'rootPath' is missing"), spec.name);
+    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("localstorage")),
+                                   {false, true});
+    const QString root = settings.string(QStringLiteral("rootPath"));
+    if (!settings.ok())
+        return settings.result();
     const QString absolute = QDir::cleanPath(QDir(root).absolutePath());
     if (!QDir().mkpath(absolute))
         return fail(ErrorCode::InitFailed,
@@ -213,17 +215,4 @@ void LocalStorageBinding::close()
 
 } // namespace bindery::bindings::localstorage
 
-namespace bindery::core {
-
-void registerLocalStorageBinding(BindingRegistry &registry)
-{
-    BindingDescriptor d;
-    d.type = QStringLiteral("bindings.localstorage");
-    d.metadata = loadBuiltinMetadata(QStringLiteral("localstorage"));
-    d.outputFactory
-        = [] { return std::make_unique<bindings::localstorage::LocalStorageBinding>(); };
-    if (Result<> r = registry.add(std::move(d)); !r)
-        qFatal("%s", qPrintable(r.error().message));
-}
-
-} // namespace bindery::core
+BINDERY_BINDING(localstorage, void, bindery::bindings::localstorage::LocalStorageBinding)

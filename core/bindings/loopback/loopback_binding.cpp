@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/binding_registry.h"
+#include "core/binding_settings.h"
 
 namespace bindery::bindings::loopback {
 
@@ -39,7 +40,9 @@ std::shared_ptr<Queue> queueFor(const QString &name)
 Result<> LoopbackOutput::init(const core::ComponentSpec &spec)
 {
     m_name = spec.name;
-    return {};
+    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("loopback")), {false, true});
+    m_capacity = settings.integer(QStringLiteral("capacity"), 1, 10000000);
+    return settings.result();
 }
 
 QStringList LoopbackOutput::operations() const
@@ -61,7 +64,7 @@ void LoopbackOutput::invoke(core::InvokeRequest request, core::InvokeDone done)
     const std::shared_ptr<Queue> q = queueFor(m_name);
     {
         std::lock_guard lock(q->mutex);
-        if (q->reader && q->events.size() < 100000) {
+        if (q->reader && q->events.size() < static_cast<size_t>(m_capacity)) {
             core::BindingEvent e;
             e.data = request.data;
             for (auto it = request.metadata.begin(); it != request.metadata.end(); ++it)
@@ -78,7 +81,9 @@ void LoopbackOutput::invoke(core::InvokeRequest request, core::InvokeDone done)
 Result<> LoopbackInput::init(const core::ComponentSpec &spec)
 {
     m_name = spec.name;
-    return {};
+    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("loopback")), {true, false});
+    settings.integer(QStringLiteral("capacity"), 1, 10000000); // the output side bounds the queue
+    return settings.result();
 }
 
 Result<> LoopbackInput::read(const core::EventHandler &handler, std::stop_token stop)
@@ -120,18 +125,14 @@ void LoopbackInput::close()
 
 } // namespace bindery::bindings::loopback
 
+BINDERY_TEST_BINDING(loopback, bindery::bindings::loopback::LoopbackInput,
+                     bindery::bindings::loopback::LoopbackOutput)
+
 namespace bindery::core {
 
 void registerLoopbackBinding(BindingRegistry &registry)
 {
-    BindingDescriptor d;
-    d.type = QStringLiteral("bindings.loopback");
-    d.metadata = loadBuiltinMetadata(QStringLiteral("loopback"));
-    d.testOnly = true;
-    d.inputFactory = [] { return std::make_unique<bindings::loopback::LoopbackInput>(); };
-    d.outputFactory = [] { return std::make_unique<bindings::loopback::LoopbackOutput>(); };
-    if (Result<> r = registry.add(std::move(d)); !r)
-        qFatal("%s", qPrintable(r.error().message));
+    bindery_register_loopback(registry);
 }
 
 } // namespace bindery::core

@@ -16,6 +16,7 @@ public:
 
 private:
     QString m_name;
+    qint64 m_capacity = 0;
 };
 
 /// Input side of bindings.loopback: delivers what `create` queued, retrying failed events.
