@@ -2,6 +2,10 @@
 // AWS Signature Version 4 (issue 11) against the official test suite in tests/data/aws-sigv4/
 // (aws-c-auth's tests/aws-signing-test-suite/v4): every case, signed with headers and in the
 // query string, checked for its canonical request, string to sign, signature and signed request.
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
@@ -179,6 +183,7 @@ private Q_SLOTS:
     void signsTheDocumentedIamExample();
     void derivesTheDocumentedSigningKey();
     void cachedSigningKeyEqualsUncachedDerivation();
+    void cacheIsSafeToShareAcrossThreads();
     void signingHeadersReturnsTheHeadersToAdd();
     void rejectsWhatItCannotSign_data();
     void rejectsWhatItCannotSign();
@@ -320,6 +325,35 @@ void tst_SigV4::cachedSigningKeyEqualsUncachedDerivation()
     QVERIFY(iam.has_value());
     QCOMPARE(iam->signature,
              QByteArray("5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"));
+}
+
+void tst_SigV4::cacheIsSafeToShareAcrossThreads()
+{
+    // Pollers sign concurrently through one cache. Three regions times two dates is more scopes
+    // than the cache holds, so threads miss and evict while others hit. Run under the
+    // tsan preset, this also checks the locking.
+    const QByteArrayView regions[] = {"us-east-1", "eu-west-1", "ap-south-1"};
+    SigningKeyCache cache;
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+        threads.emplace_back([&, t] {
+            const QByteArrayView region = regions[t % 3];
+            const QByteArray want1 = deriveSigningKey(SECRET, "20150830", region, "sqs");
+            const QByteArray want2 = deriveSigningKey(SECRET, "20150831", region, "sqs");
+            for (int i = 0; i < 500; ++i) {
+                const bool first = (i + t) % 3 != 0;
+                const QByteArray got
+                    = cache.signingKey(SECRET, first ? "20150830" : "20150831", region, "sqs");
+                if (got != (first ? want1 : want2))
+                    ++wrong;
+            }
+        });
+    }
+    for (std::thread &t : threads)
+        t.join();
+    QCOMPARE(wrong.load(), 0);
+    QVERIFY(cache.derivations() >= 6); // each scope derived at least once
 }
 
 void tst_SigV4::signingHeadersReturnsTheHeadersToAdd()
