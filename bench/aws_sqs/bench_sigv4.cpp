@@ -50,7 +50,8 @@ template <typename F> double bestMicros(int rounds, int iterations, F &&f)
         for (int i = 0; i < iterations; ++i)
             f();
         const double cpu = (threadCpuMicros() - c0) / iterations;
-        const std::chrono::duration<double, std::micro> wall = std::chrono::steady_clock::now() - w0;
+        const std::chrono::duration<double, std::micro> wall
+            = std::chrono::steady_clock::now() - w0;
         perCall.push_back(cpu);
         std::printf(" %.2f (%.2f)", cpu, wall.count() / iterations);
     }
