@@ -16,7 +16,7 @@
 #include <QSocketNotifier>
 
 #include "core/binding_registry.h"
-#include "core/runtime.h"
+#include "core/host/sidecar.h"
 #include "core/traffic.h"
 #include "core/traffic_log.h"
 
@@ -227,12 +227,12 @@ int main(int argc, char *argv[])
     qInfo().noquote() << QStringLiteral(
                              "starting binderyd %1 (Dapr-compatible bindings runtime), app id '%2'")
                              .arg(QCoreApplication::applicationVersion(), options.appId);
-    bindery::core::Runtime runtime(options, registry, traffic);
-    if (!runtime.start())
-        return die(QStringLiteral("fatal: %1").arg(runtime.lastError()));
+    bindery::core::Sidecar sidecar(options, registry, traffic);
+    if (!sidecar.startAndWait())
+        return die(QStringLiteral("fatal: %1").arg(sidecar.lastError()));
     qInfo().noquote() << QStringLiteral("binderyd started in %1 ms; API at %2")
                              .arg(startTimer.elapsed())
-                             .arg(runtime.apiAddress());
+                             .arg(sidecar.apiAddress());
 
     if (::pipe(g_signalPipe) == 0) {
         std::signal(SIGINT, onSignal);
@@ -246,7 +246,7 @@ int main(int argc, char *argv[])
         });
     }
     const int rc = QCoreApplication::exec();
-    runtime.stop();
+    sidecar.stopAndWait();
     writer.reset();
     qInfo().noquote() << QStringLiteral("binderyd stopped");
     return rc;

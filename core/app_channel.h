@@ -1,19 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include <mutex>
-#include <vector>
-
 #include <QByteArray>
 #include <QString>
 
 #include "core/binding.h"
-#include "core/http_client.h"
 #include "core/traffic.h"
 
 namespace bindery::core {
 
-/** @brief The app's answer to an OPTIONS probe. */
+/** @brief The app's answer to a subscription check (HTTP: the OPTIONS probe). */
 struct ProbeResult
 {
     int status = 0; ///< 0 on transport error or timeout
@@ -23,47 +19,35 @@ struct ProbeResult
 };
 
 /**
- * @brief The lean keep-alive HTTP/1.1 client that delivers input events to the app.
+ * @brief How the runtime reaches the app: the subscription check and the delivery of each input
+ * event. HttpAppChannel speaks daprd's HTTP app protocol; an app that speaks Dapr's gRPC callback
+ * protocol gets a second implementation, with no change to the runtime.
  *
- * Deliveries go through HttpConnection (plain sockets, ~10 µs of CPU per POST); the rare OPTIONS
- * probe uses libcurl. Thread-safe: every call borrows a kept-alive connection from a small pool,
- * so concurrent callers (e.g. one per Kafka partition) each get their own connection. post() and
- * options() block the calling thread, bounded by their timeout; they are called on reader threads,
- * never on the runtime or UI thread.
+ * Implementations are thread-safe: deliver() is called concurrently from the bindings' reader
+ * threads (e.g. one per Kafka partition) and blocks that thread until the app answered or the
+ * timeout ran out; probe() runs on the runtime's probe pool. Neither ever runs on the runtime,
+ * API or UI thread. Owned through a shared_ptr by the runtime and by every reader that uses it.
  */
-class AppChannel final
+class AppChannel
 {
 public:
-    AppChannel(QString address, int port, QByteArray appApiToken = {});
-    ~AppChannel();
-    AppChannel(const AppChannel &) = delete;
-    AppChannel &operator=(const AppChannel &) = delete;
+    virtual ~AppChannel();
 
-    /// POSTs an event as daprd does (reference §2.3). `responseHeaders` may be null.
-    AppReply post(const QString &route, const QByteArray &body, const Headers &metadata,
-                  int timeoutMs, Headers *responseHeaders = nullptr);
-    /// The subscription probe: OPTIONS /route, 2xx or 405 = subscribed (reference §2.2).
-    ProbeResult options(const QString &route, int timeoutMs);
-    /// True if a TCP connection to the app port succeeds within `timeoutMs`.
-    bool portOpen(int timeoutMs) const;
+    /// Delivers one event to `route` and waits for the answer (reference §2.3, §2.4).
+    virtual AppReply deliver(const QString &route, const BindingEvent &event, int timeoutMs,
+                             Headers *responseHeaders)
+        = 0;
+    /// Whether the app wants the events of this input binding (reference §2.2).
+    virtual ProbeResult probe(const QString &bindingName, const QString &route, int timeoutMs) = 0;
+    /// "http://127.0.0.1:3000": for logs and the console.
+    virtual QString address() const = 0;
+    /// "http" or "grpc", as /v1.0/metadata reports it.
+    virtual QString protocol() const = 0;
 
-    QString baseUrl() const { return m_baseUrl; }
     /// "/route" cleaned as Go's path.Clean plus a leading slash.
     static QString cleanRoute(const QString &route);
     /// Go's CanonicalMIMEHeaderKey ("x-opt-offset" -> "X-Opt-Offset").
     static QByteArray canonicalHeaderKey(const QByteArray &key);
-
-private:
-    HttpConnection *acquire();
-    void release(HttpConnection *connection);
-
-    QString m_address;
-    int m_port;
-    QString m_baseUrl;
-    QByteArray m_token;
-    std::mutex m_mutex;
-    std::vector<HttpConnection *> m_pool;
-    QByteArray m_hostHeader;
 };
 
 } // namespace bindery::core

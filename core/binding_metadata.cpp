@@ -105,7 +105,9 @@ Result<BindingMetadata> BindingMetadata::fromYaml(const QByteArray &text, const 
         meta.type = QStringLiteral("bindings.") + meta.name;
         meta.version = str(root, "version", QStringLiteral("v1"));
         for (const QString &alias : list(root, "aliases"))
-            meta.aliases << (alias.startsWith(QStringLiteral("bindings.")) ? alias : QStringLiteral("bindings.") + alias);
+            meta.aliases << (alias.startsWith(QStringLiteral("bindings."))
+                                 ? alias
+                                 : QStringLiteral("bindings.") + alias);
         meta.status = str(root, "status");
         meta.title = str(root, "title", meta.name);
         meta.description = str(root, "description");
@@ -267,9 +269,11 @@ Diagnostics validateComponent(const ComponentSpec &spec, const BindingMetadata &
         }
         const bool setToSomething = !item.value.trimmed().isEmpty() || !item.secretName.isEmpty();
         if (setToSomething && !f->unsupported.isEmpty()
-            && !(f->type == QStringLiteral("bool") && item.secretName.isEmpty() && !parseDaprBool(item.value))) {
+            && !(f->type == QStringLiteral("bool") && item.secretName.isEmpty()
+                 && !parseDaprBool(item.value))) {
             out << make(Diagnostic::Severity::Error, item.location, f->name,
-                        QStringLiteral("metadata '%1' is not supported by Bindery: %2").arg(item.name, f->unsupported));
+                        QStringLiteral("metadata '%1' is not supported by Bindery: %2")
+                            .arg(item.name, f->unsupported));
             continue;
         }
         // A field that only applies to the direction this component does not have.

@@ -98,7 +98,8 @@ const BindingMetadata &builtinSchema(const QString &folder)
     std::lock_guard lock(mutex);
     std::unique_ptr<BindingMetadata> &slot = cache[folder];
     if (!slot) {
-        const QString path = QStringLiteral(":/bindings/") + folder + QStringLiteral("/metadata.yaml");
+        const QString path
+            = QStringLiteral(":/bindings/") + folder + QStringLiteral("/metadata.yaml");
         Result<BindingMetadata> meta = BindingMetadata::fromFile(path);
         if (!meta)
             qFatal("broken built-in binding schema: %s", qPrintable(meta.error().message));

@@ -58,9 +58,9 @@ void registerBuiltinBindings(BindingRegistry &registry);
 void registerLoopbackBinding(BindingRegistry &registry);
 
 /**
- * @brief The schema of the binding in `core/bindings/<folder>/` (`:/bindings/<folder>/metadata.yaml`),
- * parsed once and cached for the process. Aborts loudly if the resource is missing or broken: that
- * is a build defect, caught by every test. Any thread.
+ * @brief The schema of the binding in `core/bindings/<folder>/`
+ * (`:/bindings/<folder>/metadata.yaml`), parsed once and cached for the process. Aborts loudly if
+ * the resource is missing or broken: that is a build defect, caught by every test. Any thread.
  */
 const BindingMetadata &builtinSchema(const QString &folder);
 
@@ -68,7 +68,7 @@ const BindingMetadata &builtinSchema(const QString &folder);
  * @brief Registers the binding of one folder. The type name (and any aliases) come from the
  * schema, so they are written once. `Input` / `Output` may be `void` for a one-direction binding.
  */
-template<typename Input, typename Output>
+template <typename Input, typename Output>
 void registerBinding(BindingRegistry &registry, const QString &folder, bool testOnly = false)
 {
     BindingDescriptor d;
@@ -93,7 +93,8 @@ void registerBinding(BindingRegistry &registry, const QString &folder, bool test
 #define BINDERY_BINDING(folder, InputType, OutputType)                                             \
     void bindery_register_##folder(::bindery::core::BindingRegistry &registry)                     \
     {                                                                                              \
-        ::bindery::core::registerBinding<InputType, OutputType>(registry, QStringLiteral(#folder)); \
+        ::bindery::core::registerBinding<InputType, OutputType>(registry,                          \
+                                                                QStringLiteral(#folder));          \
     }
 
 /// As BINDERY_BINDING, for the test-only loopback binding: registered as testOnly.

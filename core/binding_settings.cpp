@@ -57,8 +57,10 @@ BindingSettings::BindingSettings(const ComponentSpec &spec, const BindingMetadat
             // A bool that is off asks for nothing unsupported.
             if (f.type == QStringLiteral("bool") && !parseDaprBool(item->value))
                 continue;
-            setError(ErrorCode::Unsupported, where(&f) + QStringLiteral("metadata '%1' is not supported by Bindery: %2")
-                                                 .arg(item->name, f.unsupported));
+            setError(ErrorCode::Unsupported,
+                     where(&f)
+                         + QStringLiteral("metadata '%1' is not supported by Bindery: %2")
+                               .arg(item->name, f.unsupported));
         } else {
             m_warnings << compatibilityWarning(item->name, f);
         }
@@ -67,7 +69,8 @@ BindingSettings::BindingSettings(const ComponentSpec &spec, const BindingMetadat
 
 QString BindingSettings::compatibilityWarning(const QString &written, const MetadataField &field)
 {
-    return QStringLiteral("metadata '%1' is accepted for compatibility and has no effect in Bindery: %2")
+    return QStringLiteral(
+               "metadata '%1' is accepted for compatibility and has no effect in Bindery: %2")
         .arg(written, field.compatibility);
 }
 
@@ -159,14 +162,17 @@ const MetadataField *BindingSettings::lookup(const QString &name, const char *ge
     const MetadataField *f = m_schema.field(name);
     QString problem;
     if (!f || f->builtin)
-        problem = QStringLiteral("field '%1' is not declared in the schema of %2").arg(name, m_schema.type);
+        problem = QStringLiteral("field '%1' is not declared in the schema of %2")
+                      .arg(name, m_schema.type);
     else if (f->name != name)
-        problem = QStringLiteral("field '%1' is read under another spelling ('%2')").arg(f->name, name);
+        problem
+            = QStringLiteral("field '%1' is read under another spelling ('%2')").arg(f->name, name);
     else if (!allowedTypes.isEmpty() && !allowedTypes.contains(f->type))
         problem = QStringLiteral("field '%1' has type %2 in the schema but is read with %3()")
                       .arg(name, f->type, QString::fromLatin1(getter));
     if (!problem.isEmpty()) {
-        qCCritical(lcSettings).noquote() << QStringLiteral("programming error in %1: %2").arg(m_schema.type, problem);
+        qCCritical(lcSettings).noquote()
+            << QStringLiteral("programming error in %1: %2").arg(m_schema.type, problem);
         audit({m_schema.type, name, false, problem});
         setError(ErrorCode::InitFailed, QStringLiteral("internal: ") + problem);
         return nullptr;
@@ -226,14 +232,17 @@ bool BindingSettings::boolean(const QString &name)
     if (v.isEmpty()) {
         if (requiredHere(*f))
             setError(ErrorCode::MissingMetadata,
-                     where(nullptr) + QStringLiteral("required metadata '%1' is missing").arg(f->name));
+                     where(nullptr)
+                         + QStringLiteral("required metadata '%1' is missing").arg(f->name));
         return false;
     }
     bool ok = false;
     const bool b = parseDaprBool(v, &ok);
     if (!ok) {
         setError(ErrorCode::InvalidMetadata,
-                 where(f) + QStringLiteral("metadata '%1' must be a bool (true or false), not '%2'").arg(f->name, shown(v)));
+                 where(f)
+                     + QStringLiteral("metadata '%1' must be a bool (true or false), not '%2'")
+                           .arg(f->name, shown(v)));
         return parseDaprBool(f->defaultValue);
     }
     return b;
@@ -249,7 +258,8 @@ qint64 BindingSettings::integer(const QString &name, qint64 min, qint64 max)
     if (v.isEmpty()) {
         if (requiredHere(*f))
             setError(ErrorCode::MissingMetadata,
-                     where(nullptr) + QStringLiteral("required metadata '%1' is missing").arg(f->name));
+                     where(nullptr)
+                         + QStringLiteral("required metadata '%1' is missing").arg(f->name));
         return qBound(min, qint64(0), max);
     }
     bool ok = false;
@@ -262,9 +272,10 @@ qint64 BindingSettings::integer(const QString &name, qint64 min, qint64 max)
             range = QStringLiteral(" >= %1").arg(min);
         else if (max != std::numeric_limits<qint64>::max())
             range = QStringLiteral(" <= %1").arg(max);
-        setError(ErrorCode::InvalidMetadata, where(f)
-                                                 + QStringLiteral("metadata '%1' must be an integer%2, not '%3'")
-                                                       .arg(f->name, range, shown(v)));
+        setError(ErrorCode::InvalidMetadata,
+                 where(f)
+                     + QStringLiteral("metadata '%1' must be an integer%2, not '%3'")
+                           .arg(f->name, range, shown(v)));
         return qBound(min, f->defaultValue.toLongLong(), max);
     }
     return n;
@@ -280,18 +291,20 @@ double BindingSettings::number(const QString &name, double min, double max)
     if (v.isEmpty()) {
         if (requiredHere(*f))
             setError(ErrorCode::MissingMetadata,
-                     where(nullptr) + QStringLiteral("required metadata '%1' is missing").arg(f->name));
+                     where(nullptr)
+                         + QStringLiteral("required metadata '%1' is missing").arg(f->name));
         return qBound(min, 0.0, max);
     }
     bool ok = false;
     const double n = v.toDouble(&ok);
     if (!ok || n < min || n > max) {
-        setError(ErrorCode::InvalidMetadata, where(f)
-                                                 + QStringLiteral("metadata '%1' must be a number from %2 to %3, not '%4'")
-                                                       .arg(f->name)
-                                                       .arg(min)
-                                                       .arg(max)
-                                                       .arg(shown(v)));
+        setError(ErrorCode::InvalidMetadata,
+                 where(f)
+                     + QStringLiteral("metadata '%1' must be a number from %2 to %3, not '%4'")
+                           .arg(f->name)
+                           .arg(min)
+                           .arg(max)
+                           .arg(shown(v)));
         return qBound(min, f->defaultValue.toDouble(), max);
     }
     return n;
@@ -307,14 +320,16 @@ qint64 BindingSettings::durationMs(const QString &name)
     if (v.isEmpty()) {
         if (requiredHere(*f))
             setError(ErrorCode::MissingMetadata,
-                     where(nullptr) + QStringLiteral("required metadata '%1' is missing").arg(f->name));
+                     where(nullptr)
+                         + QStringLiteral("required metadata '%1' is missing").arg(f->name));
         return 0;
     }
     qint64 ms = 0;
     if (!parseGoDuration(v, &ms) || ms < 0) {
         setError(ErrorCode::InvalidMetadata,
                  where(f)
-                     + QStringLiteral("metadata '%1' must be a duration such as 500ms, 5s or 1m30s, not '%2'")
+                     + QStringLiteral(
+                           "metadata '%1' must be a duration such as 500ms, 5s or 1m30s, not '%2'")
                            .arg(f->name, shown(v)));
         qint64 fallback = 0;
         parseGoDuration(f->defaultValue, &fallback);
@@ -333,14 +348,17 @@ qint64 BindingSettings::byteSize(const QString &name)
     if (v.isEmpty()) {
         if (requiredHere(*f))
             setError(ErrorCode::MissingMetadata,
-                     where(nullptr) + QStringLiteral("required metadata '%1' is missing").arg(f->name));
+                     where(nullptr)
+                         + QStringLiteral("required metadata '%1' is missing").arg(f->name));
         return 0;
     }
     qint64 bytes = 0;
     if (!parseByteSize(v, &bytes) || bytes < 0) {
         setError(ErrorCode::InvalidMetadata,
-                 where(f) + QStringLiteral("metadata '%1' must be a byte size such as 1024, 4Mi or 100MB, not '%2'")
-                                .arg(f->name, shown(v)));
+                 where(f)
+                     + QStringLiteral(
+                           "metadata '%1' must be a byte size such as 1024, 4Mi or 100MB, not '%2'")
+                           .arg(f->name, shown(v)));
         qint64 fallback = 0;
         parseByteSize(f->defaultValue, &fallback);
         return fallback;
@@ -354,7 +372,8 @@ QString BindingSettings::oneOf(const QString &name)
     if (!f)
         return {};
     if (f->allowedValues.isEmpty()) {
-        const QString problem = QStringLiteral("field '%1' is read with oneOf() but has no allowedValues").arg(name);
+        const QString problem
+            = QStringLiteral("field '%1' is read with oneOf() but has no allowedValues").arg(name);
         audit({m_schema.type, name, false, problem});
         setError(ErrorCode::InitFailed, QStringLiteral("internal: ") + problem);
         return {};
@@ -364,7 +383,8 @@ QString BindingSettings::oneOf(const QString &name)
     if (v.isEmpty()) {
         if (requiredHere(*f))
             setError(ErrorCode::MissingMetadata,
-                     where(nullptr) + QStringLiteral("required metadata '%1' is missing").arg(f->name));
+                     where(nullptr)
+                         + QStringLiteral("required metadata '%1' is missing").arg(f->name));
         return {};
     }
     auto norm = [](QString s) { return s.remove(u' ').toLower(); };
@@ -409,7 +429,8 @@ QByteArray BindingSettings::pem(const QString &name)
     if (v.isEmpty()) {
         if (requiredHere(*f))
             setError(ErrorCode::MissingMetadata,
-                     where(nullptr) + QStringLiteral("required metadata '%1' is missing").arg(f->name));
+                     where(nullptr)
+                         + QStringLiteral("required metadata '%1' is missing").arg(f->name));
         return {};
     }
     if (v.contains(QStringLiteral("-----BEGIN")))
@@ -419,14 +440,18 @@ QByteArray BindingSettings::pem(const QString &name)
         const QByteArray content = file.read(16 * 1024 * 1024);
         if (content.contains("-----BEGIN"))
             return content;
-        setError(ErrorCode::InvalidMetadata, where(f)
-                                                 + QStringLiteral("metadata '%1' names the file '%2', which holds no PEM data")
-                                                       .arg(f->name, shown(v)));
+        setError(ErrorCode::InvalidMetadata,
+                 where(f)
+                     + QStringLiteral("metadata '%1' names the file '%2', which holds no PEM data")
+                           .arg(f->name, shown(v)));
         return {};
     }
     // Never echo what may be key material.
     setError(ErrorCode::InvalidMetadata,
-             where(f) + QStringLiteral("metadata '%1' is neither PEM text (-----BEGIN ...) nor a readable file").arg(f->name));
+             where(f)
+                 + QStringLiteral(
+                       "metadata '%1' is neither PEM text (-----BEGIN ...) nor a readable file")
+                       .arg(f->name));
     return {};
 }
 

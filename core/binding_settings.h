@@ -40,7 +40,8 @@ namespace bindery::core {
 class BindingSettings final
 {
 public:
-    BindingSettings(const ComponentSpec &spec, const BindingMetadata &schema, Directions directions);
+    BindingSettings(const ComponentSpec &spec, const BindingMetadata &schema,
+                    Directions directions);
 
     /// The value (trimmed), or the schema default. Required fields must be set.
     QString string(const QString &name);
@@ -73,7 +74,8 @@ public:
 
     /// Records a binding-level error about `field` in the same form as the reader's own errors
     /// (e.g. a value the schema allows but this combination does not). Keeps the first error.
-    void fail(const QString &field, const QString &message, ErrorCode code = ErrorCode::InvalidMetadata);
+    void fail(const QString &field, const QString &message,
+              ErrorCode code = ErrorCode::InvalidMetadata);
     /// A warning about `field` for the log and the console.
     void warn(const QString &field, const QString &message);
 

@@ -6,20 +6,23 @@
 
 namespace bindery {
 
-/** @brief Why a core operation failed. Mapped to Dapr's `ERR_*` codes only at the HTTP edge. */
+/**
+ * @brief Why a core operation failed. The API transports map these to Dapr's `ERR_*` codes and
+ * statuses in one table, core/api/dapr_errors.h; nothing else in the core knows Dapr's codes.
+ */
 enum class ErrorCode {
-    InvalidComponent,
-    UnknownBindingType,
-    MissingMetadata,
-    InvalidMetadata,
-    InitFailed,
-    InvokeFailed,
-    Unsupported,
-    MalformedData,
-    NotFound,
-    Timeout,
-    Closed,
-    Io,
+    InvalidComponent,   ///< a component file or document that cannot be used
+    UnknownBindingType, ///< no binding is registered for the type/version
+    MissingMetadata,    ///< a required metadata field is missing
+    InvalidMetadata,    ///< a metadata value is malformed or not allowed
+    InitFailed,         ///< a binding's init failed (e.g. cannot reach its server)
+    InvokeFailed,       ///< an output call failed
+    Unsupported,        ///< valid for daprd, not supported by Bindery (yet)
+    MalformedData,      ///< request data or a request part that cannot be used
+    NotFound,           ///< the named thing (file, object, secret) does not exist
+    NotReady,           ///< a binding is (re)initialising; the call may be retried
+    Timeout,            ///< a bounded wait ran out
+    Io,                 ///< an operating-system or socket error
 };
 
 /** @brief A failure with a human-readable message that names the file, field or binding. */
@@ -29,9 +32,6 @@ struct Error
     QString message;
     QString component;
 };
-
-/** @brief Stable lower-case name of an error code, e.g. "init-failed". */
-QString errorCodeName(ErrorCode code);
 
 } // namespace bindery
 

@@ -8,13 +8,12 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <QPointer>
+#include <QTcpSocket>
 #include <QThread>
-#include <QThreadPool>
 #include <QTimer>
 
-#include "core/app_channel.h"
 #include "core/component_loader.h"
-#include "core/http/api_server.h"
+#include "core/http_app_channel.h"
 #include "core/secret_store.h"
 
 Q_LOGGING_CATEGORY(lcRuntime, "bindery.core.runtime")
@@ -32,6 +31,18 @@ QString componentStateName(ComponentState state)
     return {};
 }
 
+QString runtimeStateName(RuntimeState state)
+{
+    switch (state) {
+    case RuntimeState::Stopped: return QStringLiteral("stopped");
+    case RuntimeState::Starting: return QStringLiteral("starting");
+    case RuntimeState::Running: return QStringLiteral("running");
+    case RuntimeState::Stopping: return QStringLiteral("stopping");
+    case RuntimeState::Failed: return QStringLiteral("failed");
+    }
+    return {};
+}
+
 QString failurePolicyName(FailurePolicy policy)
 {
     switch (policy) {
@@ -45,13 +56,11 @@ QString failurePolicyName(FailurePolicy policy)
 struct Runtime::Instance
 {
     ComponentSpec spec;
-    const BindingDescriptor *descriptor = nullptr;
     std::shared_ptr<InputBinding> input;
     std::shared_ptr<OutputBinding> output;
     std::unique_ptr<std::jthread> reader;
     ComponentStatus status;
     quint64 generation = 0;
-    bool wantsInput = false;
 };
 
 namespace {
@@ -103,6 +112,10 @@ Runtime::Runtime(RuntimeOptions options, const BindingRegistry &registry, Traffi
     qRegisterMetaType<bindery::core::ComponentStatus>();
     qRegisterMetaType<bindery::core::RuntimeState>();
     m_extended.insert(QStringLiteral("daprRuntimeVersion"), m_options.runtimeVersion);
+    // Probes block a thread for up to --app-binding-options-timeout each: a pool of our own keeps
+    // them off the global pool that Qt and the console share.
+    m_probePool.setMaxThreadCount(4);
+    m_probePool.setObjectName(QStringLiteral("bindery-probes"));
 }
 
 Runtime::~Runtime()
@@ -130,19 +143,27 @@ void Runtime::setState(RuntimeState state)
     Q_EMIT stateChanged(state);
 }
 
+void Runtime::setLastError(const QString &message)
+{
+    std::lock_guard lock(m_snapshotMutex);
+    m_lastError = message;
+}
+
 bool Runtime::start()
+{
+    if (!loadComponents())
+        return false;
+    connectApp();
+    return true;
+}
+
+bool Runtime::loadComponents()
 {
     Q_ASSERT(QThread::currentThread() == thread());
     if (state() == RuntimeState::Running || state() == RuntimeState::Starting)
         return true;
     setState(RuntimeState::Starting);
-    {
-        std::lock_guard lock(m_snapshotMutex);
-        m_lastError.clear();
-    }
-    if (m_options.appPort > 0)
-        m_channel = std::make_shared<AppChannel>(m_options.appChannelAddress, m_options.appPort,
-                                                 m_options.appApiToken);
+    setLastError({});
 
     LoaderOptions lo;
     lo.appId = m_options.appId;
@@ -160,10 +181,7 @@ bool Runtime::start()
         const QString message
             = QStringLiteral("failed to load components: ") + errors.join(QStringLiteral("; "));
         log(3, message);
-        {
-            std::lock_guard lock(m_snapshotMutex);
-            m_lastError = message;
-        }
+        setLastError(message);
         setState(RuntimeState::Failed);
         return false;
     }
@@ -179,48 +197,43 @@ bool Runtime::start()
                           .arg(inst->spec.logName(), inst->status.error);
                 log(3, QStringLiteral("Error processing component, binderyd will exit gracefully: ")
                            + message);
-                {
-                    std::lock_guard lock(m_snapshotMutex);
-                    m_lastError = message;
-                }
+                setLastError(message);
                 stop();
                 setState(RuntimeState::Failed);
                 return false;
             }
         }
     }
+    publishStatus();
+    return true;
+}
 
-    m_api = std::make_unique<ApiServer>(*this);
-    Result<quint16> port
-        = m_api->listen(m_options.listenAddresses, static_cast<quint16>(m_options.httpPort));
-    if (!port) {
-        log(3, port.error().message);
+void Runtime::connectApp()
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    if (state() != RuntimeState::Starting)
+        return;
+    if (m_options.appPort > 0) {
+        auto channel = std::make_shared<HttpAppChannel>(m_options.appChannelAddress,
+                                                        m_options.appPort, m_options.appApiToken);
         {
             std::lock_guard lock(m_snapshotMutex);
-            m_lastError = port.error().message;
+            m_channel = channel;
         }
-        m_api.reset();
-        stop();
-        setState(RuntimeState::Failed);
-        return false;
-    }
-    {
-        std::lock_guard lock(m_snapshotMutex);
-        m_boundPort = *port;
-        m_apiAddress = QStringLiteral("http://%1:%2")
-                           .arg(m_options.listenAddresses.value(0), QString::number(*port));
-        m_outboundReady = true;
-    }
-    log(1, QStringLiteral("HTTP API listening on %1 (%2)")
-               .arg(m_apiAddress, m_options.listenAddresses.join(QStringLiteral(", "))));
-
-    if (m_channel) {
-        log(1, QStringLiteral("waiting for the app on %1").arg(m_channel->baseUrl()));
+        log(1, QStringLiteral("waiting for the app on %1").arg(channel->address()));
+        // daprd dials the app port every 100 ms until it accepts (blockUntilAppIsReady); here
+        // without blocking this thread: one non-blocking connect at a time.
+        m_appProbeSocket = new QTcpSocket(this);
+        connect(m_appProbeSocket, &QTcpSocket::connected, this, &Runtime::onAppReady);
+        connect(m_appProbeSocket, &QTcpSocket::errorOccurred, this, [this]() {
+            if (m_appPoll)
+                m_appPoll->start();
+        });
         m_appPoll = new QTimer(this);
+        m_appPoll->setSingleShot(true);
         m_appPoll->setInterval(100);
-        connect(m_appPoll, &QTimer::timeout, this, &Runtime::pollAppPort);
-        m_appPoll->start();
-        pollAppPort();
+        connect(m_appPoll, &QTimer::timeout, this, &Runtime::checkAppPort);
+        checkAppPort();
     } else {
         log(1, QStringLiteral("no --app-port: input bindings will not deliver events"));
         for (auto &inst : m_instances) {
@@ -232,22 +245,31 @@ bool Runtime::start()
     }
     setState(RuntimeState::Running);
     publishStatus();
-    return true;
 }
 
-void Runtime::pollAppPort()
+void Runtime::checkAppPort()
 {
-    if (!m_channel || m_appReady)
+    if (!m_appProbeSocket || appReady())
         return;
-    // A short bounded connect; the runtime thread is otherwise idle while waiting for the app.
-    if (!m_channel->portOpen(50))
-        return;
-    m_appPoll->stop();
+    m_appProbeSocket->abort();
+    m_appProbeSocket->connectToHost(m_options.appChannelAddress,
+                                    static_cast<quint16>(m_options.appPort));
+}
+
+void Runtime::onAppReady()
+{
+    if (m_appPoll)
+        m_appPoll->stop();
+    if (m_appProbeSocket) {
+        m_appProbeSocket->abort();
+        m_appProbeSocket->deleteLater();
+        m_appProbeSocket = nullptr;
+    }
     {
         std::lock_guard lock(m_snapshotMutex);
         m_appReady = true;
     }
-    log(1, QStringLiteral("app is listening on %1").arg(m_channel->baseUrl()));
+    log(1, QStringLiteral("app is listening on %1").arg(m_channel->address()));
     for (auto &inst : m_instances) {
         if (inst->input && !inst->reader)
             probeAndRead(inst->spec.name);
@@ -257,10 +279,17 @@ void Runtime::pollAppPort()
 
 void Runtime::stop()
 {
-    if (m_appPoll) {
-        m_appPoll->stop();
-        delete m_appPoll;
-        m_appPoll = nullptr;
+    const bool wasActive = state() != RuntimeState::Stopped && state() != RuntimeState::Failed;
+    if (wasActive)
+        setState(RuntimeState::Stopping);
+    delete m_appPoll;
+    m_appPoll = nullptr;
+    delete m_appProbeSocket;
+    m_appProbeSocket = nullptr;
+    {
+        // The API answers "couldn't find" from here on, not a closed binding.
+        std::unique_lock lock(m_outputsMutex);
+        m_outputs.clear();
     }
     // Stop every reader first (each bounded), then close: in-flight deliveries finish.
     for (auto &inst : m_instances) {
@@ -270,21 +299,15 @@ void Runtime::stop()
     for (auto &inst : m_instances)
         stopInstance(*inst);
     m_instances.clear();
-    if (m_api) {
-        m_api->close();
-        m_api.reset();
-    }
     // Probes still running hold only the channel (shared) and a guarded pointer to us.
-    QThreadPool::globalInstance()->waitForDone(m_options.probeTimeoutMs + 1000);
-    m_channel.reset();
+    m_probePool.waitForDone(m_options.probeTimeoutMs + 1000);
     {
         std::lock_guard lock(m_snapshotMutex);
-        m_outboundReady = false;
+        m_channel.reset();
         m_appReady = false;
-        m_boundPort = 0;
         m_snapshot.clear();
     }
-    if (state() != RuntimeState::Stopped && state() != RuntimeState::Failed) {
+    if (wasActive) {
         setState(RuntimeState::Stopped);
         log(1, QStringLiteral("runtime stopped"));
     }
@@ -354,9 +377,11 @@ void Runtime::loadSpecs(const QList<ComponentSpec> &specs, const Diagnostics &al
         }
         Instance &ref = *inst;
         m_instances.push_back(std::move(inst));
+        m_reinitialising.remove(ref.spec.name);
+        publishOutputs();
         if (ref.input && m_appReady && m_channel)
             probeAndRead(ref.spec.name);
-        else if (ref.input && !m_channel)
+        else if (ref.input && m_options.appPort <= 0)
             ref.status.subscription = QStringLiteral("no app port");
         else if (ref.input)
             ref.status.subscription = QStringLiteral("waiting for the app");
@@ -381,7 +406,6 @@ bool Runtime::initInstance(Instance &inst)
     const BindingDescriptor *desc = m_registry.find(spec.type, spec.version);
     if (!desc)
         return failWith(QStringLiteral("couldn't find binding %1").arg(spec.logName()));
-    inst.descriptor = desc;
     // Schema validation before init (#2): errors stop the component, warnings are kept.
     const Diagnostics schema = validateComponent(spec, desc->metadata);
     QStringList errors;
@@ -401,7 +425,6 @@ bool Runtime::initInstance(Instance &inst)
         return failWith(errors.join(QStringLiteral("; ")));
     }
     const Directions dirs = effectiveDirections(spec, desc->metadata);
-    inst.wantsInput = dirs.input && desc->inputFactory;
     if (dirs.input && desc->inputFactory)
         inst.input = desc->inputFactory();
     if (dirs.output && desc->outputFactory)
@@ -490,9 +513,9 @@ void Runtime::probeAndRead(const QString &name)
     TrafficStream *traffic = &m_traffic;
     const QString type = inst->spec.type;
     QPointer<Runtime> self(this);
-    QThreadPool::globalInstance()->start([=]() {
+    m_probePool.start([=]() {
         const qint64 started = nowUs();
-        const ProbeResult r = channel->options(route, timeout);
+        const ProbeResult r = channel->probe(name, route, timeout);
         TrafficRecord rec;
         rec.id = traffic->nextId();
         rec.kind = TrafficRecord::Kind::Probe;
@@ -561,7 +584,7 @@ void Runtime::startInput(Instance &inst)
     auto throttle = std::make_shared<LogThrottle>();
     EventHandler handler = [=](const BindingEvent &event) -> AppReply {
         if (!traffic->enabled()) { // nobody records traffic: the hot path builds no record
-            AppReply reply = channel->post(route, event.data, event.metadata, timeout, nullptr);
+            AppReply reply = channel->deliver(route, event, timeout, nullptr);
             if (!reply.ok())
                 logDeliveryFailure(*throttle, name, event, reply);
             return reply;
@@ -571,8 +594,7 @@ void Runtime::startInput(Instance &inst)
         rec.kind = TrafficRecord::Kind::Input;
         rec.startedUs = nowUs();
         Headers responseHeaders;
-        AppReply reply
-            = channel->post(route, event.data, event.metadata, timeout, &responseHeaders);
+        AppReply reply = channel->deliver(route, event, timeout, &responseHeaders);
         rec.latencyUs = nowUs() - rec.startedUs;
         rec.binding = name;
         rec.bindingType = type;
@@ -625,7 +647,7 @@ void Runtime::startInput(Instance &inst)
         }
     });
     log(1, QStringLiteral("input binding %1 is reading; events go to %2%3")
-               .arg(name, channel->baseUrl(), route));
+               .arg(name, channel->address(), route));
 }
 
 void Runtime::reloadFile(const QString &path)
@@ -635,8 +657,15 @@ void Runtime::reloadFile(const QString &path)
     auto sameFile = [&](const QString &f) {
         return f == path || (!canonical.isEmpty() && QFileInfo(f).canonicalFilePath() == canonical);
     };
+    // The file's components answer 503 (not "couldn't find") while they are re-initialised.
+    for (const auto &inst : m_instances) {
+        if (sameFile(inst->spec.location.file))
+            m_reinitialising.insert(inst->spec.name);
+    }
     for (auto it = m_instances.begin(); it != m_instances.end();) {
         if (sameFile((*it)->spec.location.file)) {
+            (*it)->status.state = ComponentState::Pending;
+            publishOutputs();
             stopInstance(**it);
             it = m_instances.erase(it);
         } else {
@@ -648,6 +677,7 @@ void Runtime::reloadFile(const QString &path)
     if (f.exists()) {
         if (!f.open(QIODevice::ReadOnly)) {
             log(3, QStringLiteral("%1: cannot read: %2").arg(path, f.errorString()));
+            m_reinitialising.clear();
             publishStatus();
             return;
         }
@@ -689,6 +719,8 @@ void Runtime::reloadFile(const QString &path)
         }
     }
     loadSpecs(resolved, diags);
+    m_reinitialising.clear();
+    publishStatus();
 }
 
 void Runtime::reloadAll()
@@ -735,6 +767,7 @@ void Runtime::publishStatus()
         std::lock_guard lock(m_snapshotMutex);
         m_snapshot = snapshot;
     }
+    publishOutputs();
     Q_EMIT componentsChanged();
 }
 
@@ -756,40 +789,51 @@ QString Runtime::lastError() const
     return m_lastError;
 }
 
-quint16 Runtime::httpPort() const
-{
-    std::lock_guard lock(m_snapshotMutex);
-    return m_boundPort;
-}
-
-QString Runtime::apiAddress() const
-{
-    std::lock_guard lock(m_snapshotMutex);
-    return m_apiAddress;
-}
-
-bool Runtime::outboundReady() const
-{
-    std::lock_guard lock(m_snapshotMutex);
-    return m_outboundReady;
-}
-
 bool Runtime::appReady() const
 {
     std::lock_guard lock(m_snapshotMutex);
     return m_appReady;
 }
 
-std::shared_ptr<OutputBinding> Runtime::outputBinding(const QString &name) const
+OutputEntry Runtime::output(const QString &name) const
 {
-    const Instance *inst = find(name);
-    return inst ? inst->output : nullptr;
+    std::shared_lock lock(m_outputsMutex);
+    return m_outputs.value(name);
 }
 
-QString Runtime::componentType(const QString &name) const
+QMap<QString, QString> Runtime::extendedMetadata() const
 {
-    const Instance *inst = find(name);
-    return inst ? inst->spec.type : QString();
+    std::lock_guard lock(m_snapshotMutex);
+    return m_extended;
+}
+
+void Runtime::setExtendedMetadata(const QString &key, const QString &value)
+{
+    std::lock_guard lock(m_snapshotMutex);
+    m_extended.insert(key, value);
+}
+
+std::shared_ptr<AppChannel> Runtime::appChannel() const
+{
+    std::lock_guard lock(m_snapshotMutex);
+    return m_channel;
+}
+
+void Runtime::publishOutputs()
+{
+    QHash<QString, OutputEntry> outputs;
+    for (const auto &inst : m_instances) {
+        if (inst->output && inst->status.state == ComponentState::Loaded)
+            outputs.insert(inst->spec.name,
+                           {inst->output, inst->spec.type, inst->status.operations});
+    }
+    // A component whose file is being reloaded answers 503 until its new instance is ready.
+    for (const QString &name : std::as_const(m_reinitialising)) {
+        if (!outputs.contains(name))
+            outputs.insert(name, {});
+    }
+    std::unique_lock lock(m_outputsMutex);
+    m_outputs = std::move(outputs);
 }
 
 } // namespace bindery::core

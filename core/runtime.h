@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include <QSet>
 #include <QString>
 #include <QStringList>
+#include <QThreadPool>
 
 #include "core/binding.h"
 #include "core/binding_registry.h"
@@ -21,11 +23,11 @@
 #include "core/runtime_options.h"
 #include "core/traffic.h"
 
+class QTcpSocket;
 class QTimer;
 
 namespace bindery::core {
 
-class ApiServer;
 class AppChannel;
 
 /** @brief Lifecycle of one component in the runtime. */
@@ -50,16 +52,35 @@ struct ComponentStatus
 };
 
 /** @brief Where the runtime is in its start-up. */
-enum class RuntimeState { Stopped, Starting, Running, Failed };
+enum class RuntimeState { Stopped, Starting, Running, Stopping, Failed };
+QString runtimeStateName(RuntimeState state);
 
 /**
- * @brief The embedded Dapr-compatible bindings runtime: components, HTTP API, app channel.
+ * @brief A live output binding as the API sees it: a value the runtime publishes and any thread
+ * may read (Runtime::output()). `binding` is null while the component (re)initialises.
+ */
+struct OutputEntry
+{
+    std::shared_ptr<OutputBinding> binding;
+    QString type;
+    QStringList operations;
+    bool ready() const { return binding != nullptr; }
+};
+
+/**
+ * @brief The embedded Dapr-compatible bindings runtime: loads components, initialises and closes
+ * bindings, runs the input readers, and reaches the app through an AppChannel. It knows no API
+ * transport: the HTTP and gRPC APIs sit on top of it (core/api/binding_service.h), created by the
+ * composition roots (core/host/sidecar.h).
  *
- * Lives on its own QThread (the console) or the main thread (binderyd); every public slot and
- * Q_INVOKABLE must be called on that thread, e.g. through QMetaObject::invokeMethod. The
- * snapshot getters (components(), httpPort(), ...) are thread-safe. Input bindings read on one
- * std::jthread each; output invokes complete through callbacks on any thread and are marshalled
- * back here.
+ * Threads. A Runtime lives on its own thread (the sidecar's "bindery-runtime" QThread): every
+ * Q_INVOKABLE must run there, through QMetaObject::invokeMethod. That thread does the slow work
+ * (component init, bounded by each initTimeout; joining reader threads on reload); the API thread
+ * never waits on it. The snapshot getters and output() are thread-safe. Each input binding reads
+ * on a std::jthread of its own; OPTIONS probes run on a bounded pool of the runtime's own.
+ *
+ * Ownership. The runtime owns every binding instance. Output instances are shared with in-flight
+ * calls (a call keeps its binding alive until it completed); input instances with their reader.
  */
 class Runtime final : public QObject
 {
@@ -71,39 +92,40 @@ public:
             QObject *parent = nullptr);
     ~Runtime() override;
 
-    /// Loads and initialises components, starts the API and the app channel. False on a fatal
-    /// error (duplicate names, a failed component without ignoreErrors when failFast, a port in
-    /// use); the reason is in lastError(). Runtime thread.
+    /// Loads and initialises the components. False on a fatal error (duplicate names, a failed
+    /// component without ignoreErrors when failFast); the reason is in lastError().
+    Q_INVOKABLE bool loadComponents();
+    /// Starts waiting for the app, then probes and reads the inputs (daprd does this once the API
+    /// servers are up). Runtime thread.
+    Q_INVOKABLE void connectApp();
+    /// loadComponents() then connectApp(): for callers without an API.
     Q_INVOKABLE bool start();
-    /// Stops readers (bounded), closes bindings and the API. Idempotent. Runtime thread.
+    /// Stops readers (bounded), closes bindings. Idempotent. Runtime thread.
     Q_INVOKABLE void stop();
-    /// Re-reads one file and re-initialises the components defined in it (hot reload).
+    /// Re-reads one file and re-initialises the components defined in it (hot reload). While
+    /// they initialise, output() reports them as not ready (the API answers 503).
     Q_INVOKABLE void reloadFile(const QString &path);
     /// Re-reads every resources path and re-initialises every component.
     Q_INVOKABLE void reloadAll();
     /// Takes a component out of service (or back). Runtime thread.
     Q_INVOKABLE void setComponentEnabled(const QString &name, bool enabled);
 
-    // Thread-safe snapshots.
+    // Thread-safe.
     QList<ComponentStatus> components() const;
     RuntimeState state() const;
     QString lastError() const;
-    quint16 httpPort() const;
-    QString apiAddress() const;
-    bool outboundReady() const;
+    /// True once the app port accepted a connection (or there is no app to wait for).
     bool appReady() const;
+    /// The output binding named `name`; empty (no binding, no type) when there is none.
+    OutputEntry output(const QString &name) const;
+    /// Extended metadata (`PUT /v1.0/metadata/<key>`), always holding daprRuntimeVersion.
+    QMap<QString, QString> extendedMetadata() const;
+    void setExtendedMetadata(const QString &key, const QString &value);
+    /// The channel to the app, or null without an app port.
+    std::shared_ptr<AppChannel> appChannel() const;
     const RuntimeOptions &options() const { return m_options; }
     const BindingRegistry &registry() const { return m_registry; }
     TrafficStream &traffic() const { return m_traffic; }
-
-    // Used by the API server (runtime thread).
-    std::shared_ptr<OutputBinding> outputBinding(const QString &name) const;
-    QString componentType(const QString &name) const;
-    QMap<QString, QString> extendedMetadata() const { return m_extended; }
-    void setExtendedMetadata(const QString &key, const QString &value)
-    {
-        m_extended.insert(key, value);
-    }
 
 Q_SIGNALS:
     void componentsChanged();
@@ -116,6 +138,7 @@ private:
 
     void log(int level, const QString &text);
     void setState(RuntimeState state);
+    void setLastError(const QString &message);
     /// Initialises components whose secrets are already resolved; `diagnostics` are the loader's
     /// and the secret resolution's findings, attached to the components they name.
     void loadSpecs(const QList<ComponentSpec> &specs, const Diagnostics &diagnostics);
@@ -124,29 +147,33 @@ private:
     void stopInstance(Instance &instance);
     void probeAndRead(const QString &name);
     void onProbeResult(const QString &name, quint64 generation, int status, const QString &error);
-    void pollAppPort();
+    void checkAppPort();
+    void onAppReady();
     void publishStatus();
+    void publishOutputs();
     Instance *find(const QString &name) const;
 
     RuntimeOptions m_options;
     const BindingRegistry &m_registry;
     TrafficStream &m_traffic;
-    std::unique_ptr<ApiServer> m_api;
-    std::shared_ptr<AppChannel> m_channel;
+    QThreadPool m_probePool;
     QTimer *m_appPoll = nullptr;
+    QTcpSocket *m_appProbeSocket = nullptr;
     std::vector<std::unique_ptr<Instance>> m_instances;
     QSet<QString> m_disabled;
-    QMap<QString, QString> m_extended;
+    QSet<QString> m_reinitialising; ///< names whose file is being reloaded
     quint64 m_generation = 0;
 
     mutable std::mutex m_snapshotMutex;
     QList<ComponentStatus> m_snapshot;
     RuntimeState m_state = RuntimeState::Stopped;
     QString m_lastError;
-    quint16 m_boundPort = 0;
-    QString m_apiAddress;
-    bool m_outboundReady = false;
     bool m_appReady = false;
+    std::shared_ptr<AppChannel> m_channel;
+    QMap<QString, QString> m_extended;
+
+    mutable std::shared_mutex m_outputsMutex;
+    QHash<QString, OutputEntry> m_outputs;
 };
 
 } // namespace bindery::core

@@ -10,7 +10,7 @@
 #include <QThread>
 #include <QTimer>
 
-#include "core/http/api_server.h"
+#include "core/http/http_api.h"
 
 namespace bindery::ui {
 

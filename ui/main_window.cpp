@@ -58,6 +58,7 @@ QString stateName(core::RuntimeState s)
     case core::RuntimeState::Stopped: return QObject::tr("stopped");
     case core::RuntimeState::Starting: return QObject::tr("starting");
     case core::RuntimeState::Running: return QObject::tr("running");
+    case core::RuntimeState::Stopping: return QObject::tr("stopping…");
     case core::RuntimeState::Failed: return QObject::tr("failed");
     }
     return {};
@@ -378,10 +379,25 @@ void MainWindow::closeEvent(QCloseEvent *event)
                 saveEditor(pane);
         }
     }
-    QSettings s;
-    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
-    s.setValue(QStringLiteral("window/state"), saveState());
-    m_host->stop();
+    if (!m_closing) {
+        QSettings s;
+        s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+        s.setValue(QStringLiteral("window/state"), saveState());
+    }
+    if (m_host->isActive()) {
+        // Closing never waits on the runtime (a Kafka consumer whose broker is gone takes seconds
+        // to close): hide now, close for real once it stopped, or after 10 s whatever happens.
+        m_closing = true;
+        event->ignore();
+        hide();
+        connect(m_host, &RuntimeHost::stopped, this, &QWidget::close, Qt::UniqueConnection);
+        QTimer::singleShot(10000, this, [this]() {
+            m_host->disconnect(this);
+            QCoreApplication::quit();
+        });
+        m_host->stop();
+        return;
+    }
     QMainWindow::closeEvent(event);
 }
 
@@ -469,6 +485,7 @@ void MainWindow::refreshComponents()
 {
     const QList<core::ComponentStatus> statuses = m_host->components();
     const bool running = m_host->isRunning();
+    const bool stopping = m_host->state() == core::RuntimeState::Stopping;
     QHash<QString, core::ComponentStatus> byName;
     for (const core::ComponentStatus &c : statuses)
         byName.insert(c.name, c);
@@ -516,6 +533,10 @@ void MainWindow::refreshComponents()
                     break;
                 case core::ComponentState::Disabled: state = tr("disabled"); break;
                 case core::ComponentState::Pending: state = tr("initialising"); break;
+                }
+                if (stopping) {
+                    state = tr("stopping…");
+                    colour = QColor(0x60, 0x60, 0x60);
                 }
                 if (!c.warnings.isEmpty())
                     tip += QStringLiteral("\n") + c.warnings.join(u'\n');
@@ -743,7 +764,7 @@ void MainWindow::updateStatus()
                                .arg(m_traffic->model()->totalSeen())
                                .arg(m_traffic->pump()->dropped()));
     m_startAction->setEnabled(s == core::RuntimeState::Stopped || s == core::RuntimeState::Failed);
-    m_stopAction->setEnabled(s != core::RuntimeState::Stopped);
+    m_stopAction->setEnabled(s == core::RuntimeState::Starting || s == core::RuntimeState::Running);
 }
 
 } // namespace bindery::ui

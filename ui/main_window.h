@@ -77,6 +77,7 @@ private:
 
     const core::BindingRegistry &m_registry;
     RuntimeHost *m_host = nullptr;
+    bool m_closing = false; ///< the window is closing and waits for the runtime to stop
     QString m_workspace;
     QTabWidget *m_tabs = nullptr;
     TrafficWidget *m_traffic = nullptr;

@@ -18,7 +18,11 @@ RuntimeHost::RuntimeHost(const core::BindingRegistry &registry, QObject *parent)
 
 RuntimeHost::~RuntimeHost()
 {
-    stop();
+    if (m_app)
+        QMetaObject::invokeMethod(m_app, "abortPending", Qt::BlockingQueuedConnection);
+    if (m_sidecar)
+        m_sidecar->disconnect(this);
+    m_sidecar.reset(); // the one place that waits: the Sidecar's destructor stops it, bounded
     stopAppServer();
 }
 
@@ -62,10 +66,19 @@ void RuntimeHost::stopAppServer()
 
 void RuntimeHost::start()
 {
-    if (m_runtime && m_runtime->state() == core::RuntimeState::Failed)
-        stop(); // e.g. the API port was taken: tear down and try again with the current settings
-    if (m_runtime)
+    if (m_sidecar && m_sidecar->state() == core::RuntimeState::Stopping) {
+        m_startWhenStopped = true;
         return;
+    }
+    if (m_sidecar)
+        return;
+    startNow();
+}
+
+void RuntimeHost::startNow()
+{
+    m_startWhenStopped = false;
+    m_lastError.clear();
     core::RuntimeOptions options;
     options.appId = QStringLiteral("bindery-console");
     options.httpPort = m_settings.apiPort;
@@ -81,93 +94,102 @@ void RuntimeHost::start()
         stopAppServer();
         options.appPort = m_settings.externalAppPort;
     }
-
-    m_thread = new QThread(this);
-    m_thread->setObjectName(QStringLiteral("bindery-runtime"));
-    m_runtime = new core::Runtime(options, m_registry, m_traffic);
-    m_runtime->moveToThread(m_thread);
-    connect(m_runtime, &core::Runtime::stateChanged, this, &RuntimeHost::stateChanged,
+    m_sidecar = std::make_unique<core::Sidecar>(options, m_registry, m_traffic);
+    connect(m_sidecar.get(), &core::Sidecar::stateChanged, this, &RuntimeHost::stateChanged);
+    connect(m_sidecar.get(), &core::Sidecar::componentsChanged, this,
+            &RuntimeHost::componentsChanged);
+    connect(m_sidecar.get(), &core::Sidecar::logMessage, this, &RuntimeHost::logMessage);
+    connect(m_sidecar.get(), &core::Sidecar::started, this, [this](bool ok, const QString &error) {
+        if (!ok) {
+            // e.g. the API port was taken: keep the reason, drop the sidecar, allow a new start.
+            m_lastError = error;
+            QMetaObject::invokeMethod(this, &RuntimeHost::onSidecarStopped, Qt::QueuedConnection);
+        }
+    });
+    connect(m_sidecar.get(), &core::Sidecar::stopped, this, &RuntimeHost::onSidecarStopped,
             Qt::QueuedConnection);
-    connect(m_runtime, &core::Runtime::componentsChanged, this, &RuntimeHost::componentsChanged,
-            Qt::QueuedConnection);
-    connect(m_runtime, &core::Runtime::logMessage, this, &RuntimeHost::logMessage,
-            Qt::QueuedConnection);
-    m_thread->start();
-    QMetaObject::invokeMethod(m_runtime, "start", Qt::QueuedConnection);
+    m_sidecar->start();
+    Q_EMIT stateChanged(core::RuntimeState::Starting);
 }
 
 void RuntimeHost::stop()
 {
-    if (!m_runtime)
+    m_startWhenStopped = false;
+    if (!m_sidecar || m_sidecar->state() == core::RuntimeState::Stopping)
         return;
     // A delivery parked by a "delay" or "never answer" rule would hold a reader thread; drop it
     // first so the runtime's stop joins promptly.
     if (m_app)
         QMetaObject::invokeMethod(m_app, "abortPending", Qt::BlockingQueuedConnection);
-    QMetaObject::invokeMethod(m_runtime, "stop", Qt::BlockingQueuedConnection);
-    connect(m_thread, &QThread::finished, m_runtime, &QObject::deleteLater);
-    m_thread->quit();
-    m_thread->wait(); // the runtime is deleted on its thread as it finishes
-    m_runtime = nullptr;
-    delete m_thread;
-    m_thread = nullptr;
-    Q_EMIT stateChanged(core::RuntimeState::Stopped);
+    m_sidecar->stop();
+    Q_EMIT stateChanged(core::RuntimeState::Stopping);
     Q_EMIT componentsChanged();
+}
+
+void RuntimeHost::onSidecarStopped()
+{
+    if (!m_sidecar || m_sidecar->isActive())
+        return;
+    m_sidecar.reset();
+    const bool failed = !m_lastError.isEmpty();
+    Q_EMIT stateChanged(failed ? core::RuntimeState::Failed : core::RuntimeState::Stopped);
+    Q_EMIT componentsChanged();
+    Q_EMIT stopped();
+    if (m_startWhenStopped)
+        startNow();
 }
 
 void RuntimeHost::restart()
 {
     stop();
-    start();
+    if (m_sidecar)
+        m_startWhenStopped = true;
+    else
+        startNow();
 }
 
 void RuntimeHost::reloadFile(const QString &path)
 {
-    if (!m_runtime)
+    if (!m_sidecar)
         return;
     QPointer<RuntimeHost> self(this);
-    QMetaObject::invokeMethod(
-        m_runtime,
-        [rt = m_runtime, path, self]() {
-            rt->reloadFile(path);
-            QMetaObject::invokeMethod(
-                self,
-                [self, path]() {
-                    if (self)
-                        Q_EMIT self->fileReloaded(path);
-                },
-                Qt::QueuedConnection);
-        },
-        Qt::QueuedConnection);
+    m_sidecar->reloadFile(path, [self, path]() {
+        if (self)
+            Q_EMIT self->fileReloaded(path);
+    });
 }
 
 void RuntimeHost::setComponentEnabled(const QString &name, bool enabled)
 {
-    if (!m_runtime)
-        return;
-    QMetaObject::invokeMethod(
-        m_runtime, [rt = m_runtime, name, enabled]() { rt->setComponentEnabled(name, enabled); },
-        Qt::QueuedConnection);
+    if (m_sidecar)
+        m_sidecar->setComponentEnabled(name, enabled);
 }
 
 bool RuntimeHost::isRunning() const
 {
-    return m_runtime && m_runtime->state() == core::RuntimeState::Running;
+    return m_sidecar && m_sidecar->state() == core::RuntimeState::Running;
+}
+
+bool RuntimeHost::isActive() const
+{
+    return m_sidecar != nullptr;
 }
 
 core::RuntimeState RuntimeHost::state() const
 {
-    return m_runtime ? m_runtime->state() : core::RuntimeState::Stopped;
+    if (m_sidecar)
+        return m_sidecar->state();
+    return m_lastError.isEmpty() ? core::RuntimeState::Stopped : core::RuntimeState::Failed;
 }
 
 QString RuntimeHost::lastError() const
 {
-    return m_runtime ? m_runtime->lastError() : QString();
+    return m_sidecar ? m_sidecar->lastError() : m_lastError;
 }
 
 quint16 RuntimeHost::apiPort() const
 {
-    return m_runtime ? m_runtime->httpPort() : 0;
+    return m_sidecar ? m_sidecar->httpPort() : 0;
 }
 
 quint16 RuntimeHost::appPort() const
@@ -177,12 +199,12 @@ quint16 RuntimeHost::appPort() const
 
 QString RuntimeHost::apiAddress() const
 {
-    return m_runtime ? m_runtime->apiAddress() : QString();
+    return m_sidecar ? m_sidecar->apiAddress() : QString();
 }
 
 QList<core::ComponentStatus> RuntimeHost::components() const
 {
-    return m_runtime ? m_runtime->components() : QList<core::ComponentStatus>();
+    return m_sidecar ? m_sidecar->components() : QList<core::ComponentStatus>();
 }
 
 } // namespace bindery::ui

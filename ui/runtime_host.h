@@ -8,6 +8,7 @@
 #include <QPointer>
 #include <QString>
 
+#include "core/host/sidecar.h"
 #include "core/runtime.h"
 #include "core/runtime_options.h"
 #include "core/traffic.h"
@@ -33,11 +34,15 @@ struct HostSettings
 };
 
 /**
- * @brief Owns the embedded runtime on its own QThread, the traffic tap and the built-in app.
+ * @brief Owns the embedded sidecar (runtime and API, each on a thread of its own), the traffic tap
+ * and the built-in app.
  *
- * UI thread. Talks to the Runtime only through queued calls; teardown is
- * invokeMethod(stop, BlockingQueuedConnection), quit(), wait(). The TrafficStream outlives
- * restarts so the live table keeps one stream.
+ * UI thread; never blocks it. stop() and restart() are requests: the state goes to Stopping at
+ * once (shown in the status bar and the tree), stopped() follows when the bindings have closed,
+ * however long that takes (a Kafka consumer whose broker is gone takes seconds). A start() asked
+ * for while stopping runs once the stop finished, with the settings current then. Only the
+ * destructor waits (bounded by the bindings' own bounds). The TrafficStream outlives restarts so
+ * the live table keeps one stream.
  */
 class RuntimeHost final : public QObject
 {
@@ -51,14 +56,19 @@ public:
     void setSettings(const HostSettings &settings) { m_settings = settings; }
     const HostSettings &settings() const { return m_settings; }
 
+    /// Starts the sidecar; if a stop is still running, starts when it finished.
     void start();
+    /// Asks the sidecar to stop; returns at once. stopped() follows.
     void stop();
+    /// stop(), then start() once stopped.
     void restart();
     /// Queued Runtime::reloadFile.
     void reloadFile(const QString &path);
     void setComponentEnabled(const QString &name, bool enabled);
 
     bool isRunning() const;
+    /// Starting, running or stopping: a stop() would have something to do.
+    bool isActive() const;
     core::RuntimeState state() const;
     QString lastError() const;
     quint16 apiPort() const; ///< the bound API port, 0 when not running
@@ -71,6 +81,8 @@ public:
 
 Q_SIGNALS:
     void stateChanged(bindery::core::RuntimeState state);
+    /// The sidecar stopped (after stop() or a failed start): nothing of it is running.
+    void stopped();
     void componentsChanged();
     void logMessage(int level, const QString &text);
     /// Emitted after a reloadFile() finished on the runtime thread.
@@ -79,12 +91,15 @@ Q_SIGNALS:
 private:
     void startAppServer();
     void stopAppServer();
+    void startNow();
+    void onSidecarStopped();
 
     const core::BindingRegistry &m_registry;
     HostSettings m_settings;
     core::TrafficStream m_traffic;
-    QThread *m_thread = nullptr;
-    core::Runtime *m_runtime = nullptr;
+    std::unique_ptr<core::Sidecar> m_sidecar;
+    bool m_startWhenStopped = false;
+    QString m_lastError; ///< of the last failed start, kept after its teardown
     QThread *m_appThread = nullptr;
     AppServer *m_app = nullptr;
     quint16 m_appPort = 0;

@@ -20,7 +20,7 @@
 #include <QThread>
 
 #include "core/binding_registry.h"
-#include "core/runtime.h"
+#include "core/host/sidecar.h"
 #include "core/traffic.h"
 #include "epoll_http.h"
 
@@ -76,7 +76,8 @@ int main(int argc, char *argv[])
     }
     qputenv("QT_LOGGING_RULES", "bindery.*.info=false");
 
-    // Bindery: a Runtime with one loopback component, on its own thread, as in the console.
+    // Bindery: a sidecar with one loopback component (runtime and API on threads of their own),
+    // as in binderyd and the console.
     QTemporaryDir dir;
     QFile f(dir.filePath(QStringLiteral("loop.yaml")));
     if (!f.open(QIODevice::WriteOnly))
@@ -92,18 +93,12 @@ int main(int argc, char *argv[])
     RuntimeOptions o;
     o.httpPort = 0;
     o.resourcesPaths = {dir.path()};
-    QThread runtimeThread;
-    runtimeThread.start();
-    auto *runtime = new Runtime(o, registry, traffic);
-    runtime->moveToThread(&runtimeThread);
-    bool started = false;
-    QMetaObject::invokeMethod(
-        runtime, [&] { started = runtime->start(); }, Qt::BlockingQueuedConnection);
-    if (!started) {
-        std::fprintf(stderr, "runtime failed: %s\n", qPrintable(runtime->lastError()));
+    Sidecar sidecar(o, registry, traffic);
+    if (!sidecar.startAndWait()) {
+        std::fprintf(stderr, "runtime failed: %s\n", qPrintable(sidecar.lastError()));
         return 1;
     }
-    const uint16_t binderyPort = runtime->httpPort();
+    const uint16_t binderyPort = sidecar.httpPort();
     // A consumer drains the traffic tap every 40 ms, as the console's pump and binderyd's
     // --traffic-log writer do.
     std::atomic<bool> draining{true};
@@ -177,13 +172,10 @@ int main(int argc, char *argv[])
 
     draining = false;
     consumer.join();
-    QMetaObject::invokeMethod(
-        runtime, [&] { delete runtime; }, Qt::BlockingQueuedConnection);
+    sidecar.stopAndWait();
     QMetaObject::invokeMethod(
         peerContext, [&] { delete peerContext; }, Qt::BlockingQueuedConnection);
-    runtimeThread.quit();
     peerThread.quit();
-    runtimeThread.wait();
     peerThread.wait();
     return 0;
 }

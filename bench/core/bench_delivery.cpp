@@ -20,7 +20,7 @@
 #include <QNetworkRequest>
 #include <QTimer>
 
-#include "core/app_channel.h"
+#include "core/http_app_channel.h"
 #include "epoll_http.h"
 
 using namespace bindery::core;
@@ -32,7 +32,7 @@ const QByteArray BODY
 
 double runAppChannel(uint16_t port, int threads, double warmupS, double seconds, uint64_t *failures)
 {
-    AppChannel channel(QStringLiteral("127.0.0.1"), port);
+    HttpAppChannel channel(QStringLiteral("127.0.0.1"), port);
     const Headers metadata{{QStringLiteral("x-opt-offset"), QStringLiteral("41")}};
     std::atomic<bool> measuring{false};
     std::atomic<bool> stop{false};

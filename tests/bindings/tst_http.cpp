@@ -359,8 +359,9 @@ void tst_Http::refusesBadComponentMetadataAtInit_data()
     QTest::newRow("not http")
         << u"ftp://host/x"_s << QString() << QString()
         << u"metadata 'url' must be an http:// or https:// URL, not 'ftp://host/x'"_s;
-    QTest::newRow("bad timeout") << u"http://h"_s << u"responseTimeout"_s << u"soon"_s
-                                 << u"metadata 'responseTimeout' must be a duration such as 500ms, 5s or 1m30s, not 'soon'"_s;
+    QTest::newRow("bad timeout")
+        << u"http://h"_s << u"responseTimeout"_s << u"soon"_s
+        << u"metadata 'responseTimeout' must be a duration such as 500ms, 5s or 1m30s, not 'soon'"_s;
     QTest::newRow("token without header")
         << u"http://h"_s << u"securityToken"_s << u"t"_s
         << u"metadata 'securityTokenHeader' is required with 'securityToken'"_s;

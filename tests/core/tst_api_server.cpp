@@ -17,6 +17,7 @@
 #include "core/runtime.h"
 #include "core/traffic.h"
 #include "http_client.h"
+#include "sidecar_fixture.h"
 
 using namespace bindery::core;
 using namespace bindery::tests;
@@ -72,21 +73,21 @@ private Q_SLOTS:
 private:
     HttpAnswer call(const QByteArray &method, const QString &path, const QByteArray &body = {},
                     const QList<QPair<QByteArray, QByteArray>> &headers = {}, quint16 port = 0);
-    std::unique_ptr<Runtime> startRuntime(RuntimeOptions o);
+    std::unique_ptr<Sidecar> startRuntime(RuntimeOptions o);
 
     QTemporaryDir m_dir;
     BindingRegistry m_registry;
     TrafficStream m_traffic{100000};
-    std::unique_ptr<Runtime> m_runtime;
+    std::unique_ptr<Sidecar> m_runtime;
     QNetworkAccessManager m_nam;
     QHttpServer m_upstream;
     quint16 m_upstreamPort = 0;
 };
 
-std::unique_ptr<Runtime> tst_ApiServer::startRuntime(RuntimeOptions o)
+std::unique_ptr<Sidecar> tst_ApiServer::startRuntime(RuntimeOptions o)
 {
-    auto rt = std::make_unique<Runtime>(std::move(o), m_registry, m_traffic);
-    if (!rt->start())
+    auto rt = std::make_unique<Sidecar>(std::move(o), m_registry, m_traffic);
+    if (!rt->startAndWait())
         qWarning("runtime did not start: %s", qPrintable(rt->lastError()));
     return rt;
 }
@@ -449,7 +450,7 @@ void tst_ApiServer::refusesBodiesAboveMaxBodySizeWithoutHanging()
     o.httpPort = 0;
     o.maxBodySize = 64 * 1024;
     o.resourcesPaths = {m_dir.filePath(u"components"_s)};
-    std::unique_ptr<Runtime> small = startRuntime(o);
+    std::unique_ptr<Sidecar> small = startRuntime(o);
     QCOMPARE(small->state(), RuntimeState::Running);
     const QByteArray big
         = R"({"operation":"echo","data":")" + QByteArray(1024 * 1024, 'x') + R"("})";
@@ -471,7 +472,7 @@ void tst_ApiServer::checksDaprApiTokenExceptOnHealthz()
     o.httpPort = 0;
     o.apiToken = "s3cr3t-token";
     o.resourcesPaths = {m_dir.filePath(u"components"_s)};
-    std::unique_ptr<Runtime> guarded = startRuntime(o);
+    std::unique_ptr<Sidecar> guarded = startRuntime(o);
     const quint16 port = guarded->httpPort();
     const QByteArray body = R"({"operation":"echo","data":1})";
     const HttpAnswer none = call("POST", u"/v1.0/bindings/loop"_s, body, {}, port);
@@ -556,7 +557,7 @@ void tst_ApiServer::reportsHealthAndOutboundHealth()
     RuntimeOptions o;
     o.httpPort = 0;
     o.appPort = appPort;
-    std::unique_ptr<Runtime> waiting = startRuntime(o);
+    std::unique_ptr<Sidecar> waiting = startRuntime(o);
     const quint16 port = waiting->httpPort();
     QCOMPARE(call("GET", u"/v1.0/healthz/outbound"_s, {}, {}, port).status, 204);
     const HttpAnswer notReady = call("GET", u"/v1.0/healthz"_s, {}, {}, port);

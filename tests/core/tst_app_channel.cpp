@@ -12,7 +12,7 @@
 #include <QTcpServer>
 #include <QTest>
 
-#include "core/app_channel.h"
+#include "core/http_app_channel.h"
 #include "test_app.h"
 
 using namespace bindery::core;
@@ -44,7 +44,7 @@ private Q_SLOTS:
     void deliveryTimesOut();
     void deliveryReusesOneKeptAliveConnection();
     void deliversFromManyThreadsAtOnce();
-    void detectsWhetherThePortIsOpen();
+    void namesItsAddressAndProtocol();
     void deliveryReadsEveryResponseFraming_data();
     void deliveryReadsEveryResponseFraming();
 
@@ -84,7 +84,7 @@ void tst_AppChannel::probeReadsTheAppsAnswer()
 {
     QFETCH(int, status);
     m_app->answer("OPTIONS", "/orders", status);
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     const ProbeResult r = channel.options(u"orders"_s, 3000);
     QCOMPARE(r.status, status);
     QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
@@ -95,7 +95,7 @@ void tst_AppChannel::probeReadsTheAppsAnswer()
 void tst_AppChannel::probeTimesOutWhenTheAppNeverAnswers()
 {
     m_app->answer("OPTIONS", "/slow", -1);
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     QElapsedTimer t;
     t.start();
     const ProbeResult r = channel.options(u"slow"_s, 600);
@@ -112,7 +112,7 @@ void tst_AppChannel::probeTimesOutWhenTheAppNeverAnswers()
 void tst_AppChannel::probeOfAnAppThatIsDownIsAnError()
 {
     m_app->stop();
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     const ProbeResult r = channel.options(u"orders"_s, 3000);
     QCOMPARE(r.status, 0);
     QVERIFY(!r.error.isEmpty());
@@ -122,9 +122,9 @@ void tst_AppChannel::probeOfAnAppThatIsDownIsAnError()
 void tst_AppChannel::probeSendsDaprdsRequest()
 {
     m_app->answer("OPTIONS", "/custom/route", 200);
-    AppChannel plain(u"127.0.0.1"_s, m_port);
+    HttpAppChannel plain(u"127.0.0.1"_s, m_port);
     QCOMPARE(plain.options(u"/custom//./route/"_s, 3000).status, 200);
-    AppChannel withToken(u"127.0.0.1"_s, m_port, "app-token-1");
+    HttpAppChannel withToken(u"127.0.0.1"_s, m_port, "app-token-1");
     QCOMPARE(withToken.options(u"custom/route"_s, 3000).status, 200);
     const QList<TestApp::Request> reqs = m_app->requests();
     QCOMPARE(reqs.size(), 2);
@@ -192,7 +192,7 @@ void tst_AppChannel::deliveryTreatsAny2xxAsAck()
     m_app->answer("POST", "/orders", status,
                   status == 204 ? QByteArray()
                                 : QByteArray("app says ") + QByteArray::number(status));
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     Headers responseHeaders;
     const AppReply r = channel.post(u"orders"_s, "{}", {}, 5000, &responseHeaders);
     QCOMPARE(r.status, status);
@@ -214,7 +214,7 @@ void tst_AppChannel::deliveryTreatsAny2xxAsAck()
 void tst_AppChannel::deliverySendsDaprdsHeadersAndTheBodyVerbatim()
 {
     m_app->answer("POST", "/orders", 200);
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     const QByteArray body("\x00\x01binary\xff not json", 18);
     const Headers metadata{{u"readTimeUTC"_s, u"2026-01-01 00:00:00 +0000 UTC"_s},
                            {u"x-opt-offset"_s, u"41"_s},
@@ -248,7 +248,7 @@ void tst_AppChannel::deliverySendsDaprdsHeadersAndTheBodyVerbatim()
 void tst_AppChannel::deliverySendsAppApiTokenAsDaprApiToken()
 {
     m_app->answer("POST", "/orders", 200);
-    AppChannel channel(u"127.0.0.1"_s, m_port, "app-secret");
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port, "app-secret");
     QVERIFY(channel.post(u"orders"_s, "1", {}, 5000).ok());
     QCOMPARE(m_app->requests().first().header("dapr-api-token"), QByteArray("app-secret"));
 }
@@ -256,7 +256,7 @@ void tst_AppChannel::deliverySendsAppApiTokenAsDaprApiToken()
 void tst_AppChannel::deliveryRefusesMetadataThatIsNotAValidHeader()
 {
     m_app->answer("POST", "/orders", 200);
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     const AppReply r = channel.post(u"orders"_s, "1", {{u"key"_s, u"line\nbreak"_s}}, 5000);
     QVERIFY(!r.ok());
     QCOMPARE(r.status, 0);
@@ -268,7 +268,7 @@ void tst_AppChannel::deliveryRefusesMetadataThatIsNotAValidHeader()
 void tst_AppChannel::deliveryRecoversWhenTheAppComesBack()
 {
     m_app->answer("POST", "/orders", 200);
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     QVERIFY(channel.post(u"orders"_s, "1", {}, 5000).ok());
     m_app->stop(); // app down: the kept-alive connection is gone too
     const AppReply down = channel.post(u"orders"_s, "2", {}, 5000);
@@ -286,7 +286,7 @@ void tst_AppChannel::deliveryRecoversWhenTheAppComesBack()
 void tst_AppChannel::deliveryTimesOut()
 {
     m_app->answer("POST", "/stuck", -1);
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     QElapsedTimer t;
     t.start();
     const AppReply r = channel.post(u"stuck"_s, "1", {}, 500);
@@ -298,7 +298,7 @@ void tst_AppChannel::deliveryTimesOut()
 void tst_AppChannel::deliveryReusesOneKeptAliveConnection()
 {
     m_app->answer("POST", "/orders", 200);
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     for (int i = 0; i < 50; ++i)
         QVERIFY(channel.post(u"orders"_s, QByteArray::number(i), {}, 5000).ok());
     QCOMPARE(m_app->count("POST", "/orders"), 50);
@@ -308,7 +308,7 @@ void tst_AppChannel::deliveryReusesOneKeptAliveConnection()
 void tst_AppChannel::deliversFromManyThreadsAtOnce()
 {
     m_app->answer("POST", "/orders", 200);
-    AppChannel channel(u"127.0.0.1"_s, m_port);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     std::atomic<int> ok{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 8; ++t) {
@@ -324,14 +324,13 @@ void tst_AppChannel::deliversFromManyThreadsAtOnce()
     QVERIFY(m_app->connections() <= 8);
 }
 
-void tst_AppChannel::detectsWhetherThePortIsOpen()
+void tst_AppChannel::namesItsAddressAndProtocol()
 {
-    AppChannel channel(u"127.0.0.1"_s, m_port);
-    QVERIFY(channel.portOpen(1000));
-    m_app->stop();
-    QVERIFY(!channel.portOpen(200));
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
     QCOMPARE(channel.baseUrl(), u"http://127.0.0.1:%1"_s.arg(m_port));
-    QCOMPARE(AppChannel(u"::1"_s, 80).baseUrl(), u"http://[::1]:80"_s);
+    QCOMPARE(channel.address(), channel.baseUrl());
+    QCOMPARE(channel.protocol(), u"http"_s);
+    QCOMPARE(HttpAppChannel(u"::1"_s, 80).baseUrl(), u"http://[::1]:80"_s);
 }
 
 namespace {
@@ -470,7 +469,7 @@ void tst_AppChannel::deliveryReadsEveryResponseFraming()
     QFETCH(QByteArray, body);
     QFETCH(QString, error);
     RawApp app(answer, closeAfter);
-    AppChannel channel(u"127.0.0.1"_s, app.port());
+    HttpAppChannel channel(u"127.0.0.1"_s, app.port());
     // Twice: the second request must work whether the first kept the connection or closed it.
     for (int i = 0; i < 2; ++i) {
         const AppReply reply = channel.post(u"orders"_s, "{}", {}, 3000);

@@ -14,6 +14,7 @@
 #include "core/runtime.h"
 #include "core/traffic.h"
 #include "http_client.h"
+#include "sidecar_fixture.h"
 #include "test_app.h"
 
 using namespace bindery::core;
@@ -53,9 +54,9 @@ private Q_SLOTS:
 
 private:
     void writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items);
-    std::unique_ptr<Runtime> start(quint16 appPort, QByteArray appToken = {});
-    HttpAnswer invoke(Runtime &rt, const QByteArray &binding, const QByteArray &body);
-    static QString subscription(const Runtime &rt, const QString &name);
+    std::unique_ptr<Sidecar> start(quint16 appPort, QByteArray appToken = {});
+    HttpAnswer invoke(Sidecar &rt, const QByteArray &binding, const QByteArray &body);
+    static QString subscription(const Sidecar &rt, const QString &name);
 
     BindingRegistry m_registry;
     TrafficStream m_traffic{100000};
@@ -93,7 +94,7 @@ void tst_Runtime::writeComponent(const QByteArray &name, const QByteArray &type,
             + "\nspec:\n  type: " + type + "\n  metadata:\n" + items);
 }
 
-std::unique_ptr<Runtime> tst_Runtime::start(quint16 appPort, QByteArray appToken)
+std::unique_ptr<Sidecar> tst_Runtime::start(quint16 appPort, QByteArray appToken)
 {
     RuntimeOptions o;
     o.probeTimeoutMs = m_probeTimeoutMs;
@@ -101,13 +102,13 @@ std::unique_ptr<Runtime> tst_Runtime::start(quint16 appPort, QByteArray appToken
     o.appPort = appPort;
     o.appApiToken = std::move(appToken);
     o.resourcesPaths = {m_dir->path()};
-    auto rt = std::make_unique<Runtime>(o, m_registry, m_traffic);
-    if (!rt->start())
+    auto rt = std::make_unique<Sidecar>(o, m_registry, m_traffic);
+    if (!rt->startAndWait())
         qWarning("runtime failed: %s", qPrintable(rt->lastError()));
     return rt;
 }
 
-HttpAnswer tst_Runtime::invoke(Runtime &rt, const QByteArray &binding, const QByteArray &body)
+HttpAnswer tst_Runtime::invoke(Sidecar &rt, const QByteArray &binding, const QByteArray &body)
 {
     return httpRequest(m_nam, "POST",
                        QUrl(u"http://127.0.0.1:%1/v1.0/bindings/%2"_s.arg(rt.httpPort())
@@ -115,7 +116,7 @@ HttpAnswer tst_Runtime::invoke(Runtime &rt, const QByteArray &binding, const QBy
                        body);
 }
 
-QString tst_Runtime::subscription(const Runtime &rt, const QString &name)
+QString tst_Runtime::subscription(const Sidecar &rt, const QString &name)
 {
     for (const ComponentStatus &c : rt.components()) {
         if (c.name == name)
@@ -145,7 +146,7 @@ void tst_Runtime::probesThenDeliversToTheRoute()
     m_app->answer("POST", path, 200, "thanks");
     writeComponent("events", "bindings.loopback",
                    items.isEmpty() ? QByteArray("  - name: capacity\n    value: 5\n") : items);
-    std::unique_ptr<Runtime> rt = start(port);
+    std::unique_ptr<Sidecar> rt = start(port);
     QCOMPARE(rt->state(), RuntimeState::Running);
     QTRY_COMPARE(m_app->count("OPTIONS", path), 1);
     QTRY_VERIFY2(subscription(*rt, u"events"_s).startsWith(u"reading"_s),
@@ -182,7 +183,7 @@ void tst_Runtime::skipsTheProbeForDirectionInput()
     writeComponent("tick", "bindings.cron",
                    "  - name: schedule\n    value: \"@every 1s\"\n  - name: direction\n    value: "
                    "\" Input \"\n");
-    std::unique_ptr<Runtime> rt = start(port);
+    std::unique_ptr<Sidecar> rt = start(port);
     QTRY_VERIFY_WITH_TIMEOUT(m_app->count("POST", "/tick") >= 2, 5000);
     QCOMPARE(m_app->count("OPTIONS", "/tick"), 0);
     const TestApp::Request r = m_app->requests().first();
@@ -196,7 +197,7 @@ void tst_Runtime::doesNotDeliverWhenTheAppIsNotSubscribed()
     const quint16 port = m_app->start();
     // No answers configured: the app answers 404 to everything.
     writeComponent("tick", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
-    std::unique_ptr<Runtime> rt = start(port);
+    std::unique_ptr<Sidecar> rt = start(port);
     QTRY_COMPARE(m_app->count("OPTIONS", "/tick"), 1);
     QTRY_VERIFY(subscription(*rt, u"tick"_s).startsWith(u"not subscribed"_s));
     QTest::qWait(1500);
@@ -208,9 +209,9 @@ void tst_Runtime::waitsForTheAppThenProbesAndDelivers()
 {
     const quint16 port = freePort();
     writeComponent("tick", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
-    std::unique_ptr<Runtime> rt = start(port);
+    std::unique_ptr<Sidecar> rt = start(port);
     QCOMPARE(rt->state(), RuntimeState::Running);
-    QVERIFY(!rt->appReady());
+    QVERIFY(!rt->runtime()->appReady());
     QTest::qWait(1200);
     QCOMPARE(m_app->requests().size(), 0);
     QVERIFY(subscription(*rt, u"tick"_s).contains(u"waiting"_s));
@@ -218,7 +219,7 @@ void tst_Runtime::waitsForTheAppThenProbesAndDelivers()
     m_app->answer("OPTIONS", "/tick", 200);
     m_app->answer("POST", "/tick", 200);
     QCOMPARE(m_app->start(port), port);
-    QTRY_VERIFY(rt->appReady());
+    QTRY_VERIFY(rt->runtime()->appReady());
     QTRY_COMPARE(m_app->count("OPTIONS", "/tick"), 1);
     QTRY_VERIFY_WITH_TIMEOUT(m_app->count("POST", "/tick") >= 1, 5000);
 }
@@ -229,7 +230,7 @@ void tst_Runtime::recoversWhenTheAppGoesDownAndComesBack()
     m_app->answer("OPTIONS", "/events", 200);
     m_app->answer("POST", "/events", 200);
     writeComponent("events", "bindings.loopback", "  - name: capacity\n    value: 5\n");
-    std::unique_ptr<Runtime> rt = start(port);
+    std::unique_ptr<Sidecar> rt = start(port);
     QTRY_VERIFY(subscription(*rt, u"events"_s).startsWith(u"reading"_s));
     QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":"before"})").status, 204);
     QTRY_COMPARE(m_app->count("POST", "/events"), 1);
@@ -270,7 +271,7 @@ void tst_Runtime::sendsAppApiTokenOnProbeAndDelivery()
     m_app->answer("OPTIONS", "/tick", 200);
     m_app->answer("POST", "/tick", 200);
     writeComponent("tick", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
-    std::unique_ptr<Runtime> rt = start(port, "app-token-42");
+    std::unique_ptr<Sidecar> rt = start(port, "app-token-42");
     QTRY_VERIFY_WITH_TIMEOUT(m_app->count("POST", "/tick") >= 1, 5000);
     for (const TestApp::Request &r : m_app->requests())
         QCOMPARE(r.header("dapr-api-token"), QByteArray("app-token-42"));
@@ -279,7 +280,7 @@ void tst_Runtime::sendsAppApiTokenOnProbeAndDelivery()
 void tst_Runtime::failsFastOnBadComponentsUnlessIgnoreErrors()
 {
     writeComponent("bad", "bindings.cron", "  - name: schedule\n    value: \"not a schedule\"\n");
-    std::unique_ptr<Runtime> rt = start(0);
+    std::unique_ptr<Sidecar> rt = start(0);
     QCOMPARE(rt->state(), RuntimeState::Failed);
     QVERIFY2(rt->lastError().contains(u"[INIT_COMPONENT_FAILURE]"_s), qPrintable(rt->lastError()));
     QVERIFY2(rt->lastError().contains(u"invalid schedule format"_s), qPrintable(rt->lastError()));
@@ -308,7 +309,7 @@ void tst_Runtime::retriesAProbeThatTimedOut()
     m_app->answer("POST", "/tick", 200);
     writeComponent("tick", "bindings.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
     m_probeTimeoutMs = 400;
-    std::unique_ptr<Runtime> rt = start(port);
+    std::unique_ptr<Sidecar> rt = start(port);
     m_probeTimeoutMs = 3000;
     QTRY_VERIFY_WITH_TIMEOUT(subscription(*rt, u"tick"_s)
                                  .startsWith(u"probe failed, retrying: could not invoke OPTIONS"_s),
@@ -327,31 +328,31 @@ void tst_Runtime::retriesAProbeThatTimedOut()
 void tst_Runtime::reloadsAFileAndDisablesComponents()
 {
     writeComponent("loop", "bindings.loopback", "  - name: capacity\n    value: 1\n");
-    std::unique_ptr<Runtime> rt = start(0);
+    std::unique_ptr<Sidecar> rt = start(0);
     QCOMPARE(rt->state(), RuntimeState::Running);
     QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":1})").status, 200);
     // Hot reload of an edited file: the component is re-created with the new metadata.
     writeComponent("loop", "bindings.loopback",
                    "  - name: capacity\n    value: 2\n  - name: direction\n    value: input\n");
-    rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
+    onRuntime(*rt, [&](Runtime &r) { r.reloadFile(m_dir->filePath(u"loop.yaml"_s)); });
     QCOMPARE(rt->components().size(), 1);
     QCOMPARE(rt->components().first().output, false);
     const HttpAnswer gone = invoke(*rt, "loop", R"({"operation":"echo","data":1})");
     QCOMPARE(gone.status, 500);
     QVERIFY(gone.body.contains("couldn't find output binding loop"));
     writeComponent("loop", "bindings.loopback", "  - name: capacity\n    value: 3\n");
-    rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
+    onRuntime(*rt, [&](Runtime &r) { r.reloadFile(m_dir->filePath(u"loop.yaml"_s)); });
     QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":2})").status, 200);
     // Disabling takes it out of service; enabling brings it back.
-    rt->setComponentEnabled(u"loop"_s, false);
+    onRuntime(*rt, [&](Runtime &r) { r.setComponentEnabled(u"loop"_s, false); });
     QCOMPARE(rt->components().first().state, ComponentState::Disabled);
     QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":3})").status, 500);
-    rt->setComponentEnabled(u"loop"_s, true);
+    onRuntime(*rt, [&](Runtime &r) { r.setComponentEnabled(u"loop"_s, true); });
     QCOMPARE(rt->components().first().state, ComponentState::Loaded);
     QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":4})").body, QByteArray("4"));
     // A deleted file unloads its components.
     QFile::remove(m_dir->filePath(u"loop.yaml"_s));
-    rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
+    onRuntime(*rt, [&](Runtime &r) { r.reloadFile(m_dir->filePath(u"loop.yaml"_s)); });
     QCOMPARE(rt->components().size(), 0);
 }
 
@@ -369,7 +370,7 @@ void tst_Runtime::reloadResolvesSecretsThroughAStoreInAnotherFile()
     QVERIFY(f.open(QIODevice::WriteOnly));
     f.write(loop);
     f.close();
-    std::unique_ptr<Runtime> rt = start(0);
+    std::unique_ptr<Sidecar> rt = start(0);
     QCOMPARE(rt->state(), RuntimeState::Running);
     auto loopStatus = [&] {
         for (const ComponentStatus &c : rt->components()) {
@@ -379,7 +380,7 @@ void tst_Runtime::reloadResolvesSecretsThroughAStoreInAnotherFile()
         return ComponentStatus{};
     };
     QCOMPARE(loopStatus().state, ComponentState::Loaded);
-    rt->reloadFile(m_dir->filePath(u"loop.yaml"_s));
+    onRuntime(*rt, [&](Runtime &r) { r.reloadFile(m_dir->filePath(u"loop.yaml"_s)); });
     QVERIFY2(loopStatus().state == ComponentState::Loaded, qPrintable(loopStatus().error));
     QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":5})").status, 200);
 }

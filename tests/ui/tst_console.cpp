@@ -14,9 +14,12 @@
 #include <QSignalSpy>
 #include <QStandardItemModel>
 #include <QTableView>
+#include <QHostAddress>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
+#include <QUrl>
 #include <QUuid>
 
 #include "core/binding_registry.h"
@@ -90,8 +93,18 @@ private Q_SLOTS:
         m_window->show();
         m_window->openWorkspace(m_workspace.path());
         QTRY_COMPARE_WITH_TIMEOUT(m_window->host().state(), core::RuntimeState::Running, 15000);
-        QVERIFY(m_window->host().apiPort() != 0);
-        QVERIFY(m_window->host().apiPort() != 3500 || true);
+        // The API is on the free port the kernel picked (settings say 0), never daprd's default
+        // 3500 (ephemeral ports come from ip_local_port_range), and it serves daprd's health API.
+        const quint16 port = m_window->host().apiPort();
+        QVERIFY(port != 0);
+        QVERIFY(port != 3500);
+        QCOMPARE(QUrl(m_window->host().apiAddress()).port(), int(port));
+        QTcpSocket probe;
+        probe.connectToHost(QHostAddress::LocalHost, port);
+        QVERIFY(probe.waitForConnected(2000));
+        probe.write("GET /v1.0/healthz/outbound HTTP/1.1\r\nHost: x\r\n\r\n");
+        QTRY_VERIFY_WITH_TIMEOUT(probe.bytesAvailable() > 0 || probe.waitForReadyRead(100), 3000);
+        QVERIFY(probe.readAll().startsWith("HTTP/1.1 204"));
     }
 
     void cleanupTestCase()
@@ -365,7 +378,11 @@ private Q_SLOTS:
         QVERIFY(dock);
         m_window->resizeDocks({dock}, {430}, Qt::Horizontal);
         QTRY_VERIFY_WITH_TIMEOUT(qAbs(workspaceWidth(m_window.get()) - 430) <= 8, 2000);
-        QVERIFY(m_window->close()); // saves geometry and dock state
+        // Closing saves geometry and dock state, hides at once and finishes once the runtime
+        // stopped (it never waits on the UI thread).
+        m_window->close();
+        QVERIFY(!m_window->isVisible());
+        QTRY_VERIFY_WITH_TIMEOUT(!m_window->host().isActive(), 15000);
         m_testers.clear();
         m_window.reset();
 

@@ -27,7 +27,8 @@ QString goUtcTimeString(const QDateTime &utc)
 Result<> CronBinding::init(const core::ComponentSpec &spec)
 {
     m_name = spec.name;
-    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("cron")), {true, false});
+    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("cron")),
+                                   {true, false});
     const QString schedule = settings.string(QStringLiteral("schedule"));
     if (!settings.ok())
         return settings.result();

@@ -16,7 +16,6 @@
 
 namespace bindery::bindings::http {
 
-
 HttpBinding::HttpBinding() = default;
 HttpBinding::~HttpBinding() = default;
 
@@ -24,7 +23,8 @@ Result<> HttpBinding::init(const core::ComponentSpec &spec)
 {
     core::BindingSettings s(spec, core::builtinSchema(QStringLiteral("http")), {false, true});
     m_baseUrl = s.string(QStringLiteral("url"));
-    m_timeoutMs = static_cast<int>(qMin<qint64>(s.durationMs(QStringLiteral("responseTimeout")), INT_MAX));
+    m_timeoutMs
+        = static_cast<int>(qMin<qint64>(s.durationMs(QStringLiteral("responseTimeout")), INT_MAX));
     m_maxBody = s.byteSize(QStringLiteral("maxResponseBodySize"));
     m_errorIfNot2xx = s.boolean(QStringLiteral("errorIfNot2XX"));
     m_token = s.secret(QStringLiteral("securityToken"));
@@ -36,9 +36,11 @@ Result<> HttpBinding::init(const core::ComponentSpec &spec)
         return s.result();
     m_url = QUrl(m_baseUrl, QUrl::StrictMode);
     if (!m_url.isValid()
-        || (m_url.scheme() != QStringLiteral("http") && m_url.scheme() != QStringLiteral("https"))) {
+        || (m_url.scheme() != QStringLiteral("http")
+            && m_url.scheme() != QStringLiteral("https"))) {
         s.fail(QStringLiteral("url"),
-               QStringLiteral("metadata 'url' must be an http:// or https:// URL, not '%1'").arg(m_baseUrl));
+               QStringLiteral("metadata 'url' must be an http:// or https:// URL, not '%1'")
+                   .arg(m_baseUrl));
         return s.result();
     }
     if (!m_token.isEmpty() && m_tokenHeader.isEmpty()) {
@@ -53,7 +55,8 @@ Result<> HttpBinding::init(const core::ComponentSpec &spec)
         if (!ca.isEmpty()) {
             const QList<QSslCertificate> cas = QSslCertificate::fromData(ca);
             if (cas.isEmpty()) {
-                s.fail(QStringLiteral("MTLSRootCA"), QStringLiteral("metadata 'MTLSRootCA' holds no PEM certificate"));
+                s.fail(QStringLiteral("MTLSRootCA"),
+                       QStringLiteral("metadata 'MTLSRootCA' holds no PEM certificate"));
                 return s.result();
             }
             m_ssl.setCaCertificates(cas);

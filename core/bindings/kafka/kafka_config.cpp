@@ -73,7 +73,8 @@ Result<QString> parseBrokerAddress(const QString &entry, bool *schemeDropped)
     return a;
 }
 
-Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec, core::Directions directions)
+Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec,
+                                         core::Directions directions)
 {
     core::BindingSettings r(spec, core::builtinSchema(QStringLiteral("kafka")), directions);
     KafkaSettings s;
@@ -110,11 +111,13 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec, core::
     s.lingerMs = r.number(QStringLiteral("lingerMs"), 0, 900000);
     s.compression = r.oneOf(QStringLiteral("compression"));
     const QString acks = r.oneOf(QStringLiteral("producerRequiredAcks"));
-    s.producerRetryMax = static_cast<int>(r.integer(QStringLiteral("producerRetryMax"), 0, 1000000));
+    s.producerRetryMax
+        = static_cast<int>(r.integer(QStringLiteral("producerRetryMax"), 0, 1000000));
     const QString exclude = r.string(QStringLiteral("excludeHeaderMetaRegex"));
     s.escapeHeaders = r.boolean(QStringLiteral("escapeHeaders"));
     const QString strategy = r.oneOf(QStringLiteral("consumerGroupRebalanceStrategy"));
-    s.metadataRefreshMs = r.durationMs(QStringLiteral("clientConnectionTopicMetadataRefreshInterval"));
+    s.metadataRefreshMs
+        = r.durationMs(QStringLiteral("clientConnectionTopicMetadataRefreshInterval"));
     s.keepAlive = r.durationMs(QStringLiteral("clientConnectionKeepAliveInterval")) > 0;
     if (!r.ok())
         return tl::unexpected(r.result().error());
@@ -123,8 +126,9 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec, core::
     if (authType == QStringLiteral("oidc") || authType == QStringLiteral("oidc_private_key_jwt")
         || authType == QStringLiteral("awsiam")) {
         r.fail(QStringLiteral("authType"),
-               QStringLiteral("kafka: authType '%1' is not yet supported by Bindery; use none, password "
-                              "(SASL PLAIN/SCRAM) or mtls")
+               QStringLiteral(
+                   "kafka: authType '%1' is not yet supported by Bindery; use none, password "
+                   "(SASL PLAIN/SCRAM) or mtls")
                    .arg(authType),
                ErrorCode::Unsupported);
         return tl::unexpected(r.result().error());
@@ -143,17 +147,20 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec, core::
         s.brokers << *addr;
     }
     if (!dropped.isEmpty())
-        s.warnings << QStringLiteral("metadata 'brokers': Kafka addresses are host:port; the scheme of '%1' "
-                                     "was dropped (using '%2')")
+        s.warnings << QStringLiteral(
+                          "metadata 'brokers': Kafka addresses are host:port; the scheme of '%1' "
+                          "was dropped (using '%2')")
                           .arg(dropped.join(QStringLiteral(", ")), s.brokers.join(u','));
 
     // The deprecated authRequired: true means SASL when authType is not given.
-    s.authType = r.isSet(QStringLiteral("authType")) || !authRequired ? authType : QStringLiteral("password");
+    s.authType = r.isSet(QStringLiteral("authType")) || !authRequired ? authType
+                                                                      : QStringLiteral("password");
     if (s.authType == QStringLiteral("password")) {
         if (s.saslUsername.isEmpty() || s.saslPassword.isEmpty()) {
             const QString missing = s.saslUsername.isEmpty() ? QStringLiteral("saslUsername")
                                                              : QStringLiteral("saslPassword");
-            r.fail(missing, QStringLiteral("kafka: authType password needs metadata '%1'").arg(missing),
+            r.fail(missing,
+                   QStringLiteral("kafka: authType password needs metadata '%1'").arg(missing),
                    ErrorCode::MissingMetadata);
             return tl::unexpected(r.result().error());
         }
@@ -165,8 +172,10 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec, core::
         if (s.clientCert.isEmpty() || s.clientKey.isEmpty()) {
             const QString missing = s.clientCert.isEmpty() ? QStringLiteral("clientCert")
                                                            : QStringLiteral("clientKey");
-            r.fail(missing, QStringLiteral("kafka: authType mtls needs metadata 'clientCert' and 'clientKey'"),
-                   ErrorCode::MissingMetadata);
+            r.fail(
+                missing,
+                QStringLiteral("kafka: authType mtls needs metadata 'clientCert' and 'clientKey'"),
+                ErrorCode::MissingMetadata);
             return tl::unexpected(r.result().error());
         }
     }
@@ -178,17 +187,21 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec, core::
     if (s.consumeRetryIntervalMs <= 0)
         s.consumeRetryIntervalMs = 100;
     // librdkafka's names for Dapr's (Sarama's) values.
-    s.acks = acks == QStringLiteral("all") || acks == QStringLiteral("waitforall") || acks == QStringLiteral("-1")
+    s.acks = acks == QStringLiteral("all") || acks == QStringLiteral("waitforall")
+                     || acks == QStringLiteral("-1")
                  ? QStringLiteral("all")
-             : acks == QStringLiteral("local") || acks == QStringLiteral("waitforlocal") || acks == QStringLiteral("1")
+             : acks == QStringLiteral("local") || acks == QStringLiteral("waitforlocal")
+                     || acks == QStringLiteral("1")
                  ? QStringLiteral("1")
                  : QStringLiteral("0");
-    s.assignmentStrategy = strategy == QStringLiteral("sticky") ? QStringLiteral("cooperative-sticky") : strategy;
+    s.assignmentStrategy
+        = strategy == QStringLiteral("sticky") ? QStringLiteral("cooperative-sticky") : strategy;
     if (!exclude.isEmpty()) {
         s.excludeHeaderMeta = QRegularExpression(exclude);
         if (!s.excludeHeaderMeta.isValid()) {
             r.fail(QStringLiteral("excludeHeaderMetaRegex"),
-                   QStringLiteral("kafka: metadata 'excludeHeaderMetaRegex' is not a valid regular expression: %1")
+                   QStringLiteral("kafka: metadata 'excludeHeaderMetaRegex' is not a valid regular "
+                                  "expression: %1")
                        .arg(s.excludeHeaderMeta.errorString()));
             return tl::unexpected(r.result().error());
         }
@@ -266,7 +279,8 @@ Result<> applyCommonConfig(rd_kafka_conf_t *conf, const KafkaSettings &s)
                 return r;
         }
         if (s.authType == QStringLiteral("mtls")) {
-            if (Result<> r = setConf(conf, "ssl.certificate.pem", QString::fromUtf8(s.clientCert)); !r)
+            if (Result<> r = setConf(conf, "ssl.certificate.pem", QString::fromUtf8(s.clientCert));
+                !r)
                 return r;
             if (Result<> r = setConf(conf, "ssl.key.pem", QString::fromUtf8(s.clientKey)); !r)
                 return r;

@@ -40,7 +40,8 @@ std::shared_ptr<Queue> queueFor(const QString &name)
 Result<> LoopbackOutput::init(const core::ComponentSpec &spec)
 {
     m_name = spec.name;
-    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("loopback")), {false, true});
+    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("loopback")),
+                                   {false, true});
     m_capacity = settings.integer(QStringLiteral("capacity"), 1, 10000000);
     return settings.result();
 }
@@ -81,7 +82,8 @@ void LoopbackOutput::invoke(core::InvokeRequest request, core::InvokeDone done)
 Result<> LoopbackInput::init(const core::ComponentSpec &spec)
 {
     m_name = spec.name;
-    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("loopback")), {true, false});
+    core::BindingSettings settings(spec, core::builtinSchema(QStringLiteral("loopback")),
+                                   {true, false});
     settings.integer(QStringLiteral("capacity"), 1, 10000000); // the output side bounds the queue
     return settings.result();
 }

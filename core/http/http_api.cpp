@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "core/http/api_server.h"
+#include "core/http/http_api.h"
 
 #include <memory>
 
@@ -15,11 +15,10 @@
 #include <QThread>
 #include <QUrlQuery>
 
+#include "core/api/binding_service.h"
+#include "core/api/dapr_errors.h"
 #include "core/app_channel.h"
 #include "core/go_json.h"
-#include "core/runtime.h"
-
-Q_LOGGING_CATEGORY(lcApi, "bindery.core.http")
 
 namespace bindery::core {
 
@@ -99,15 +98,6 @@ bool validTraceparent(const QByteArray &v)
 
 } // namespace
 
-QByteArray daprErrorBody(const QString &errorCode, const QString &message)
-{
-    nlohmann::ordered_json j;
-    j["errorCode"] = errorCode.toStdString();
-    j["message"] = message.toStdString();
-    return QByteArray::fromStdString(
-        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
 void writeResponse(QHttpServerResponder &responder, int status, const QByteArray &body,
                    const HeaderPairs &headers)
 {
@@ -118,14 +108,15 @@ void writeResponse(QHttpServerResponder &responder, int status, const QByteArray
     responder.writeBody(body);
 }
 
-ApiServer::ApiServer(Runtime &runtime)
-    : m_runtime(runtime)
+HttpApi::HttpApi(api::BindingService &service, const RuntimeOptions &options)
+    : m_service(service)
+    , m_options(options)
 {
 }
 
-ApiServer::~ApiServer() = default;
+HttpApi::~HttpApi() = default;
 
-Result<quint16> ApiServer::listen(const QStringList &addresses, quint16 port)
+Result<quint16> HttpApi::listen(const QStringList &addresses, quint16 port)
 {
     quint16 bound = port;
     for (const QString &address : addresses) {
@@ -149,14 +140,13 @@ Result<quint16> ApiServer::listen(const QStringList &addresses, quint16 port)
     return bound;
 }
 
-void ApiServer::close()
+void HttpApi::close()
 {
-    m_closed = true;
     for (QTcpServer *s : servers())
         s->close();
 }
 
-bool ApiServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
+bool HttpApi::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     QByteArray path = request.url().path(QUrl::FullyEncoded).toUtf8();
     while (path.size() > 1 && path.endsWith('/'))
@@ -164,7 +154,7 @@ bool ApiServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *soc
     const auto method = request.method();
 
     const bool health = path == "/v1.0/healthz" || path == "/v1.0/healthz/outbound";
-    const QByteArray token = m_runtime.options().apiToken;
+    const QByteArray token = m_options.apiToken;
     if (!token.isEmpty() && !(health && method == QHttpServerRequest::Method::Get)) {
         if (request.value("dapr-api-token") != token) {
             QHttpServerResponder responder = makeResponder(request, socket);
@@ -207,142 +197,119 @@ bool ApiServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *soc
     return false;
 }
 
-void ApiServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
+void HttpApi::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     // daprd routes unknown paths to service invocation, which needs an app id (reference §1.1).
     QHttpServerResponder responder = makeResponder(request, socket);
-    writeResponse(
-        responder, 404,
-        daprErrorBody(
-            QStringLiteral("ERR_DIRECT_INVOKE"),
-            QStringLiteral(
-                "failed getting app id either from the URL path or the header dapr-app-id")),
-        {{"Content-Type", JSON}});
+    const api::DaprFailure f{
+        api::DaprError::DirectInvokeNoAppId,
+        QStringLiteral("failed getting app id either from the URL path or the header dapr-app-id")};
+    writeResponse(responder, f.info().httpStatus, f.jsonBody(), {{"Content-Type", JSON}});
 }
 
-void ApiServer::handleHealth(const QHttpServerRequest &request, QTcpSocket *socket, bool outbound)
+void HttpApi::handleHealth(const QHttpServerRequest &request, QTcpSocket *socket, bool outbound)
 {
     QHttpServerResponder responder = makeResponder(request, socket);
+    auto answer = [&](const api::DaprFailure &f) {
+        writeResponse(responder, f.info().httpStatus, f.jsonBody(), {{"Content-Type", JSON}});
+    };
     const QString appId = request.query().queryItemValue(QStringLiteral("appid"));
-    if (!appId.isEmpty() && appId != m_runtime.options().appId) {
-        writeResponse(responder, 500,
-                      daprErrorBody(QStringLiteral("ERR_HEALTH_APPID_NOT_MATCH"),
-                                    QStringLiteral("dapr app-id does not match")),
-                      {{"Content-Type", JSON}});
+    if (!appId.isEmpty() && appId != m_options.appId) {
+        answer({api::DaprError::HealthAppIdNotMatch, QStringLiteral("dapr app-id does not match")});
         return;
     }
+    const api::HealthSnapshot h = m_service.health();
     if (outbound) {
-        if (m_runtime.outboundReady())
+        if (h.outboundReady)
             writeResponse(responder, 204, {}, {});
         else
-            writeResponse(responder, 500,
-                          daprErrorBody(QStringLiteral("ERR_OUTBOUND_HEALTH_NOT_READY"),
-                                        QStringLiteral("dapr outbound is not ready")),
-                          {{"Content-Type", JSON}});
+            answer({api::DaprError::OutboundHealthNotReady,
+                    QStringLiteral("dapr outbound is not ready")});
         return;
     }
-    if (m_runtime.outboundReady() && m_runtime.appReady()) {
+    if (h.outboundReady && h.appReady) {
         writeResponse(responder, 204, {}, {});
     } else {
-        const QString target
-            = m_runtime.appReady() ? QStringLiteral("runtime") : QStringLiteral("app");
-        writeResponse(responder, 500,
-                      daprErrorBody(QStringLiteral("ERR_HEALTH_NOT_READY"),
-                                    QStringLiteral("dapr is not ready: [%1]").arg(target)),
-                      {{"Content-Type", JSON}});
+        const QString target = h.appReady ? QStringLiteral("runtime") : QStringLiteral("app");
+        answer({api::DaprError::HealthNotReady,
+                QStringLiteral("dapr is not ready: [%1]").arg(target)});
     }
 }
 
-void ApiServer::handleMetadata(const QHttpServerRequest &request, QTcpSocket *socket,
-                               const QString &key)
+void HttpApi::handleMetadata(const QHttpServerRequest &request, QTcpSocket *socket,
+                             const QString &key)
 {
     QHttpServerResponder responder = makeResponder(request, socket);
     if (!key.isEmpty()) {
-        m_runtime.setExtendedMetadata(key, QString::fromUtf8(request.body()));
+        m_service.setExtendedMetadata(key, QString::fromUtf8(request.body()));
         writeResponse(responder, 204, {}, {});
         return;
     }
-    const RuntimeOptions &o = m_runtime.options();
+    const api::MetadataSnapshot m = m_service.metadata();
     nlohmann::ordered_json j;
-    j["id"] = o.appId.toStdString();
-    j["runtimeVersion"] = o.runtimeVersion.toStdString();
+    j["id"] = m.id.toStdString();
+    j["runtimeVersion"] = m.runtimeVersion.toStdString();
     nlohmann::ordered_json comps = nlohmann::ordered_json::array();
-    for (const ComponentStatus &c : m_runtime.components()) {
-        if (c.state != ComponentState::Loaded)
-            continue;
+    for (const api::MetadataSnapshot::Component &c : m.components) {
         nlohmann::ordered_json e;
         e["name"] = c.name.toStdString();
         e["type"] = c.type.toStdString();
-        e["version"] = (c.version.isEmpty() ? QStringLiteral("v1") : c.version).toStdString();
-        nlohmann::ordered_json caps = nlohmann::ordered_json::array();
-        if (c.input)
-            caps.push_back("INPUT_BINDING");
-        if (c.output)
-            caps.push_back("OUTPUT_BINDING");
-        if (!caps.empty())
+        e["version"] = c.version.toStdString();
+        if (!c.capabilities.isEmpty()) {
+            nlohmann::ordered_json caps = nlohmann::ordered_json::array();
+            for (const QString &cap : c.capabilities)
+                caps.push_back(cap.toStdString());
             e["capabilities"] = caps;
+        }
         comps.push_back(e);
     }
     if (!comps.empty())
         j["components"] = comps;
     nlohmann::ordered_json extended = nlohmann::ordered_json::object();
-    const QMap<QString, QString> ext = m_runtime.extendedMetadata();
-    for (auto it = ext.begin(); it != ext.end(); ++it)
+    for (auto it = m.extended.cbegin(); it != m.extended.cend(); ++it)
         extended[it.key().toStdString()] = it.value().toStdString();
     j["extended"] = extended;
-    if (o.appPort > 0) {
+    if (m.appPort > 0) {
         nlohmann::ordered_json app;
-        app["port"] = o.appPort;
-        app["protocol"] = "http";
-        app["channelAddress"] = o.appChannelAddress.toStdString();
+        app["port"] = m.appPort;
+        app["protocol"] = m.appProtocol.toStdString();
+        app["channelAddress"] = m.appChannelAddress.toStdString();
         j["appConnectionProperties"] = app;
     }
-    j["actorRuntime"] = {{"runtimeStatus", "DISABLED"}, {"hostReady", false}};
+    j["actorRuntime"]
+        = {{"runtimeStatus", m.actorRuntimeStatus.toStdString()}, {"hostReady", false}};
     writeResponse(
         responder, 200,
         QByteArray::fromStdString(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
         {{"Content-Type", JSON}});
 }
 
-void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *socket,
-                              const QString &name)
+void HttpApi::reject(const QHttpServerRequest &request, QTcpSocket *socket, const QString &name,
+                     const QString &operation, const QByteArray &payload,
+                     const api::DaprFailure &failure)
 {
-    TrafficStream &traffic = m_runtime.traffic();
-    TrafficRecord rec;
-    rec.id = traffic.nextId();
-    rec.kind = TrafficRecord::Kind::Output;
-    rec.startedUs = nowUs();
-    rec.binding = name;
-    rec.bindingType = m_runtime.componentType(name);
+    QHttpServerResponder responder = makeResponder(request, socket);
+    writeResponse(responder, failure.info().httpStatus, failure.jsonBody(),
+                  {{"Content-Type", JSON}});
+    m_service.recordRejected(name, operation, payload, failure, api::Transport::Http);
+}
 
-    auto responder = std::make_shared<QHttpServerResponder>(makeResponder(request, socket));
-    auto finish = [&traffic](std::shared_ptr<QHttpServerResponder> r, TrafficRecord record,
-                             int status, QByteArray body, HeaderPairs headers) {
-        record.latencyUs = nowUs() - record.startedUs;
-        record.status = status;
-        record.ok = status >= 200 && status < 300;
-        record.responseBody = body;
-        for (const auto &[k, v] : headers) {
-            if (k.startsWith("Metadata."))
-                record.responseHeaders.append({QString::fromUtf8(k), QString::fromUtf8(v)});
-        }
-        writeResponse(*r, status, body, headers);
-        traffic.push(std::move(record));
-    };
-    auto error = [&](int status, const QString &code, const QString &message) {
-        rec.error = message;
-        rec.errorCode = code;
-        finish(responder, std::move(rec), status, daprErrorBody(code, message),
-               {{"Content-Type", JSON}});
-    };
-
+void HttpApi::handleBinding(const QHttpServerRequest &request, QTcpSocket *socket,
+                            const QString &name)
+{
     const QByteArray body = request.body();
-    if (body.size() > m_runtime.options().maxBodySize) {
-        error(413, QStringLiteral("ERR_BODY_TOO_LARGE"),
-              QStringLiteral(
-                  "request body of %1 bytes exceeds the maximum of %2 bytes (--max-body-size)")
-                  .arg(body.size())
-                  .arg(m_runtime.options().maxBodySize));
+    auto malformed = [&](const QString &why) {
+        reject(request, socket, name, {}, body,
+               {api::DaprError::MalformedRequest,
+                QStringLiteral("failed deserializing HTTP body: ") + why});
+    };
+    if (body.size() > m_options.maxBodySize) {
+        reject(request, socket, name, {}, {},
+               {api::DaprError::BodyTooLarge,
+                QStringLiteral(
+                    "request body of %1 bytes exceeds the maximum of %2 bytes (--max-body-size)")
+                    .arg(body.size())
+                    .arg(m_options.maxBodySize)});
         return;
     }
 
@@ -356,37 +323,32 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
         nlohmann::json doc;
         QString why;
         if (!goJsonDecodeFirst(body, &doc, &why)) {
-            error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                  QStringLiteral("failed deserializing HTTP body: ") + why);
+            malformed(why);
             return;
         }
         if (!doc.is_object() && !doc.is_null()) {
-            error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                  QStringLiteral("failed deserializing HTTP body: json: cannot unmarshal %1 into "
-                                 "Go value of type "
-                                 "http.OutputBindingRequest")
-                      .arg(goJsonKind(doc)));
+            malformed(
+                QStringLiteral(
+                    "json: cannot unmarshal %1 into Go value of type http.OutputBindingRequest")
+                    .arg(goJsonKind(doc)));
             return;
         }
         if (doc.is_object()) {
             if (auto it = doc.find("metadata"); it != doc.end() && !it->is_null()) {
                 if (!it->is_object()) {
-                    error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                          QStringLiteral(
-                              "failed deserializing HTTP body: json: cannot unmarshal %1 into Go "
-                              "struct "
-                              "field OutputBindingRequest.metadata of type map[string]string")
-                              .arg(goJsonKind(*it)));
+                    malformed(
+                        QStringLiteral("json: cannot unmarshal %1 into Go struct field "
+                                       "OutputBindingRequest.metadata of type map[string]string")
+                            .arg(goJsonKind(*it)));
                     return;
                 }
                 for (auto m = it->begin(); m != it->end(); ++m) {
                     if (!m.value().is_string()) {
-                        error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                              QStringLiteral("failed deserializing HTTP body: json: cannot "
-                                             "unmarshal %1 into Go struct "
-                                             "field OutputBindingRequest.metadata of type string "
-                                             "(metadata '%2')")
-                                  .arg(goJsonKind(m.value()), QString::fromStdString(m.key())));
+                        malformed(
+                            QStringLiteral(
+                                "json: cannot unmarshal %1 into Go struct field "
+                                "OutputBindingRequest.metadata of type string (metadata '%2')")
+                                .arg(goJsonKind(m.value()), QString::fromStdString(m.key())));
                         return;
                     }
                     req.metadata.insert(QString::fromStdString(m.key()),
@@ -395,11 +357,9 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
             }
             if (auto it = doc.find("operation"); it != doc.end() && !it->is_null()) {
                 if (!it->is_string()) {
-                    error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                          QStringLiteral("failed deserializing HTTP body: json: cannot unmarshal "
-                                         "%1 into Go struct "
-                                         "field OutputBindingRequest.operation of type string")
-                              .arg(goJsonKind(*it)));
+                    malformed(QStringLiteral("json: cannot unmarshal %1 into Go struct field "
+                                             "OutputBindingRequest.operation of type string")
+                                  .arg(goJsonKind(*it)));
                     return;
                 }
                 req.operation = QString::fromStdString(it->get<std::string>());
@@ -431,8 +391,9 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
     if (!baggage.isEmpty()) {
         const QByteArray joined = baggage.join(',');
         if (!validBaggage(joined)) {
-            error(400, QStringLiteral("ERR_MALFORMED_REQUEST"),
-                  QStringLiteral("invalid baggage header: ") + QString::fromLatin1(joined));
+            reject(request, socket, name, req.operation, body,
+                   {api::DaprError::MalformedRequest,
+                    QStringLiteral("invalid baggage header: ") + QString::fromLatin1(joined)});
             return;
         }
         req.metadata.insert(QStringLiteral("baggage"), QString::fromLatin1(joined));
@@ -448,67 +409,41 @@ void ApiServer::handleBinding(const QHttpServerRequest &request, QTcpSocket *soc
     }
     // daprd runs json.Marshal(req.Data): the component always gets JSON bytes (reference §1.2).
     req.data = goJsonMarshal(data);
-    for (auto it = req.metadata.begin(); it != req.metadata.end(); ++it)
-        rec.metadata.append({it.key(), it.value()});
-    rec.operation = req.operation;
-    rec.payload = req.data;
 
-    const QString prefix = QStringLiteral("error invoking output binding %1: ").arg(name);
-    const std::shared_ptr<OutputBinding> binding = m_runtime.outputBinding(name);
-    if (!binding) {
-        error(500, QStringLiteral("ERR_INVOKE_OUTPUT_BINDING"),
-              prefix + QStringLiteral("couldn't find output binding %1").arg(name));
-        return;
-    }
-    const QStringList ops = binding->operations();
-    if (!ops.contains(req.operation)) {
-        error(500, QStringLiteral("ERR_INVOKE_OUTPUT_BINDING"),
-              prefix
-                  + QStringLiteral(
-                        "binding %1 does not support operation %2. supported operations:%3")
-                        .arg(name, req.operation, ops.join(u' ')));
-        return;
-    }
-
+    auto responder = std::make_shared<QHttpServerResponder>(makeResponder(request, socket));
     QPointer<QTcpSocket> guard(socket);
-    QPointer<ApiServer> self(this);
-    auto complete = [=](InvokeResult result) mutable {
-        if (!self || !guard)
+    QPointer<HttpApi> self(this);
+    auto answer = [responder, guard](api::InvokeOutcome outcome) {
+        if (!guard)
             return; // the client went away; nothing to answer
         HeaderPairs headers;
-        const auto &meta = result.result ? result.result->metadata : result.errorMetadata;
-        for (const auto &[k, v] : meta)
+        for (const auto &[k, v] : outcome.metadata)
             headers.append({AppChannel::canonicalHeaderKey("metadata." + k.toUtf8()), v.toUtf8()});
-        if (!result.result) {
-            TrafficRecord r = rec;
-            r.error = prefix + result.result.error().message;
-            r.errorCode = QStringLiteral("ERR_INVOKE_OUTPUT_BINDING");
+        if (outcome.failure) {
             headers.prepend({"Content-Type", JSON});
-            const QByteArray errorBody = daprErrorBody(r.errorCode, r.error);
-            finish(responder, std::move(r), 500, errorBody, headers);
-            return;
+            writeResponse(*responder, outcome.failure->info().httpStatus,
+                          outcome.failure->jsonBody(), headers);
+        } else if (!outcome.response.hasData) {
+            writeResponse(*responder, 204, {}, headers);
+        } else {
+            headers.prepend({"Content-Type", JSON});
+            writeResponse(*responder, 200, outcome.response.data, headers);
         }
-        if (!result.result->hasData) {
-            finish(responder, std::move(rec), 204, {}, headers);
-            return;
-        }
-        headers.prepend({"Content-Type", JSON});
-        finish(responder, std::move(rec), 200, result.result->data, headers);
     };
     QThread *home = thread();
-    binding->invoke(std::move(req),
-                    [self, home, complete = std::move(complete)](InvokeResult result) mutable {
-                        if (QThread::currentThread() == home) {
-                            complete(std::move(result));
-                            return;
-                        }
-                        QMetaObject::invokeMethod(
-                            self,
-                            [complete = std::move(complete), result = std::move(result)]() mutable {
-                                complete(std::move(result));
-                            },
-                            Qt::QueuedConnection);
-                    });
+    m_service.invoke(name, std::move(req), api::Transport::Http,
+                     [self, home, answer = std::move(answer)](api::InvokeOutcome outcome) mutable {
+                         if (QThread::currentThread() == home) {
+                             answer(std::move(outcome));
+                             return;
+                         }
+                         QMetaObject::invokeMethod(
+                             self,
+                             [answer = std::move(answer), outcome = std::move(outcome)]() mutable {
+                                 answer(std::move(outcome));
+                             },
+                             Qt::QueuedConnection);
+                     });
 }
 
 } // namespace bindery::core

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/api/binding_service.h"
+
+#include <exception>
+#include <memory>
+
+#include <QLoggingCategory>
+
+#include "core/app_channel.h"
+#include "core/runtime.h"
+
+Q_LOGGING_CATEGORY(lcService, "bindery.core.api")
+
+namespace bindery::core::api {
+
+namespace {
+
+/** @brief One call in flight: guards the exactly-once promise and carries its traffic record. */
+struct Call
+{
+    InvokeCallback done;
+    std::atomic<bool> finished{false};
+    std::unique_ptr<TrafficRecord> record; ///< null when nobody records traffic
+    TrafficStream *traffic = nullptr;
+
+    void finish(InvokeOutcome outcome)
+    {
+        if (finished.exchange(true)) {
+            qCCritical(lcService).noquote()
+                << QStringLiteral(
+                       "binding %1 completed a call twice; the second completion is ignored")
+                       .arg(record ? record->binding : QString());
+            return;
+        }
+        if (record) {
+            TrafficRecord &r = *record;
+            r.latencyUs = nowUs() - r.startedUs;
+            if (outcome.failure) {
+                r.status = outcome.failure->info().httpStatus;
+                r.ok = false;
+                r.error = outcome.failure->message;
+                r.errorCode = QString::fromLatin1(outcome.failure->info().code);
+                r.responseBody = outcome.failure->jsonBody();
+            } else {
+                r.status = outcome.response.hasData ? 200 : 204;
+                r.ok = true;
+                r.responseBody = outcome.response.data;
+            }
+            for (const auto &[k, v] : outcome.metadata)
+                r.responseHeaders.append(
+                    {QString::fromLatin1(AppChannel::canonicalHeaderKey("metadata." + k.toUtf8())),
+                     v});
+            traffic->push(std::move(r));
+        }
+        done(std::move(outcome));
+    }
+};
+
+InvokeOutcome failure(DaprError error, QString message)
+{
+    InvokeOutcome o;
+    o.failure = DaprFailure{error, std::move(message)};
+    return o;
+}
+
+} // namespace
+
+QString invokeErrorPrefix(const QString &name)
+{
+    return QStringLiteral("error invoking output binding %1: ").arg(name);
+}
+
+BindingService::BindingService(Runtime &runtime)
+    : m_runtime(runtime)
+{
+}
+
+void BindingService::invoke(const QString &name, InvokeRequest request, Transport transport,
+                            InvokeCallback done)
+{
+    auto call = std::make_shared<Call>();
+    call->done = std::move(done);
+    call->traffic = &m_runtime.traffic();
+    if (call->traffic->enabled()) {
+        call->record = std::make_unique<TrafficRecord>();
+        TrafficRecord &r = *call->record;
+        r.id = call->traffic->nextId();
+        r.kind = TrafficRecord::Kind::Output;
+        r.startedUs = nowUs();
+        r.binding = name;
+        r.operation = request.operation;
+        r.payload = request.data;
+        for (auto it = request.metadata.cbegin(); it != request.metadata.cend(); ++it)
+            r.metadata.append({it.key(), it.value()});
+    }
+    Q_UNUSED(transport);
+    const QString prefix = invokeErrorPrefix(name);
+    // daprd's order (reference §1.4): the operation, the binding, then the operation's support.
+    if (request.operation.isEmpty()) {
+        call->finish(failure(DaprError::InvokeOutputBinding,
+                             prefix + QStringLiteral("operation field is missing from request")));
+        return;
+    }
+    const OutputEntry entry = m_runtime.output(name);
+    if (call->record)
+        call->record->bindingType = entry.type;
+    if (entry.type.isEmpty()) {
+        call->finish(failure(DaprError::InvokeOutputBinding,
+                             prefix + QStringLiteral("couldn't find output binding %1").arg(name)));
+        return;
+    }
+    if (!entry.ready()) {
+        call->finish(failure(
+            DaprError::OutputBindingNotReady,
+            prefix + QStringLiteral("binding %1 is being initialised; try again").arg(name)));
+        return;
+    }
+    if (!entry.operations.contains(request.operation)) {
+        call->finish(
+            failure(DaprError::InvokeOutputBinding,
+                    prefix
+                        + QStringLiteral(
+                              "binding %1 does not support operation %2. supported operations:%3")
+                              .arg(name, request.operation, entry.operations.join(u' '))));
+        return;
+    }
+    std::shared_ptr<OutputBinding> binding = entry.binding;
+    try {
+        // The binding stays alive until it completed: the callback holds a reference.
+        binding->invoke(std::move(request), [call, binding, prefix](InvokeResult result) {
+            InvokeOutcome o;
+            if (result.result) {
+                o.metadata = result.result->metadata;
+                o.response = std::move(*result.result);
+            } else {
+                o.metadata = result.errorMetadata;
+                o.failure = DaprFailure{daprErrorForInvoke(result.result.error().code),
+                                        prefix + result.result.error().message};
+            }
+            call->finish(std::move(o));
+        });
+    } catch (const std::exception &e) {
+        qCCritical(lcService).noquote()
+            << QStringLiteral("binding %1 threw: %2").arg(name, QString::fromUtf8(e.what()));
+        call->finish(failure(
+            DaprError::InvokeOutputBinding,
+            prefix + QStringLiteral("internal error: %1").arg(QString::fromUtf8(e.what()))));
+    } catch (...) {
+        qCCritical(lcService).noquote()
+            << QStringLiteral("binding %1 threw an unknown exception").arg(name);
+        call->finish(
+            failure(DaprError::InvokeOutputBinding, prefix + QStringLiteral("internal error")));
+    }
+}
+
+void BindingService::recordRejected(const QString &name, const QString &operation,
+                                    const QByteArray &payload, const DaprFailure &failure,
+                                    Transport transport)
+{
+    TrafficStream &traffic = m_runtime.traffic();
+    if (!traffic.enabled())
+        return;
+    TrafficRecord r;
+    r.id = traffic.nextId();
+    r.kind = TrafficRecord::Kind::Output;
+    r.startedUs = nowUs();
+    r.binding = name;
+    r.bindingType = m_runtime.output(name).type;
+    r.operation = operation;
+    r.payload = payload;
+    r.status = failure.info().httpStatus;
+    r.error = failure.message;
+    r.errorCode = QString::fromLatin1(failure.info().code);
+    r.responseBody = failure.jsonBody();
+    Q_UNUSED(transport);
+    traffic.push(std::move(r));
+}
+
+MetadataSnapshot BindingService::metadata() const
+{
+    const RuntimeOptions &o = m_runtime.options();
+    MetadataSnapshot m;
+    m.id = o.appId;
+    m.runtimeVersion = o.runtimeVersion;
+    for (const ComponentStatus &c : m_runtime.components()) {
+        if (c.state != ComponentState::Loaded)
+            continue;
+        MetadataSnapshot::Component e;
+        e.name = c.name;
+        e.type = c.type;
+        e.version = c.version.isEmpty() ? QStringLiteral("v1") : c.version;
+        if (c.input)
+            e.capabilities << QStringLiteral("INPUT_BINDING");
+        if (c.output)
+            e.capabilities << QStringLiteral("OUTPUT_BINDING");
+        m.components << e;
+    }
+    m.extended = m_runtime.extendedMetadata();
+    if (o.appPort > 0) {
+        m.appPort = o.appPort;
+        const std::shared_ptr<AppChannel> channel = m_runtime.appChannel();
+        m.appProtocol = channel ? channel->protocol() : QStringLiteral("http");
+        m.appChannelAddress = o.appChannelAddress;
+    }
+    m.actorRuntimeStatus = QStringLiteral("DISABLED");
+    return m;
+}
+
+void BindingService::setExtendedMetadata(const QString &key, const QString &value)
+{
+    m_runtime.setExtendedMetadata(key, value);
+}
+
+HealthSnapshot BindingService::health() const
+{
+    return {m_outboundReady.load(), m_runtime.appReady()};
+}
+
+} // namespace bindery::core::api

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+
+#include "core/error.h"
+
+namespace bindery::core::api {
+
+/** @brief Every Dapr API error Bindery answers with; the transports look each up in one table. */
+enum class DaprError {
+    MalformedRequest,          ///< the request cannot be decoded
+    MalformedRequestData,      ///< `data` cannot be re-encoded
+    BodyTooLarge,              ///< over --max-body-size (Bindery's 413; daprd answers 400)
+    InvokeOutputBinding,       ///< any failure of an output binding call
+    OutputBindingNotReady,     ///< the binding is (re)initialising: try again (Bindery's 503)
+    DirectInvokeNoAppId,       ///< daprd's answer to a route it does not have
+    HealthNotReady,            ///< GET /v1.0/healthz before the runtime and app are ready
+    HealthAppIdNotMatch,       ///< GET /v1.0/healthz?appid=<other>
+    OutboundHealthNotReady,    ///< GET /v1.0/healthz/outbound before the API is up
+    SecretStoresNotConfigured, ///< no secret store is loaded
+    SecretStoreNotFound,       ///< the named secret store is not loaded
+    SecretGet,                 ///< the store failed to answer
+    ApiTokenInvalid,           ///< DAPR_API_TOKEN set and the request's token differs
+};
+
+/** @brief How one DaprError goes on the wire. */
+struct DaprErrorInfo
+{
+    DaprError error;
+    const char *code; ///< Dapr's errorCode, e.g. "ERR_INVOKE_OUTPUT_BINDING"
+    int httpStatus;
+    int grpcStatus; ///< a grpc::StatusCode value (13 = INTERNAL, ...)
+};
+
+/** @brief The one table (pure; any thread). */
+const DaprErrorInfo &daprErrorInfo(DaprError error);
+
+/**
+ * @brief Maps a binding's failure (a Bindery ErrorCode from OutputBinding::invoke) to the Dapr
+ * error the API answers: every failure is ERR_INVOKE_OUTPUT_BINDING, as daprd does, except a
+ * binding that is not ready yet.
+ */
+DaprError daprErrorForInvoke(ErrorCode code);
+
+/** @brief A Dapr error with its message, ready for any transport. */
+struct DaprFailure
+{
+    DaprError error = DaprError::InvokeOutputBinding;
+    QString message;
+
+    const DaprErrorInfo &info() const { return daprErrorInfo(error); }
+    /// Dapr's JSON body: {"errorCode":"...","message":"..."}.
+    QByteArray jsonBody() const;
+};
+
+} // namespace bindery::core::api

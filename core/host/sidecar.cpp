@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/host/sidecar.h"
+
+#include <QEventLoop>
+#include <QPointer>
+#include <QThread>
+#include <QTimer>
+
+#include "core/api/binding_service.h"
+#include "core/http/http_api.h"
+
+namespace bindery::core {
+
+Sidecar::Sidecar(RuntimeOptions options, const BindingRegistry &registry, TrafficStream &traffic,
+                 QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+    , m_registry(registry)
+    , m_traffic(traffic)
+{
+    qRegisterMetaType<bindery::core::RuntimeState>();
+    qRegisterMetaType<bindery::core::ComponentStatus>();
+}
+
+Sidecar::~Sidecar()
+{
+    blockSignals(true); // whoever listened may be half destroyed already
+    stopAndWait();
+}
+
+void Sidecar::start()
+{
+    if (m_runtime)
+        return;
+    {
+        std::lock_guard lock(m_mutex);
+        m_lastError.clear();
+        m_httpPort = 0;
+    }
+    m_starting = true;
+    m_runtimeThread = new QThread(this);
+    m_runtimeThread->setObjectName(QStringLiteral("bindery-runtime"));
+    m_apiThread = new QThread(this);
+    m_apiThread->setObjectName(QStringLiteral("bindery-api"));
+    m_runtime = new Runtime(m_options, m_registry, m_traffic);
+    m_runtime->moveToThread(m_runtimeThread);
+    m_service = std::make_unique<api::BindingService>(*m_runtime);
+    m_http = new HttpApi(*m_service, m_options);
+    m_http->moveToThread(m_apiThread);
+    connect(m_runtime, &Runtime::stateChanged, this, &Sidecar::stateChanged, Qt::QueuedConnection);
+    connect(m_runtime, &Runtime::componentsChanged, this, &Sidecar::componentsChanged,
+            Qt::QueuedConnection);
+    connect(m_runtime, &Runtime::logMessage, this, &Sidecar::logMessage, Qt::QueuedConnection);
+    m_runtimeThread->start();
+    m_apiThread->start();
+
+    // daprd's order: components, then the API servers, then the app (reference §2.1, §6).
+    QPointer<Sidecar> self(this);
+    Runtime *runtime = m_runtime;
+    HttpApi *http = m_http;
+    api::BindingService *service = m_service.get();
+    const RuntimeOptions options = m_options;
+    QMetaObject::invokeMethod(runtime, [=]() {
+        if (!runtime->loadComponents()) {
+            const QString error = runtime->lastError();
+            QMetaObject::invokeMethod(self, [=]() {
+                if (self)
+                    self->finishStart(false, error, 0);
+            });
+            return;
+        }
+        QMetaObject::invokeMethod(http, [=]() {
+            const Result<quint16> port
+                = http->listen(options.listenAddresses, static_cast<quint16>(options.httpPort));
+            if (!port) {
+                const QString error = port.error().message;
+                QMetaObject::invokeMethod(self, [=]() {
+                    if (self)
+                        self->finishStart(false, error, 0);
+                });
+                return;
+            }
+            service->setOutboundReady(true);
+            const quint16 bound = *port;
+            QMetaObject::invokeMethod(runtime, [=]() {
+                runtime->connectApp();
+                QMetaObject::invokeMethod(self, [=]() {
+                    if (self)
+                        self->finishStart(true, {}, bound);
+                });
+            });
+        });
+    });
+}
+
+void Sidecar::finishStart(bool ok, const QString &error, quint16 port)
+{
+    m_starting = false;
+    {
+        std::lock_guard lock(m_mutex);
+        m_httpPort = port;
+        m_lastError = error;
+    }
+    if (ok) {
+        Q_EMIT logMessage(
+            1, QStringLiteral("HTTP API listening on %1 (%2)")
+                   .arg(apiAddress(), m_options.listenAddresses.join(QStringLiteral(", "))));
+    } else {
+        Q_EMIT logMessage(3, error);
+        stopAndWait(); // only thread teardown is left: the runtime already cleaned up
+        Q_EMIT stateChanged(RuntimeState::Failed);
+    }
+    Q_EMIT started(ok, error);
+}
+
+bool Sidecar::startAndWait()
+{
+    if (m_runtime)
+        return state() == RuntimeState::Running;
+    QEventLoop loop;
+    bool ok = false;
+    QMetaObject::Connection c = connect(this, &Sidecar::started, &loop, [&](bool success) {
+        ok = success;
+        loop.quit();
+    });
+    start();
+    if (m_starting)
+        loop.exec(QEventLoop::ExcludeUserInputEvents);
+    disconnect(c);
+    return ok;
+}
+
+void Sidecar::stop()
+{
+    if (!m_runtime || m_stopping) {
+        if (!m_runtime)
+            QTimer::singleShot(0, this, &Sidecar::stopped);
+        return;
+    }
+    m_stopping = true;
+    Q_EMIT stateChanged(RuntimeState::Stopping);
+    QPointer<Sidecar> self(this);
+    Runtime *runtime = m_runtime;
+    HttpApi *http = m_http;
+    api::BindingService *service = m_service.get();
+    // The API stops first (no new calls), then the runtime closes the bindings; neither blocks
+    // this thread, however long a binding takes to close.
+    QMetaObject::invokeMethod(http, [=]() {
+        http->close();
+        service->setOutboundReady(false);
+        QMetaObject::invokeMethod(runtime, [=]() {
+            runtime->stop();
+            QMetaObject::invokeMethod(self, [self]() {
+                if (self && self->m_stopping) {
+                    self->teardown();
+                    Q_EMIT self->stopped();
+                }
+            });
+        });
+    });
+}
+
+void Sidecar::stopAndWait()
+{
+    if (!m_runtime)
+        return;
+    if (QThread::currentThread() != m_apiThread && m_apiThread->isRunning()) {
+        QMetaObject::invokeMethod(
+            m_http,
+            [http = m_http, service = m_service.get()]() {
+                http->close();
+                service->setOutboundReady(false);
+            },
+            Qt::BlockingQueuedConnection);
+    }
+    if (QThread::currentThread() != m_runtimeThread && m_runtimeThread->isRunning())
+        QMetaObject::invokeMethod(m_runtime, &Runtime::stop, Qt::BlockingQueuedConnection);
+    const bool wasStopping = m_stopping;
+    m_stopping = true;
+    teardown();
+    if (wasStopping)
+        Q_EMIT stopped();
+}
+
+void Sidecar::teardown()
+{
+    if (!m_runtime)
+        return;
+    {
+        std::lock_guard lock(m_mutex);
+        m_httpPort = 0;
+    }
+    // Each object is deleted on its own thread as that thread finishes (sockets, timers).
+    connect(m_apiThread, &QThread::finished, m_http, &QObject::deleteLater);
+    m_apiThread->quit();
+    m_apiThread->wait();
+    m_http = nullptr;
+    m_service.reset();
+    const RuntimeState last = m_runtime->state();
+    const QString error = m_runtime->lastError();
+    connect(m_runtimeThread, &QThread::finished, m_runtime, &QObject::deleteLater);
+    m_runtimeThread->quit();
+    m_runtimeThread->wait();
+    m_runtime = nullptr;
+    delete m_apiThread;
+    m_apiThread = nullptr;
+    delete m_runtimeThread;
+    m_runtimeThread = nullptr;
+    m_stopping = false;
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_lastError.isEmpty() && last == RuntimeState::Failed)
+            m_lastError = error;
+    }
+    Q_EMIT stateChanged(RuntimeState::Stopped);
+    Q_EMIT componentsChanged();
+}
+
+void Sidecar::reloadFile(const QString &path, std::function<void()> done)
+{
+    if (!m_runtime)
+        return;
+    QPointer<Sidecar> self(this);
+    QMetaObject::invokeMethod(m_runtime, [rt = m_runtime, path, self, done = std::move(done)]() {
+        rt->reloadFile(path);
+        if (done) {
+            QMetaObject::invokeMethod(self, [self, done]() {
+                if (self)
+                    done();
+            });
+        }
+    });
+}
+
+void Sidecar::setComponentEnabled(const QString &name, bool enabled)
+{
+    if (!m_runtime)
+        return;
+    QMetaObject::invokeMethod(
+        m_runtime, [rt = m_runtime, name, enabled]() { rt->setComponentEnabled(name, enabled); });
+}
+
+RuntimeState Sidecar::state() const
+{
+    if (m_runtime) {
+        if (m_stopping)
+            return RuntimeState::Stopping;
+        // Running only once the API is listening too (finishStart has run).
+        return m_starting ? RuntimeState::Starting : m_runtime->state();
+    }
+    std::lock_guard lock(m_mutex);
+    return m_lastError.isEmpty() ? RuntimeState::Stopped : RuntimeState::Failed;
+}
+
+bool Sidecar::isActive() const
+{
+    return m_runtime != nullptr;
+}
+
+QString Sidecar::lastError() const
+{
+    std::lock_guard lock(m_mutex);
+    if (m_lastError.isEmpty() && m_runtime)
+        return m_runtime->lastError();
+    return m_lastError;
+}
+
+quint16 Sidecar::httpPort() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_httpPort;
+}
+
+QString Sidecar::apiAddress() const
+{
+    const quint16 port = httpPort();
+    if (!port)
+        return {};
+    return QStringLiteral("http://%1:%2")
+        .arg(m_options.listenAddresses.value(0), QString::number(port));
+}
+
+QList<ComponentStatus> Sidecar::components() const
+{
+    return m_runtime ? m_runtime->components() : QList<ComponentStatus>();
+}
+
+} // namespace bindery::core
