@@ -65,8 +65,8 @@ void PoolCore::Shared::worker(std::shared_ptr<Shared> self, int index)
         }
         usable = state != nullptr;
         if (!usable)
-            qCWarning(lcBindingKit, "%s pool: worker %d has no state and takes no tasks", qPrintable(self->options.name),
-                      index);
+            qCWarning(lcBindingKit, "%s pool: worker %d has no state and takes no tasks",
+                      qPrintable(self->options.name), index);
     }
     while (usable) {
         Item item;
@@ -81,7 +81,8 @@ void PoolCore::Shared::worker(std::shared_ptr<Shared> self, int index)
         try {
             item.run(state.get(), self->stopSource.get_token());
         } catch (const std::exception &e) {
-            qCWarning(lcBindingKit, "%s pool: a task threw: %s", qPrintable(self->options.name), e.what());
+            qCWarning(lcBindingKit, "%s pool: a task threw: %s", qPrintable(self->options.name),
+                      e.what());
         } catch (...) {
             qCWarning(lcBindingKit, "%s pool: a task threw", qPrintable(self->options.name));
         }
@@ -115,12 +116,15 @@ Result<> PoolCore::submit(Task run, std::function<void()> cancelled)
     {
         std::lock_guard lock(s.mutex);
         if (s.stopping)
-            return fail(ErrorCode::Closed, QStringLiteral("the %1 pool is stopped").arg(s.options.name));
+            return fail(ErrorCode::Closed,
+                        QStringLiteral("the %1 pool is stopped").arg(s.options.name));
         if (static_cast<int>(s.queue.size()) >= s.options.queueCapacity)
-            return fail(ErrorCode::InvokeFailed, QStringLiteral("the %1 pool is busy: %2 calls already wait for its %3 threads")
-                                                     .arg(s.options.name)
-                                                     .arg(s.queue.size())
-                                                     .arg(s.options.threads));
+            return fail(
+                ErrorCode::InvokeFailed,
+                QStringLiteral("the %1 pool is busy: %2 calls already wait for its %3 threads")
+                    .arg(s.options.name)
+                    .arg(s.queue.size())
+                    .arg(s.options.threads));
         s.queue.push_back({std::move(run), std::move(cancelled)});
     }
     s.work.notify_one();
@@ -180,7 +184,8 @@ bool PoolCore::stop(StopMode mode, std::chrono::milliseconds bound)
         if (ended[i] && s.threads[i].get_id() != std::this_thread::get_id()) {
             s.threads[i].join();
         } else {
-            qCWarning(lcBindingKit, "%s pool: worker %zu still busy after %lld ms; left to finish on its own",
+            qCWarning(lcBindingKit,
+                      "%s pool: worker %zu still busy after %lld ms; left to finish on its own",
                       qPrintable(s.options.name), i, static_cast<long long>(bound.count()));
             s.threads[i].detach();
         }
@@ -206,7 +211,8 @@ const BlockingPoolOptions &PoolCore::options() const
 
 BlockingPool::BlockingPool(BlockingPoolOptions options)
     : m_core(Internal::PoolCore::start(std::move(options), {}))
-{}
+{
+}
 
 BlockingPool::~BlockingPool()
 {
@@ -215,7 +221,8 @@ BlockingPool::~BlockingPool()
 
 Result<> BlockingPool::submit(Task run, std::function<void()> cancelled)
 {
-    return m_core->submit([run = std::move(run)](void *, std::stop_token stop) { run(stop); }, std::move(cancelled));
+    return m_core->submit([run = std::move(run)](void *, std::stop_token stop) { run(stop); },
+                          std::move(cancelled));
 }
 
 bool BlockingPool::stop(StopMode mode, std::chrono::milliseconds bound)

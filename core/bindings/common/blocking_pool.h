@@ -87,8 +87,7 @@ private:
  * not block for long: connect lazily, inside a task. A factory that throws or returns null
  * leaves that worker out (logged). Other rules as for BlockingPool.
  */
-template<typename State>
-class PerThreadPool final
+template <typename State> class PerThreadPool final
 {
 public:
     using Factory = std::function<std::unique_ptr<State>(int worker)>;
@@ -128,36 +127,38 @@ public:
 
 } // namespace Internal
 
-template<typename State>
+template <typename State>
 PerThreadPool<State>::PerThreadPool(BlockingPoolOptions options, Factory makeState)
-    : m_core(Internal::PoolCore::start(std::move(options),
-                                       [makeState = std::move(makeState)](int worker) -> std::shared_ptr<void> {
-                                           return std::shared_ptr<State>(makeState(worker));
-                                       }))
-{}
+    : m_core(Internal::PoolCore::start(
+        std::move(options),
+        [makeState = std::move(makeState)](int worker) -> std::shared_ptr<void> {
+            return std::shared_ptr<State>(makeState(worker));
+        }))
+{
+}
 
-template<typename State>
-PerThreadPool<State>::~PerThreadPool()
+template <typename State> PerThreadPool<State>::~PerThreadPool()
 {
     m_core->stop(StopMode::Cancel, std::chrono::seconds(2));
 }
 
-template<typename State>
+template <typename State>
 Result<> PerThreadPool<State>::submit(Task run, std::function<void()> cancelled)
 {
     return m_core->submit(
-        [run = std::move(run)](void *state, std::stop_token stop) { run(*static_cast<State *>(state), stop); },
+        [run = std::move(run)](void *state, std::stop_token stop) {
+            run(*static_cast<State *>(state), stop);
+        },
         std::move(cancelled));
 }
 
-template<typename State>
+template <typename State>
 bool PerThreadPool<State>::stop(StopMode mode, std::chrono::milliseconds bound)
 {
     return m_core->stop(mode, bound);
 }
 
-template<typename State>
-int PerThreadPool<State>::queued() const
+template <typename State> int PerThreadPool<State>::queued() const
 {
     return m_core->queued();
 }

@@ -12,7 +12,8 @@ ReconnectLoop::ReconnectLoop(ReconnectOptions options, Report report)
     : m_options(options)
     , m_report(std::move(report))
     , m_rng(std::random_device{}())
-{}
+{
+}
 
 milliseconds ReconnectLoop::nominalDelay(int failure) const
 {
@@ -85,7 +86,8 @@ bool ReconnectLoop::connect(std::stop_token stop, const Connect &attempt)
             report(ConnectionState::Stopped, {}, -1);
             return false;
         }
-        report(ConnectionState::Connecting, n > 1 ? QStringLiteral("attempt %1").arg(n) : QString(), 0);
+        report(ConnectionState::Connecting, n > 1 ? QStringLiteral("attempt %1").arg(n) : QString(),
+               0);
         ConnectAttempt result;
         try {
             result = attempt(n);
@@ -103,7 +105,8 @@ bool ReconnectLoop::connect(std::stop_token stop, const Connect &attempt)
         }
         ++m_failures;
         if (m_options.maxAttempts > 0 && n >= m_options.maxAttempts) {
-            report(ConnectionState::Failed, QStringLiteral("gave up after %1 attempts: %2").arg(n).arg(result.error), -1);
+            report(ConnectionState::Failed,
+                   QStringLiteral("gave up after %1 attempts: %2").arg(n).arg(result.error), -1);
             return false;
         }
         milliseconds wait;

@@ -71,7 +71,8 @@ public:
      * `nextAttemptInMs` the wait before the next attempt (0 when none is pending, -1 when none
      * will follow). describe() turns the three into a sentence for people.
      */
-    using Report = std::function<void(ConnectionState state, const QString &detail, int nextAttemptInMs)>;
+    using Report
+        = std::function<void(ConnectionState state, const QString &detail, int nextAttemptInMs)>;
     /** @brief One attempt; `attempt` counts from 1 in each connect() call. */
     using Connect = std::function<ConnectAttempt(int attempt)>;
 

@@ -95,8 +95,9 @@ Result<QByteArray> pemText(const PemInput &in, const QString &field)
         return in.pem;
     QFile file(in.file);
     if (!file.open(QIODevice::ReadOnly))
-        return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("%1: cannot read '%2': %3").arg(field, in.file, file.errorString()));
+        return fail(
+            ErrorCode::InvalidMetadata,
+            QStringLiteral("%1: cannot read '%2': %3").arg(field, in.file, file.errorString()));
     return file.readAll();
 }
 
@@ -116,13 +117,14 @@ Result<X509Ptr> parseCertificates(const QByteArray &pem, const QString &field)
     }
     // Running out of input ends the loop with PEM_R_NO_START_LINE; anything else is damage.
     const unsigned long e = ERR_peek_last_error();
-    const bool cleanEnd = e == 0
-                          || (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
+    const bool cleanEnd
+        = e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
     if (count == 0 && cleanEnd) {
         ERR_clear_error();
-        return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("%1: no PEM certificate found (expected '-----BEGIN CERTIFICATE-----')")
-                        .arg(field));
+        return fail(
+            ErrorCode::InvalidMetadata,
+            QStringLiteral("%1: no PEM certificate found (expected '-----BEGIN CERTIFICATE-----')")
+                .arg(field));
     }
     if (!cleanEnd)
         return fail(ErrorCode::InvalidMetadata,
@@ -141,7 +143,8 @@ Result<KeyPtr> parseKey(const QByteArray &pem, const QString &field)
     KeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr));
     if (!key)
         return fail(ErrorCode::InvalidMetadata,
-                    QStringLiteral("%1: not an unencrypted PEM private key: %2").arg(field, takeOpenSslError()));
+                    QStringLiteral("%1: not an unencrypted PEM private key: %2")
+                        .arg(field, takeOpenSslError()));
     return key;
 }
 
@@ -156,7 +159,8 @@ std::optional<milliseconds> retryAfter(const RestResponse &response)
     bool isNumber = false;
     const qint64 seconds = v.toLongLong(&isNumber);
     if (isNumber)
-        return seconds < 0 ? std::nullopt : std::optional(milliseconds(qMin<qint64>(seconds, 86400) * 1000));
+        return seconds < 0 ? std::nullopt
+                           : std::optional(milliseconds(qMin<qint64>(seconds, 86400) * 1000));
     const time_t when = curl_getdate(v.constData(), nullptr); // an HTTP date
     if (when == -1)
         return std::nullopt;
@@ -229,7 +233,8 @@ bool RetryPolicy::defaultRetryable(const RestResponse &response)
     case TransportError::Connect:
     case TransportError::Timeout:
     case TransportError::Network: return true;
-    case TransportError::None: return response.status == 429 || (response.status >= 500 && response.status <= 599);
+    case TransportError::None:
+        return response.status == 429 || (response.status >= 500 && response.status <= 599);
     default: return false;
     }
 }
@@ -313,7 +318,8 @@ size_t onHeader(char *buffer, size_t size, size_t count, void *userdata)
     const qsizetype colon = line.indexOf(':');
     if (colon <= 0)
         return bytes;
-    headers.append({line.first(colon).toByteArray(), line.sliced(colon + 1).trimmed().toByteArray()});
+    headers.append(
+        {line.first(colon).toByteArray(), line.sliced(colon + 1).trimmed().toByteArray()});
     return bytes;
 }
 
@@ -335,7 +341,8 @@ size_t onWrite(char *data, size_t size, size_t count, void *userdata)
     QByteArray &body = t->response.body;
     if (body.size() + static_cast<qint64>(bytes) > t->cap) {
         t->localError = TransportError::BodyTooLarge;
-        t->localErrorText = QStringLiteral("response body exceeds the cap of %1 (maxResponseBytes)").arg(sizeText(t->cap));
+        t->localErrorText = QStringLiteral("response body exceeds the cap of %1 (maxResponseBytes)")
+                                .arg(sizeText(t->cap));
         return 0;
     }
     if (body.isEmpty()) {
@@ -373,7 +380,8 @@ public:
     explicit Private(RestClientOptions o)
         : options(std::move(o))
         , rng(std::random_device{}())
-    {}
+    {
+    }
     ~Private();
 
     void start();
@@ -421,8 +429,10 @@ RestClient::Private::~Private()
 void RestClient::Private::start()
 {
     multi = curl_multi_init();
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(qMax(1, options.maxHostConnections)));
-    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(qMax(1, options.maxIdleConnections)));
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      static_cast<long>(qMax(1, options.maxHostConnections)));
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+                      static_cast<long>(qMax(1, options.maxIdleConnections)));
     // TLS sessions are resumed across the client's easy handles; the share is used by the
     // worker thread alone, so it needs no lock callbacks.
     share = curl_share_init();
@@ -434,6 +444,8 @@ void RestClient::Private::start()
     if (!keyPem.isEmpty())
         keyBlob = curl_blob{keyPem.data(), static_cast<size_t>(keyPem.size()), CURL_BLOB_NOCOPY};
     worker = std::thread([this] { run(); });
+    // Written before any request can reach the worker (they are published through `mutex`).
+    workerId = worker.get_id();
 }
 
 void RestClient::Private::enqueue(std::unique_ptr<Transfer> transfer)
@@ -456,13 +468,13 @@ void RestClient::Private::enqueue(std::unique_ptr<Transfer> transfer)
         transfer->done(std::move(r));
         return;
     }
-    if (wake)
+    // A done callback sending the next request needs no wake: the loop looks before it polls.
+    if (wake && std::this_thread::get_id() != workerId)
         curl_multi_wakeup(multi);
 }
 
 void RestClient::Private::run()
 {
-    workerId = std::this_thread::get_id();
     Internal::setCurrentThreadName(options.name);
     std::vector<std::unique_ptr<Transfer>> batch;
     for (;;) {
@@ -507,8 +519,14 @@ void RestClient::Private::run()
         // curl_multi_poll also wakes for curl's own timeouts; this only bounds the retry timers.
         int waitMs = 1000;
         if (!timers.empty()) {
-            const auto due = std::chrono::ceil<milliseconds>(timers.begin()->first - Clock::now()).count();
+            const auto due
+                = std::chrono::ceil<milliseconds>(timers.begin()->first - Clock::now()).count();
             waitMs = static_cast<int>(std::clamp<qint64>(due, 0, waitMs));
+        }
+        {
+            std::lock_guard lock(mutex);
+            if (!incoming.empty())
+                waitMs = 0;
         }
         curl_multi_poll(multi, nullptr, 0, waitMs, nullptr);
     }
@@ -549,8 +567,9 @@ void RestClient::Private::startAttempt(Transfer *t)
             ready = fail(ErrorCode::InvokeFailed, QString::fromUtf8(e.what()));
         }
         if (!ready) {
-            completeWithError(t, TransportError::BeforeAttempt,
-                              QStringLiteral("before attempt %1: %2").arg(t->attempt).arg(ready.error().message));
+            completeWithError(
+                t, TransportError::BeforeAttempt,
+                QStringLiteral("before attempt %1: %2").arg(t->attempt).arg(ready.error().message));
             return;
         }
     }
@@ -591,7 +610,8 @@ void RestClient::Private::configure(Transfer *t, milliseconds budget)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &onWrite);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(budget.count()));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(qMin(budget, rq.connectTimeout).count()));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(qMin(budget, rq.connectTimeout).count()));
     if (!options.proxy.isEmpty())
         curl_easy_setopt(e, CURLOPT_PROXY, options.proxy.constData());
     else if (!options.proxyFromEnvironment)
@@ -621,7 +641,8 @@ void RestClient::Private::configure(Transfer *t, milliseconds budget)
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, &onRead);
         curl_easy_setopt(e, CURLOPT_READDATA, t);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(rq.bodySource.length));
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                         static_cast<curl_off_t>(rq.bodySource.length));
         if (method != "PUT")
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method.constData());
     } else if (!rq.body.isEmpty() || method == "POST" || method == "PUT" || method == "PATCH") {
@@ -637,7 +658,8 @@ void RestClient::Private::configure(Transfer *t, milliseconds budget)
     curl_slist *list = nullptr;
     for (const auto &[name, value] : rq.headers) {
         // "Name;" is curl's spelling of a header with an empty value ("Name:" would remove it).
-        const QByteArray line = value.isEmpty() ? QByteArray(name + ';') : QByteArray(name + ": " + value);
+        const QByteArray line
+            = value.isEmpty() ? QByteArray(name + ';') : QByteArray(name + ": " + value);
         list = curl_slist_append(list, line.constData());
     }
     if (!hasHeader(rq.headers, "Expect"))
@@ -665,7 +687,8 @@ void RestClient::Private::attemptFinished(Transfer *t, CURLcode code)
         r.error = t->localErrorText;
     } else {
         r.errorKind = classify(code);
-        r.error = t->errorBuffer[0] ? QString::fromUtf8(t->errorBuffer) : QString::fromUtf8(curl_easy_strerror(code));
+        r.error = t->errorBuffer[0] ? QString::fromUtf8(t->errorBuffer)
+                                    : QString::fromUtf8(curl_easy_strerror(code));
     }
 
     const RetryPolicy &p = t->policy;
@@ -682,7 +705,8 @@ void RestClient::Private::attemptFinished(Transfer *t, CURLcode code)
         t->sourceUsed = false;
     }
     if (retry) {
-        milliseconds wait(std::uniform_int_distribution<qint64>(0, p.ceiling(t->attempt).count())(rng));
+        milliseconds wait(
+            std::uniform_int_distribution<qint64>(0, p.ceiling(t->attempt).count())(rng));
         if (p.honourRetryAfter && r.ok()) {
             if (const std::optional<milliseconds> asked = retryAfter(r))
                 wait = *asked;
@@ -732,7 +756,8 @@ void RestClient::Private::complete(Transfer *t)
     try {
         t->done(std::move(r));
     } catch (const std::exception &e) {
-        qCWarning(lcBindingKit, "%s: a done callback threw: %s", qPrintable(options.name), e.what());
+        qCWarning(lcBindingKit, "%s: a done callback threw: %s", qPrintable(options.name),
+                  e.what());
     } catch (...) {
         qCWarning(lcBindingKit, "%s: a done callback threw", qPrintable(options.name));
     }
@@ -744,8 +769,9 @@ Result<std::unique_ptr<RestClient>> RestClient::create(RestClientOptions options
 {
     static const CURLcode globalInit = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (globalInit != CURLE_OK)
-        return fail(ErrorCode::InitFailed, QStringLiteral("libcurl failed to initialise: %1")
-                                               .arg(QString::fromUtf8(curl_easy_strerror(globalInit))));
+        return fail(ErrorCode::InitFailed,
+                    QStringLiteral("libcurl failed to initialise: %1")
+                        .arg(QString::fromUtf8(curl_easy_strerror(globalInit))));
     auto d = std::make_unique<Private>(std::move(options));
     const RestTlsOptions &tls = d->options.tls;
     if (tls.ca.isSet()) {
@@ -762,8 +788,9 @@ Result<std::unique_ptr<RestClient>> RestClient::create(RestClientOptions options
         const QString certField = fieldName(tls.clientCert, "client certificate");
         const QString keyField = fieldName(tls.clientKey, "client key");
         return fail(ErrorCode::MissingMetadata,
-                    tls.clientCert.isSet() ? QStringLiteral("%1 is set but %2 is missing").arg(certField, keyField)
-                                           : QStringLiteral("%1 is set but %2 is missing").arg(keyField, certField));
+                    tls.clientCert.isSet()
+                        ? QStringLiteral("%1 is set but %2 is missing").arg(certField, keyField)
+                        : QStringLiteral("%1 is set but %2 is missing").arg(keyField, certField));
     }
     if (tls.clientCert.isSet()) {
         const QString certField = fieldName(tls.clientCert, "client certificate");
@@ -782,8 +809,9 @@ Result<std::unique_ptr<RestClient>> RestClient::create(RestClientOptions options
             return tl::unexpected(key.error());
         if (X509_check_private_key(cert->get(), key->get()) != 1) {
             ERR_clear_error();
-            return fail(ErrorCode::InvalidMetadata,
-                        QStringLiteral("%1 does not match the public key of %2").arg(keyField, certField));
+            return fail(
+                ErrorCode::InvalidMetadata,
+                QStringLiteral("%1 does not match the public key of %2").arg(keyField, certField));
         }
         d->certPem = *certPem;
         d->keyPem = *keyPem;
@@ -796,11 +824,13 @@ Result<std::unique_ptr<RestClient>> RestClient::create(RestClientOptions options
 
 RestClient::RestClient(std::unique_ptr<Private> d)
     : m_d(std::move(d))
-{}
+{
+}
 
 RestClient::~RestClient()
 {
-    Q_ASSERT_X(std::this_thread::get_id() != m_d->workerId, "RestClient", "destroyed from its own done callback");
+    Q_ASSERT_X(std::this_thread::get_id() != m_d->workerId, "RestClient",
+               "destroyed from its own done callback");
     {
         std::lock_guard lock(m_d->mutex);
         m_d->closing = true;
@@ -821,7 +851,8 @@ void RestClient::send(RestRequest request, Done done)
     t->deadline = t->queuedAt + request.timeout;
     t->policy = request.retry ? *request.retry : m_d->options.retry;
     t->policy.maxAttempts = qMax(1, t->policy.maxAttempts);
-    t->cap = request.maxResponseBytes >= 0 ? request.maxResponseBytes : m_d->options.maxResponseBytes;
+    t->cap
+        = request.maxResponseBytes >= 0 ? request.maxResponseBytes : m_d->options.maxResponseBytes;
     if (request.beforeAttempt) {
         t->method = request.method;
         t->url = request.url;

@@ -125,7 +125,8 @@ struct RetryPolicy
 
     /// Connect, timeout and network errors, 429, and every 5xx.
     static bool defaultRetryable(const RestResponse &response);
-    /// The upper bound of the jittered wait before retry `retry` (1-based): min(cap, base*2^(retry-1)).
+    /// The upper bound of the jittered wait before retry `retry` (1-based): min(cap,
+    /// base*2^(retry-1)).
     std::chrono::milliseconds ceiling(int retry) const;
 };
 
