@@ -172,6 +172,7 @@ private Q_SLOTS:
     void streamsA64MiBUpload_data();
     void streamsA64MiBUpload();
     void sinkCanStopTheTransfer();
+    void retriesAStreamedBodyOnlyWhenItRewinds();
     void retryCeilingDoublesUpToTheCap();
     void verifiesTlsWithCaAsPemText();
     void failsTlsWithAnotherCa();
@@ -288,6 +289,13 @@ void tst_RestClient::getsAContentLengthResponseWithHeadersInOrder()
     }
     QVERIFY(first >= 0 && second == first + 1);
     QVERIFY(r.elapsedUs > 0);
+
+    RestRequest head = get(m_plain.url("/hello"));
+    head.method = "HEAD";
+    const RestResponse h = c->sendAndWait(head);
+    QVERIFY2(h.isSuccess(), qPrintable(describe(h)));
+    QCOMPARE(h.header("Content-Length").value_or(QByteArray()), QByteArray("5"));
+    QVERIFY(h.body.isEmpty());
 }
 
 void tst_RestClient::readsAChunkedResponse()
@@ -668,6 +676,45 @@ void tst_RestClient::sinkCanStopTheTransfer()
     QCOMPARE(notFound.status, 404);
     QVERIFY(!sinkCalled);
     QCOMPARE(notFound.body, QByteArray("no route /nowhere"));
+}
+
+void tst_RestClient::retriesAStreamedBodyOnlyWhenItRewinds()
+{
+    RestClientOptions o;
+    o.retry.base = 5ms;
+    auto c = client(o);
+    QVERIFY(c);
+    for (const bool canRewind : {true, false}) {
+        qint64 offset = 0;
+        int rewinds = 0;
+        RestRequest rq
+            = get(m_plain.url("/flaky?key=rewind-" + QByteArray::number(canRewind) + "&fail=1"));
+        rq.method = "PUT";
+        rq.bodySource.length = 100000;
+        rq.bodySource.read = [&](char *buffer, size_t capacity) -> size_t {
+            const qint64 n = qMin<qint64>(static_cast<qint64>(capacity), 100000 - offset);
+            memset(buffer, 'r', static_cast<size_t>(n));
+            offset += n;
+            return static_cast<size_t>(n);
+        };
+        if (canRewind) {
+            rq.bodySource.rewind = [&] {
+                ++rewinds;
+                offset = 0;
+                return true;
+            };
+        }
+        const RestResponse r = c->sendAndWait(rq);
+        QVERIFY(r.ok());
+        if (canRewind) {
+            QCOMPARE(r.status, 200);
+            QCOMPARE(r.attempts, 2);
+            QCOMPARE(rewinds, 1);
+        } else {
+            QCOMPARE(r.status, 503); // the body was read once and cannot be sent again
+            QCOMPARE(r.attempts, 1);
+        }
+    }
 }
 
 void tst_RestClient::retryCeilingDoublesUpToTheCap()

@@ -546,15 +546,15 @@ void RestClient::Private::shutdown()
 
 void RestClient::Private::startAttempt(Transfer *t)
 {
-    ++t->attempt;
     const auto remaining = std::chrono::duration_cast<milliseconds>(t->deadline - Clock::now());
     if (remaining.count() <= 0) {
         completeWithError(t, TransportError::Timeout,
                           QStringLiteral("timed out after %1 ms before attempt %2")
                               .arg(t->request.timeout.count())
-                              .arg(t->attempt));
+                              .arg(t->attempt + 1));
         return;
     }
+    ++t->attempt;
     if (t->request.beforeAttempt) {
         t->request.method = t->method;
         t->request.url = t->url;
