@@ -187,7 +187,7 @@ r_pid_of() {
     local pid
     pid="$(cat "$1" 2>/dev/null)" || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "BINDERY_RABBITMQ_RUN=$R_RUN" || return 1
+    { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qxF "BINDERY_RABBITMQ_RUN=$R_RUN" || return 1
     printf '%s\n' "$pid"
 }
 
