@@ -26,7 +26,6 @@ G_STOP_TIMEOUT=10
 G_VERSION="${FAKE_GCS_VERSION:-1.56.1}"
 G_BUCKET=bindery
 
-G_GOROOT_CACHE="$BINDERY_CACHE/go"
 G_BIN="$BINDERY_CACHE/fake-gcs-server-$G_VERSION/bin/fake-gcs-server"
 G_RUN="$BINDERY_RUN/gcs"
 G_CERTS="$G_RUN/certs"
@@ -47,17 +46,19 @@ g_go() {
     printf '%s\n' "$go"
 }
 
-# go install into a folder of its own, with GOPATH, caches and GOFLAGS private
-# to this script (shared Go caches under $BINDERY_CACHE/go); once.
+# go install into a folder of its own, with GOPATH, module and build caches and
+# GOFLAGS private to this script, once. The Go caches (~1 GB) are deleted after
+# a successful build: only the binary is kept.
 g_build() {
     [[ -x "$G_BIN" ]] && return 0
-    local go bindir log
+    local go bindir log gopath
     go="$(g_go)"
     bindir="$(dirname "$G_BIN")"
     log="$BINDERY_CACHE/fake-gcs-server-$G_VERSION/go-install.log"
-    mkdir -p "$bindir" "$G_GOROOT_CACHE"
+    gopath="$BINDERY_CACHE/fake-gcs-server-$G_VERSION/gopath"
+    mkdir -p "$bindir" "$gopath"
     svc_log "building fake-gcs-server $G_VERSION with $("$go" env GOVERSION 2>/dev/null || echo "$go") (go install through the module proxy; once, a few minutes) ..."
-    if ! env GOPATH="$G_GOROOT_CACHE" GOMODCACHE="$G_GOROOT_CACHE/mod" GOCACHE="$G_GOROOT_CACHE/build" \
+    if ! env GOPATH="$gopath" GOMODCACHE="$gopath/mod" GOCACHE="$gopath/build" \
         GOFLAGS=-modcacherw GOBIN="$bindir.tmp" GO111MODULE=on GOWORK=off CGO_ENABLED=0 \
         timeout 1800 "$go" install "github.com/fsouza/fake-gcs-server@v$G_VERSION" \
         </dev/null >"$log" 2>&1 9>&-; then
@@ -66,7 +67,7 @@ g_build() {
         svc_die "go install github.com/fsouza/fake-gcs-server@v$G_VERSION failed (output above, $log; an older Go may need GOTOOLCHAIN=auto)"
     fi
     mv -f "$bindir.tmp/fake-gcs-server" "$G_BIN"
-    rm -rf "$bindir.tmp"
+    rm -rf "$bindir.tmp" "$gopath"
 }
 
 # ---------------------------------------------------------------- health ---
