@@ -11,6 +11,9 @@
 #   KAFKA_SSL_PORT         SSL, client cert needed (default 5053)
 #   KAFKA_CONTROLLER_PORT  KRaft controller        (default 5059)
 #   KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD   (default bindery / bindery-secret)
+#   EVENTHUBS_SHARED_ACCESS_KEY  SharedAccessKey in the Event Hubs test
+#                          connection string (the password of the SASL PLAIN
+#                          user "$ConnectionString" on the SASL_SSL listener)
 #   KAFKA_HEAP             JVM heap flags          (default "-Xms256m -Xmx512m")
 #   KAFKA_JVM_OPTS         JVM flags other than heap (default
 #                          "-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1")
@@ -33,6 +36,14 @@ K_SSL_PORT="${KAFKA_SSL_PORT:-5053}"
 K_CTRL_PORT="${KAFKA_CONTROLLER_PORT:-5059}"
 K_USER="${KAFKA_SASL_USERNAME:-bindery}"
 K_PASS="${KAFKA_SASL_PASSWORD:-bindery-secret}"
+# Azure Event Hubs' Kafka endpoint: SASL PLAIN, user "$ConnectionString", the
+# namespace's connection string as password. The test connection string names
+# this broker's SASL_SSL listener. The key is a fixed test value (base64 of
+# "bindery-event-hubs-test-key-0001", shaped like a real 256-bit key).
+# shellcheck disable=SC2016 # a literal $
+K_EH_USER='$ConnectionString'
+K_EH_KEY="${EVENTHUBS_SHARED_ACCESS_KEY:-YmluZGVyeS1ldmVudC1odWJzLXRlc3Qta2V5LTAwMDE=}"
+K_EH_CONN="Endpoint=sb://localhost:$K_SASL_SSL_PORT/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=$K_EH_KEY"
 K_HEAP="${KAFKA_HEAP:--Xms256m -Xmx512m}"
 # C1 only: starts ~30% faster and burns less CPU on a 2-core box; fine for tests
 K_JVM_OPTS="${KAFKA_JVM_OPTS--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1}"
@@ -143,52 +154,16 @@ k_java() {
 
 # ----------------------------------------------------------------- certs ---
 
-# CA, server cert (SAN IP:127.0.0.1, DNS:localhost) and client cert, all PEM.
-# Kept across stop/start so clients' configured paths & trust stay valid;
-# re-made only if missing or expiring within a day.
+# CA, server cert (SAN IP:127.0.0.1, DNS:localhost) and client cert, all PEM,
+# from the project's test CA (svc_tls_certs in scripts/services), plus Kafka's
+# PEM keystore. Kept across stop/start so clients' configured paths & trust
+# stay valid.
 k_certs() {
-    local c="$K_CERTS" f ok=1
-    for f in ca.pem ca.key server.crt server.key server-keystore.pem client.pem client.key; do
-        [[ -s "$c/$f" ]] || ok=0
-    done
-    if ((ok)); then
-        for f in ca.pem server.crt client.pem; do
-            openssl x509 -checkend 86400 -noout -in "$c/$f" >/dev/null 2>&1 || ok=0
-        done
-    fi
-    ((ok)) && return 0
-    svc_need_cmd openssl openssl
-    svc_log "making CA, server and client certificates with openssl in $c"
-    rm -rf "$c"
-    mkdir -p "$c"
-    (
-        set -e
-        cd "$c"
-        umask 077
-        openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
-            -keyout ca.key -out ca.pem -subj "/CN=Bindery Test CA" \
-            -addext "basicConstraints=critical,CA:TRUE" \
-            -addext "keyUsage=critical,keyCertSign,cRLSign"
-        printf '%s\n' "basicConstraints=CA:FALSE" \
-            "keyUsage=critical,digitalSignature,keyEncipherment" \
-            "extendedKeyUsage=serverAuth,clientAuth" \
-            "subjectAltName=IP:127.0.0.1,DNS:localhost" >server.ext
-        openssl req -newkey rsa:2048 -nodes -sha256 -keyout server.key -out server.csr -subj "/CN=localhost"
-        openssl x509 -req -sha256 -days 825 -in server.csr -CA ca.pem -CAkey ca.key \
-            -CAcreateserial -out server.crt -extfile server.ext
-        printf '%s\n' "basicConstraints=CA:FALSE" \
-            "keyUsage=critical,digitalSignature,keyEncipherment" \
-            "extendedKeyUsage=clientAuth" >client.ext
-        openssl req -newkey rsa:2048 -nodes -sha256 -keyout client.key -out client.csr -subj "/CN=bindery-client"
-        openssl x509 -req -sha256 -days 825 -in client.csr -CA ca.pem -CAkey ca.key \
-            -CAcreateserial -out client.pem -extfile client.ext
+    svc_tls_certs "$K_CERTS" bindery-client
+    if [[ ! -s "$K_CERTS/server-keystore.pem" || "$K_CERTS/server.crt" -nt "$K_CERTS/server-keystore.pem" ]]; then
         # Kafka PEM keystore: PKCS#8 private key followed by the cert chain
-        cat server.key server.crt ca.pem >server-keystore.pem
-        rm -f server.csr client.csr server.ext client.ext ca.srl
-        chmod 644 ca.pem server.crt client.pem
-        chmod 600 ca.key server.key client.key server-keystore.pem
-    ) >/dev/null 2>"$K_RUN/openssl.err" || { cat "$K_RUN/openssl.err" >&2; svc_die "openssl failed making certificates in $c"; }
-    rm -f "$K_RUN/openssl.err"
+        (umask 077 && cat "$K_CERTS/server.key" "$K_CERTS/server.crt" "$K_CERTS/ca.pem" >"$K_CERTS/server-keystore.pem")
+    fi
 }
 
 # ---------------------------------------------------------------- config ---
@@ -197,9 +172,11 @@ k_jaas_escape() { local s="${1//\\/\\\\}"; printf '%s' "${s//\"/\\\"}"; }
 
 k_write_config() {
     mkdir -p "$K_CONF" "$K_DATA"
-    local u p l mech
+    local u p l mech eh_users
     u="$(k_jaas_escape "$K_USER")"
     p="$(k_jaas_escape "$K_PASS")"
+    # SASL_SSL only, like Event Hubs' port 9093
+    eh_users=" user_$(k_jaas_escape "$K_EH_USER")=\"$(k_jaas_escape "$K_EH_CONN")\""
     {
         cat <<EOF
 # generated by scripts/services (kafka) — do not edit, rewritten at each start
@@ -249,7 +226,9 @@ ssl.client.auth=none
 listener.name.ssl.ssl.client.auth=required
 EOF
         for l in sasl_plaintext sasl_ssl; do
-            echo "listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$u\" password=\"$p\" user_$u=\"$p\";"
+            local extra=""
+            [[ "$l" == sasl_ssl ]] && extra="$eh_users"
+            echo "listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$u\" password=\"$p\" user_$u=\"$p\"$extra;"
             for mech in scram-sha-256 scram-sha-512; do
                 echo "listener.name.$l.$mech.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
             done
@@ -337,8 +316,8 @@ k_healthy_stored() {
     k_answers "$port"
 }
 
-# NAME=value lines; values are shell-quoted (%q) only if they need it, so the
-# defaults print plain and `eval` stays safe with odd paths or passwords.
+# NAME=value lines; values are quoted only if they need it (svc_env_line), so
+# the defaults print plain and `eval` stays safe with odd paths or passwords.
 k_env_lines() {
     local kv
     for kv in \
@@ -350,12 +329,23 @@ k_env_lines() {
         "KAFKA_SASL_PASSWORD=$K_PASS" \
         "KAFKA_CA_CERT=$K_CERTS/ca.pem" \
         "KAFKA_CLIENT_CERT=$K_CERTS/client.pem" \
-        "KAFKA_CLIENT_KEY=$K_CERTS/client.key"; do
-        printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
+        "KAFKA_CLIENT_KEY=$K_CERTS/client.key" \
+        "EVENTHUBS_CONNECTION_STRING=$K_EH_CONN" \
+        "EVENTHUBS_CA_CERT=$K_CERTS/ca.pem"; do
+        svc_env_line "${kv%%=*}" "${kv#*=}"
     done
 }
 
 # -------------------------------------------------------------- commands ---
+
+# Java 17+, kcat, openssl and the broker's jars (Maven, once); starts nothing.
+svc_deps() {
+    k_kcat
+    svc_need_cmd openssl openssl
+    k_java
+    k_resolve_libs
+    svc_log "ready: Kafka $K_VERSION jars in $K_LIBS"
+}
 
 svc_start() {
     mkdir -p "$K_RUN"
