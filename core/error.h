@@ -22,6 +22,7 @@ enum class ErrorCode {
     NotFound,           ///< the named thing (file, object, secret) does not exist
     NotReady,           ///< a binding is (re)initialising; the call may be retried
     Timeout,            ///< a bounded wait ran out
+    Closed,             ///< the binding or client was closed while the call was pending
     Io,                 ///< an operating-system or socket error
 };
 
