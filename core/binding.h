@@ -124,7 +124,8 @@ public:
  * - invoke() may be called from any thread, concurrently (the HTTP and gRPC API threads, the
  *   console). It must not block: it completes through `done`, exactly once, on any thread — also
  *   when close() runs while the call is in flight (then with an error). A binding whose client
- *   library only blocks runs those calls on a pool of its own (core/bindings/common/blocking_pool.h).
+ *   library only blocks runs those calls on a pool of its own
+ * (core/bindings/common/blocking_pool.h).
  */
 class OutputBinding
 {

@@ -4,8 +4,6 @@
 #include <map>
 #include <mutex>
 
-
-
 namespace bindery::core {
 
 namespace {

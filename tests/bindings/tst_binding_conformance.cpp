@@ -3,7 +3,8 @@
 // conformance tests: each binding joins with one row of bindingRows(); the checks are generic.
 //  - init with each required field missing fails with an error naming the field;
 //  - operations() equals the schema's operations;
-//  - an unknown operation fails with Dapr's error (through the BindingService, as a caller sees it);
+//  - an unknown operation fails with Dapr's error (through the BindingService, as a caller sees
+//  it);
 //  - close() is idempotent, and a second init after close works;
 //  - an input binding's read() returns within 250 ms of a stop request, idle and while a delivery
 //    is in flight;
@@ -138,9 +139,7 @@ QList<BindingRow> bindingRows()
     {
         BindingRow r;
         r.type = u"bindings.localstorage"_s;
-        r.metadata = [] {
-            return Items{{u"rootPath"_s, scratch().filePath(u"localstorage"_s)}};
-        };
+        r.metadata = [] { return Items{{u"rootPath"_s, scratch().filePath(u"localstorage"_s)}}; };
         r.operation = u"create"_s;
         rows << r;
     }
@@ -273,7 +272,8 @@ bool tst_BindingConformance::currentRow(BindingRow *row, const BindingDescriptor
     }
     *descriptor = m_registry.find(type);
     if (!row->serverEnv.isEmpty() && qEnvironmentVariableIsEmpty(qPrintable(row->serverEnv))) {
-        const QString why = u"%1 is not set: start the server with %2"_s.arg(row->serverEnv, row->serverStart);
+        const QString why
+            = u"%1 is not set: start the server with %2"_s.arg(row->serverEnv, row->serverStart);
         if (qEnvironmentVariable("CI") == u"true"_s)
             QTest::qFail(qPrintable(why), __FILE__, __LINE__);
         else
@@ -290,7 +290,8 @@ void tst_BindingConformance::everyRegisteredBindingHasARow()
         rowTypes << row.type;
     for (const BindingDescriptor *d : m_registry.all(true))
         QVERIFY2(rowTypes.contains(d->type),
-                 qPrintable(u"%1 has no row in tst_binding_conformance.cpp's bindingRows()"_s.arg(d->type)));
+                 qPrintable(u"%1 has no row in tst_binding_conformance.cpp's bindingRows()"_s.arg(
+                     d->type)));
 }
 
 void tst_BindingConformance::requiredFieldMissingIsNamed_data()
@@ -306,9 +307,11 @@ void tst_BindingConformance::requiredFieldMissingIsNamed_data()
             if (!f.required)
                 continue;
             if (f.input && d->inputFactory)
-                QTest::addRow("%s/%s (input)", qPrintable(row.type), qPrintable(f.name)) << row.type << f.name << true;
+                QTest::addRow("%s/%s (input)", qPrintable(row.type), qPrintable(f.name))
+                    << row.type << f.name << true;
             if (f.output && d->outputFactory)
-                QTest::addRow("%s/%s (output)", qPrintable(row.type), qPrintable(f.name)) << row.type << f.name << false;
+                QTest::addRow("%s/%s (output)", qPrintable(row.type), qPrintable(f.name))
+                    << row.type << f.name << false;
         }
     }
 }
@@ -368,8 +371,10 @@ void tst_BindingConformance::unknownOperationFailsWithDaprsError()
     QTemporaryDir dir;
     QFile f(dir.filePath(u"c.yaml"_s));
     QVERIFY(f.open(QIODevice::WriteOnly));
-    QByteArray yaml = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: conf\nspec:\n  type: "
-                      + row.type.toUtf8() + "\n  version: v1\n  metadata:\n  - name: direction\n    value: output\n";
+    QByteArray yaml
+        = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: conf\nspec:\n  type: "
+          + row.type.toUtf8()
+          + "\n  version: v1\n  metadata:\n  - name: direction\n    value: output\n";
     for (const auto &[k, v] : row.metadata())
         yaml += "  - name: " + k.toUtf8() + "\n    value: '" + v.toUtf8() + "'\n";
     f.write(yaml);
@@ -383,7 +388,8 @@ void tst_BindingConformance::unknownOperationFailsWithDaprsError()
     std::promise<api::InvokeOutcome> p;
     InvokeRequest req;
     req.operation = u"no-such-operation"_s;
-    service.invoke(u"conf"_s, req, api::Transport::Console, [&p](api::InvokeOutcome o) { p.set_value(std::move(o)); });
+    service.invoke(u"conf"_s, req, api::Transport::Console,
+                   [&p](api::InvokeOutcome o) { p.set_value(std::move(o)); });
     std::future<api::InvokeOutcome> fut = p.get_future();
     QCOMPARE(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
     const api::InvokeOutcome out = fut.get();
@@ -391,9 +397,10 @@ void tst_BindingConformance::unknownOperationFailsWithDaprsError()
     QCOMPARE(QByteArray(out.failure->info().code), QByteArray("ERR_INVOKE_OUTPUT_BINDING"));
     QCOMPARE(out.failure->info().httpStatus, 500);
     QStringList ops = d->metadata.operationNames();
-    QVERIFY2(out.failure->message.startsWith(
-                 u"error invoking output binding conf: binding conf does not support operation no-such-operation. supported operations:"_s),
-             qPrintable(out.failure->message));
+    QVERIFY2(
+        out.failure->message.startsWith(
+            u"error invoking output binding conf: binding conf does not support operation no-such-operation. supported operations:"_s),
+        qPrintable(out.failure->message));
     for (const QString &op : ops)
         QVERIFY2(out.failure->message.contains(op), qPrintable(out.failure->message));
     runtime.stop();
@@ -491,7 +498,9 @@ void tst_BindingConformance::readReturnsPromptlyAfterStop()
     const auto requested = std::chrono::steady_clock::now();
     reader.request_stop();
     QCOMPARE(finished.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - requested).count();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - requested)
+                        .count();
     reader.join();
     qInfo("%s: read() returned %lld ms after stop (%d deliveries)", qPrintable(row.type),
           static_cast<long long>(ms), delivered.load());
@@ -534,15 +543,19 @@ void tst_BindingConformance::invokeCompletesExactlyOnce()
         r.data = row.data;
         r.metadata = row.requestMetadata;
         // Calls come from several threads, as from the HTTP and gRPC API threads.
-        std::thread([b, r, count]() { b->invoke(r, [count](InvokeResult) { count->fetch_add(1); }); }).join();
+        std::thread([b, r, count]() {
+            b->invoke(r, [count](InvokeResult) { count->fetch_add(1); });
+        }).join();
     }
     if (closeMidFlight)
         b->close();
-    QTRY_VERIFY_WITH_TIMEOUT(std::all_of(counts.begin(), counts.end(), [](const auto &c) { return c->load() >= 1; }),
-                             20000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        std::all_of(counts.begin(), counts.end(), [](const auto &c) { return c->load() >= 1; }),
+        20000);
     std::this_thread::sleep_for(std::chrono::milliseconds(200)); // a late second completion shows
     for (int i = 0; i < kCalls; ++i)
-        QVERIFY2(counts[i]->load() == 1, qPrintable(u"call %1 completed %2 times"_s.arg(i).arg(counts[i]->load())));
+        QVERIFY2(counts[i]->load() == 1,
+                 qPrintable(u"call %1 completed %2 times"_s.arg(i).arg(counts[i]->load())));
     b->close();
 }
 

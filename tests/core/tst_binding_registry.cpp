@@ -53,8 +53,7 @@ struct FieldAudit
 
 /// Inits `binding` with an empty component (every binding reads all its fields before it checks
 /// them) and collects the reader's audit events for `type`.
-template<typename Binding>
-FieldAudit auditInit(Binding &binding, const QString &type)
+template <typename Binding> FieldAudit auditInit(Binding &binding, const QString &type)
 {
     FieldAudit audit;
     std::mutex mutex;
@@ -88,7 +87,8 @@ QStringList fieldCoverageProblems(const BindingMetadata &schema, const FieldAudi
         if (f.builtin || !f.compatibility.isEmpty() || !f.unsupported.isEmpty())
             continue;
         if (!audit.read.contains(f.name))
-            problems << u"%1: field '%2' is declared but never read (read it, or mark it 'compatibility:' "
+            problems << u"%1: field '%2' is declared but never read (read it, or mark it "
+                        u"'compatibility:' "
                         "with the reason)"_s.arg(schema.type, f.name);
     }
     return problems;
@@ -312,7 +312,8 @@ void tst_BindingRegistry::readingAnUndeclaredFieldIsCaught()
     const FieldAudit audit = auditInit(buggy, u"bindings.loopback"_s);
     const QStringList problems = fieldCoverageProblems(builtinSchema(u"loopback"_s), audit);
     QCOMPARE(problems.size(), 1);
-    QVERIFY2(problems.first().contains(u"'queueDepth' is not declared"_s), qPrintable(problems.first()));
+    QVERIFY2(problems.first().contains(u"'queueDepth' is not declared"_s),
+             qPrintable(problems.first()));
     // And the init itself fails loudly instead of running with a value nobody validates.
     ReadsAnUndeclaredField again;
     ComponentSpec spec;

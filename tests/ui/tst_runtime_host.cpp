@@ -69,7 +69,8 @@ private:
         env.insert(u"KAFKA_SSL_PORT"_s, u"5343"_s);
         env.insert(u"KAFKA_CONTROLLER_PORT"_s, u"5349"_s);
         p.setProcessEnvironment(env);
-        p.start(qEnvironmentVariable("BINDERY_SOURCE_DIR") + u"/scripts/services"_s, {command, u"kafka"_s});
+        p.start(qEnvironmentVariable("BINDERY_SOURCE_DIR") + u"/scripts/services"_s,
+                {command, u"kafka"_s});
         if (!p.waitForFinished(180000))
             return false;
         *output = QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError());
@@ -92,8 +93,9 @@ private Q_SLOTS:
         QString out;
         m_brokerUp = privateKafka(u"start"_s, &out);
         if (!m_brokerUp) {
-            const QByteArray why = "could not start a private Kafka broker (scripts/services start kafka): "
-                                   + out.right(2000).toUtf8();
+            const QByteArray why
+                = "could not start a private Kafka broker (scripts/services start kafka): "
+                  + out.right(2000).toUtf8();
             if (isCi())
                 QFAIL(why.constData());
             QSKIP(why.constData());
@@ -119,10 +121,11 @@ private Q_SLOTS:
         host.setSettings(hs);
         host.start();
         QTRY_COMPARE_WITH_TIMEOUT(host.state(), core::RuntimeState::Running, 30000);
-        QTRY_VERIFY_WITH_TIMEOUT(!host.components().isEmpty()
-                                     && host.components().first().state == core::ComponentState::Loaded
-                                     && host.components().first().subscription.startsWith(u"reading"_s),
-                                 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !host.components().isEmpty()
+                && host.components().first().state == core::ComponentState::Loaded
+                && host.components().first().subscription.startsWith(u"reading"_s),
+            30000);
 
         // The broker goes away under the running consumer and producer.
         QVERIFY2(privateKafka(u"stop"_s, &out), qPrintable(out));
@@ -137,9 +140,10 @@ private Q_SLOTS:
         QCOMPARE(host.state(), core::RuntimeState::Stopping);
         QVERIFY(stopped.wait(30000));
         const qint64 stopMs = clock.elapsed();
-        qInfo("stop() returned after %lld ms; the runtime stopped after %lld ms; longest event-loop "
-              "stall meanwhile: %.1f ms",
-              static_cast<long long>(stopCallMs), static_cast<long long>(stopMs), meter.longestMs());
+        qInfo(
+            "stop() returned after %lld ms; the runtime stopped after %lld ms; longest event-loop "
+            "stall meanwhile: %.1f ms",
+            static_cast<long long>(stopCallMs), static_cast<long long>(stopMs), meter.longestMs());
         QVERIFY2(meter.longestMs() < 100.0,
                  qPrintable(u"the UI thread stalled for %1 ms"_s.arg(meter.longestMs())));
         QCOMPARE(host.state(), core::RuntimeState::Stopped);
@@ -151,7 +155,8 @@ private Q_SLOTS:
         QFile f(workspace.filePath(u"tick.yaml"_s));
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: tick\nspec:\n"
-                "  type: bindings.cron\n  version: v1\n  metadata:\n  - name: schedule\n    value: '@every 1s'\n");
+                "  type: bindings.cron\n  version: v1\n  metadata:\n  - name: schedule\n    value: "
+                "'@every 1s'\n");
         f.close();
         core::BindingRegistry registry;
         core::registerBuiltinBindings(registry);
@@ -166,12 +171,14 @@ private Q_SLOTS:
         QVERIFY(before != 0);
         QSignalSpy states(&host, &ui::RuntimeHost::stateChanged);
         host.restart();
-        QVERIFY(host.state() == core::RuntimeState::Stopping || host.state() == core::RuntimeState::Starting);
+        QVERIFY(host.state() == core::RuntimeState::Stopping
+                || host.state() == core::RuntimeState::Starting);
         QTRY_COMPARE_WITH_TIMEOUT(host.state(), core::RuntimeState::Running, 15000);
         QVERIFY(host.apiPort() != 0);
         bool sawStopping = false;
         for (const QList<QVariant> &s : states)
-            sawStopping = sawStopping || s.first().value<core::RuntimeState>() == core::RuntimeState::Stopping;
+            sawStopping = sawStopping
+                          || s.first().value<core::RuntimeState>() == core::RuntimeState::Stopping;
         QVERIFY(sawStopping);
         host.stop();
         QSignalSpy stopped(&host, &ui::RuntimeHost::stopped);
