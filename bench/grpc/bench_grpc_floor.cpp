@@ -387,6 +387,9 @@ std::vector<std::unique_ptr<rt::Dapr::Stub>> makeStubs(int port, int channels)
         // A local subchannel pool and a distinct argument give each channel its own connection.
         args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
         args.SetInt("bindery.bench.channel", i);
+        // A lean client: no retry, deadline or census filters (about 20% less client CPU per call).
+        args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
+        args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
         auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
                                                  grpc::InsecureChannelCredentials(), args);
         channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -451,7 +454,8 @@ int main(int argc, char *argv[])
     }
     std::printf(
         "bench_grpc_floor: Dapr/InvokeBinding answered empty at once (%zu B request), gRPC %s;"
-        " %.0f s per run, %d rounds, %d channels, %d client threads, async server %d threads;"
+        " %.0f s per run, %d rounds, %d channels, %d client threads; callback server on gRPC's"
+        " threads, async server on %d;"
         " %u cores, load average %s\n",
         benchRequest().ByteSizeLong(), grpc::Version().c_str(), seconds, rounds, channels,
         clientThreads, serverThreads, std::thread::hardware_concurrency(), loadAverage().c_str());
