@@ -460,9 +460,9 @@ int main(int argc, char *argv[])
         benchRequest().ByteSizeLong(), grpc::Version().c_str(), seconds, rounds, channels,
         clientThreads, serverThreads, std::thread::hardware_concurrency(), loadAverage().c_str());
 
-    // best[api][concurrency]: the run with the most calls/s.
-    std::vector<std::vector<RunResult>> best(apis.size(),
-                                             std::vector<RunResult>(concurrencies.size()));
+    // runs[api][concurrency]: every round's result, summarised below.
+    std::vector<std::vector<std::vector<RunResult>>> runs(
+        apis.size(), std::vector<std::vector<RunResult>>(concurrencies.size()));
     bool failed = false;
     for (int round = 1; round <= rounds; ++round) {
         for (size_t a = 0; a < apis.size(); ++a) {
@@ -480,17 +480,27 @@ int main(int argc, char *argv[])
                             r.failed ? (" FAILED CALLS: " + std::to_string(r.failed)).c_str() : "");
                 std::fflush(stdout);
                 failed = failed || r.failed > 0;
-                if (r.callsPerSecond > best[a][c].callsPerSecond)
-                    best[a][c] = r;
+                runs[a][c].push_back(r);
             }
         }
     }
+    // On a shared machine the rounds spread widely: the best round is the floor (the most a bare
+    // server did here), the median says what is typical.
     for (size_t a = 0; a < apis.size(); ++a) {
-        std::printf("RESULT grpc floor %s:", apis[a].c_str());
-        for (size_t c = 0; c < concurrencies.size(); ++c)
-            std::printf(" c=%d %.0f calls/s (%.1f us server CPU/call, p50 %.0f us)%s",
-                        concurrencies[c], best[a][c].callsPerSecond, best[a][c].serverUsPerCall,
-                        best[a][c].p50Us, c + 1 < concurrencies.size() ? ";" : "\n");
+        for (size_t c = 0; c < concurrencies.size(); ++c) {
+            std::vector<double> rate;
+            std::vector<double> cpu;
+            for (const RunResult &r : runs[a][c]) {
+                rate.push_back(r.callsPerSecond);
+                cpu.push_back(r.serverUsPerCall);
+            }
+            std::sort(rate.begin(), rate.end());
+            std::sort(cpu.begin(), cpu.end());
+            std::printf("RESULT grpc floor %-8s c=%-3d best %6.0f calls/s, median %6.0f;"
+                        " server CPU/call lowest %5.1f us, median %5.1f us\n",
+                        apis[a].c_str(), concurrencies[c], rate.back(), rate[rate.size() / 2],
+                        cpu.front(), cpu[cpu.size() / 2]);
+        }
     }
     std::printf("  load average after the runs: %s\n", loadAverage().c_str());
     for (auto &s : servers)
