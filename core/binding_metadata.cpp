@@ -304,7 +304,8 @@ Diagnostics validateComponent(const ComponentSpec &spec, const BindingMetadata &
                 Diagnostic d
                     = make(Diagnostic::Severity::Error, at, f->name,
                            QStringLiteral("metadata '%1' has value '%2'; allowed values: %3")
-                               .arg(item.name, value, f->allowedValues.join(QStringLiteral(", "))));
+                               .arg(item.name, shortValue(value),
+                                    f->allowedValues.join(QStringLiteral(", "))));
                 d.suggestion = closestMatch(value, f->allowedValues);
                 if (!d.suggestion.isEmpty())
                     d.message += QStringLiteral(" (did you mean '%1'?)").arg(d.suggestion);
@@ -335,7 +336,7 @@ Diagnostics validateComponent(const ComponentSpec &spec, const BindingMetadata &
         if (!problem.isEmpty()) {
             out << make(Diagnostic::Severity::Error, at, f->name,
                         QStringLiteral("metadata '%1' must be %2, not '%3'")
-                            .arg(item.name, problem, value));
+                            .arg(item.name, problem, shortValue(value)));
         } else if (!f->compatibility.isEmpty()) {
             out << make(Diagnostic::Severity::Warning, item.location, f->name,
                         BindingSettings::compatibilityWarning(item.name, *f));

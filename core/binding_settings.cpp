@@ -22,15 +22,6 @@ void audit(const BindingSettings::AuditEvent &event)
         g_sink(event);
 }
 
-// Values echoed into messages are cut short: a 10 MB value must not reach the log three times.
-QString shown(const QString &value)
-{
-    constexpr qsizetype limit = 80;
-    if (value.size() <= limit)
-        return value;
-    return value.left(limit) + QStringLiteral("… (%1 characters)").arg(value.size());
-}
-
 } // namespace
 
 void BindingSettings::setAuditSink(std::function<void(const AuditEvent &)> sink)
@@ -242,7 +233,7 @@ bool BindingSettings::boolean(const QString &name)
         setError(ErrorCode::InvalidMetadata,
                  where(f)
                      + QStringLiteral("metadata '%1' must be a bool (true or false), not '%2'")
-                           .arg(f->name, shown(v)));
+                           .arg(f->name, shortValue(v)));
         return parseDaprBool(f->defaultValue);
     }
     return b;
@@ -275,7 +266,7 @@ qint64 BindingSettings::integer(const QString &name, qint64 min, qint64 max)
         setError(ErrorCode::InvalidMetadata,
                  where(f)
                      + QStringLiteral("metadata '%1' must be an integer%2, not '%3'")
-                           .arg(f->name, range, shown(v)));
+                           .arg(f->name, range, shortValue(v)));
         return qBound(min, f->defaultValue.toLongLong(), max);
     }
     return n;
@@ -304,7 +295,7 @@ double BindingSettings::number(const QString &name, double min, double max)
                            .arg(f->name)
                            .arg(min)
                            .arg(max)
-                           .arg(shown(v)));
+                           .arg(shortValue(v)));
         return qBound(min, f->defaultValue.toDouble(), max);
     }
     return n;
@@ -330,7 +321,7 @@ qint64 BindingSettings::durationMs(const QString &name)
                  where(f)
                      + QStringLiteral(
                            "metadata '%1' must be a duration such as 500ms, 5s or 1m30s, not '%2'")
-                           .arg(f->name, shown(v)));
+                           .arg(f->name, shortValue(v)));
         qint64 fallback = 0;
         parseGoDuration(f->defaultValue, &fallback);
         return fallback;
@@ -358,7 +349,7 @@ qint64 BindingSettings::byteSize(const QString &name)
                  where(f)
                      + QStringLiteral(
                            "metadata '%1' must be a byte size such as 1024, 4Mi or 100MB, not '%2'")
-                           .arg(f->name, shown(v)));
+                           .arg(f->name, shortValue(v)));
         qint64 fallback = 0;
         parseByteSize(f->defaultValue, &fallback);
         return fallback;
@@ -393,7 +384,7 @@ QString BindingSettings::oneOf(const QString &name)
             return allowed;
     }
     QString message = QStringLiteral("metadata '%1' has value '%2'; allowed values: %3")
-                          .arg(f->name, shown(v), f->allowedValues.join(QStringLiteral(", ")));
+                          .arg(f->name, shortValue(v), f->allowedValues.join(QStringLiteral(", ")));
     const QString suggestion = closestMatch(v, f->allowedValues);
     if (!suggestion.isEmpty())
         message += QStringLiteral(" (did you mean '%1'?)").arg(suggestion);
@@ -443,7 +434,7 @@ QByteArray BindingSettings::pem(const QString &name)
         setError(ErrorCode::InvalidMetadata,
                  where(f)
                      + QStringLiteral("metadata '%1' names the file '%2', which holds no PEM data")
-                           .arg(f->name, shown(v)));
+                           .arg(f->name, shortValue(v)));
         return {};
     }
     // Never echo what may be key material.

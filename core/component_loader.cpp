@@ -8,6 +8,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
+#include <QRegularExpression>
 #include <QUuid>
 
 #include "core/binding_metadata.h"
@@ -17,6 +18,23 @@ namespace bindery::core {
 
 namespace {
 
+// Bounds on the work one file may cause (issue 14.2): a few hundred bytes of YAML aliases can
+// otherwise expand to gigabytes, and a huge value must not reach the log several times.
+constexpr qint64 kMaxFileBytes = 16 * 1024 * 1024;
+constexpr int kMaxNodesPerDocument = 200000;      ///< nodes visited, aliases counted at each use
+constexpr qsizetype kMaxValueChars = 1024 * 1024; ///< a non-scalar value as JSON text
+constexpr qsizetype kMaxNameChars = 253;          ///< a Kubernetes object name's limit
+
+/// Visiting budget of one document; yamlToJson() throws when it is spent.
+struct NodeBudget
+{
+    int left = kMaxNodesPerDocument;
+};
+
+struct BudgetExceeded
+{
+};
+
 SourceLocation at(const QString &file, const YAML::Mark &mark, int lineOffset)
 {
     if (mark.is_null())
@@ -24,19 +42,21 @@ SourceLocation at(const QString &file, const YAML::Mark &mark, int lineOffset)
     return {file, mark.line + 1 + lineOffset, mark.column + 1};
 }
 
-nlohmann::json yamlToJson(const YAML::Node &node)
+nlohmann::json yamlToJson(const YAML::Node &node, NodeBudget &budget)
 {
+    if (--budget.left < 0)
+        throw BudgetExceeded{};
     switch (node.Type()) {
     case YAML::NodeType::Map: {
         nlohmann::json obj = nlohmann::json::object();
         for (auto it = node.begin(); it != node.end(); ++it)
-            obj[it->first.as<std::string>()] = yamlToJson(it->second);
+            obj[it->first.as<std::string>()] = yamlToJson(it->second, budget);
         return obj;
     }
     case YAML::NodeType::Sequence: {
         nlohmann::json arr = nlohmann::json::array();
         for (const YAML::Node &e : node)
-            arr.push_back(yamlToJson(e));
+            arr.push_back(yamlToJson(e, budget));
         return arr;
     }
     case YAML::NodeType::Scalar: {
@@ -61,21 +81,32 @@ nlohmann::json yamlToJson(const YAML::Node &node)
     }
 }
 
-QString scalarText(const YAML::Node &node)
+QString scalarText(const YAML::Node &node, NodeBudget &budget)
 {
     if (!node || node.IsNull())
         return {};
     if (node.IsScalar())
         return QString::fromStdString(node.Scalar());
     // Dapr's DynamicValue keeps non-string values as JSON text.
-    return QString::fromStdString(yamlToJson(node).dump());
+    std::string json = yamlToJson(node, budget).dump();
+    if (json.size() > size_t(kMaxValueChars))
+        throw BudgetExceeded{};
+    return QString::fromStdString(json);
 }
 
 QString applyTemplates(QString value, const LoaderOptions &o, QString *error)
 {
-    while (value.contains(QStringLiteral("{uuid}"))) {
-        const qsizetype i = value.indexOf(QStringLiteral("{uuid}"));
-        value.replace(i, 6, QUuid::createUuid().toString(QUuid::WithoutBraces));
+    // One pass, a new UUID at each occurrence (daprd's rule), linear in the value's length.
+    if (value.contains(QStringLiteral("{uuid}"))) {
+        const QStringList parts = value.split(QStringLiteral("{uuid}"));
+        QString out;
+        out.reserve(value.size() + parts.size() * 32);
+        for (qsizetype i = 0; i < parts.size(); ++i) {
+            if (i > 0)
+                out += QUuid::createUuid().toString(QUuid::WithoutBraces);
+            out += parts[i];
+        }
+        value = std::move(out);
     }
     if (value.contains(QStringLiteral("{podName}"))) {
         if (o.podName.isEmpty())
@@ -157,6 +188,7 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                    LoadResult &result)
 {
     const int off = doc.lineOffset;
+    NodeBudget budget;
     auto error = [&](const SourceLocation &where, const QString &message,
                      const QString &component = {}, const QString &field = {}) {
         Diagnostic d;
@@ -181,12 +213,25 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
             error(at(file, root.Mark(), off), QStringLiteral("document is not a YAML mapping"));
             return;
         }
-        const QString apiVersion = scalarText(root["apiVersion"]);
-        const QString kind = scalarText(root["kind"]);
+        const QString apiVersion = scalarText(root["apiVersion"], budget);
+        const QString kind = scalarText(root["kind"], budget);
         if (kind != QStringLiteral("Component")
             || apiVersion != QStringLiteral("dapr.io/v1alpha1")) {
             // Resiliency, Configuration, Subscription... share folders; daprd skips them silently.
             // A near-miss is almost certainly a typo, so say so.
+            static const QRegularExpression looksLikeComponent(
+                QStringLiteral("^\\s*kind:\\s*[\"']?Component[\"']?\\s*$"),
+                QRegularExpression::MultilineOption);
+            if (kind.isEmpty()
+                && looksLikeComponent.match(QString::fromUtf8(doc.text)).hasMatch()) {
+                // e.g. one space before the first key: YAML then reads something else entirely.
+                error(
+                    at(file, root.Mark(), off),
+                    QStringLiteral("document skipped: it looks like a Dapr component, but its "
+                                   "apiVersion and kind were not read as top-level keys (check the "
+                                   "indentation of its first lines)"));
+                return;
+            }
             if (kind.compare(QStringLiteral("Component"), Qt::CaseInsensitive) == 0) {
                 Diagnostic d;
                 d.severity = Diagnostic::Severity::Warning;
@@ -202,12 +247,22 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
         ComponentSpec spec;
         spec.location = at(file, root.Mark(), off);
         const YAML::Node meta = root["metadata"];
-        spec.name = meta && meta.IsMap() ? scalarText(meta["name"]) : QString();
-        spec.namespaceName = meta && meta.IsMap() ? scalarText(meta["namespace"]) : QString();
+        spec.name = meta && meta.IsMap() ? scalarText(meta["name"], budget) : QString();
+        spec.namespaceName
+            = meta && meta.IsMap() ? scalarText(meta["namespace"], budget) : QString();
         if (spec.name.isEmpty()) {
             error(meta ? at(file, meta.Mark(), off) : spec.location,
                   QStringLiteral("component has no metadata.name"), {},
                   QStringLiteral("metadata.name"));
+            return;
+        }
+        if (spec.name.size() > kMaxNameChars) {
+            error(at(file, meta["name"].Mark(), off),
+                  QStringLiteral(
+                      "invalid component name: it has %1 characters, at most %2 are allowed")
+                      .arg(spec.name.size())
+                      .arg(kMaxNameChars),
+                  {}, QStringLiteral("metadata.name"));
             return;
         }
         if (spec.name.contains(u'/') || spec.name.contains(u'%') || spec.name == QStringLiteral(".")
@@ -224,7 +279,7 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                   spec.name, QStringLiteral("spec"));
             return;
         }
-        spec.type = scalarText(specNode["type"]);
+        spec.type = scalarText(specNode["type"], budget);
         spec.typeLocation = specNode["type"] ? at(file, specNode["type"].Mark(), off)
                                              : at(file, specNode.Mark(), off);
         spec.metadataLocation = specNode["metadata"] ? at(file, specNode["metadata"].Mark(), off)
@@ -244,32 +299,33 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                   QStringLiteral("spec.type"));
             return;
         }
-        spec.version = scalarText(specNode["version"]);
-        spec.ignoreErrors = parseDaprBool(scalarText(specNode["ignoreErrors"]));
-        const QString initTimeout = scalarText(specNode["initTimeout"]);
+        spec.version = scalarText(specNode["version"], budget);
+        spec.ignoreErrors = parseDaprBool(scalarText(specNode["ignoreErrors"], budget));
+        const QString initTimeout = scalarText(specNode["initTimeout"], budget);
         qint64 ms = 0;
         if (!initTimeout.isEmpty() && parseGoDuration(initTimeout, &ms) && ms > 0)
             spec.initTimeoutMs = static_cast<int>(ms);
         if (const YAML::Node scopes = root["scopes"]; scopes && scopes.IsSequence()) {
             for (const YAML::Node &s : scopes)
-                spec.scopes << scalarText(s);
+                spec.scopes << scalarText(s, budget);
         }
         if (const YAML::Node auth = root["auth"]; auth && auth.IsMap()) {
             for (auto it = auth.begin(); it != auth.end(); ++it) {
                 if (QString::fromStdString(it->first.Scalar())
                         .compare(QStringLiteral("secretStore"), Qt::CaseInsensitive)
                     == 0)
-                    spec.secretStore = scalarText(it->second);
+                    spec.secretStore = scalarText(it->second, budget);
             }
         }
         if (const YAML::Node items = specNode["metadata"]; items && items.IsSequence()) {
             for (const YAML::Node &n : items) {
                 if (!n.IsMap()) {
+                    // daprd cannot decode the document and skips it (not fatal).
                     error(at(file, n.Mark(), off),
-                          QStringLiteral("spec.metadata entries must be "
+                          QStringLiteral("document skipped: spec.metadata entries must be "
                                          "name/value mappings"),
                           spec.name, QStringLiteral("spec.metadata"));
-                    continue;
+                    return;
                 }
                 checkKeys(n,
                           {QStringLiteral("name"), QStringLiteral("value"),
@@ -277,7 +333,7 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                           QStringLiteral("a spec.metadata entry"), file, off, spec,
                           result.diagnostics);
                 MetadataItem item;
-                item.name = scalarText(n["name"]);
+                item.name = scalarText(n["name"], budget);
                 item.location = at(file, n.Mark(), off);
                 if (item.name.isEmpty()) {
                     error(item.location, QStringLiteral("spec.metadata entry has no name"),
@@ -285,16 +341,16 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
                     continue;
                 }
                 if (const YAML::Node v = n["value"]) {
-                    item.rawValue = scalarText(v);
+                    item.rawValue = scalarText(v, budget);
                     item.valueLocation = at(file, v.Mark(), off);
                 }
                 if (const YAML::Node ref = n["secretKeyRef"]; ref && ref.IsMap()) {
-                    item.secretName = scalarText(ref["name"]);
-                    item.secretKey = scalarText(ref["key"]);
+                    item.secretName = scalarText(ref["name"], budget);
+                    item.secretKey = scalarText(ref["key"], budget);
                     if (item.secretKey.isEmpty())
                         item.secretKey = item.secretName;
                 }
-                item.envRef = scalarText(n["envRef"]);
+                item.envRef = scalarText(n["envRef"], budget);
                 QString templateError;
                 item.value = applyTemplates(item.rawValue, options, &templateError);
                 if (!templateError.isEmpty())
@@ -320,8 +376,10 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
             }
         } else if (specNode["metadata"] && !specNode["metadata"].IsNull()) {
             error(spec.metadataLocation,
-                  QStringLiteral("spec.metadata must be a list of name/value entries"), spec.name,
-                  QStringLiteral("spec.metadata"));
+                  QStringLiteral(
+                      "document skipped: spec.metadata must be a list of name/value entries"),
+                  spec.name, QStringLiteral("spec.metadata"));
+            return;
         }
         if (!options.namespaceName.isEmpty() && !spec.namespaceName.isEmpty()
             && spec.namespaceName != options.namespaceName)
@@ -332,6 +390,12 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
     } catch (const YAML::Exception &e) {
         error(at(file, e.mark, off),
               QStringLiteral("malformed component: ") + QString::fromStdString(e.msg));
+    } catch (const BudgetExceeded &) {
+        error(at(file, root.Mark(), off),
+              QStringLiteral("document skipped: it expands to more than %1 YAML nodes or a value "
+                             "longer than %2 characters (YAML aliases?)")
+                  .arg(kMaxNodesPerDocument)
+                  .arg(kMaxValueChars));
     }
 }
 
@@ -358,10 +422,19 @@ LoadResult ComponentLoader::loadPaths(const QStringList &paths, const LoaderOpti
             result.diagnostics << d;
             continue;
         }
-        const QFileInfoList entries = dir.entryInfoList(QDir::Files, QDir::Name);
+        const QFileInfoList entries = dir.entryInfoList(QDir::Files | QDir::System, QDir::Name);
         for (const QFileInfo &fi : entries) {
             const QString suffix = fi.suffix().toLower();
             const QString shown = dir.path() + u'/' + fi.fileName();
+            if (!fi.isFile()) {
+                // A device, FIFO or socket (or a link to one): reading it could block or never end.
+                Diagnostic d;
+                d.severity = Diagnostic::Severity::Warning;
+                d.location.file = shown;
+                d.message = QStringLiteral("skipped: not a regular file");
+                result.diagnostics << d;
+                continue;
+            }
             if (suffix != QStringLiteral("yaml") && suffix != QStringLiteral("yml")) {
                 Diagnostic d;
                 d.severity = Diagnostic::Severity::Info;
@@ -380,7 +453,16 @@ LoadResult ComponentLoader::loadPaths(const QStringList &paths, const LoaderOpti
                 result.diagnostics << d;
                 continue;
             }
-            LoadResult one = parseText(f.readAll(), shown, options);
+            const QByteArray text = f.read(kMaxFileBytes + 1);
+            if (text.size() > kMaxFileBytes) {
+                Diagnostic d;
+                d.location.file = shown;
+                d.message = QStringLiteral("skipped: the file is larger than %1 MiB")
+                                .arg(kMaxFileBytes / 1048576);
+                result.diagnostics << d;
+                continue;
+            }
+            LoadResult one = parseText(text, shown, options);
             result.components << one.components;
             result.diagnostics << one.diagnostics;
         }
@@ -425,6 +507,23 @@ Diagnostics checkComponents(const QList<ComponentSpec> &components, const Bindin
     for (const ComponentSpec &c : components) {
         if (c.isSecretStore())
             continue;
+        if (!c.hasKnownCategory()) {
+            Diagnostic d;
+            d.location = c.typeLocation;
+            d.component = c.name;
+            d.componentType = c.type;
+            d.field = QStringLiteral("spec.type");
+            d.message = QStringLiteral("incorrect type %1").arg(c.type);
+            // "binding.kafka", "Bindings.kafka": a category typo, not another building block.
+            const QString category = c.type.section(u'.', 0, 0);
+            if (closestMatch(category, {QStringLiteral("bindings")}) == QStringLiteral("bindings")
+                || category.compare(QStringLiteral("bindings"), Qt::CaseInsensitive) == 0) {
+                d.suggestion = QStringLiteral("bindings.") + c.type.section(u'.', 1);
+                d.message += QStringLiteral("; did you mean '%1'?").arg(d.suggestion);
+            }
+            out << d;
+            continue;
+        }
         if (!c.isBinding()) {
             Diagnostic d;
             d.severity = Diagnostic::Severity::Info;

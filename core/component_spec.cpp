@@ -44,6 +44,21 @@ QMap<QString, QString> ComponentSpec::properties() const
     return out;
 }
 
+bool ComponentSpec::hasKnownCategory() const
+{
+    static const QStringList categories
+        = {QStringLiteral("bindings."),      QStringLiteral("state."),
+           QStringLiteral("pubsub."),        QStringLiteral("secretstores."),
+           QStringLiteral("configuration."), QStringLiteral("lock."),
+           QStringLiteral("middleware."),    QStringLiteral("crypto."),
+           QStringLiteral("conversation."),  QStringLiteral("nameresolution.")};
+    for (const QString &c : categories) {
+        if (type.startsWith(c))
+            return true;
+    }
+    return false;
+}
+
 QString ComponentSpec::logName() const
 {
     if (version.isEmpty())

@@ -57,6 +57,10 @@ struct ComponentSpec
     QString logName() const;
     bool isBinding() const { return type.startsWith(QStringLiteral("bindings.")); }
     bool isSecretStore() const { return type.startsWith(QStringLiteral("secretstores.")); }
+    /// daprd's category check (pkg/runtime/processor/manager.go): the type starts with one of
+    /// Dapr's categories (`bindings.`, `state.`, `pubsub.`, ...). Otherwise daprd fails with
+    /// "incorrect type", which is fatal unless ignoreErrors.
+    bool hasKnownCategory() const;
 };
 
 /** @brief Parses a bool the way Dapr's weak decoding does: y/yes/true/t/on/1 (case-insensitive). */

@@ -35,4 +35,11 @@ bool hasErrors(const Diagnostics &diagnostics)
                        [](const Diagnostic &d) { return d.isError(); });
 }
 
+QString shortValue(const QString &value, qsizetype limit)
+{
+    if (value.size() <= limit)
+        return value;
+    return value.left(limit) + QStringLiteral("… (%1 characters)").arg(value.size());
+}
+
 } // namespace bindery::core

@@ -41,6 +41,10 @@ using Diagnostics = QList<Diagnostic>;
 
 bool hasErrors(const Diagnostics &diagnostics);
 
+/** @brief A value as it may appear in a message: at most `limit` characters, then an ellipsis and
+ * the full length (a 10 MB value must not reach the log whole). Pure. */
+QString shortValue(const QString &value, qsizetype limit = 80);
+
 } // namespace bindery::core
 
 Q_DECLARE_METATYPE(bindery::core::Diagnostic)

@@ -191,10 +191,15 @@ bool Runtime::loadComponents()
     if (m_options.failFast) {
         for (const auto &inst : m_instances) {
             if (inst->status.state == ComponentState::Failed && !inst->spec.ignoreErrors) {
+                const SourceLocation &at = inst->spec.location;
+                const QString where = at.file.isEmpty()
+                                          ? QString()
+                                          : QStringLiteral("%1:%2: ").arg(at.file).arg(at.line);
                 const QString message
-                    = QStringLiteral("process component %1 error: [INIT_COMPONENT_FAILURE]: "
-                                     "initialization error occurred for %1: %2")
-                          .arg(inst->spec.logName(), inst->status.error);
+                    = where
+                      + QStringLiteral("process component %1 error: [INIT_COMPONENT_FAILURE]: "
+                                       "initialization error occurred for %1: %2")
+                            .arg(inst->spec.logName(), inst->status.error);
                 log(3, QStringLiteral("Error processing component, binderyd will exit gracefully: ")
                            + message);
                 setLastError(message);
@@ -359,6 +364,14 @@ void Runtime::loadSpecs(const QList<ComponentSpec> &specs, const Diagnostics &al
                 = inst->status.error.isEmpty() ? ComponentState::Loaded : ComponentState::Failed;
             if (inst->status.state == ComponentState::Loaded)
                 log(1, QStringLiteral("component loaded: %1").arg(spec.logName()));
+        } else if (!spec.hasKnownCategory()) {
+            // daprd: "incorrect type", fatal unless ignoreErrors (its category check).
+            inst->status.state = ComponentState::Failed;
+            inst->status.error = QStringLiteral("incorrect type %1").arg(spec.type);
+            log(spec.ignoreErrors ? 2 : 3,
+                QStringLiteral("%1component %2 failed: %3")
+                    .arg(spec.ignoreErrors ? QStringLiteral("ignoring error: ") : QString(),
+                         spec.logName(), inst->status.error));
         } else if (!spec.isBinding()) {
             inst->status.state = ComponentState::Disabled;
             inst->status.error

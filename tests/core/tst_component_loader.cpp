@@ -2,6 +2,8 @@
 // Component loading as daprd's disk loader does it (reference §3), with Bindery's diagnostics
 // (issue 2): every message names its file:line:column, the component and the field.
 #include <QDir>
+#include <QElapsedTimer>
+#include <QSet>
 #include <QFile>
 #include <QRegularExpression>
 #include <QTemporaryDir>
@@ -82,6 +84,15 @@ private Q_SLOTS:
     void reportsUnknownTypeAndVersionWithSuggestion();
     void reportsUnknownKeysInTheComponentShape();
     void reportsEmptyOrMissingResourcesPath();
+    // Hostile or unlucky files (issue 14.2, 14.10): bounded work, clear errors, daprd's fatality.
+    void boundsAYamlAliasBomb();
+    void refusesAnOverlongComponentName();
+    void expandsManyUuidTemplatesInLinearTime();
+    void cutsHugeValuesShortInMessages();
+    void skipsSpecialAndOversizedFiles();
+    void explainsAComponentWhoseFirstLineIsIndented();
+    void reportsATypeCategoryTypoAsIncorrectType();
+    void skipsOnlyTheDocumentWithUndecodableMetadata();
 
 private:
     BindingRegistry m_registry;
@@ -442,6 +453,148 @@ void tst_ComponentLoader::reportsEmptyOrMissingResourcesPath()
              QStringList{u"/nonexistent/bindery: resources path does not exist"_s});
     QTemporaryDir empty;
     QVERIFY(ComponentLoader::loadPaths({empty.path()}, {}).diagnostics.isEmpty());
+}
+
+void tst_ComponentLoader::boundsAYamlAliasBomb()
+{
+    // 10 levels of 10 aliases each: 10^10 nodes if expanded, a few hundred bytes of YAML.
+    QByteArray bomb
+        = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bomb\nspec:\n"
+          "  type: bindings.cron\n  metadata:\n  - name: schedule\n    value: \"@every 1s\"\n"
+          "  - name: x\n    value:\n      a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n";
+    for (int i = 1; i <= 9; ++i) {
+        bomb += "      a" + QByteArray::number(i) + ": &a" + QByteArray::number(i) + " [";
+        for (int j = 0; j < 10; ++j)
+            bomb += (j ? ", *a" : "*a") + QByteArray::number(i - 1);
+        bomb += "]\n";
+    }
+    QElapsedTimer t;
+    t.start();
+    const LoadResult r = ComponentLoader::parseText(bomb, u"bomb.yaml"_s);
+    QVERIFY2(t.elapsed() < 2000, qPrintable(u"took %1 ms"_s.arg(t.elapsed())));
+    QVERIFY(r.components.isEmpty());
+    QCOMPARE(r.diagnostics.size(), 1);
+    QVERIFY2(r.diagnostics.first().message.contains(u"YAML aliases"_s),
+             qPrintable(r.diagnostics.first().message));
+}
+
+void tst_ComponentLoader::refusesAnOverlongComponentName()
+{
+    const QByteArray name(300, 'n');
+    const LoadResult r = ComponentLoader::parseText(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name
+            + "\nspec:\n  type: bindings.cron\n",
+        u"long.yaml"_s);
+    QVERIFY(r.components.isEmpty());
+    QCOMPARE(r.diagnostics.size(), 1);
+    QVERIFY2(r.diagnostics.first().toString().startsWith(
+                 u"long.yaml:4:9: invalid component name: it has 300 characters, at most 253"_s),
+             qPrintable(r.diagnostics.first().toString()));
+}
+
+void tst_ComponentLoader::expandsManyUuidTemplatesInLinearTime()
+{
+    QByteArray value;
+    for (int i = 0; i < 20000; ++i)
+        value += "{uuid},";
+    QElapsedTimer t;
+    t.start();
+    const LoadResult r = ComponentLoader::parseText(
+        component({}, "  - name: ids\n    value: \"" + value + "\"\n"), u"uuids.yaml"_s);
+    QVERIFY2(t.elapsed() < 3000, qPrintable(u"took %1 ms"_s.arg(t.elapsed())));
+    QCOMPARE(r.components.size(), 1);
+    const QStringList ids = r.components.first().property(u"ids"_s).split(u',', Qt::SkipEmptyParts);
+    QCOMPARE(ids.size(), 20000);
+    QCOMPARE(QSet<QString>(ids.begin(), ids.end()).size(), 20000); // a new UUID at each occurrence
+}
+
+void tst_ComponentLoader::cutsHugeValuesShortInMessages()
+{
+    BindingRegistry registry;
+    registerBuiltinBindings(registry);
+    const QByteArray huge(10 * 1024 * 1024, 'x');
+    const Diagnostics d = checkComponentText(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: h\nspec:\n  type: "
+        "bindings.http\n  metadata:\n  - name: url\n    value: http://x\n  - name: errorIfNot2XX\n"
+        "    value: "
+            + huge + "\n",
+        u"huge.yaml"_s, registry);
+    QCOMPARE(d.size(), 1);
+    QVERIFY2(d.first().toString().size() < 400, qPrintable(d.first().toString().left(400)));
+    QVERIFY(d.first().message.contains(u"(10485760 characters)"_s));
+}
+
+void tst_ComponentLoader::skipsSpecialAndOversizedFiles()
+{
+    QTemporaryDir dir;
+    QVERIFY(QFile::link(u"/dev/zero"_s, dir.filePath(u"zero.yaml"_s)));
+    QFile big(dir.filePath(u"big.yaml"_s));
+    QVERIFY(big.open(QIODevice::WriteOnly));
+    big.write(QByteArray(17 * 1024 * 1024, '#'));
+    big.close();
+    QFile good(dir.filePath(u"good.yaml"_s));
+    QVERIFY(good.open(QIODevice::WriteOnly));
+    good.write(component({}));
+    good.close();
+    QElapsedTimer t;
+    t.start();
+    const LoadResult r = ComponentLoader::loadPaths({dir.path()});
+    QVERIFY(t.elapsed() < 5000);
+    QCOMPARE(r.components.size(), 1);
+    const QString all = strings(r.diagnostics).join(u'\n');
+    QVERIFY2(all.contains(u"zero.yaml: warning: skipped: not a regular file"_s), qPrintable(all));
+    QVERIFY2(all.contains(u"big.yaml: skipped: the file is larger than 16 MiB"_s), qPrintable(all));
+}
+
+void tst_ComponentLoader::explainsAComponentWhoseFirstLineIsIndented()
+{
+    const LoadResult r = ComponentLoader::parseText(" " + component({}), u"indented.yaml"_s);
+    QVERIFY(r.components.isEmpty());
+    QCOMPARE(r.diagnostics.size(), 1);
+    QVERIFY(r.diagnostics.first().isError());
+    QVERIFY2(r.diagnostics.first().toString().startsWith(u"indented.yaml:1:"_s)
+                 && r.diagnostics.first().message.contains(
+                     u"check the indentation of its first lines"_s),
+             qPrintable(r.diagnostics.first().toString()));
+}
+
+void tst_ComponentLoader::reportsATypeCategoryTypoAsIncorrectType()
+{
+    BindingRegistry registry;
+    registerBuiltinBindings(registry);
+    const Diagnostics d
+        = checkComponentText("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: "
+                             "k\nspec:\n  type: binding.kafka\n",
+                             u"typo.yaml"_s, registry);
+    QCOMPARE(d.size(), 1);
+    QVERIFY(d.first().isError());
+    QCOMPARE(
+        d.first().toString(),
+        u"typo.yaml:6:9: component 'k' (binding.kafka): incorrect type binding.kafka; did you mean 'bindings.kafka'?"_s);
+    // Another building block is not an error: Bindery only does not run it.
+    const Diagnostics state
+        = checkComponentText("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: "
+                             "s\nspec:\n  type: state.redis\n",
+                             u"state.yaml"_s, registry);
+    QCOMPARE(state.size(), 1);
+    QVERIFY(!state.first().isError());
+}
+
+void tst_ComponentLoader::skipsOnlyTheDocumentWithUndecodableMetadata()
+{
+    const LoadResult r
+        = ComponentLoader::parseText(component({}) + "---\n"
+                                         + "apiVersion: dapr.io/v1alpha1\nkind: "
+                                           "Component\nmetadata:\n  name: broken\nspec:\n  type: "
+                                           "bindings.cron\n  metadata:\n  - just a string\n",
+                                     u"two.yaml"_s);
+    QCOMPARE(r.components.size(), 1);
+    QCOMPARE(r.components.first().name, u"c"_s);
+    QCOMPARE(r.diagnostics.size(), 1);
+    QVERIFY(!r.fatal);
+    QVERIFY2(r.diagnostics.first().toString().startsWith(
+                 u"two.yaml:18:5: component 'broken': document skipped: spec.metadata entries"_s),
+             qPrintable(r.diagnostics.first().toString()));
 }
 
 QTEST_GUILESS_MAIN(tst_ComponentLoader)

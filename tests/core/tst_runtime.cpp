@@ -284,6 +284,16 @@ void tst_Runtime::failsFastOnBadComponentsUnlessIgnoreErrors()
     QCOMPARE(rt->state(), RuntimeState::Failed);
     QVERIFY2(rt->lastError().contains(u"[INIT_COMPONENT_FAILURE]"_s), qPrintable(rt->lastError()));
     QVERIFY2(rt->lastError().contains(u"invalid schedule format"_s), qPrintable(rt->lastError()));
+    // Every fatal message names the file and line (issue 14.10).
+    QVERIFY2(rt->lastError().startsWith(m_dir->filePath(u"bad.yaml"_s) + u":1: "_s),
+             qPrintable(rt->lastError()));
+    rt.reset();
+    // A typo in the type's category ("binding.") is daprd's "incorrect type": fatal too (14.10).
+    writeComponent("bad", "binding.cron", "  - name: schedule\n    value: \"@every 1s\"\n");
+    rt = start(0);
+    QCOMPARE(rt->state(), RuntimeState::Failed);
+    QVERIFY2(rt->lastError().contains(u"incorrect type binding.cron"_s),
+             qPrintable(rt->lastError()));
     rt.reset();
     QFile f(m_dir->filePath(u"bad.yaml"_s));
     QVERIFY(f.open(QIODevice::WriteOnly));
