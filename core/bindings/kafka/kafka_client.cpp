@@ -669,6 +669,7 @@ Result<> KafkaConsumer::open(const KafkaSettings &settings, RecordMapper mapper)
     m_settings = settings;
     m_mapper = std::move(mapper);
     m_state->component = settings.componentName;
+    m_startedMs = nowMs();
     Result<rd_kafka_t *> rk = connectClient(
         RD_KAFKA_CONSUMER, m_settings, *m_state,
         {
@@ -941,6 +942,30 @@ void KafkaConsumer::startWorkers(rd_kafka_topic_partition_list_t *partitions)
         m_workers.emplace(key, std::move(w));
     }
     rd_kafka_topic_partition_list_destroy(committed);
+    // A partition the group never committed, with initialOffset newest: start at the first record
+    // written after this binding started, not at the end of the log when the assignment arrives,
+    // so the seed's first record (produced while the group is still forming) is delivered (9.3).
+    if (m_settings.oldest)
+        return;
+    rd_kafka_topic_partition_list_t *fresh = rd_kafka_topic_partition_list_new(partitions->cnt);
+    for (int i = 0; i < partitions->cnt; ++i) {
+        if (partitions->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
+            rd_kafka_topic_partition_list_add(fresh, partitions->elems[i].topic,
+                                              partitions->elems[i].partition)
+                ->offset
+                = m_startedMs;
+    }
+    if (fresh->cnt > 0
+        && rd_kafka_offsets_for_times(m_rk, fresh, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < fresh->cnt; ++i) {
+            const rd_kafka_topic_partition_t &f = fresh->elems[i];
+            rd_kafka_topic_partition_t *tp
+                = rd_kafka_topic_partition_list_find(partitions, f.topic, f.partition);
+            if (tp && !f.err)
+                tp->offset = f.offset >= 0 ? f.offset : RD_KAFKA_OFFSET_END;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(fresh);
 }
 
 void KafkaConsumer::stopWorkers(rd_kafka_topic_partition_list_t *partitions, bool commit)

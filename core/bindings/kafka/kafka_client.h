@@ -127,6 +127,9 @@ class PartitionWorker;
  * what this process already delivered) is marked `redelivered`. A partition that comes back after
  * a lost assignment restarts from this process's own acknowledged offset when that is ahead of
  * the group's commit, so a broker outage redelivers nothing that was acknowledged.
+ *
+ * A partition the group has never committed starts, with initialOffset newest, at the first
+ * record written after open() (not at the end of the log when the assignment arrives).
  */
 class KafkaConsumer final
 {
@@ -169,6 +172,7 @@ private:
     std::map<Key, qint64> m_committed; ///< last commit sent per partition (reader thread)
     std::vector<std::shared_ptr<PartitionWorker>> m_lingering; ///< revoked but still delivering
     std::shared_ptr<std::atomic<qint64>> m_dropped;
+    qint64 m_startedMs = 0; ///< open() time: where a new group starts with initialOffset newest
     qint64 m_droppedReported = 0;
     qint64 m_lastDropReportMs = 0;
     bool m_consumerClosed = false;
