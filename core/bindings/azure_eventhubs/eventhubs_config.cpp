@@ -92,7 +92,12 @@ Result<EventHubsSettings> parseEventHubsSettings(const core::ComponentSpec &spec
                ErrorCode::MissingMetadata);
         return tl::unexpected(r.result().error());
     }
-    if (!storage.isEmpty())
+    // Said once per component: by its input instance, or by the output when it has no input.
+    const QString direction = r.string(QStringLiteral("direction"));
+    const bool componentReads = direction.isEmpty() || direction.contains(QStringLiteral("input"));
+    if (!r.ok())
+        return tl::unexpected(r.result().error());
+    if (!storage.isEmpty() && (directions.input || !componentReads))
         s.kafka.warnings << QStringLiteral(
                                 "metadata %1: Bindery keeps Event Hubs checkpoints in the consumer "
                                 "group (Kafka offsets committed to Event Hubs), not in Blob "

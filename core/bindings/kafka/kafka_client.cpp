@@ -905,9 +905,13 @@ void KafkaConsumer::startWorkers(rd_kafka_topic_partition_list_t *partitions)
         committed->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
     const bool haveCommitted
         = rd_kafka_committed(m_rk, committed, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    std::map<Key, PartitionWorker::Start> starts;
+    rd_kafka_topic_partition_list_t *fresh = rd_kafka_topic_partition_list_new(partitions->cnt);
     for (int i = 0; i < partitions->cnt; ++i) {
         rd_kafka_topic_partition_t &tp = partitions->elems[i];
         const Key key{tp.topic, tp.partition};
+        if (m_workers.count(key))
+            continue;
         qint64 groupOffset = -1;
         qint64 highWater = -1;
         if (haveCommitted) {
@@ -918,10 +922,8 @@ void KafkaConsumer::startWorkers(rd_kafka_topic_partition_list_t *partitions)
                 highWater = highWaterFrom(*c);
             }
         }
-        if (m_workers.count(key))
-            continue;
         const Memory mem = m_memory.count(key) ? m_memory[key] : Memory{};
-        PartitionWorker::Start start;
+        PartitionWorker::Start &start = starts[key];
         start.acked = qMax(groupOffset, mem.acked);
         start.redeliverBelow = qMax(highWater, mem.delivered);
         if (groupOffset >= 0)
@@ -932,40 +934,44 @@ void KafkaConsumer::startWorkers(rd_kafka_topic_partition_list_t *partitions)
         // there, and the next commit tick records it.
         if (start.acked >= 0)
             tp.offset = start.acked;
-        rd_kafka_queue_t *q = rd_kafka_queue_get_partition(m_rk, tp.topic, tp.partition);
+        else
+            rd_kafka_topic_partition_list_add(fresh, tp.topic, tp.partition)->offset
+                = m_settings.oldest ? RD_KAFKA_OFFSET_BEGINNING : m_startedMs;
+    }
+    rd_kafka_topic_partition_list_destroy(committed);
+    // A partition the group never committed starts at the beginning (initialOffset oldest) or,
+    // with newest, at the first record written after this binding started, not at the end of the
+    // log when the assignment arrives: the seed's first record, produced while the group is still
+    // forming, is delivered (9.3). That start is committed at once, so a restart before the first
+    // acknowledgement goes on from there instead of from a later "now".
+    if (fresh->cnt > 0) {
+        if (!m_settings.oldest && rd_kafka_offsets_for_times(m_rk, fresh, 5000))
+            qCDebug(lcKafka) << "offsets_for_times failed; new partitions start at the end";
+        for (int i = 0; i < fresh->cnt; ++i) {
+            const rd_kafka_topic_partition_t &f = fresh->elems[i];
+            qint64 offset = !m_settings.oldest && !f.err ? f.offset : -1;
+            int64_t low = 0, high = 0;
+            if (offset < 0
+                && rd_kafka_query_watermark_offsets(m_rk, f.topic, f.partition, &low, &high, 5000)
+                       == RD_KAFKA_RESP_ERR_NO_ERROR)
+                offset = m_settings.oldest ? low : high;
+            if (offset < 0)
+                continue; // left to auto.offset.reset
+            rd_kafka_topic_partition_list_find(partitions, f.topic, f.partition)->offset = offset;
+            starts[{f.topic, f.partition}].acked = offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(fresh);
+    for (const auto &[key, start] : starts) {
+        rd_kafka_queue_t *q = rd_kafka_queue_get_partition(m_rk, key.first.c_str(), key.second);
         if (!q)
             continue;
         rd_kafka_queue_forward(q, nullptr); // this partition is consumed by its own worker
-        auto w = std::make_shared<PartitionWorker>(m_rk, tp.topic, tp.partition, q, m_handler,
+        auto w = std::make_shared<PartitionWorker>(m_rk, key.first, key.second, q, m_handler,
                                                    m_mapper, m_settings, m_dropped, start);
         PartitionWorker::start(w);
         m_workers.emplace(key, std::move(w));
     }
-    rd_kafka_topic_partition_list_destroy(committed);
-    // A partition the group never committed, with initialOffset newest: start at the first record
-    // written after this binding started, not at the end of the log when the assignment arrives,
-    // so the seed's first record (produced while the group is still forming) is delivered (9.3).
-    if (m_settings.oldest)
-        return;
-    rd_kafka_topic_partition_list_t *fresh = rd_kafka_topic_partition_list_new(partitions->cnt);
-    for (int i = 0; i < partitions->cnt; ++i) {
-        if (partitions->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
-            rd_kafka_topic_partition_list_add(fresh, partitions->elems[i].topic,
-                                              partitions->elems[i].partition)
-                ->offset
-                = m_startedMs;
-    }
-    if (fresh->cnt > 0
-        && rd_kafka_offsets_for_times(m_rk, fresh, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < fresh->cnt; ++i) {
-            const rd_kafka_topic_partition_t &f = fresh->elems[i];
-            rd_kafka_topic_partition_t *tp
-                = rd_kafka_topic_partition_list_find(partitions, f.topic, f.partition);
-            if (tp && !f.err)
-                tp->offset = f.offset >= 0 ? f.offset : RD_KAFKA_OFFSET_END;
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(fresh);
 }
 
 void KafkaConsumer::stopWorkers(rd_kafka_topic_partition_list_t *partitions, bool commit)
