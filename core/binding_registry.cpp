@@ -4,9 +4,7 @@
 #include <map>
 #include <mutex>
 
-#include <QLoggingCategory>
 
-Q_LOGGING_CATEGORY(lcRegistry, "bindery.core.registry")
 
 namespace bindery::core {
 
