@@ -327,9 +327,6 @@ void tst_EventHubsBinding::daprdFieldsWarnOrRefuse_data()
         << u"messageRetentionInDays=3"_s << false << u"entity management is not supported yet"_s;
     QTest::newRow("enableEntityManagement false is fine")
         << u"enableEntityManagement=false"_s << true << QString();
-    QTest::newRow("storageConnectionString (checkpoint store)")
-        << u"storageConnectionString=DefaultEndpointsProtocol=https"_s << true
-        << u"not in Blob Storage"_s;
     QTest::newRow("eventHub disagrees with EntityPath")
         << u"connectionString=Endpoint=sb://h:1/;SharedAccessKey=k;EntityPath=other"_s << false
         << u"EntityPath is 'other'"_s;

@@ -92,12 +92,9 @@ Result<EventHubsSettings> parseEventHubsSettings(const core::ComponentSpec &spec
                ErrorCode::MissingMetadata);
         return tl::unexpected(r.result().error());
     }
-    // Said once per component: by its input instance, or by the output when it has no input.
-    const QString direction = r.string(QStringLiteral("direction"));
-    const bool componentReads = direction.isEmpty() || direction.contains(QStringLiteral("input"));
-    if (!r.ok())
-        return tl::unexpected(r.result().error());
-    if (!storage.isEmpty() && (directions.input || !componentReads))
+    // Said once per component, by its input instance: only input would use a checkpoint store
+    // (an output-only component gets the schema's "applies to input bindings only" instead).
+    if (!storage.isEmpty() && directions.input)
         s.kafka.warnings << QStringLiteral(
                                 "metadata %1: Bindery keeps Event Hubs checkpoints in the consumer "
                                 "group (Kafka offsets committed to Event Hubs), not in Blob "
