@@ -53,8 +53,7 @@ struct FieldAudit
 
 /// Inits `binding` with an empty component (every binding reads all its fields before it checks
 /// them) and collects the reader's audit events for `type`.
-template<typename Binding>
-FieldAudit auditInit(Binding &binding, const QString &type)
+template <typename Binding> FieldAudit auditInit(Binding &binding, const QString &type)
 {
     FieldAudit audit;
     std::mutex mutex;
@@ -88,7 +87,8 @@ QStringList fieldCoverageProblems(const BindingMetadata &schema, const FieldAudi
         if (f.builtin || !f.compatibility.isEmpty() || !f.unsupported.isEmpty())
             continue;
         if (!audit.read.contains(f.name))
-            problems << u"%1: field '%2' is declared but never read (read it, or mark it 'compatibility:' "
+            problems << u"%1: field '%2' is declared but never read (read it, or mark it "
+                        u"'compatibility:' "
                         "with the reason)"_s.arg(schema.type, f.name);
     }
     return problems;
@@ -253,7 +253,10 @@ void tst_BindingRegistry::everyDescriptorMatchesItsMetadata()
         const QByteArray what = d->type.toUtf8();
         const BindingMetadata &m = d->metadata;
         QVERIFY2(!m.name.isEmpty(), what.constData());
-        QVERIFY2(QFile::exists(u":/bindings/"_s + m.name + u"/metadata.yaml"_s), what.constData());
+        // The folder is the Dapr name with dots as underscores (azure.eventhubs: azure_eventhubs).
+        QVERIFY2(QFile::exists(u":/bindings/"_s + QString(m.name).replace(u'.', u'_')
+                               + u"/metadata.yaml"_s),
+                 what.constData());
         QCOMPARE(BindingRegistry::key(m.type, m.version),
                  BindingRegistry::key(d->type, d->version));
         QCOMPARE(m.input, bool(d->inputFactory));
@@ -312,7 +315,8 @@ void tst_BindingRegistry::readingAnUndeclaredFieldIsCaught()
     const FieldAudit audit = auditInit(buggy, u"bindings.loopback"_s);
     const QStringList problems = fieldCoverageProblems(builtinSchema(u"loopback"_s), audit);
     QCOMPARE(problems.size(), 1);
-    QVERIFY2(problems.first().contains(u"'queueDepth' is not declared"_s), qPrintable(problems.first()));
+    QVERIFY2(problems.first().contains(u"'queueDepth' is not declared"_s),
+             qPrintable(problems.first()));
     // And the init itself fails loudly instead of running with a value nobody validates.
     ReadsAnUndeclaredField again;
     ComponentSpec spec;

@@ -294,6 +294,7 @@ struct KafkaProducer::HomePoll
 {
     std::mutex mutex;         ///< held while polling; close() takes it before the handle goes away
     rd_kafka_t *rk = nullptr; ///< null once closed
+    std::atomic<bool> attached{false}; ///< produce() tried to serve reports on its thread
     int pipe[2] = {-1, -1};
     QPointer<QSocketNotifier> notifier;
     ~HomePoll()
@@ -306,7 +307,7 @@ struct KafkaProducer::HomePoll
     void serve()
     {
         char drain[64];
-        while (::read(pipe[0], drain, sizeof drain) > 0) {
+        while (pipe[0] >= 0 && ::read(pipe[0], drain, sizeof drain) > 0) {
         }
         std::lock_guard lock(mutex);
         if (!rk)
@@ -319,21 +320,19 @@ struct KafkaProducer::HomePoll
 
 void KafkaProducer::serveReportsOnThisThread()
 {
-    auto home = std::make_shared<HomePoll>();
-    if (::pipe2(home->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+    if (::pipe2(m_home->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
         qCDebug(lcKafka) << "pipe2 failed; delivery reports stay on the poll thread";
         return;
     }
-    home->rk = m_rk;
+    std::shared_ptr<HomePoll> home = m_home;
     home->notifier = new QSocketNotifier(home->pipe[0], QSocketNotifier::Read);
     QObject::connect(home->notifier, &QSocketNotifier::activated, home->notifier,
                      [home]() { home->serve(); });
     rd_kafka_queue_t *mainQueue = rd_kafka_queue_get_main(m_rk);
     rd_kafka_queue_io_event_enable(mainQueue, home->pipe[1], "1", 1);
     rd_kafka_queue_destroy(mainQueue);
-    m_home = std::move(home);
-    m_pollerPaused = true; // the poll thread stops competing for reports (it may serve one more)
-    m_home->serve();       // anything queued before the pipe was attached
+    m_pollerPaused = true; // the poll thread only stands by (it may serve one more)
+    home->serve();         // anything queued before the pipe was attached
 }
 
 KafkaProducer::KafkaProducer()
@@ -348,6 +347,9 @@ KafkaProducer::~KafkaProducer()
 
 Result<> KafkaProducer::open(const KafkaSettings &settings)
 {
+    close(); // open() after close() starts afresh (the runtime may init an instance again)
+    m_closed = false;
+    m_pollerPaused = false;
     m_settings = settings;
     m_topic = settings.publishTopic.toUtf8();
     m_state->component = settings.componentName;
@@ -374,12 +376,33 @@ Result<> KafkaProducer::open(const KafkaSettings &settings)
     if (!rk)
         return tl::unexpected(rk.error());
     m_rk = *rk;
-    rd_kafka_t *handle = m_rk;
-    m_poller
-        = std::make_unique<std::jthread>([handle, paused = &m_pollerPaused](std::stop_token stop) {
-              while (!stop.stop_requested() && !paused->load())
-                  rd_kafka_poll(handle, 100);
-          });
+    m_home = std::make_shared<HomePoll>();
+    m_home->rk = m_rk;
+    // Until produce() attaches reports to its thread, this thread serves them. After that it
+    // stands by: should the home thread stop serving (blocked waiting for a completion), reports
+    // that sit in the queue for two 20 ms looks are served here, so a completion is never stuck.
+    m_poller = std::make_unique<std::jthread>(
+        [home = m_home, handle = m_rk, paused = &m_pollerPaused](std::stop_token stop) {
+            rd_kafka_queue_t *reports = rd_kafka_queue_get_main(handle);
+            int waiting = 0;
+            while (!stop.stop_requested()) {
+                if (!paused->load()) {
+                    rd_kafka_poll(handle, 100);
+                    continue;
+                }
+                std::this_thread::sleep_for(20ms);
+                waiting = rd_kafka_queue_length(reports) > 0 ? waiting + 1 : 0;
+                if (waiting >= 2) {
+                    std::unique_lock lock(home->mutex, std::try_to_lock);
+                    if (lock && home->rk) {
+                        while (rd_kafka_poll(handle, 0) > 0) {
+                        }
+                    }
+                    waiting = 0;
+                }
+            }
+            rd_kafka_queue_destroy(reports);
+        });
     return {};
 }
 
@@ -392,7 +415,8 @@ void KafkaProducer::produce(ProduceRecord record, core::InvokeDone done)
         done(std::move(r));
         return;
     }
-    if (!m_home && QThread::currentThread()->eventDispatcher())
+    if (!m_home->attached.load(std::memory_order_relaxed)
+        && QThread::currentThread()->eventDispatcher() && !m_home->attached.exchange(true))
         serveReportsOnThisThread();
     rd_kafka_headers_t *headers = nullptr;
     if (!record.headers.isEmpty()) {
@@ -666,6 +690,11 @@ KafkaConsumer::~KafkaConsumer()
 
 Result<> KafkaConsumer::open(const KafkaSettings &settings, RecordMapper mapper)
 {
+    close(); // open() after close() starts afresh
+    m_closed = false;
+    m_consumerClosed = false;
+    m_memory.clear();
+    m_committed.clear();
     m_settings = settings;
     m_mapper = std::move(mapper);
     m_state->component = settings.componentName;
