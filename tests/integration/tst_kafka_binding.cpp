@@ -52,6 +52,23 @@ private Q_SLOTS:
     void faultOutputAcrossBrokerRestartLosesNoAcknowledgedRecord();
 
 private:
+    /// A new topic of `partitions` and the component `name` reading it from the beginning as a
+    /// group of its own (plus `extra` items) in c.yaml. The topic's name, empty on failure.
+    QString topicAndComponent(const QString &name, int partitions,
+                              const QList<QPair<QString, QString>> &extra)
+    {
+        const QString topic = uniqueName(name);
+        if (!createTopic(m_env.brokers, topic, partitions).isEmpty())
+            return {};
+        QList<QPair<QString, QString>> items{{u"brokers"_s, m_env.brokers},
+                                             {u"topics"_s, topic},
+                                             {u"consumerGroup"_s, topic},
+                                             {u"initialOffset"_s, u"oldest"_s}};
+        for (const auto &[k, v] : extra)
+            items.append({k, v == u"<topic>"_s ? topic : v});
+        return writeFile(m_dir->filePath(u"c.yaml"_s), component(name, items)) ? topic : QString();
+    }
+
     KafkaEnv m_env;
     std::unique_ptr<QTemporaryDir> m_dir;
 };
@@ -961,14 +978,8 @@ void tst_KafkaBinding::seedSequenceFirstRecordReachesTheApp()
 void tst_KafkaBinding::tombstonesAreProducedAndDeliveredAsNull()
 {
     REQUIRE_BROKER();
-    const QString topic = uniqueName(u"tomb"_s);
-    QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
-    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"tomb"_s, {{u"brokers"_s, m_env.brokers},
-                                            {u"topics"_s, topic},
-                                            {u"publishTopic"_s, topic},
-                                            {u"consumerGroup"_s, topic},
-                                            {u"initialOffset"_s, u"oldest"_s}})));
+    const QString topic = topicAndComponent(u"tomb"_s, 1, {{u"publishTopic"_s, u"<topic>"_s}});
+    QVERIFY(!topic.isEmpty());
     FlaskApp app;
     QVERIFY(app.start());
     Daemon d;
@@ -1007,14 +1018,8 @@ void tst_KafkaBinding::tombstonesAreProducedAndDeliveredAsNull()
 void tst_KafkaBinding::traceparentIsKeptOnRecordsAndCarriedToTheApp()
 {
     REQUIRE_BROKER();
-    const QString topic = uniqueName(u"trace"_s);
-    QCOMPARE(createTopic(m_env.brokers, topic, 1), QString());
-    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"trace"_s, {{u"brokers"_s, m_env.brokers},
-                                             {u"topics"_s, topic},
-                                             {u"publishTopic"_s, topic},
-                                             {u"consumerGroup"_s, topic},
-                                             {u"initialOffset"_s, u"oldest"_s}})));
+    const QString topic = topicAndComponent(u"trace"_s, 1, {{u"publishTopic"_s, u"<topic>"_s}});
+    QVERIFY(!topic.isEmpty());
     FlaskApp app;
     QVERIFY(app.start());
     Daemon d;
@@ -1056,14 +1061,8 @@ void tst_KafkaBinding::traceparentIsKeptOnRecordsAndCarriedToTheApp()
 void tst_KafkaBinding::faultAppStoppedTenSecondsLosesNothing()
 {
     REQUIRE_BROKER();
-    const QString topic = uniqueName(u"appdown"_s);
-    QCOMPARE(createTopic(m_env.brokers, topic, 2), QString());
-    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"appdown"_s, {{u"brokers"_s, m_env.brokers},
-                                               {u"topics"_s, topic},
-                                               {u"consumerGroup"_s, topic},
-                                               {u"initialOffset"_s, u"oldest"_s},
-                                               {u"direction"_s, u"input"_s}})));
+    const QString topic = topicAndComponent(u"appdown"_s, 2, {{u"direction"_s, u"input"_s}});
+    QVERIFY(!topic.isEmpty());
     const QString journal = m_dir->filePath(u"journal.jsonl"_s);
     const QString traffic = m_dir->filePath(u"traffic.jsonl"_s);
     FlaskApp app;
@@ -1107,14 +1106,8 @@ void tst_KafkaBinding::faultAppStoppedTenSecondsLosesNothing()
 void tst_KafkaBinding::faultBinderydKilledMidStreamLosesNothing()
 {
     REQUIRE_BROKER();
-    const QString topic = uniqueName(u"kill"_s);
-    QCOMPARE(createTopic(m_env.brokers, topic, 2), QString());
-    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"kill"_s, {{u"brokers"_s, m_env.brokers},
-                                            {u"topics"_s, topic},
-                                            {u"consumerGroup"_s, topic},
-                                            {u"initialOffset"_s, u"oldest"_s},
-                                            {u"direction"_s, u"input"_s}})));
+    const QString topic = topicAndComponent(u"kill"_s, 2, {{u"direction"_s, u"input"_s}});
+    QVERIFY(!topic.isEmpty());
     const QString journal = m_dir->filePath(u"journal.jsonl"_s);
     FlaskApp app;
     QVERIFY(app.start(0, journal));
@@ -1173,14 +1166,8 @@ void tst_KafkaBinding::faultBinderydKilledMidStreamLosesNothing()
 void tst_KafkaBinding::faultBrokerRestartedMidStreamLosesNothing()
 {
     REQUIRE_BROKER();
-    const QString topic = uniqueName(u"bounce"_s);
-    QCOMPARE(createTopic(m_env.brokers, topic, 2), QString());
-    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"bounce"_s, {{u"brokers"_s, m_env.brokers},
-                                              {u"topics"_s, topic},
-                                              {u"consumerGroup"_s, topic},
-                                              {u"initialOffset"_s, u"oldest"_s},
-                                              {u"direction"_s, u"input"_s}})));
+    const QString topic = topicAndComponent(u"bounce"_s, 2, {{u"direction"_s, u"input"_s}});
+    QVERIFY(!topic.isEmpty());
     const QString journal = m_dir->filePath(u"journal.jsonl"_s);
     FlaskApp app;
     QVERIFY(app.start(0, journal));
