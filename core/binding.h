@@ -24,6 +24,9 @@ enum class FailurePolicy {
     Drop,    ///< logged and dropped (cron; kafka without consumeRetryEnabled moves on)
     Retry,   ///< the binding retries the delivery itself, with backoff
     Requeue, ///< returned to the broker (nack + requeue, not committed)
+    /// An error answer drops it (daprd's rule); no answer at all (refused, reset, timeout) is
+    /// retried until the app answers (kafka without consumeRetryEnabled, issue 14.7).
+    DropAnsweredRetryUnanswered,
 };
 QString failurePolicyName(FailurePolicy policy);
 
@@ -38,6 +41,9 @@ struct BindingEvent
     QString eventKey;
     int attempt = 1;
     FailurePolicy onFailure = FailurePolicy::Drop;
+    /// The binding knows the app may have seen this message before (a retry, or a record below
+    /// what a crashed or revoked consumer had delivered). Shown in traffic as `redelivered`.
+    bool redelivered = false;
 };
 
 /** @brief The app's answer to one delivery, as seen by the runtime. */
@@ -57,6 +63,9 @@ struct AppReply
  * binding must apply its FailurePolicy.
  */
 using EventHandler = std::function<AppReply(const BindingEvent &)>;
+
+/** @brief What the binding does with a failed delivery, as traffic shows it ("retry", ...). */
+QString failureOutcome(const BindingEvent &event, const AppReply &reply);
 
 /** @brief An output request, after the HTTP API re-encoded `data` as daprd does (1.2). */
 struct InvokeRequest

@@ -49,8 +49,16 @@ QString failurePolicyName(FailurePolicy policy)
     case FailurePolicy::Drop: return QStringLiteral("dropped");
     case FailurePolicy::Retry: return QStringLiteral("retry");
     case FailurePolicy::Requeue: return QStringLiteral("requeue");
+    case FailurePolicy::DropAnsweredRetryUnanswered: return QStringLiteral("dropped");
     }
     return {};
+}
+
+QString failureOutcome(const BindingEvent &event, const AppReply &reply)
+{
+    if (event.onFailure == FailurePolicy::DropAnsweredRetryUnanswered && reply.status == 0)
+        return QStringLiteral("retry");
+    return failurePolicyName(event.onFailure);
 }
 
 struct Runtime::Instance
@@ -77,8 +85,10 @@ public:
             m_suppressed.fetch_add(1);
             return false;
         }
-        if (!m_last.compare_exchange_strong(last, now))
+        if (!m_last.compare_exchange_strong(last, now)) {
+            m_suppressed.fetch_add(1); // another thread logs now: count this one, never lose it
             return false;
+        }
         *suppressed = m_suppressed.exchange(0);
         return true;
     }
@@ -95,7 +105,7 @@ void logDeliveryFailure(LogThrottle &throttle, const QString &name, const Bindin
     if (throttle.allow(&suppressed)) {
         qCWarning(lcRuntime).noquote()
             << QStringLiteral("error delivering event of binding %1 to the app (%2): %3%4")
-                   .arg(name, failurePolicyName(event.onFailure), reply.error,
+                   .arg(name, failureOutcome(event, reply), reply.error,
                         suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed) : QString());
     }
 }
@@ -622,7 +632,8 @@ void Runtime::startInput(Instance &inst)
         rec.responseBody = reply.body;
         rec.eventKey = event.eventKey;
         rec.attempt = event.attempt;
-        rec.outcome = reply.ok() ? QStringLiteral("acked") : failurePolicyName(event.onFailure);
+        rec.outcome = reply.ok() ? QStringLiteral("acked") : failureOutcome(event, reply);
+        rec.redelivered = event.redelivered;
         traffic->push(std::move(rec));
         if (!reply.ok())
             logDeliveryFailure(*throttle, name, event, reply);

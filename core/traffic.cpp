@@ -107,6 +107,8 @@ QByteArray trafficRecordToJson(const TrafficRecord &r)
         j["eventKey"] = r.eventKey.toStdString();
         j["attempt"] = r.attempt;
         j["outcome"] = r.outcome.toStdString();
+        if (r.redelivered)
+            j["redelivered"] = true;
     }
     return QByteArray::fromStdString(
         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -141,6 +143,7 @@ bool trafficRecordFromJson(const QByteArray &line, TrafficRecord *r, QString *er
         r->eventKey = s("eventKey");
         r->attempt = j.value("attempt", 1);
         r->outcome = s("outcome");
+        r->redelivered = j.value("redelivered", false);
         return true;
     } catch (const nlohmann::json::exception &e) {
         if (error)

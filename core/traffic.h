@@ -47,6 +47,9 @@ struct TrafficRecord
     QString eventKey; ///< identity of the message across retries (e.g. "orders/2@41")
     int attempt = 1;
     QString outcome; ///< "acked", "retry", "requeue", "dropped"
+    /// The binding says the app may have seen this message before (JSON: "redelivered", written
+    /// only when true; older files read as false).
+    bool redelivered = false;
 
     QString kindName() const;
     static Kind kindFromName(const QString &name);

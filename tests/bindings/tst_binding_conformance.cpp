@@ -126,6 +126,27 @@ QString uniqueName(const QString &prefix)
     return prefix + u"-"_s + QUuid::createUuid().toString(QUuid::Id128).left(12);
 }
 
+/// One event through an output instance of `type` initialised with `items` (the input side's
+/// metadata): how the broker-backed rows make an event reach their input.
+bool produceThrough(const QString &type, const Items &items)
+{
+    BindingRegistry registry;
+    registerBuiltinBindings(registry);
+    auto created = registry.createOutput(type, {});
+    if (!created)
+        return false;
+    std::unique_ptr<OutputBinding> out = std::move(*created);
+    if (const Result<> r = initWithin(*out, makeSpec(type, items)); !r) {
+        qWarning("%s produce: init: %s", qPrintable(type), qPrintable(r.error().message));
+        return false;
+    }
+    const InvokeResult r = invokeAndWait(*out, u"create"_s, "\"event\"", {});
+    if (!r.result)
+        qWarning("%s produce: %s", qPrintable(type), qPrintable(r.result.error().message));
+    out->close();
+    return r.result.has_value();
+}
+
 /// Every binding of the suite: one row each. A new binding adds its row here.
 QList<BindingRow> bindingRows()
 {
@@ -190,22 +211,27 @@ QList<BindingRow> bindingRows()
                          {u"dialTimeout"_s, u"5s"_s}};
         };
         r.operation = u"create"_s;
+        r.produce = [](const Items &items) { return produceThrough(u"bindings.kafka"_s, items); };
+        rows << r;
+    }
+    {
+        // Event Hubs' Kafka endpoint, played by the Kafka broker's SASL_SSL listener with the
+        // "$ConnectionString" user (issue 13).
+        BindingRow r;
+        r.type = u"bindings.azure.eventhubs"_s;
+        r.serverEnv = u"EVENTHUBS_CONNECTION_STRING"_s;
+        r.serverStart = u"scripts/services start kafka"_s;
+        r.metadata = [] {
+            static const QString hub = uniqueName(u"conformance-hub"_s);
+            return Items{
+                {u"connectionString"_s, qEnvironmentVariable("EVENTHUBS_CONNECTION_STRING")},
+                {u"eventHub"_s, hub},
+                {u"consumerID"_s, uniqueName(u"conformance"_s)},
+                {u"caCert"_s, qEnvironmentVariable("EVENTHUBS_CA_CERT")}};
+        };
+        r.operation = u"create"_s;
         r.produce = [](const Items &items) {
-            BindingRegistry registry;
-            registerBuiltinBindings(registry);
-            auto created = registry.createOutput(u"bindings.kafka"_s, {});
-            if (!created)
-                return false;
-            std::unique_ptr<OutputBinding> out = std::move(*created);
-            if (const Result<> r = initWithin(*out, makeSpec(u"bindings.kafka"_s, items)); !r) {
-                qWarning("kafka produce: init: %s", qPrintable(r.error().message));
-                return false;
-            }
-            const InvokeResult r = invokeAndWait(*out, u"create"_s, "\"event\"", {});
-            if (!r.result)
-                qWarning("kafka produce: %s", qPrintable(r.result.error().message));
-            out->close();
-            return r.result.has_value();
+            return produceThrough(u"bindings.azure.eventhubs"_s, items);
         };
         rows << r;
     }

@@ -42,6 +42,7 @@ TrafficRecord sample(TrafficRecord::Kind kind)
         r.eventKey = u"orders/2@41"_s;
         r.attempt = 3;
         r.outcome = u"requeue"_s;
+        r.redelivered = true;
     }
     return r;
 }
@@ -67,6 +68,7 @@ void compareRecords(const TrafficRecord &a, const TrafficRecord &b)
     QCOMPARE(a.eventKey, b.eventKey);
     QCOMPARE(a.attempt, b.attempt);
     QCOMPARE(a.outcome, b.outcome);
+    QCOMPARE(a.redelivered, b.redelivered);
 }
 
 } // namespace
@@ -84,6 +86,7 @@ private Q_SLOTS:
     void roundTripsJsonLines_data();
     void roundTripsJsonLines();
     void writesOneJsonObjectPerLine();
+    void redeliveredIsWrittenOnlyWhenTrueAndOldLinesReadAsFalse();
     void rejectsMalformedLines_data();
     void rejectsMalformedLines();
     void writerAppendsEveryRecordToTheFile();
@@ -228,6 +231,21 @@ void tst_Traffic::writesOneJsonObjectPerLine()
     QVERIFY(line.startsWith('{'));
     QVERIFY(line.contains("\"binding\":\"orders\""));
     QVERIFY(line.contains("\"operation\":\"create\""));
+}
+
+// Issue 14.8: the field a broker binding sets on a delivery the app may have seen before. Lines
+// written before it existed (and records that are not redelivered) carry no such key.
+void tst_Traffic::redeliveredIsWrittenOnlyWhenTrueAndOldLinesReadAsFalse()
+{
+    TrafficRecord r = sample(TrafficRecord::Kind::Input);
+    QVERIFY(trafficRecordToJson(r).contains("\"redelivered\":true"));
+    r.redelivered = false;
+    const QByteArray line = trafficRecordToJson(r);
+    QVERIFY2(!line.contains("redelivered"), line.constData());
+    TrafficRecord back;
+    back.redelivered = true;
+    QVERIFY(trafficRecordFromJson(line, &back));
+    QVERIFY(!back.redelivered);
 }
 
 void tst_Traffic::rejectsMalformedLines_data()

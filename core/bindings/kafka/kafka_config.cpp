@@ -109,6 +109,7 @@ Result<KafkaSettings> parseKafkaSettings(const core::ComponentSpec &spec,
     s.dialTimeoutMs = r.durationMs(QStringLiteral("dialTimeout"));
     s.deliveryTimeoutMs = r.durationMs(QStringLiteral("deliveryTimeout"));
     s.lingerMs = r.number(QStringLiteral("lingerMs"), 0, 900000);
+    s.lingerSet = r.isSet(QStringLiteral("lingerMs"));
     s.compression = r.oneOf(QStringLiteral("compression"));
     const QString acks = r.oneOf(QStringLiteral("producerRequiredAcks"));
     s.producerRetryMax

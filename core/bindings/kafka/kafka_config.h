@@ -23,6 +23,8 @@ namespace bindery::bindings::kafka {
 struct KafkaSettings
 {
     QString componentName;
+    QString errorPrefix = QStringLiteral("kafka"); ///< starts every error message
+    QString authHint;    ///< appended to an authentication failure (e.g. Event Hubs' sign-in)
     QStringList brokers; ///< host:port, scheme dropped
     QStringList topics;
     QString publishTopic;
@@ -46,6 +48,7 @@ struct KafkaSettings
     qint64 dialTimeoutMs = 0;
     qint64 deliveryTimeoutMs = 0;
     double lingerMs = 0;
+    bool lingerSet = false; ///< the component sets lingerMs; otherwise the producer adapts
     QString compression;
     QString acks; ///< librdkafka's value: all, 1, 0
     int producerRetryMax = 0;

@@ -5,7 +5,10 @@
 #                                (t0/t1: arrival and answer, time.monotonic(): immune to clock steps)
 #   POST /_config  {"status": 200, "delayMs": 0, "failFirst": 0}
 #   POST /_clear
-# Usage: python3 seed_app.py <port>
+# Usage: python3 seed_app.py <port> [<journal>]
+#   <journal>: every delivery is also appended to this file as one JSON line {body, status,
+#   headers} and flushed before the answer, so a test that stops and restarts the app (issue 14's
+#   fault tests) still knows every record an app instance acknowledged.
 import json
 import sys
 import threading
@@ -17,6 +20,7 @@ app = Flask(__name__)
 lock = threading.Lock()
 records = []
 config = {"status": 200, "delayMs": 0, "failFirst": 0}
+journal = None
 
 
 @app.route("/kafkaevent", methods=["POST"])
@@ -55,6 +59,11 @@ def deliver(path):
     if cfg["delayMs"]:
         time.sleep(cfg["delayMs"] / 1000.0)
     with lock:
+        if journal is not None:
+            journal.write(json.dumps({"body": body.decode("utf-8", "replace"),
+                                      "status": cfg["status"],
+                                      "headers": environ_headers(request.environ)}) + "\n")
+            journal.flush()
         records.append({
             "path": path,
             "headers": environ_headers(request.environ),
@@ -100,5 +109,7 @@ if __name__ == "__main__":
         def log_message(self, *args):
             pass
 
+    if len(sys.argv) > 2:
+        journal = open(sys.argv[2], "a", encoding="utf-8")
     make_server("127.0.0.1", int(sys.argv[1]), app, server_class=ThreadingWSGIServer,
                 handler_class=QuietHandler).serve_forever()
