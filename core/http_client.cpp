@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <zlib.h>
 
 namespace bindery::core {
 
@@ -89,8 +90,7 @@ bool HttpConnection::ensureConnected(qint64 deadline, QString *error)
         }
         int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
         if (rc != 0 && errno == EINPROGRESS) {
-            pollfd p{fd, POLLOUT, 0};
-            rc = ::poll(&p, 1, std::min(remaining(deadline), 3000));
+            rc = waitReady(fd, POLLOUT, std::min(deadline, nowMs() + 3000));
             if (rc == 1) {
                 int soerr = 0;
                 socklen_t len = sizeof soerr;
@@ -98,7 +98,7 @@ bool HttpConnection::ensureConnected(qint64 deadline, QString *error)
                 errno = soerr;
                 rc = soerr == 0 ? 0 : -1;
             } else {
-                errno = rc == 0 ? ETIMEDOUT : errno;
+                errno = rc == 0 ? ETIMEDOUT : rc == -2 ? ECANCELED : errno;
                 rc = -1;
             }
         }
@@ -132,10 +132,11 @@ bool HttpConnection::sendAll(const char *data, qsizetype size, qint64 deadline, 
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            pollfd p{m_fd, POLLOUT, 0};
-            const int rc = ::poll(&p, 1, remaining(deadline));
+            const int rc = waitReady(m_fd, POLLOUT, deadline);
             if (rc <= 0) {
-                *error = rc == 0 ? QStringLiteral("timeout sending the request") : sysError("poll");
+                *error = rc == 0    ? QStringLiteral("timeout sending the request")
+                         : rc == -2 ? QStringLiteral("request cancelled")
+                                    : sysError("poll");
                 return false;
             }
             continue;
@@ -179,15 +180,18 @@ bool HttpConnection::sendBoth(const QByteArray &head, const QByteArray &body, qi
 int HttpConnection::fill(qint64 deadline, QString *error)
 {
     char chunk[16384];
+    auto waitForAnswer = [&]() {
+        const int rc = waitReady(m_fd, POLLIN, deadline);
+        if (rc <= 0)
+            *error = rc == 0    ? QStringLiteral("timeout awaiting response headers")
+                     : rc == -2 ? QStringLiteral("request cancelled while awaiting the answer")
+                                : sysError("poll");
+        return rc > 0;
+    };
     if (m_awaitingAnswer) {
         m_awaitingAnswer = false;
-        pollfd p{m_fd, POLLIN, 0};
-        const int rc = ::poll(&p, 1, remaining(deadline));
-        if (rc <= 0) {
-            *error
-                = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
+        if (!waitForAnswer())
             return -1;
-        }
     }
     for (;;) {
         const ssize_t n = ::recv(m_fd, chunk, sizeof chunk, 0);
@@ -203,20 +207,31 @@ int HttpConnection::fill(qint64 deadline, QString *error)
             *error = sysError("read");
             return -1;
         }
-        pollfd p{m_fd, POLLIN, 0};
-        const int rc = ::poll(&p, 1, remaining(deadline));
-        if (rc <= 0) {
-            *error
-                = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
+        if (!waitForAnswer())
             return -1;
-        }
+    }
+}
+
+int HttpConnection::waitReady(int fd, short events, qint64 deadline)
+{
+    for (;;) {
+        if (m_cancel.stop_requested())
+            return -2;
+        const int left = remaining(deadline);
+        const bool sliced = m_cancel.stop_possible() && left > 100;
+        pollfd p{fd, events, 0};
+        const int rc = ::poll(&p, 1, sliced ? 100 : left);
+        if ((rc < 0 && errno == EINTR) || (rc == 0 && sliced))
+            continue;
+        return rc;
     }
 }
 
 bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int timeoutMs,
-                             HttpResponse *response, QString *error)
+                             HttpResponse *response, QString *error, std::stop_token cancel)
 {
     const qint64 deadline = nowMs() + timeoutMs;
+    m_cancel = std::move(cancel);
     auto failWith = [&](const QString &why) {
         *error = why;
         closeSocket();
@@ -361,6 +376,54 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
             closeSocket();
         return true;
     }
+}
+
+bool isGzipEncoded(const QList<QPair<QByteArray, QByteArray>> &headers)
+{
+    for (const auto &[k, v] : headers) {
+        if (k.compare("Content-Encoding", Qt::CaseInsensitive) == 0)
+            return v.trimmed().compare("gzip", Qt::CaseInsensitive) == 0;
+    }
+    return false;
+}
+
+bool gunzip(QByteArrayView in, QByteArray *out, QString *error, qint64 maxBytes)
+{
+    out->clear();
+    z_stream z{};
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { // 16: gzip wrapper only
+        *error = QStringLiteral("gzip: cannot start the decoder");
+        return false;
+    }
+    z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    char chunk[16384];
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+        z.next_out = reinterpret_cast<Bytef *>(chunk);
+        z.avail_out = sizeof chunk;
+        rc = inflate(&z, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            // Go's compress/gzip wording for the two common cases.
+            const QByteArray why = z.msg ? QByteArray(z.msg) : QByteArray("invalid data");
+            if (rc == Z_BUF_ERROR)
+                *error = QStringLiteral("unexpected EOF");
+            else if (why == "incorrect header check")
+                *error = QStringLiteral("gzip: invalid header");
+            else
+                *error = QStringLiteral("gzip: ") + QString::fromLatin1(why);
+            inflateEnd(&z);
+            return false;
+        }
+        out->append(chunk, static_cast<qsizetype>(sizeof chunk - z.avail_out));
+        if (maxBytes >= 0 && out->size() > maxBytes) {
+            *error = QStringLiteral("gzip: decoded body larger than %1 bytes").arg(maxBytes);
+            inflateEnd(&z);
+            return false;
+        }
+    }
+    inflateEnd(&z);
+    return true;
 }
 
 } // namespace bindery::core

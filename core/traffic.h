@@ -46,7 +46,7 @@ struct TrafficRecord
     // Input only:
     QString eventKey; ///< identity of the message across retries (e.g. "orders/2@41")
     int attempt = 1;
-    QString outcome; ///< "acked", "retry", "requeue", "dropped"
+    QString outcome; ///< "acked", "retry", "requeue", "dropped", "skipped" (never delivered)
 
     QString kindName() const;
     static Kind kindFromName(const QString &name);
