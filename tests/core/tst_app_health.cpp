@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// daprd's app health checks (--enable-app-health-check, reference §2.1, issue 18 item 7): the
+// inputs start only after the first healthy probe; `threshold` failed probes in a row stop
+// reading every input binding (daprd's StopReadingFromBindings); the next healthy probe
+// restarts them with a fresh OPTIONS probe. Against a real local app that goes unhealthy and
+// back, with a real cron binding.
+#include <memory>
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "core/binding_registry.h"
+#include "core/host/sidecar.h"
+#include "core/runtime.h"
+#include "core/traffic.h"
+#include "test_app.h"
+
+using namespace bindery::core;
+using namespace bindery::tests;
+using namespace Qt::Literals::StringLiterals;
+
+class tst_AppHealth : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void pausesInputsWhileTheAppIsUnhealthy();
+    void neverStartsInputsForAnAppThatIsNeverHealthy();
+
+private:
+    std::unique_ptr<Sidecar> start(quint16 appPort, const QTemporaryDir &dir);
+    static QString subscription(const Sidecar &rt);
+
+    BindingRegistry m_registry;
+    TrafficStream m_traffic{100000};
+};
+
+void tst_AppHealth::initTestCase()
+{
+    registerBuiltinBindings(m_registry);
+}
+
+std::unique_ptr<Sidecar> tst_AppHealth::start(quint16 appPort, const QTemporaryDir &dir)
+{
+    QFile f(dir.filePath(u"tick.yaml"_s));
+    if (!f.open(QIODevice::WriteOnly))
+        return nullptr;
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: tick\nspec:\n"
+            "  type: bindings.cron\n  metadata:\n  - name: schedule\n    value: \"@every 1s\"\n");
+    f.close();
+    RuntimeOptions o;
+    o.httpPort = 0;
+    o.appPort = appPort;
+    o.resourcesPaths = {dir.path()};
+    o.appHealthCheck = true;
+    o.appHealthCheckPath = u"/healthz"_s;
+    o.appHealthProbeIntervalMs = 500;
+    o.appHealthProbeTimeoutMs = 300;
+    o.appHealthThreshold = 2;
+    auto rt = std::make_unique<Sidecar>(o, m_registry, m_traffic);
+    if (!rt->startAndWait())
+        qWarning("runtime failed: %s", qPrintable(rt->lastError()));
+    return rt;
+}
+
+QString tst_AppHealth::subscription(const Sidecar &rt)
+{
+    for (const ComponentStatus &c : rt.components()) {
+        if (c.name == u"tick"_s)
+            return c.subscription;
+    }
+    return u"<no component>"_s;
+}
+
+void tst_AppHealth::pausesInputsWhileTheAppIsUnhealthy()
+{
+    QTemporaryDir dir;
+    TestApp app;
+    const quint16 port = app.start();
+    app.answer("GET", "/healthz", 200);
+    app.answer("OPTIONS", "/tick", 200);
+    app.answer("POST", "/tick", 200);
+    std::unique_ptr<Sidecar> rt = start(port, dir);
+    QVERIFY(rt && rt->state() == RuntimeState::Running);
+
+    // Healthy: the first probe comes before the OPTIONS probe, then the ticks flow.
+    QTRY_VERIFY_WITH_TIMEOUT(app.count("POST", "/tick") >= 2, 6000);
+    QVERIFY(rt->runtime()->appHealthy());
+    const QList<TestApp::Request> first = app.requests();
+    QCOMPARE(first.first().method + ' ' + first.first().path, QByteArray("GET /healthz"));
+    QCOMPARE(app.count("OPTIONS", "/tick"), 1);
+
+    // Unhealthy: two failed probes in a row stop reading; no tick reaches the app any more.
+    app.answer("GET", "/healthz", 503);
+    QTRY_VERIFY_WITH_TIMEOUT(!rt->runtime()->appHealthy(), 5000);
+    QTRY_VERIFY2(subscription(*rt).startsWith(u"paused: the app is unhealthy"_s),
+                 qPrintable(subscription(*rt)));
+    QVERIFY2(subscription(*rt).contains(u"Health check failed with status code: 503"_s),
+             qPrintable(subscription(*rt)));
+    const int ticksWhenPaused = app.count("POST", "/tick");
+    QTest::qWait(2500);
+    QCOMPARE(app.count("POST", "/tick"), ticksWhenPaused);
+    QVERIFY(app.count("GET", "/healthz") >= 4); // probing goes on
+
+    // Healthy again: a fresh OPTIONS probe, then the ticks come back.
+    app.answer("GET", "/healthz", 200);
+    QTRY_VERIFY_WITH_TIMEOUT(rt->runtime()->appHealthy(), 5000);
+    QTRY_COMPARE(app.count("OPTIONS", "/tick"), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(app.count("POST", "/tick") >= ticksWhenPaused + 2, 6000);
+    QVERIFY(subscription(*rt).startsWith(u"reading"_s));
+    rt->stopAndWait();
+}
+
+void tst_AppHealth::neverStartsInputsForAnAppThatIsNeverHealthy()
+{
+    QTemporaryDir dir;
+    TestApp app;
+    const quint16 port = app.start();
+    app.answer("GET", "/healthz", 500);
+    app.answer("OPTIONS", "/tick", 200);
+    app.answer("POST", "/tick", 200);
+    std::unique_ptr<Sidecar> rt = start(port, dir);
+    QVERIFY(rt && rt->state() == RuntimeState::Running);
+    QTRY_VERIFY_WITH_TIMEOUT(app.count("GET", "/healthz") >= 4, 5000);
+    QVERIFY(!rt->runtime()->appHealthy());
+    QCOMPARE(app.count("OPTIONS", "/tick"), 0);
+    QCOMPARE(app.count("POST", "/tick"), 0);
+    QCOMPARE(subscription(*rt), u"waiting for the app to be healthy"_s);
+    rt->stopAndWait();
+}
+
+QTEST_GUILESS_MAIN(tst_AppHealth)
+#include "tst_app_health.moc"
