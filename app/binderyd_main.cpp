@@ -14,8 +14,12 @@
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QLocalServer>
+#include <QLocalSocket>
 #include <QLoggingCategory>
 #include <QSocketNotifier>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTimer>
 
 #include "app/daprd_flags.h"
@@ -238,6 +242,44 @@ int main(int argc, char *argv[])
     qInfo().noquote() << QStringLiteral("binderyd started in %1 ms; API at %2")
                              .arg(startTimer.elapsed())
                              .arg(sidecar.apiAddress());
+
+    // The Dapr CLI waits up to a minute for something to listen on --dapr-grpc-port before it
+    // calls a run without an app "up" (cli cmd/run.go). Bindery serves no gRPC API yet: it holds
+    // the port and closes every connection at once, so a gRPC client fails fast instead of
+    // hanging. A gRPC API, when it lands, listens here instead.
+    QList<QTcpServer *> grpcHolders;
+    if (config.grpcPort > 0) {
+        for (const QString &address : std::as_const(options.listenAddresses)) {
+            auto *holder = new QTcpServer(&app);
+            QObject::connect(holder, &QTcpServer::newConnection, holder, [holder]() {
+                while (QTcpSocket *s = holder->nextPendingConnection()) {
+                    s->abort();
+                    s->deleteLater();
+                }
+            });
+            if (holder->listen(QHostAddress(address), static_cast<quint16>(config.grpcPort)))
+                grpcHolders << holder;
+            else
+                qWarning().noquote() << QStringLiteral("--dapr-grpc-port %1 on %2: %3")
+                                            .arg(config.grpcPort)
+                                            .arg(address, holder->errorString());
+        }
+    }
+    if (!options.unixDomainSocket.isEmpty()) {
+        auto *holder = new QLocalServer(&app);
+        QObject::connect(holder, &QLocalServer::newConnection, holder, [holder]() {
+            while (QLocalSocket *s = holder->nextPendingConnection()) {
+                s->abort();
+                s->deleteLater();
+            }
+        });
+        const QString path
+            = QStringLiteral("%1/dapr-%2-grpc.socket").arg(options.unixDomainSocket, options.appId);
+        QLocalServer::removeServer(path);
+        if (!holder->listen(path))
+            qWarning().noquote()
+                << QStringLiteral("gRPC socket %1: %2").arg(path, holder->errorString());
+    }
 
     const qint64 blockMs = config.blockShutdownMs;
     if (::pipe(g_signalPipe) == 0) {

@@ -19,7 +19,9 @@ const QHash<QString, QString> &ignoredReasons()
 {
     static const QHash<QString, QString> reasons = [] {
         QHash<QString, QString> r;
-        const QString noGrpc = QStringLiteral("Bindery serves daprd's HTTP API only, no gRPC API");
+        const QString noGrpc = QStringLiteral(
+            "Bindery serves no gRPC API yet; it holds the port, so that the Dapr CLI finds a "
+            "sidecar there, and closes each connection at once");
         const QString noPeers = QStringLiteral(
             "Bindery makes and takes no daprd-to-daprd calls (no service invocation), so it needs "
             "no internal gRPC server and no certificate from Sentry or the control plane");
@@ -425,6 +427,10 @@ Result<BinderydConfig> configure(const ParsedFlags &flags)
         o.readBufferSize = n << 10;
     }
     o.unixDomainSocket = flags.value(QStringLiteral("unix-domain-socket"));
+    if (flags.isSet(QStringLiteral("dapr-grpc-port"))) {
+        if (auto r = port(QStringLiteral("dapr-grpc-port"), &c.grpcPort); !r)
+            return tl::unexpected(r.error());
+    }
     if (flags.isSet(QStringLiteral("dapr-block-shutdown-duration"))) {
         if (auto r = duration(QStringLiteral("dapr-block-shutdown-duration"), &c.blockShutdownMs);
             !r)

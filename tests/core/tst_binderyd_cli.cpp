@@ -11,6 +11,7 @@
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -48,7 +49,8 @@ private Q_SLOTS:
     void logsARefusedFlagInJson();
 
 private:
-    QStringList cliArgv(const QString &resourcesFlag, quint16 appPort, quint16 httpPort) const;
+    QStringList cliArgv(const QString &resourcesFlag, quint16 appPort, quint16 httpPort,
+                        quint16 grpcPort) const;
 
     QTemporaryDir m_home;
     QNetworkAccessManager m_nam;
@@ -79,7 +81,7 @@ void tst_BinderydCli::initTestCase()
 
 // cli-argv.txt: the argv `dapr run` gave daprd 1.18.3, in order.
 QStringList tst_BinderydCli::cliArgv(const QString &resourcesFlag, quint16 appPort,
-                                     quint16 httpPort) const
+                                     quint16 httpPort, quint16 grpcPort) const
 {
     return {u"--config"_s,
             m_home.filePath(u".dapr/config.yaml"_s),
@@ -106,7 +108,7 @@ QStringList tst_BinderydCli::cliArgv(const QString &resourcesFlag, quint16 appPo
             u"--dapr-http-port"_s,
             QString::number(httpPort),
             u"--dapr-grpc-port"_s,
-            QString::number(freePort()),
+            QString::number(grpcPort),
             u"--profile-port"_s,
             u"-1"_s,
             u"--metrics-port"_s,
@@ -152,7 +154,8 @@ void tst_BinderydCli::servesWithTheCliArgv()
     app.answer("OPTIONS", "/tick", 200);
     app.answer("POST", "/tick", 200);
     const quint16 httpPort = freePort();
-    QStringList args = cliArgv(resourcesFlag, appPort, httpPort);
+    const quint16 grpcPort = freePort();
+    QStringList args = cliArgv(resourcesFlag, appPort, httpPort, grpcPort);
     if (json)
         args << u"--log-as-json"_s;
     QProcess d;
@@ -174,6 +177,12 @@ void tst_BinderydCli::servesWithTheCliArgv()
     QVERIFY(stored.readAll().contains("hello from the CLI argv"));
     if (withApp)
         QTRY_VERIFY_WITH_TIMEOUT(app.count("POST", "/tick") >= 1, 5000);
+    // The CLI reports a run without an app as up only once --dapr-grpc-port accepts a
+    // connection (cli cmd/run.go); binderyd holds the port and closes each connection.
+    QTcpSocket grpc;
+    grpc.connectToHost(QHostAddress::LocalHost, grpcPort);
+    QVERIFY(grpc.waitForConnected(3000));
+    QTRY_COMPARE(grpc.state(), QAbstractSocket::UnconnectedState);
     d.terminate();
     QVERIFY(d.waitForFinished(10000));
     QCOMPARE(d.exitStatus(), QProcess::NormalExit);
