@@ -12,6 +12,7 @@
 #include "core/binding_registry.h"
 #include "core/binding_settings.h"
 #include "core/bindings/common/rest_client.h"
+#include "core/bindings/http/lean_http.h"
 #include "core/http_client.h"
 
 namespace bindery::bindings::http {
@@ -53,6 +54,66 @@ QString goRequestError(const QByteArray &method, const QByteArray &url, const Re
     else if (r.errorKind == TransportError::Connect)
         why = QStringLiteral("dial tcp: %1").arg(r.error);
     return QStringLiteral("%1 \"%2\": %3").arg(op, QString::fromUtf8(url), why);
+}
+
+// The binding's answer from an HTTP response, whichever client carried it.
+void complete(const core::InvokeDone &done, RestResponse r, bool errorIfNot2xx, bool askedGzip,
+              qint64 maxBody, const QByteArray &method, const QByteArray &url)
+{
+    if (!r.ok()) {
+        if (r.errorKind == TransportError::BodyTooLarge)
+            done({fail(ErrorCode::InvokeFailed,
+                       QStringLiteral("response body exceeds maxResponseBodySize %1").arg(maxBody)),
+                  {}});
+        else
+            done({fail(r.errorKind == TransportError::Timeout ? ErrorCode::Timeout
+                                                              : ErrorCode::InvokeFailed,
+                       goRequestError(method, url, r)),
+                  {}});
+        return;
+    }
+    core::InvokeResponse out;
+    out.hasData = true;
+    const bool gzipped = askedGzip && core::isGzipEncoded(r.headers);
+    if (gzipped) {
+        QString why;
+        if (!core::gunzip(r.body, &out.data, &why, maxBody > 0 ? maxBody : -1)) {
+            done({fail(ErrorCode::InvokeFailed, why), {}});
+            return;
+        }
+    } else {
+        out.data = std::move(r.body);
+    }
+    out.metadata.append({QStringLiteral("statusCode"), QString::number(r.status)});
+    out.metadata.append(
+        {QStringLiteral("status"),
+         QString::fromLatin1(QByteArray::number(r.status) + ' ' + r.reason).trimmed()});
+    // Go's resp.Header: canonical names, values of a repeated name joined with ", ";
+    // Transfer-Encoding is never in it, nor Content-Encoding and Content-Length once the
+    // transport decoded the gzip body it asked for (issue 9.12).
+    QList<QPair<QByteArray, QByteArray>> merged;
+    for (const auto &[name, value] : std::as_const(r.headers)) {
+        if (sameName(name, "Transfer-Encoding")
+            || (gzipped
+                && (sameName(name, "Content-Encoding") || sameName(name, "Content-Length"))))
+            continue;
+        const QByteArray key = core::AppChannel::canonicalHeaderKey(name);
+        auto it = std::find_if(merged.begin(), merged.end(),
+                               [&key](const auto &p) { return p.first == key; });
+        if (it == merged.end())
+            merged.append({key, value});
+        else
+            it->second += ", " + value;
+    }
+    for (const auto &[k, v] : std::as_const(merged))
+        out.metadata.append({QString::fromLatin1(k), QString::fromUtf8(v)});
+    if (errorIfNot2xx && (r.status < 200 || r.status > 299)) {
+        done(
+            {fail(ErrorCode::InvokeFailed, QStringLiteral("received status code %1").arg(r.status)),
+             out.metadata});
+        return;
+    }
+    done({std::move(out), {}});
 }
 
 } // namespace
@@ -109,6 +170,8 @@ Result<> HttpBinding::init(const core::ComponentSpec &spec)
         o.tls.clientCert = {cert, {}, QStringLiteral("MTLSClientCert")};
         o.tls.clientKey = {key, {}, QStringLiteral("MTLSClientKey")};
     }
+    // Plain http without client TLS settings can take the lean path on the caller's thread.
+    m_lean = url.scheme() == QStringLiteral("http");
     Result<std::unique_ptr<RestClient>> client = RestClient::create(std::move(o));
     if (!client)
         return tl::unexpected(client.error());
@@ -192,63 +255,60 @@ void HttpBinding::invoke(core::InvokeRequest request, core::InvokeDone done)
         errorIfNot2xx = core::parseDaprBool(v);
     const qint64 maxBody = m_maxBody;
     const QByteArray url = rq.url;
+    if (m_lean && LeanHttp::usable()) {
+        // Plain http on a thread with an event loop (the API thread): no thread hop.
+        const QUrl u(QString::fromUtf8(url));
+        QByteArray requestTarget
+            = u.toEncoded(QUrl::RemoveScheme | QUrl::RemoveAuthority | QUrl::RemoveFragment);
+        if (requestTarget.isEmpty())
+            requestTarget = "/";
+        QByteArray head;
+        head.reserve(256);
+        head += method + ' ' + requestTarget + " HTTP/1.1\r\nHost: " + u.host().toUtf8();
+        if (u.port() >= 0)
+            head += ':' + QByteArray::number(u.port());
+        head += "\r\n";
+        bool userAgent = false;
+        for (const auto &[k, v] : std::as_const(headers))
+            userAgent |= sameName(k, "User-Agent");
+        if (!userAgent)
+            head += "User-Agent: Go-http-client/1.1\r\n";
+        if (withBody)
+            head += "Content-Length: " + QByteArray::number(rq.body.size()) + "\r\n";
+        for (const auto &[k, v] : std::as_const(headers)) {
+            if (sameName(k, "Host") || sameName(k, "Content-Length"))
+                continue; // Go's client takes neither from the header map
+            head += k + ": " + v + "\r\n";
+        }
+        head += "\r\n";
+        LeanHttp::send(u.host().toUtf8(), static_cast<quint16>(u.port(80)), std::move(head),
+                       std::move(rq.body), method == "HEAD",
+                       static_cast<int>(qMin<qint64>(m_timeout.count(), INT_MAX)), maxBody,
+                       [done = std::move(done), errorIfNot2xx, askedGzip, maxBody, method,
+                        url](LeanResponse r) {
+                           if (!r.error.isEmpty()) {
+                               RestResponse failed;
+                               failed.errorKind = r.tooLarge   ? TransportError::BodyTooLarge
+                                                  : r.timedOut ? TransportError::Timeout
+                                                               : TransportError::Network;
+                               failed.error = r.error;
+                               complete(done, std::move(failed), errorIfNot2xx, askedGzip, maxBody,
+                                        method, url);
+                               return;
+                           }
+                           RestResponse ok;
+                           ok.status = r.status;
+                           ok.reason = std::move(r.reason);
+                           ok.headers = std::move(r.headers);
+                           ok.body = std::move(r.body);
+                           complete(done, std::move(ok), errorIfNot2xx, askedGzip, maxBody, method,
+                                    url);
+                       });
+        return;
+    }
     client->send(std::move(rq), [done = std::move(done), errorIfNot2xx, askedGzip, maxBody, method,
                                  url](RestResponse r) {
-        if (!r.ok()) {
-            if (r.errorKind == TransportError::BodyTooLarge)
-                done({fail(ErrorCode::InvokeFailed,
-                           QStringLiteral("response body exceeds maxResponseBodySize %1")
-                               .arg(maxBody)),
-                      {}});
-            else
-                done({fail(r.errorKind == TransportError::Timeout ? ErrorCode::Timeout
-                                                                  : ErrorCode::InvokeFailed,
-                           goRequestError(method, url, r)),
-                      {}});
-            return;
-        }
-        core::InvokeResponse out;
-        out.hasData = true;
-        const bool gzipped = askedGzip && core::isGzipEncoded(r.headers);
-        if (gzipped) {
-            QString why;
-            if (!core::gunzip(r.body, &out.data, &why, maxBody > 0 ? maxBody : -1)) {
-                done({fail(ErrorCode::InvokeFailed, why), {}});
-                return;
-            }
-        } else {
-            out.data = std::move(r.body);
-        }
-        out.metadata.append({QStringLiteral("statusCode"), QString::number(r.status)});
-        out.metadata.append(
-            {QStringLiteral("status"),
-             QString::fromLatin1(QByteArray::number(r.status) + ' ' + r.reason).trimmed()});
-        // Go's resp.Header: canonical names, values of a repeated name joined with ", ";
-        // Transfer-Encoding is never in it, nor Content-Encoding and Content-Length once the
-        // transport decoded the gzip body it asked for (issue 9.12).
-        QList<QPair<QByteArray, QByteArray>> merged;
-        for (const auto &[name, value] : std::as_const(r.headers)) {
-            if (sameName(name, "Transfer-Encoding")
-                || (gzipped
-                    && (sameName(name, "Content-Encoding") || sameName(name, "Content-Length"))))
-                continue;
-            const QByteArray key = core::AppChannel::canonicalHeaderKey(name);
-            auto it = std::find_if(merged.begin(), merged.end(),
-                                   [&key](const auto &p) { return p.first == key; });
-            if (it == merged.end())
-                merged.append({key, value});
-            else
-                it->second += ", " + value;
-        }
-        for (const auto &[k, v] : std::as_const(merged))
-            out.metadata.append({QString::fromLatin1(k), QString::fromUtf8(v)});
-        if (errorIfNot2xx && (r.status < 200 || r.status > 299)) {
-            done({fail(ErrorCode::InvokeFailed,
-                       QStringLiteral("received status code %1").arg(r.status)),
-                  out.metadata});
-            return;
-        }
-        done({std::move(out), {}});
+        complete(done, std::move(r), errorIfNot2xx, askedGzip, maxBody, method, url);
     });
 }
 
