@@ -176,6 +176,7 @@ private Q_SLOTS:
     void decodesAGzipAnswerAndDropsItsEncodingHeaders();
     void keepsTheEncodingWhenTheCallerAskedForIt();
     void invokesFromManyThreadsAtOnce();
+    void reconnectsWhenTheUpstreamDroppedItsKeptAliveConnection();
 
 private:
     QString base() const { return u"http://127.0.0.1:%1"_s.arg(m_port); }
@@ -539,6 +540,26 @@ void tst_Http::invokesFromManyThreadsAtOnce()
     QTRY_COMPARE_WITH_TIMEOUT(completed.load(), 200, 20000);
     QCOMPARE(ok.load(), 200);
     QCOMPARE(raw.count("POST", "/n"), 200);
+}
+
+// The lean client keeps connections alive per thread: one the upstream closed meanwhile is not
+// reused, and a request is answered on a fresh one.
+void tst_Http::reconnectsWhenTheUpstreamDroppedItsKeptAliveConnection()
+{
+    bindery::tests::TestApp raw;
+    const quint16 port = raw.start();
+    raw.answer("GET", "/k", 200, "first");
+    HttpBinding b;
+    QVERIFY(b.init(httpSpec(u"http://127.0.0.1:%1/k"_s.arg(port))));
+    QCOMPARE(invokeAndWait(b, u"get"_s, {}).result->data, QByteArray("first"));
+    QCOMPARE(invokeAndWait(b, u"get"_s, {}).result->data, QByteArray("first"));
+    QCOMPARE(raw.connections(), 1); // kept alive
+    raw.stop();                     // drops every connection
+    QCOMPARE(raw.start(port), port);
+    raw.answer("GET", "/k", 200, "second");
+    const InvokeResult r = invokeAndWait(b, u"get"_s, {});
+    QVERIFY2(r.result, r.result ? "" : qPrintable(r.result.error().message));
+    QCOMPARE(r.result->data, QByteArray("second"));
 }
 
 QTEST_GUILESS_MAIN(tst_Http)
