@@ -9,17 +9,28 @@ namespace bindery::core {
 
 namespace {
 
-// ".123456789" with trailing zeros trimmed, or "" for a whole second (Go's ".999999999").
-void appendFraction(char *out, size_t size, long nsec)
+// An instant's calendar fields (UTC or local) and its fraction as Go prints it: ".123456789"
+// with trailing zeros trimmed, "" for a whole second (Go's ".999999999").
+struct Instant
 {
-    if (nsec == 0) {
-        out[0] = '\0';
-        return;
+    tm t{};
+    char fraction[16] = {};
+
+    Instant(qint64 unixNs, bool local)
+    {
+        const time_t sec = static_cast<time_t>(unixNs / 1000000000);
+        const long nsec = static_cast<long>(unixNs % 1000000000);
+        if (local)
+            localtime_r(&sec, &t);
+        else
+            gmtime_r(&sec, &t);
+        if (nsec == 0)
+            return;
+        std::snprintf(fraction, sizeof fraction, ".%09ld", nsec);
+        for (size_t n = std::strlen(fraction); n > 1 && fraction[n - 1] == '0'; --n)
+            fraction[n - 1] = '\0';
     }
-    std::snprintf(out, size, ".%09ld", nsec);
-    for (size_t n = std::strlen(out); n > 1 && out[n - 1] == '0'; --n)
-        out[n - 1] = '\0';
-}
+};
 
 } // namespace
 
@@ -32,35 +43,26 @@ qint64 nowUnixNs()
 
 QString goUtcString(qint64 unixNs)
 {
-    const time_t sec = static_cast<time_t>(unixNs / 1000000000);
-    const long nsec = static_cast<long>(unixNs % 1000000000);
-    tm t{};
-    gmtime_r(&sec, &t);
-    char fraction[16];
-    appendFraction(fraction, sizeof fraction, nsec);
+    const Instant i(unixNs, false);
     char buf[80];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d%s +0000 UTC", t.tm_year + 1900,
-                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, fraction);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d%s +0000 UTC", i.t.tm_year + 1900,
+                  i.t.tm_mon + 1, i.t.tm_mday, i.t.tm_hour, i.t.tm_min, i.t.tm_sec, i.fraction);
     return QString::fromLatin1(buf);
 }
 
 QString goRfc3339NanoLocal(qint64 unixNs)
 {
-    const time_t sec = static_cast<time_t>(unixNs / 1000000000);
-    const long nsec = static_cast<long>(unixNs % 1000000000);
-    tm t{};
-    localtime_r(&sec, &t);
-    char fraction[16];
-    appendFraction(fraction, sizeof fraction, nsec);
+    const Instant i(unixNs, true);
     char zone[32] = "Z";
-    if (t.tm_gmtoff != 0) {
-        const long off = t.tm_gmtoff < 0 ? -t.tm_gmtoff : t.tm_gmtoff;
-        std::snprintf(zone, sizeof zone, "%c%02ld:%02ld", t.tm_gmtoff < 0 ? '-' : '+', off / 3600,
+    if (i.t.tm_gmtoff != 0) {
+        const long off = i.t.tm_gmtoff < 0 ? -i.t.tm_gmtoff : i.t.tm_gmtoff;
+        std::snprintf(zone, sizeof zone, "%c%02ld:%02ld", i.t.tm_gmtoff < 0 ? '-' : '+', off / 3600,
                       (off / 60) % 60);
     }
     char buf[80];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%s%s", t.tm_year + 1900,
-                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, fraction, zone);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%s%s", i.t.tm_year + 1900,
+                  i.t.tm_mon + 1, i.t.tm_mday, i.t.tm_hour, i.t.tm_min, i.t.tm_sec, i.fraction,
+                  zone);
     return QString::fromLatin1(buf);
 }
 

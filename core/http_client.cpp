@@ -258,50 +258,16 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
                         ? QStringLiteral("EOF: the app closed the connection without answering")
                         : QStringLiteral("malformed HTTP response: unexpected EOF in headers"));
         }
-        const QByteArrayView headBytes(m_buffer.constData(), headerEnd);
-        qsizetype lineEnd = headBytes.indexOf('\n');
-        if (lineEnd < 0)
-            lineEnd = headBytes.size();
-        const QByteArrayView statusLine = headBytes.first(lineEnd).trimmed();
-        auto shownStatus = [&statusLine] { // only on the error paths: no allocation per response
-            return QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())));
-        };
-        if (!statusLine.startsWith("HTTP/1.") || statusLine.size() < 12)
-            return failWith(QStringLiteral("malformed HTTP response: '%1'").arg(shownStatus()));
-        const bool http10 = statusLine.startsWith("HTTP/1.0");
-        bool ok = false;
-        const int status = statusLine.sliced(9, 3).toInt(&ok);
-        if (!ok)
-            return failWith(QStringLiteral("malformed HTTP status line: '%1'").arg(shownStatus()));
+        ResponseHead parsed;
+        QString why;
+        if (!parseResponseHead(QByteArrayView(m_buffer.constData(), headerEnd), &parsed, &why))
+            return failWith(why);
+        const int status = parsed.status;
         response->status = status;
-        response->headers.clear();
-        qint64 contentLength = -1;
-        bool chunked = false;
-        bool closeAfter = http10;
-        for (qsizetype pos = lineEnd + 1; pos < headBytes.size();) {
-            qsizetype next = headBytes.indexOf('\n', pos);
-            if (next < 0)
-                next = headBytes.size();
-            const QByteArrayView l = headBytes.sliced(pos, next - pos);
-            pos = next + 1;
-            const qsizetype colon = l.indexOf(':');
-            if (colon <= 0)
-                continue;
-            const QByteArrayView key = l.first(colon).trimmed();
-            const QByteArrayView value = l.sliced(colon + 1).trimmed();
-            response->headers.append({key.toByteArray(), value.toByteArray()});
-            if (key.compare("Content-Length", Qt::CaseInsensitive) == 0)
-                contentLength = value.toLongLong();
-            else if (key.compare("Transfer-Encoding", Qt::CaseInsensitive) == 0)
-                chunked = value.toByteArray().toLower().contains("chunked");
-            else if (key.compare("Connection", Qt::CaseInsensitive) == 0) {
-                const QByteArray v = value.toByteArray().toLower();
-                if (v.contains("close"))
-                    closeAfter = true;
-                else if (v.contains("keep-alive"))
-                    closeAfter = false;
-            }
-        }
+        response->headers = std::move(parsed.headers);
+        const qint64 contentLength = parsed.contentLength;
+        const bool chunked = parsed.chunked;
+        bool closeAfter = parsed.closeAfter;
         m_buffer.remove(0, headerEnd + 4);
         if (status >= 100 && status < 200 && status != 101)
             continue; // interim response: the real one follows
@@ -376,6 +342,57 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
             closeSocket();
         return true;
     }
+}
+
+bool parseResponseHead(QByteArrayView head, ResponseHead *out, QString *error)
+{
+    qsizetype lineEnd = head.indexOf('\n');
+    if (lineEnd < 0)
+        lineEnd = head.size();
+    const QByteArrayView statusLine = head.first(lineEnd).trimmed();
+    auto shownStatus = [&statusLine] { // only on the error paths: no allocation per response
+        return QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())));
+    };
+    if (!statusLine.startsWith("HTTP/1.") || statusLine.size() < 12) {
+        *error = QStringLiteral("malformed HTTP response: '%1'").arg(shownStatus());
+        return false;
+    }
+    bool ok = false;
+    out->status = statusLine.sliced(9, 3).toInt(&ok);
+    if (!ok) {
+        *error = QStringLiteral("malformed HTTP status line: '%1'").arg(shownStatus());
+        return false;
+    }
+    out->reason = statusLine.size() > 13 ? statusLine.sliced(13).toByteArray() : QByteArray();
+    out->headers.clear();
+    out->contentLength = -1;
+    out->chunked = false;
+    out->closeAfter = statusLine.startsWith("HTTP/1.0");
+    for (qsizetype pos = lineEnd + 1; pos < head.size();) {
+        qsizetype next = head.indexOf('\n', pos);
+        if (next < 0)
+            next = head.size();
+        const QByteArrayView l = head.sliced(pos, next - pos);
+        pos = next + 1;
+        const qsizetype colon = l.indexOf(':');
+        if (colon <= 0)
+            continue;
+        const QByteArrayView key = l.first(colon).trimmed();
+        const QByteArrayView value = l.sliced(colon + 1).trimmed();
+        out->headers.append({key.toByteArray(), value.toByteArray()});
+        if (key.compare("Content-Length", Qt::CaseInsensitive) == 0)
+            out->contentLength = value.toLongLong();
+        else if (key.compare("Transfer-Encoding", Qt::CaseInsensitive) == 0)
+            out->chunked = value.toByteArray().toLower().contains("chunked");
+        else if (key.compare("Connection", Qt::CaseInsensitive) == 0) {
+            const QByteArray v = value.toByteArray().toLower();
+            if (v.contains("close"))
+                out->closeAfter = true;
+            else if (v.contains("keep-alive"))
+                out->closeAfter = false;
+        }
+    }
+    return true;
 }
 
 bool isGzipEncoded(const QList<QPair<QByteArray, QByteArray>> &headers)

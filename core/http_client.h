@@ -67,6 +67,21 @@ private:
     std::stop_token m_cancel; ///< the current request's
 };
 
+/** @brief What an HTTP/1.x response head says: status, headers and how its body is framed. */
+struct ResponseHead
+{
+    int status = 0;
+    QByteArray reason; ///< the status line's reason phrase, maybe empty
+    QList<QPair<QByteArray, QByteArray>> headers;
+    qint64 contentLength = -1; ///< -1 when none is given
+    bool chunked = false;
+    bool closeAfter = false; ///< HTTP/1.0 without keep-alive, or `Connection: close`
+};
+
+/// Parses a response's status line and headers (`head` ends before the blank line). False with
+/// `error` set on a malformed status line. Any thread.
+bool parseResponseHead(QByteArrayView head, ResponseHead *out, QString *error);
+
 /**
  * @brief Decodes a gzip body (RFC 1952) as Go's transport does for a response it asked to be
  * gzipped (`Accept-Encoding: gzip`). False with `error` set (Go's wording) on a damaged stream

@@ -123,16 +123,22 @@ private:
     std::atomic<int> m_suppressed{0};
 };
 
-void logDeliveryFailure(LogThrottle &throttle, const QString &name, const BindingEvent &event,
-                        const AppReply &reply)
+// A warning at most once a second per throttle, saying how many it held back.
+void logThrottled(LogThrottle &throttle, const QString &text)
 {
     int suppressed = 0;
     if (throttle.allow(&suppressed)) {
         qCWarning(lcRuntime).noquote()
-            << QStringLiteral("error delivering event of binding %1 to the app (%2): %3%4")
-                   .arg(name, failurePolicyName(event.onFailure), reply.error,
-                        suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed) : QString());
+            << text + (suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed) : QString());
     }
+}
+
+void logDeliveryFailure(LogThrottle &throttle, const QString &name, const BindingEvent &event,
+                        const AppReply &reply)
+{
+    logThrottled(throttle,
+                 QStringLiteral("error delivering event of binding %1 to the app (%2): %3")
+                     .arg(name, failurePolicyName(event.onFailure), reply.error));
 }
 
 // A tick or record the binding dropped before delivery (e.g. cron at its bound of deliveries in
@@ -140,13 +146,8 @@ void logDeliveryFailure(LogThrottle &throttle, const QString &name, const Bindin
 AppReply recordSkipped(TrafficStream &traffic, LogThrottle &throttle, const QString &name,
                        const QString &type, const QString &route, const BindingEvent &event)
 {
-    int suppressed = 0;
-    if (throttle.allow(&suppressed)) {
-        qCWarning(lcRuntime).noquote()
-            << QStringLiteral("binding %1 skipped an event: %2%3")
-                   .arg(name, event.skipReason,
-                        suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed) : QString());
-    }
+    logThrottled(throttle,
+                 QStringLiteral("binding %1 skipped an event: %2").arg(name, event.skipReason));
     if (traffic.enabled()) {
         TrafficRecord rec;
         rec.id = traffic.nextId();

@@ -43,24 +43,7 @@ public:
         posix_spawn_file_actions_adddup2(&fa, 1, 2);
         const int rc = posix_spawn(&m_pid, m_args[0].c_str(), &fa, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0)
-            return false;
-        int fd = -1;
-        for (int i = 0; i < 300; ++i) {
-            int st = 0;
-            if (waitpid(m_pid, &st, WNOHANG) == m_pid) {
-                m_pid = 0;
-                return false;
-            }
-            const int status = bench::blockingRequest(
-                fd, m_port, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-            if (status == 204 || status == 200) {
-                close(fd);
-                return true;
-            }
-            usleep(100000);
-        }
-        return false;
+        return rc == 0 && bench::waitUntilServing(m_pid, m_port, 300);
     }
     void stop()
     {
@@ -164,19 +147,32 @@ int main()
         const std::string g = std::to_string(bench::freePort());
         const std::string m = std::to_string(bench::freePort());
         const std::string ig = std::to_string(bench::freePort());
-        runtimes.insert(
-            runtimes.begin(),
-            std::make_unique<Runtime>(
-                "daprd",
-                std::vector<std::string>{daprd, "--app-id", "bench", "--dapr-http-port",
-                                         std::to_string(dp), "--dapr-grpc-port", g,
-                                         "--metrics-port", m, "--dapr-internal-grpc-port", ig,
-                                         "--dapr-listen-addresses", "127.0.0.1",
-                                         "--metrics-listen-address", "127.0.0.1",
-                                         "--dapr-internal-grpc-listen-address", "127.0.0.1",
-                                         "--enable-metrics=false", "--resources-path", dir,
-                                         "--log-level", "warn"},
-                dp));
+        runtimes.insert(runtimes.begin(),
+                        std::make_unique<Runtime>(
+                            "daprd",
+                            std::vector<std::string>{daprd,
+                                                     "--app-id",
+                                                     "bench",
+                                                     "--dapr-http-port",
+                                                     std::to_string(dp),
+                                                     "--dapr-grpc-port",
+                                                     g,
+                                                     "--metrics-port",
+                                                     m,
+                                                     "--dapr-internal-grpc-port",
+                                                     ig,
+                                                     "--dapr-listen-addresses",
+                                                     "127.0.0.1",
+                                                     "--metrics-listen-address",
+                                                     "127.0.0.1",
+                                                     "--dapr-internal-grpc-listen-address",
+                                                     "127.0.0.1",
+                                                     "--enable-metrics=false",
+                                                     "--resources-path",
+                                                     dir,
+                                                     "--log-level",
+                                                     "warn"},
+                            dp));
     } else {
         std::printf("DAPRD is not set: measuring binderyd alone (no ratios).\n");
     }
@@ -218,7 +214,8 @@ int main()
             bcpu.push_back(s.cpuUsPerRequest);
         }
         if (daprd.empty()) {
-            std::printf("| %d | - | %.0f | - | - | %.1f | - |\n", conns, median(brps), median(bcpu));
+            std::printf("| %d | - | %.0f | - | - | %.1f | - |\n", conns, median(brps),
+                        median(bcpu));
             continue;
         }
         const auto &d = results["daprd"][conns];
@@ -227,13 +224,11 @@ int main()
             drps.push_back(d[i].rps);
             dcpu.push_back(d[i].cpuUsPerRequest);
             ratio.push_back(d[i].rps > 0 ? b[i].rps / d[i].rps : 0);
-            cpuRatio.push_back(b[i].cpuUsPerRequest > 0
-                                   ? d[i].cpuUsPerRequest / b[i].cpuUsPerRequest
-                                   : 0);
+            cpuRatio.push_back(
+                b[i].cpuUsPerRequest > 0 ? d[i].cpuUsPerRequest / b[i].cpuUsPerRequest : 0);
         }
-        std::printf("| %d | %.0f | %.0f | **%.2fx** | %.1f | %.1f | %.2fx |\n", conns,
-                    median(drps), median(brps), median(ratio), median(dcpu), median(bcpu),
-                    median(cpuRatio));
+        std::printf("| %d | %.0f | %.0f | **%.2fx** | %.1f | %.1f | %.2fx |\n", conns, median(drps),
+                    median(brps), median(ratio), median(dcpu), median(bcpu), median(cpuRatio));
     }
     std::printf("\nload average at end %.2f; targets (issue 16.1): ratio >= 1.5x at every "
                 "concurrency, binderyd <= 100 us CPU per request\n",

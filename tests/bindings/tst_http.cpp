@@ -8,7 +8,6 @@
 #include <memory>
 #include <optional>
 #include <thread>
-#include <zlib.h>
 
 #include <QAbstractHttpServer>
 #include <QHttpServerRequest>
@@ -18,6 +17,7 @@
 #include <QTest>
 
 #include "core/bindings/http/http_binding.h"
+#include "../core/gzip_body.h"
 #include "../core/test_app.h"
 
 using namespace bindery;
@@ -29,17 +29,7 @@ namespace {
 
 QByteArray gzip(const QByteArray &plain)
 {
-    z_stream z{};
-    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-    QByteArray out(static_cast<qsizetype>(deflateBound(&z, static_cast<uLong>(plain.size()))), 0);
-    z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(plain.constData()));
-    z.avail_in = static_cast<uInt>(plain.size());
-    z.next_out = reinterpret_cast<Bytef *>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(static_cast<qsizetype>(z.total_out));
-    deflateEnd(&z);
-    return out;
+    return bindery::tests::gzipBody(plain);
 }
 
 /// Records every request; answers `/status/<n>` with status n, `/hang` never, anything else 200.

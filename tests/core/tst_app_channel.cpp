@@ -7,13 +7,13 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
-#include <zlib.h>
 
 #include <QElapsedTimer>
 #include <QTcpServer>
 #include <QTest>
 
 #include "core/http_app_channel.h"
+#include "gzip_body.h"
 #include "test_app.h"
 
 using namespace bindery::core;
@@ -507,16 +507,7 @@ void tst_AppChannel::probeSendsGoHeadersAndNoAccept()
 void tst_AppChannel::deliveryAsksForGzipAndDecodesTheAnswer()
 {
     const QByteArray plain = "the app answered in gzip";
-    z_stream z{};
-    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-    QByteArray zipped(256, 0);
-    z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(plain.constData()));
-    z.avail_in = static_cast<uInt>(plain.size());
-    z.next_out = reinterpret_cast<Bytef *>(zipped.data());
-    z.avail_out = static_cast<uInt>(zipped.size());
-    deflate(&z, Z_FINISH);
-    zipped.resize(static_cast<qsizetype>(z.total_out));
-    deflateEnd(&z);
+    const QByteArray zipped = gzipBody(plain);
     RawApp app("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nX-App: 1\r\nContent-Length: "
                    + QByteArray::number(zipped.size()) + "\r\n\r\n" + zipped,
                false);

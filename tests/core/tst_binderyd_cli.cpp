@@ -15,6 +15,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "dapr_cli_argv.h"
 #include "http_client.h"
 #include "test_app.h"
 
@@ -79,42 +80,19 @@ void tst_BinderydCli::initTestCase()
                 + m_home.filePath(u"store"_s).toUtf8() + "\n");
 }
 
-// cli-argv.txt: the argv `dapr run` gave daprd 1.18.3, in order.
 QStringList tst_BinderydCli::cliArgv(const QString &resourcesFlag, quint16 appPort,
                                      quint16 httpPort, quint16 grpcPort) const
 {
-    return {u"--config"_s,
-            m_home.filePath(u".dapr/config.yaml"_s),
-            u"--app-protocol"_s,
-            u"http"_s,
-            u"--log-level"_s,
-            u"info"_s,
-            u"--app-max-concurrency"_s,
-            u"-1"_s,
-            u"--placement-host-address"_s,
-            u"localhost:50005"_s,
-            resourcesFlag,
-            m_home.filePath(u".dapr/components"_s),
-            u"--max-body-size"_s,
-            u"4Mi"_s,
-            u"--read-buffer-size"_s,
-            u"4Ki"_s,
-            u"--scheduler-host-address"_s,
-            u"localhost:50006"_s,
-            u"--app-id"_s,
-            u"smoke"_s,
-            u"--app-port"_s,
-            QString::number(appPort),
-            u"--dapr-http-port"_s,
-            QString::number(httpPort),
-            u"--dapr-grpc-port"_s,
-            QString::number(grpcPort),
-            u"--profile-port"_s,
-            u"-1"_s,
-            u"--metrics-port"_s,
-            QString::number(freePort()),
-            u"--dapr-internal-grpc-port"_s,
-            QString::number(freePort())};
+    DaprCliRun run;
+    run.config = m_home.filePath(u".dapr/config.yaml"_s);
+    run.resourcesFlag = resourcesFlag;
+    run.resources = m_home.filePath(u".dapr/components"_s);
+    run.appPort = QString::number(appPort);
+    run.httpPort = QString::number(httpPort);
+    run.grpcPort = QString::number(grpcPort);
+    run.metricsPort = QString::number(freePort());
+    run.internalGrpcPort = QString::number(freePort());
+    return daprCliArgv(run);
 }
 
 void tst_BinderydCli::printsAVersionTheCliParses()

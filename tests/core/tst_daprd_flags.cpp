@@ -5,6 +5,7 @@
 #include <QTest>
 
 #include "app/daprd_flags.h"
+#include "dapr_cli_argv.h"
 
 using namespace bindery;
 using namespace bindery::app;
@@ -20,42 +21,15 @@ Result<BinderydConfig> configureArgs(const QStringList &args)
     return configure(*parsed);
 }
 
-// What the Dapr CLI v1.18.0 passed to daprd (/work/scratch/dapr/cli-argv.txt), paths and ports
-// aside.
 QStringList cliArgv(const QString &resourcesFlag, const QString &appPort)
 {
-    return {u"--config"_s,
-            u"/home/u/.dapr/config.yaml"_s,
-            u"--app-protocol"_s,
-            u"http"_s,
-            u"--log-level"_s,
-            u"info"_s,
-            u"--app-max-concurrency"_s,
-            u"-1"_s,
-            u"--placement-host-address"_s,
-            u"localhost:50005"_s,
-            resourcesFlag,
-            u"/home/u/components"_s,
-            u"--max-body-size"_s,
-            u"4Mi"_s,
-            u"--read-buffer-size"_s,
-            u"4Ki"_s,
-            u"--scheduler-host-address"_s,
-            u"localhost:50006"_s,
-            u"--app-id"_s,
-            u"smoke"_s,
-            u"--app-port"_s,
-            appPort,
-            u"--dapr-http-port"_s,
-            u"36167"_s,
-            u"--dapr-grpc-port"_s,
-            u"39599"_s,
-            u"--profile-port"_s,
-            u"-1"_s,
-            u"--metrics-port"_s,
-            u"40283"_s,
-            u"--dapr-internal-grpc-port"_s,
-            u"38683"_s};
+    bindery::tests::DaprCliRun run;
+    run.config = u"/home/u/.dapr/config.yaml"_s;
+    run.resourcesFlag = resourcesFlag;
+    run.resources = u"/home/u/components"_s;
+    run.appPort = appPort;
+    run.httpPort = u"36167"_s;
+    return bindery::tests::daprCliArgv(run);
 }
 
 } // namespace

@@ -23,6 +23,8 @@
 #include <QThreadStorage>
 #include <QTimer>
 
+#include "core/http_client.h"
+
 namespace bindery::bindings::http {
 
 namespace {
@@ -88,47 +90,17 @@ private:
 
     bool readHead(QByteArrayView head, LeanResponse *r)
     {
-        qsizetype lineEnd = head.indexOf('\n');
-        if (lineEnd < 0)
-            lineEnd = head.size();
-        const QByteArrayView statusLine = head.first(lineEnd).trimmed();
-        bool ok = false;
-        if (statusLine.startsWith("HTTP/1.") && statusLine.size() >= 12)
-            r->status = statusLine.sliced(9, 3).toInt(&ok);
-        if (!ok) {
-            r->error = QStringLiteral("malformed HTTP response: '%1'")
-                           .arg(QString::fromLatin1(
-                               statusLine.first(qMin<qsizetype>(80, statusLine.size()))));
+        core::ResponseHead parsed;
+        if (!core::parseResponseHead(head, &parsed, &r->error))
             return false;
-        }
-        r->reason = statusLine.size() > 13 ? statusLine.sliced(13).toByteArray() : QByteArray();
-        r->headers.clear();
-        m_close = statusLine.startsWith("HTTP/1.0");
-        m_mode = Mode::Close;
-        for (qsizetype pos = lineEnd + 1; pos < head.size();) {
-            qsizetype next = head.indexOf('\n', pos);
-            if (next < 0)
-                next = head.size();
-            const QByteArrayView line = head.sliced(pos, next - pos);
-            pos = next + 1;
-            const qsizetype colon = line.indexOf(':');
-            if (colon <= 0)
-                continue;
-            const QByteArrayView key = line.first(colon).trimmed();
-            const QByteArrayView value = line.sliced(colon + 1).trimmed();
-            r->headers.append({key.toByteArray(), value.toByteArray()});
-            if (key.compare("Content-Length", Qt::CaseInsensitive) == 0
-                && m_mode != Mode::Chunked) {
-                m_mode = Mode::Length;
-                m_length = value.toLongLong();
-            } else if (key.compare("Transfer-Encoding", Qt::CaseInsensitive) == 0
-                       && value.toByteArray().toLower().contains("chunked")) {
-                m_mode = Mode::Chunked;
-            } else if (key.compare("Connection", Qt::CaseInsensitive) == 0) {
-                const QByteArray v = value.toByteArray().toLower();
-                m_close = v.contains("close") || (m_close && !v.contains("keep-alive"));
-            }
-        }
+        r->status = parsed.status;
+        r->reason = std::move(parsed.reason);
+        r->headers = std::move(parsed.headers);
+        m_close = parsed.closeAfter;
+        m_mode = parsed.chunked              ? Mode::Chunked
+                 : parsed.contentLength >= 0 ? Mode::Length
+                                             : Mode::Close;
+        m_length = parsed.contentLength;
         return true;
     }
 
