@@ -45,15 +45,7 @@ public:
         posix_spawn_file_actions_destroy(&fa);
         return rc == 0 && bench::waitUntilServing(m_pid, m_port, 300);
     }
-    void stop()
-    {
-        if (m_pid > 0) {
-            kill(m_pid, SIGTERM);
-            int st = 0;
-            waitpid(m_pid, &st, 0);
-            m_pid = 0;
-        }
-    }
+    void stop() { bench::terminate(m_pid); }
     const std::string &name() const { return m_name; }
     int port() const { return m_port; }
     pid_t pid() const { return m_pid; }

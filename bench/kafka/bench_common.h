@@ -272,6 +272,17 @@ inline bool waitUntilServing(pid_t &pid, int port, int attempts)
     return false;
 }
 
+/// SIGTERM, then waits for the process; `pid` becomes 0. Nothing when `pid` is 0.
+inline void terminate(pid_t &pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        pid = 0;
+    }
+}
+
 class Daemon
 {
 public:
@@ -298,15 +309,7 @@ public:
             return false;
         return waitUntilServing(m_pid, m_port, 200);
     }
-    void stop()
-    {
-        if (m_pid > 0) {
-            kill(m_pid, SIGTERM);
-            int st = 0;
-            waitpid(m_pid, &st, 0);
-            m_pid = 0;
-        }
-    }
+    void stop() { terminate(m_pid); }
     ~Daemon() { stop(); }
     int port() const { return m_port; }
     pid_t pid() const { return m_pid; }
