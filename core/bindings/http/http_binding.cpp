@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <climits>
 
+#include <QHostAddress>
 #include <QList>
 #include <QPair>
 #include <QUrl>
@@ -170,8 +171,11 @@ Result<> HttpBinding::init(const core::ComponentSpec &spec)
         o.tls.clientCert = {cert, {}, QStringLiteral("MTLSClientCert")};
         o.tls.clientKey = {key, {}, QStringLiteral("MTLSClientKey")};
     }
-    // Plain http without client TLS settings can take the lean path on the caller's thread.
-    m_lean = url.scheme() == QStringLiteral("http");
+    // Plain http can take the lean path on the caller's thread.
+    // A host name other than localhost could make the lean client's lookup block the caller's
+    // thread (the API thread); libcurl resolves on a thread of its own.
+    m_lean = url.scheme() == QStringLiteral("http")
+             && (url.host() == QStringLiteral("localhost") || !QHostAddress(url.host()).isNull());
     Result<std::unique_ptr<RestClient>> client = RestClient::create(std::move(o));
     if (!client)
         return tl::unexpected(client.error());

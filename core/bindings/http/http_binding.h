@@ -19,10 +19,10 @@ namespace bindery::bindings::http {
 /**
  * @brief bindings.http: calls an HTTP endpoint; the operation is the method.
  *
- * A plain http:// request made on a thread with a Qt event loop (the API thread) goes through
- * LeanHttp on that thread, with no thread hop; https, and calls from other threads, go through
- * the binding kit's RestClient (libcurl multi, keep-alive connections bounded per host, one
- * worker thread per binding). Both send the headers daprd's Go client sends
+ * A plain http:// request to an IP address or localhost made on a thread with a Qt event loop
+ * (the API thread) goes through LeanHttp on that thread, with no thread hop; https, and calls from
+ * other threads, go through the binding kit's RestClient (libcurl multi, keep-alive connections
+ * bounded per host, one worker thread per binding). Both send the headers daprd's Go client sends
  * (`User-Agent: Go-http-client/1.1`, `Accept-Encoding: gzip`, nothing unasked) and a timeout on
  * every request (issues 9.5, 9.12, 9.13, 16.1).
  *

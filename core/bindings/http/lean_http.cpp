@@ -402,8 +402,8 @@ private:
         hints.ai_flags = AI_NUMERICSERV;
         addrinfo *res = nullptr;
         const QByteArray service = QByteArray::number(port);
-        // Bindery's http binding reaches hosts by name too; the lookup blocks briefly (the
-        // resolver's cache keeps repeated names cheap).
+        // Numeric hosts and localhost only (HttpBinding sends names to libcurl): no lookup
+        // that could block this thread on a DNS server.
         if (const int rc = ::getaddrinfo(host.constData(), service.constData(), &hints, &res);
             rc != 0) {
             *error = QStringLiteral("dial tcp: lookup %1: %2")
