@@ -6,6 +6,7 @@
 // back, with a real cron binding.
 #include <memory>
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
@@ -28,9 +29,11 @@ private Q_SLOTS:
     void initTestCase();
     void pausesInputsWhileTheAppIsUnhealthy();
     void neverStartsInputsForAnAppThatIsNeverHealthy();
+    void holdsDeliveriesAtAppMaxConcurrency();
 
 private:
-    std::unique_ptr<Sidecar> start(quint16 appPort, const QTemporaryDir &dir);
+    std::unique_ptr<Sidecar> start(quint16 appPort, const QTemporaryDir &dir,
+                                   bool healthChecks = true, int maxConcurrency = -1);
     static QString subscription(const Sidecar &rt);
 
     BindingRegistry m_registry;
@@ -42,7 +45,8 @@ void tst_AppHealth::initTestCase()
     registerBuiltinBindings(m_registry);
 }
 
-std::unique_ptr<Sidecar> tst_AppHealth::start(quint16 appPort, const QTemporaryDir &dir)
+std::unique_ptr<Sidecar> tst_AppHealth::start(quint16 appPort, const QTemporaryDir &dir,
+                                              bool healthChecks, int maxConcurrency)
 {
     QFile f(dir.filePath(u"tick.yaml"_s));
     if (!f.open(QIODevice::WriteOnly))
@@ -54,7 +58,8 @@ std::unique_ptr<Sidecar> tst_AppHealth::start(quint16 appPort, const QTemporaryD
     o.httpPort = 0;
     o.appPort = appPort;
     o.resourcesPaths = {dir.path()};
-    o.appHealthCheck = true;
+    o.appHealthCheck = healthChecks;
+    o.appMaxConcurrency = maxConcurrency;
     o.appHealthCheckPath = u"/healthz"_s;
     o.appHealthProbeIntervalMs = 500;
     o.appHealthProbeTimeoutMs = 300;
@@ -129,6 +134,25 @@ void tst_AppHealth::neverStartsInputsForAnAppThatIsNeverHealthy()
     QCOMPARE(app.count("POST", "/tick"), 0);
     QCOMPARE(subscription(*rt), u"waiting for the app to be healthy"_s);
     rt->stopAndWait();
+}
+
+// --app-max-concurrency (daprd's app channel semaphore): with 1 and an app that never answers,
+// the later ticks wait for the slot instead of reaching the app.
+void tst_AppHealth::holdsDeliveriesAtAppMaxConcurrency()
+{
+    QTemporaryDir dir;
+    TestApp app;
+    const quint16 port = app.start();
+    app.answer("OPTIONS", "/tick", 200);
+    app.answer("POST", "/tick", -1); // never answers
+    std::unique_ptr<Sidecar> rt = start(port, dir, false, 1);
+    QTRY_COMPARE_WITH_TIMEOUT(app.count("POST", "/tick"), 1, 5000);
+    QTest::qWait(3000); // three more ticks
+    QCOMPARE(app.count("POST", "/tick"), 1);
+    QElapsedTimer t;
+    t.start();
+    rt->stopAndWait(); // the waiting ticks and the one in flight are cancelled
+    QVERIFY2(t.elapsed() < 3000, qPrintable(QString::number(t.elapsed())));
 }
 
 QTEST_GUILESS_MAIN(tst_AppHealth)

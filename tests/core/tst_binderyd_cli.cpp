@@ -4,6 +4,7 @@
 // resources path is given) serves the API and delivers to the app; --version prints a version
 // the CLI parses; --log-as-json lines carry daprd's fields, and a refused flag is logged in JSON.
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -48,6 +49,8 @@ private Q_SLOTS:
     void servesWithTheCliArgv_data();
     void servesWithTheCliArgv();
     void logsARefusedFlagInJson();
+    void waitsForAnotherSidecarToBeOutboundReady();
+    void blocksShutdownForTheGivenDuration();
 
 private:
     QStringList cliArgv(const QString &resourcesFlag, quint16 appPort, quint16 httpPort,
@@ -207,6 +210,44 @@ void tst_BinderydCli::logsARefusedFlagInJson()
     QCOMPARE(o.value(u"level"_s).toString(), u"fatal"_s);
     QVERIFY2(o.value(u"msg"_s).toString().startsWith(u"--app-protocol grpc: "_s), out.constData());
     QVERIFY(o.contains(u"instance"_s) && o.contains(u"ver"_s));
+}
+
+// daprd --wait: polls the sidecar on --dapr-http-port until /v1.0/healthz/outbound is 2xx.
+void tst_BinderydCli::waitsForAnotherSidecarToBeOutboundReady()
+{
+    const quint16 httpPort = freePort();
+    QProcess sidecar;
+    sidecar.start(binderyd(),
+                  {u"--dapr-http-port"_s, QString::number(httpPort), u"--app-id"_s, u"waited"_s});
+    QVERIFY(sidecar.waitForStarted());
+    QProcess waiter;
+    waiter.start(binderyd(), {u"--wait"_s, u"--dapr-http-port"_s, QString::number(httpPort)});
+    QVERIFY(waiter.waitForFinished(20000));
+    QCOMPARE(waiter.exitCode(), 0);
+    QVERIFY2(waiter.readAllStandardError().contains("Dapr is outbound ready!"),
+             "the waiter says so, as daprd");
+    sidecar.terminate();
+    QVERIFY(sidecar.waitForFinished(10000));
+}
+
+// --dapr-block-shutdown-duration: after SIGTERM the API keeps serving for that long.
+void tst_BinderydCli::blocksShutdownForTheGivenDuration()
+{
+    const quint16 httpPort = freePort();
+    QProcess d;
+    d.start(binderyd(), {u"--dapr-http-port"_s, QString::number(httpPort),
+                         u"--dapr-block-shutdown-duration"_s, u"1500ms"_s});
+    const QUrl health(u"http://127.0.0.1:%1/v1.0/healthz"_s.arg(httpPort));
+    QTRY_VERIFY_WITH_TIMEOUT(httpRequest(m_nam, "GET", health).status == 204, 10000);
+    QElapsedTimer t;
+    t.start();
+    d.terminate();
+    QTest::qWait(500);
+    QCOMPARE(d.state(), QProcess::Running);
+    QCOMPARE(httpRequest(m_nam, "GET", health).status, 204);
+    QVERIFY(d.waitForFinished(10000));
+    QVERIFY2(t.elapsed() >= 1400, qPrintable(QString::number(t.elapsed())));
+    QCOMPARE(d.exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_BinderydCli)
