@@ -785,18 +785,7 @@ void Runtime::startInput(Instance &inst)
     auto throttle = std::make_shared<LogThrottle>();
     auto skipThrottle = std::make_shared<LogThrottle>();
     const std::shared_ptr<AppGate> gate = m_gate;
-    EventHandler handler = [=](const BindingEvent &event) -> AppReply {
-        if (!event.skipReason.isEmpty())
-            return recordSkipped(*traffic, *skipThrottle, name, type, route, event);
-        if (!gate->healthy.load(std::memory_order_relaxed))
-            return AppReply{0, {}, QStringLiteral("app is not in a healthy state")};
-        if (!gate->acquire(event.cancel))
-            return AppReply{0,
-                            {},
-                            QStringLiteral("delivery cancelled while waiting for a slot "
-                                           "under --app-max-concurrency")};
-        const std::unique_ptr<AppGate, void (*)(AppGate *)> slot(gate.get(),
-                                                                 [](AppGate *g) { g->release(); });
+    const EventHandler deliver = [=](const BindingEvent &event) -> AppReply {
         if (!traffic->enabled()) { // nobody records traffic: the hot path builds no record
             AppReply reply = channel->deliver(route, event, timeout, nullptr);
             if (!reply.ok())
@@ -829,9 +818,36 @@ void Runtime::startInput(Instance &inst)
             logDeliveryFailure(*throttle, name, event, reply);
         return reply;
     };
+    // What every event passes first: a skip is only recorded; an unhealthy app gets nothing
+    // (daprd: "app is not in a healthy state"); --app-max-concurrency holds it for a slot. A
+    // delivery ends when its reader stops, as daprd cancels the Read context: an event without
+    // a cancel token of its binding's own gets the reader's.
+    auto readerStop = std::make_shared<std::stop_token>();
+    EventHandler handler = [=](const BindingEvent &event) -> AppReply {
+        if (!event.skipReason.isEmpty())
+            return recordSkipped(*traffic, *skipThrottle, name, type, route, event);
+        if (!gate->healthy.load(std::memory_order_relaxed))
+            return AppReply{0, {}, QStringLiteral("app is not in a healthy state")};
+        const bool ownCancel = event.cancel.stop_possible();
+        BindingEvent withCancel;
+        if (!ownCancel) {
+            withCancel = event;
+            withCancel.cancel = *readerStop;
+        }
+        const BindingEvent &e = ownCancel ? event : withCancel;
+        if (!gate->acquire(e.cancel))
+            return AppReply{0,
+                            {},
+                            QStringLiteral("delivery cancelled while waiting for a slot "
+                                           "under --app-max-concurrency")};
+        const std::unique_ptr<AppGate, void (*)(AppGate *)> slot(gate.get(),
+                                                                 [](AppGate *g) { g->release(); });
+        return deliver(e);
+    };
     QPointer<Runtime> self(this);
     const quint64 generation = inst.generation;
     inst.reader = std::make_unique<std::jthread>([=](std::stop_token stop) {
+        *readerStop = stop; // before read(): every delivery happens after this
         QString failure;
         try {
             Result<> r = input->read(handler, stop);

@@ -4,6 +4,7 @@
 // reading every input binding (daprd's StopReadingFromBindings); the next healthy probe
 // restarts them with a fresh OPTIONS probe. Against a real local app that goes unhealthy and
 // back, with a real cron binding.
+#include <atomic>
 #include <memory>
 
 #include <QElapsedTimer>
@@ -30,11 +31,12 @@ private Q_SLOTS:
     void pausesInputsWhileTheAppIsUnhealthy();
     void neverStartsInputsForAnAppThatIsNeverHealthy();
     void holdsDeliveriesAtAppMaxConcurrency();
+    void stopCancelsADeliveryTheAppNeverAnswers();
 
 private:
     std::unique_ptr<Sidecar> start(quint16 appPort, const QTemporaryDir &dir,
                                    bool healthChecks = true, int maxConcurrency = -1);
-    static QString subscription(const Sidecar &rt);
+    static QString subscription(const Sidecar &rt, const QString &name = QStringLiteral("tick"));
 
     BindingRegistry m_registry;
     TrafficStream m_traffic{100000};
@@ -43,6 +45,7 @@ private:
 void tst_AppHealth::initTestCase()
 {
     registerBuiltinBindings(m_registry);
+    registerLoopbackBinding(m_registry);
 }
 
 std::unique_ptr<Sidecar> tst_AppHealth::start(quint16 appPort, const QTemporaryDir &dir,
@@ -70,10 +73,10 @@ std::unique_ptr<Sidecar> tst_AppHealth::start(quint16 appPort, const QTemporaryD
     return rt;
 }
 
-QString tst_AppHealth::subscription(const Sidecar &rt)
+QString tst_AppHealth::subscription(const Sidecar &rt, const QString &name)
 {
     for (const ComponentStatus &c : rt.components()) {
-        if (c.name == u"tick"_s)
+        if (c.name == name)
             return c.subscription;
     }
     return u"<no component>"_s;
@@ -152,6 +155,47 @@ void tst_AppHealth::holdsDeliveriesAtAppMaxConcurrency()
     QElapsedTimer t;
     t.start();
     rt->stopAndWait(); // the waiting ticks and the one in flight are cancelled
+    QVERIFY2(t.elapsed() < 3000, qPrintable(QString::number(t.elapsed())));
+}
+
+// daprd cancels the Read context, and with it the deliveries in flight, when it stops reading:
+// a binding that sets no cancel token of its own (the loopback here) is stopped promptly too,
+// not after the 60 s delivery timeout.
+void tst_AppHealth::stopCancelsADeliveryTheAppNeverAnswers()
+{
+    QTemporaryDir dir;
+    QFile f(dir.filePath(u"events.yaml"_s));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: events\nspec:\n"
+            "  type: bindings.loopback\n  metadata:\n  - name: capacity\n    value: 5\n");
+    f.close();
+    TestApp app;
+    const quint16 port = app.start();
+    app.answer("OPTIONS", "/events", 200);
+    app.answer("POST", "/events", -1); // never answers
+    RuntimeOptions o;
+    o.httpPort = 0;
+    o.appPort = port;
+    o.resourcesPaths = {dir.path()};
+    Sidecar rt(o, m_registry, m_traffic);
+    QVERIFY(rt.startAndWait());
+    QTRY_VERIFY(subscription(rt, u"events"_s).startsWith(u"reading"_s));
+    std::atomic<bool> sent{false};
+    QMetaObject::invokeMethod(
+        rt.runtime(),
+        [&] {
+            OutputEntry out = rt.runtime()->output(u"events"_s);
+            InvokeRequest rq;
+            rq.operation = u"create"_s;
+            rq.data = "{}";
+            out.binding->invoke(rq, [&sent](InvokeResult r) { sent = r.result.has_value(); });
+        },
+        Qt::BlockingQueuedConnection);
+    QTRY_VERIFY(sent.load());
+    QTRY_COMPARE(app.count("POST", "/events"), 1);
+    QElapsedTimer t;
+    t.start();
+    rt.stopAndWait();
     QVERIFY2(t.elapsed() < 3000, qPrintable(QString::number(t.elapsed())));
 }
 
