@@ -1,22 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
-// binderyd: the headless Bindery runtime. Takes daprd's flag names so apps and the official
-// Dapr SDKs work against it unchanged.
+// binderyd: the headless Bindery runtime. Takes daprd 1.18's flags (app/daprd_flags.h), so apps,
+// the official Dapr SDKs and the Dapr CLI (`dapr run` with binderyd installed as its daprd) work
+// against it unchanged (issue 18).
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <thread>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QDateTime>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QLocalServer>
+#include <QLocalSocket>
 #include <QLoggingCategory>
 #include <QSocketNotifier>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
 
+#include "app/daprd_flags.h"
 #include "core/binding_registry.h"
+#include "core/go_time.h"
 #include "core/host/sidecar.h"
+#include "core/http_client.h"
 #include "core/traffic.h"
 #include "core/traffic_log.h"
 
@@ -26,11 +36,51 @@ int g_signalPipe[2] = {-1, -1};
 int g_minLevel = 1; // 0 debug, 1 info, 2 warning, 3 error
 bool g_json = false;
 QString g_appId;
+QString g_instance;
+QString g_version;
+FILE *g_out = stdout;
 
 void onSignal(int)
 {
     const char c = 1;
     [[maybe_unused]] const ssize_t n = ::write(g_signalPipe[1], &c, 1);
+}
+
+// daprd's log line (dapr/kit's logrus formatter): JSON keys in logrus' sorted order, or
+// logrus' text form; `time` is RFC 3339 with nanoseconds and the local zone.
+QByteArray formatLine(const char *level, const QString &message, const QString &scope)
+{
+    const QString time = bindery::core::goRfc3339NanoLocal(bindery::core::nowUnixNs());
+    if (g_json) {
+        nlohmann::ordered_json j;
+        if (!g_appId.isEmpty())
+            j["app_id"] = g_appId.toStdString();
+        j["instance"] = g_instance.toStdString();
+        j["level"] = level;
+        j["msg"] = message.toStdString();
+        j["scope"] = scope.toStdString();
+        j["time"] = time.toStdString();
+        j["type"] = "log";
+        j["ver"] = g_version.toStdString();
+        return QByteArray::fromStdString(
+            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    QString escaped = message;
+    escaped.replace(u'\\', QStringLiteral("\\\\")).replace(u'"', QStringLiteral("\\\""));
+    QString line = QStringLiteral("time=\"%1\" level=%2 msg=\"%3\"")
+                       .arg(time, QString::fromLatin1(level), escaped);
+    if (!g_appId.isEmpty())
+        line += QStringLiteral(" app_id=") + g_appId;
+    line += QStringLiteral(" instance=%1 scope=%2 type=log ver=%3")
+                .arg(g_instance, scope, g_version);
+    return line.toUtf8();
+}
+
+void writeLine(QByteArray line)
+{
+    line += '\n';
+    std::fwrite(line.constData(), 1, static_cast<size_t>(line.size()), g_out);
+    std::fflush(g_out);
 }
 
 void messageHandler(QtMsgType type, const QMessageLogContext &context, const QString &message)
@@ -61,28 +111,50 @@ void messageHandler(QtMsgType type, const QMessageLogContext &context, const QSt
     }
     if (level < g_minLevel)
         return;
-    const QString time = QDateTime::currentDateTime().toString(Qt::ISODateWithMs);
-    const QString scope = QString::fromLatin1(context.category ? context.category : "default");
-    QByteArray line;
-    if (g_json) {
-        nlohmann::ordered_json j;
-        j["time"] = time.toStdString();
-        j["level"] = name;
-        j["msg"] = message.toStdString();
-        j["scope"] = scope.toStdString();
-        j["app_id"] = g_appId.toStdString();
-        j["type"] = "log";
-        line = QByteArray::fromStdString(
-            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    } else {
-        line = QStringLiteral("time=\"%1\" level=%2 msg=\"%3\" app_id=%4 scope=%5")
-                   .arg(time, QString::fromLatin1(name),
-                        QString(message).replace(u'"', QStringLiteral("\\\"")), g_appId, scope)
-                   .toUtf8();
+    const bool named = context.category && std::strcmp(context.category, "default") != 0;
+    writeLine(formatLine(
+        name, message, named ? QString::fromLatin1(context.category) : QStringLiteral("binderyd")));
+}
+
+int fatal(const QString &message)
+{
+    writeLine(formatLine("fatal", message, QStringLiteral("binderyd")));
+    return 1;
+}
+
+// daprd --wait: poll the local sidecar's /v1.0/healthz/outbound until it answers 2xx (60 s).
+int waitForOutbound(int port)
+{
+    const QByteArray head
+        = "GET /v1.0/healthz/outbound HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port)
+          + "\r\nUser-Agent: Go-http-client/1.1\r\n\r\n";
+    std::fprintf(stderr,
+                 "Waiting for Dapr to be outbound ready (timeout: 60 seconds): "
+                 "url=http://localhost:%d/v1.0/healthz/outbound\n",
+                 port);
+    QElapsedTimer timer;
+    timer.start();
+    qint64 lastPrint = -1000;
+    QString error;
+    while (timer.elapsed() < 60000) {
+        bindery::core::HttpConnection connection("127.0.0.1", static_cast<quint16>(port));
+        bindery::core::HttpResponse response;
+        if (connection.request(head, {}, 500, &response, &error)) {
+            if (response.status >= 200 && response.status < 300) {
+                std::fprintf(stderr, "Dapr is outbound ready!\n");
+                return 0;
+            }
+            error = QStringLiteral("HTTP status code %1").arg(response.status);
+        }
+        if (timer.elapsed() - lastPrint >= 1000) {
+            lastPrint = timer.elapsed();
+            std::fprintf(stderr, "Dapr outbound NOT ready yet: %s\n", qPrintable(error));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    line += '\n';
-    std::fwrite(line.constData(), 1, static_cast<size_t>(line.size()), stderr);
-    std::fflush(stderr);
+    std::fprintf(stderr, "timeout waiting for Dapr to become outbound ready. Last error: %s\n",
+                 qPrintable(error));
+    return 1;
 }
 
 } // namespace
@@ -94,160 +166,166 @@ int main(int argc, char *argv[])
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("binderyd"));
     QCoreApplication::setApplicationVersion(QStringLiteral(BINDERY_VERSION));
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    g_instance = QString::fromLocal8Bit(host);
+    g_version = bindery::core::RuntimeOptions().runtimeVersion;
 
-    QCommandLineParser parser;
-    parser.setApplicationDescription(
-        QStringLiteral("Bindery's headless Dapr-compatible bindings runtime."));
-    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption appId(QStringLiteral("app-id"), QStringLiteral("The app's id."),
-                                   QStringLiteral("id"), QStringLiteral("bindery"));
-    const QCommandLineOption appPort(
-        QStringLiteral("app-port"),
-        QStringLiteral("The port the app listens on (enables input bindings)."),
-        QStringLiteral("port"));
-    const QCommandLineOption appAddress(QStringLiteral("app-channel-address"),
-                                        QStringLiteral("The app's address."),
-                                        QStringLiteral("address"), QStringLiteral("127.0.0.1"));
-    const QCommandLineOption httpPort(QStringLiteral("dapr-http-port"),
-                                      QStringLiteral("HTTP API port."), QStringLiteral("port"),
-                                      QStringLiteral("3500"));
-    const QCommandLineOption listen(QStringLiteral("dapr-listen-addresses"),
-                                    QStringLiteral("Comma-separated addresses the API binds to."),
-                                    QStringLiteral("addresses"), QStringLiteral("127.0.0.1"));
-    const QCommandLineOption resources(
-        QStringLiteral("resources-path"),
-        QStringLiteral("A folder of component YAML files (repeatable)."), QStringLiteral("path"));
-    const QCommandLineOption components(QStringLiteral("components-path"),
-                                        QStringLiteral("Deprecated alias of --resources-path."),
-                                        QStringLiteral("path"));
-    const QCommandLineOption logLevel(QStringLiteral("log-level"),
-                                      QStringLiteral("debug, info, warn, error or fatal."),
-                                      QStringLiteral("level"), QStringLiteral("info"));
-    const QCommandLineOption logJson(QStringLiteral("log-as-json"),
-                                     QStringLiteral("Log as JSON lines."));
-    const QCommandLineOption maxBody(QStringLiteral("max-body-size"),
-                                     QStringLiteral("Largest request body, e.g. 4Mi."),
-                                     QStringLiteral("size"), QStringLiteral("4Mi"));
-    const QCommandLineOption probeTimeout(QStringLiteral("app-binding-options-timeout"),
-                                          QStringLiteral("Timeout of the OPTIONS probe, e.g. 3s."),
-                                          QStringLiteral("duration"), QStringLiteral("3s"));
-    const QCommandLineOption trafficLog(
-        QStringLiteral("traffic-log"),
-        QStringLiteral("Write every exchange to FILE as JSON Lines."), QStringLiteral("file"));
-    parser.addOptions({appId, appPort, appAddress, httpPort, listen, resources, components,
-                       logLevel, logJson, maxBody, probeTimeout, trafficLog});
-    // daprd flags the `dapr` CLI passes that a bindings-only runtime has no use for.
-    QList<QCommandLineOption> ignored;
-    for (const char *flag :
-         {"dapr-grpc-port", "dapr-internal-grpc-port", "metrics-port", "placement-host-address",
-          "scheduler-host-address", "config", "app-protocol", "app-max-concurrency",
-          "dapr-http-max-request-size", "dapr-http-read-buffer-size", "profile-port",
-          "dapr-graceful-shutdown-seconds", "app-health-check-path", "app-health-probe-interval",
-          "app-health-probe-timeout", "app-health-threshold", "mode", "dapr-public-port"}) {
-        ignored.append(QCommandLineOption(
-            QString::fromLatin1(flag), QStringLiteral("Accepted for daprd compatibility; ignored."),
-            QStringLiteral("value")));
+    QStringList args = QCoreApplication::arguments();
+    args.removeFirst();
+    // A refused command line is still reported in the format asked for.
+    for (const QString &a : std::as_const(args)) {
+        if (a == QStringLiteral("--log-as-json") || a == QStringLiteral("-log-as-json")
+            || a == QStringLiteral("--log-as-json=true"))
+            g_json = true;
     }
-    for (const char *flag : {"enable-metrics", "enable-profiling", "enable-app-health-check",
-                             "enable-mtls", "enable-api-logging"}) {
-        QCommandLineOption o(QString::fromLatin1(flag),
-                             QStringLiteral("Accepted for daprd compatibility; ignored."));
-        ignored.append(o);
-    }
-    parser.addOptions(ignored);
-    parser.process(app);
-
-    const QString level = parser.value(logLevel).toLower();
-    g_minLevel = level == QStringLiteral("debug")                                        ? 0
-                 : level == QStringLiteral("warn") || level == QStringLiteral("warning") ? 2
-                 : level == QStringLiteral("error") || level == QStringLiteral("fatal")  ? 3
-                                                                                         : 1;
-    g_json = parser.isSet(logJson);
-    g_appId = parser.value(appId);
     qInstallMessageHandler(messageHandler);
+    const bindery::Result<bindery::app::ParsedFlags> parsed = bindery::app::parseFlags(args);
+    if (!parsed)
+        return fatal(parsed.error().message);
+    bindery::Result<bindery::app::BinderydConfig> configured = bindery::app::configure(*parsed);
+    if (!configured)
+        return fatal(configured.error().message);
+    bindery::app::BinderydConfig &config = *configured;
+    bindery::core::RuntimeOptions &options = config.options;
+    options.failFast = true;
+
+    switch (config.action) {
+    case bindery::app::BinderydConfig::Action::Help:
+        std::fputs(qPrintable(bindery::app::usage()), stdout);
+        return 0;
+    case bindery::app::BinderydConfig::Action::Version:
+        // The Dapr CLI reads this as the runtime's semantic version (issue 18).
+        std::printf("%s\n", qPrintable(options.runtimeVersion));
+        return 0;
+    case bindery::app::BinderydConfig::Action::BuildInfo:
+        std::printf("Version: %s\nGit Commit: \nGit Version: binderyd-%s\n",
+                    qPrintable(options.runtimeVersion), BINDERY_VERSION);
+        return 0;
+    case bindery::app::BinderydConfig::Action::Wait: return waitForOutbound(options.httpPort);
+    case bindery::app::BinderydConfig::Action::Run: break;
+    }
+
+    g_minLevel = config.logLevel;
+    g_json = config.logJson;
+    g_appId = options.appId;
+    if (!config.logFile.isEmpty()) {
+        g_out = std::fopen(QFile::encodeName(config.logFile).constData(), "a");
+        if (!g_out) {
+            g_out = stdout;
+            return fatal(QStringLiteral("--log-file: cannot open '%1'").arg(config.logFile));
+        }
+    }
     QLoggingCategory::setFilterRules(g_minLevel == 0 ? QStringLiteral("bindery.*.debug=true")
                                                      : QString());
-
-    auto die = [](const QString &message) {
-        qCritical().noquote() << message;
-        return 1;
-    };
-
-    bindery::core::RuntimeOptions options;
-    options.appId = parser.value(appId);
-    options.appChannelAddress = parser.value(appAddress);
-    options.failFast = true;
-    bool ok = true;
-    if (parser.isSet(appPort)) {
-        options.appPort = parser.value(appPort).toInt(&ok);
-        if (!ok || options.appPort <= 0 || options.appPort > 65535)
-            return die(
-                QStringLiteral("--app-port: '%1' is not a port number").arg(parser.value(appPort)));
-    }
-    options.httpPort = parser.value(httpPort).toInt(&ok);
-    if (!ok || options.httpPort < 0 || options.httpPort > 65535)
-        return die(QStringLiteral("--dapr-http-port: '%1' is not a port number")
-                       .arg(parser.value(httpPort)));
-    options.listenAddresses = parser.value(listen).split(u',', Qt::SkipEmptyParts);
-    for (QString &a : options.listenAddresses)
-        a = a.trimmed();
-    options.resourcesPaths = parser.values(resources) + parser.values(components);
-    if (!bindery::core::parseByteSize(parser.value(maxBody), &options.maxBodySize)
-        || options.maxBodySize <= 0)
-        return die(QStringLiteral("--max-body-size: '%1' is not a size such as 4Mi")
-                       .arg(parser.value(maxBody)));
-    qint64 probeMs = 0;
-    if (!bindery::core::parseGoDuration(parser.value(probeTimeout), &probeMs) || probeMs <= 0)
-        return die(QStringLiteral("--app-binding-options-timeout: '%1' is not a duration")
-                       .arg(parser.value(probeTimeout)));
-    options.probeTimeoutMs = static_cast<int>(probeMs);
-    options.apiToken = qgetenv("DAPR_API_TOKEN");
-    options.appApiToken = qgetenv("APP_API_TOKEN");
-    for (const QCommandLineOption &o : ignored) {
-        if (parser.isSet(o))
-            qInfo().noquote() << QStringLiteral(
-                                     "flag --%1 is accepted for daprd compatibility and ignored")
-                                     .arg(o.names().first());
-    }
+    for (const QString &note : std::as_const(config.notes))
+        qInfo().noquote() << note;
 
     bindery::core::BindingRegistry registry;
     bindery::core::registerBuiltinBindings(registry);
     // Without --traffic-log nobody drains the tap: keep nothing rather than 200k records.
-    bindery::core::TrafficStream traffic(parser.isSet(trafficLog) ? 200000 : 0);
+    bindery::core::TrafficStream traffic(config.trafficLog.isEmpty() ? 0 : 200000);
     std::unique_ptr<bindery::core::TrafficLogWriter> writer;
-    if (parser.isSet(trafficLog)) {
-        writer
-            = std::make_unique<bindery::core::TrafficLogWriter>(traffic, parser.value(trafficLog));
+    if (!config.trafficLog.isEmpty()) {
+        writer = std::make_unique<bindery::core::TrafficLogWriter>(traffic, config.trafficLog);
         if (auto r = writer->start(); !r)
-            return die(r.error().message);
+            return fatal(r.error().message);
     }
 
-    qInfo().noquote() << QStringLiteral(
-                             "starting binderyd %1 (Dapr-compatible bindings runtime), app id '%2'")
-                             .arg(QCoreApplication::applicationVersion(), options.appId);
+    qInfo().noquote() << QStringLiteral("starting binderyd %1 (Dapr-compatible bindings runtime "
+                                        "%2), app id '%3'")
+                             .arg(QCoreApplication::applicationVersion(), options.runtimeVersion,
+                                  options.appId);
     bindery::core::Sidecar sidecar(options, registry, traffic);
     if (!sidecar.startAndWait())
-        return die(QStringLiteral("fatal: %1").arg(sidecar.lastError()));
+        return fatal(QStringLiteral("fatal: %1").arg(sidecar.lastError()));
     qInfo().noquote() << QStringLiteral("binderyd started in %1 ms; API at %2")
                              .arg(startTimer.elapsed())
                              .arg(sidecar.apiAddress());
 
+    // The Dapr CLI waits up to a minute for something to listen on --dapr-grpc-port before it
+    // calls a run without an app "up" (cli cmd/run.go). Bindery serves no gRPC API yet: it holds
+    // the port and closes every connection at once, so a gRPC client fails fast instead of
+    // hanging. A gRPC API, when it lands, listens here instead.
+    QList<QTcpServer *> grpcHolders;
+    if (config.grpcPort > 0) {
+        for (const QString &address : std::as_const(options.listenAddresses)) {
+            auto *holder = new QTcpServer(&app);
+            QObject::connect(holder, &QTcpServer::newConnection, holder, [holder]() {
+                while (QTcpSocket *s = holder->nextPendingConnection()) {
+                    s->abort();
+                    s->deleteLater();
+                }
+            });
+            if (holder->listen(QHostAddress(address), static_cast<quint16>(config.grpcPort)))
+                grpcHolders << holder;
+            else
+                qWarning().noquote() << QStringLiteral("--dapr-grpc-port %1 on %2: %3")
+                                            .arg(config.grpcPort)
+                                            .arg(address, holder->errorString());
+        }
+    }
+    if (!options.unixDomainSocket.isEmpty()) {
+        auto *holder = new QLocalServer(&app);
+        QObject::connect(holder, &QLocalServer::newConnection, holder, [holder]() {
+            while (QLocalSocket *s = holder->nextPendingConnection()) {
+                s->abort();
+                s->deleteLater();
+            }
+        });
+        const QString path
+            = QStringLiteral("%1/dapr-%2-grpc.socket").arg(options.unixDomainSocket, options.appId);
+        QLocalServer::removeServer(path);
+        if (!holder->listen(path))
+            qWarning().noquote()
+                << QStringLiteral("gRPC socket %1: %2").arg(path, holder->errorString());
+    }
+
+    const qint64 blockMs = config.blockShutdownMs;
     if (::pipe(g_signalPipe) == 0) {
         std::signal(SIGINT, onSignal);
         std::signal(SIGTERM, onSignal);
         auto *notifier = new QSocketNotifier(g_signalPipe[0], QSocketNotifier::Read, &app);
-        QObject::connect(notifier, &QSocketNotifier::activated, &app, [&]() {
+        QObject::connect(notifier, &QSocketNotifier::activated, &app, [&, blockMs]() {
             char c = 0;
             [[maybe_unused]] const ssize_t n = ::read(g_signalPipe[0], &c, 1);
-            qInfo().noquote() << QStringLiteral("received signal, shutting down");
-            QCoreApplication::quit();
+            if (blockMs <= 0) {
+                qInfo().noquote() << QStringLiteral("received signal, shutting down");
+                QCoreApplication::quit();
+                return;
+            }
+            // daprd's --dapr-block-shutdown-duration: keep serving until the time is up or the
+            // app reports unhealthy, whichever comes first; a second signal stops at once.
+            qInfo().noquote() << QStringLiteral("Blocking graceful shutdown for %1 ms or until "
+                                                "app reports unhealthy...")
+                                     .arg(blockMs);
+            notifier->disconnect();
+            QObject::connect(notifier, &QSocketNotifier::activated, &app,
+                             [] { QCoreApplication::quit(); });
+            auto *poll = new QTimer(&app);
+            auto *elapsed = new QElapsedTimer;
+            elapsed->start();
+            QObject::connect(poll, &QTimer::timeout, &app, [&sidecar, poll, elapsed, blockMs]() {
+                const bool unhealthy = !sidecar.runtime()->appHealthy();
+                if (elapsed->elapsed() < blockMs && !unhealthy)
+                    return;
+                qInfo().noquote() << (unhealthy ? QStringLiteral("app reported unhealthy, "
+                                                                 "shutting down")
+                                                : QStringLiteral("block shutdown duration "
+                                                                 "elapsed, shutting down"));
+                poll->stop();
+                delete elapsed;
+                QCoreApplication::quit();
+            });
+            poll->start(100);
         });
     }
     const int rc = QCoreApplication::exec();
     sidecar.stopAndWait();
     writer.reset();
     qInfo().noquote() << QStringLiteral("binderyd stopped");
+    if (g_out != stdout)
+        std::fclose(g_out);
+    g_out = stdout;
     return rc;
 }

@@ -39,6 +39,10 @@ public:
         = 0;
     /// Whether the app wants the events of this input binding (reference §2.2).
     virtual ProbeResult probe(const QString &bindingName, const QString &route, int timeoutMs) = 0;
+    /// daprd's app health probe (--enable-app-health-check): `status` 2xx means healthy; `path`
+    /// is --app-health-check-path (HTTP). Runs on the runtime's probe pool. The default says the
+    /// channel has none, which the runtime reports as unhealthy.
+    virtual ProbeResult healthProbe(const QString &path, int timeoutMs);
     /// "http://127.0.0.1:3000": for logs and the console.
     virtual QString address() const = 0;
     /// "http" or "grpc", as /v1.0/metadata reports it.

@@ -44,6 +44,13 @@ struct BindingEvent
     /// The binding knows the app may have seen this message before (a retry, or a record below
     /// what a crashed or revoked consumer had delivered). Shown in traffic as `redelivered`.
     bool redelivered = false;
+    /// Cancels the delivery while the app has not answered yet (e.g. the reader is stopping):
+    /// the app channel gives up within ~100 ms with an error. Default: never cancelled.
+    std::stop_token cancel;
+    /// Set when the binding dropped this event without delivering it (e.g. a cron tick skipped
+    /// at its bound of deliveries in flight): the runtime records and logs it, does not deliver
+    /// it, and answers with an error holding this reason.
+    QString skipReason;
 };
 
 /** @brief The app's answer to one delivery, as seen by the runtime. */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/http_app_channel.h"
 
+#include <cstring>
+
 #include <curl/curl.h>
 
 #include <QElapsedTimer>
@@ -92,7 +94,7 @@ void HttpAppChannel::release(HttpConnection *connection)
 }
 
 AppReply HttpAppChannel::post(const QString &route, const QByteArray &body, const Headers &metadata,
-                              int timeoutMs, Headers *responseHeaders)
+                              int timeoutMs, Headers *responseHeaders, std::stop_token cancel)
 {
     AppReply reply;
     // Each reader thread delivers to one route: remember its path instead of re-cleaning it.
@@ -153,12 +155,14 @@ AppReply HttpAppChannel::post(const QString &route, const QByteArray &body, cons
         head += value;
         head += "\r\n";
     }
-    head += "\r\n";
+    // Last, as Go's transport adds it (issue 9.14); a gzip answer is decoded below.
+    head += "Accept-Encoding: gzip\r\n\r\n";
 
     HttpConnection *connection = acquire();
     HttpResponse response;
     QString transportError;
-    const bool ok = connection->request(head, body, timeoutMs, &response, &transportError);
+    const bool ok
+        = connection->request(head, body, timeoutMs, &response, &transportError, std::move(cancel));
     release(connection);
     if (!ok) {
         reply.error = QStringLiteral("error invoking app: Post \"%1%2\": %3")
@@ -166,12 +170,30 @@ AppReply HttpAppChannel::post(const QString &route, const QByteArray &body, cons
         return reply;
     }
     reply.status = response.status;
-    reply.body = std::move(response.body);
+    // Go's transport decodes the gzip answer it asked for and drops Content-Encoding and
+    // Content-Length; daprd then sees the plain body.
+    const bool gzipped = isGzipEncoded(response.headers);
+    if (gzipped) {
+        QString why;
+        if (!gunzip(response.body, &reply.body, &why)) {
+            reply.error = QStringLiteral("error invoking app: reading the answer of Post "
+                                         "\"%1%2\": %3")
+                              .arg(m_baseUrl, QString::fromUtf8(cachedPath), why);
+            return reply;
+        }
+    } else {
+        reply.body = std::move(response.body);
+    }
     if (responseHeaders) {
         responseHeaders->clear();
         responseHeaders->reserve(response.headers.size());
-        for (const auto &[k, v] : response.headers)
+        for (const auto &[k, v] : response.headers) {
+            if (gzipped
+                && (k.compare("Content-Encoding", Qt::CaseInsensitive) == 0
+                    || k.compare("Content-Length", Qt::CaseInsensitive) == 0))
+                continue;
             responseHeaders->append({QString::fromLatin1(k), QString::fromUtf8(v)});
+        }
     }
     if (reply.status < 200 || reply.status > 299) {
         reply.error
@@ -183,23 +205,27 @@ AppReply HttpAppChannel::post(const QString &route, const QByteArray &body, cons
     return reply;
 }
 
-ProbeResult HttpAppChannel::options(const QString &route, int timeoutMs)
+ProbeResult HttpAppChannel::curlProbe(const char *method, const QString &path, bool withToken,
+                                      int timeoutMs)
 {
     ProbeResult result;
-    const QString path = cleanRoute(route);
     const QByteArray url = (m_baseUrl + path).toUtf8();
+    // Go's client sends these; "Accept:" keeps libcurl's own "Accept: */*" off (issue 9.14).
     curl_slist *headers = nullptr;
-    headers = curl_slist_append(headers, "Content-Type: application/json");
+    if (std::strcmp(method, "OPTIONS") == 0)
+        headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "User-Agent: Go-http-client/1.1");
-    if (!m_token.isEmpty())
+    headers = curl_slist_append(headers, "Accept:");
+    if (withToken && !m_token.isEmpty())
         headers = curl_slist_append(headers, QByteArray("dapr-api-token: " + m_token).constData());
-    QByteArray body;
-    // Probes are rare: a handle of their own keeps the pooled POST handles untouched.
+    headers = curl_slist_append(headers, "Accept-Encoding: gzip");
+    QByteArray body; // read and ignored, as daprd drains it
+    // Probes are rare: a handle of their own keeps the pooled connections untouched.
     CURL *curl = curl_easy_init();
     curl_easy_setopt(curl, CURLOPT_URL, url.constData());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "OPTIONS");
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeoutMs));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, writeBody);
@@ -212,21 +238,41 @@ ProbeResult HttpAppChannel::options(const QString &route, int timeoutMs)
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-    if (rc != CURLE_OK) {
+    if (rc != CURLE_OK)
+        result.error = QString::fromUtf8(curl_easy_strerror(rc));
+    else
+        result.status = static_cast<int>(status);
+    return result;
+}
+
+ProbeResult HttpAppChannel::options(const QString &route, int timeoutMs)
+{
+    const QString path = cleanRoute(route);
+    ProbeResult result = curlProbe("OPTIONS", path, true, timeoutMs);
+    if (!result.error.isEmpty())
+        result.error = QStringLiteral("could not invoke OPTIONS method on input binding "
+                                      "subscription endpoint \"%1\": %2")
+                           .arg(path, result.error);
+    return result;
+}
+
+ProbeResult HttpAppChannel::healthProbe(const QString &path, int timeoutMs)
+{
+    // daprd's HealthProbe: GET <base><path>, no token; a network error is a failed probe.
+    ProbeResult result = curlProbe("GET", path, false, timeoutMs);
+    if (!result.error.isEmpty())
         result.error
-            = QStringLiteral("could not invoke OPTIONS method on input binding subscription "
-                             "endpoint \"%1\": %2")
-                  .arg(path, QString::fromUtf8(curl_easy_strerror(rc)));
-        return result;
-    }
-    result.status = static_cast<int>(status);
+            = QStringLiteral("Network error: Get \"%1%2\": %3").arg(m_baseUrl, path, result.error);
+    else if (result.status < 200 || result.status > 299)
+        result.error
+            = QStringLiteral("Health check failed with status code: %1").arg(result.status);
     return result;
 }
 
 AppReply HttpAppChannel::deliver(const QString &route, const BindingEvent &event, int timeoutMs,
                                  Headers *responseHeaders)
 {
-    return post(route, event.data, event.metadata, timeoutMs, responseHeaders);
+    return post(route, event.data, event.metadata, timeoutMs, responseHeaders, event.cancel);
 }
 
 ProbeResult HttpAppChannel::probe(const QString &bindingName, const QString &route, int timeoutMs)

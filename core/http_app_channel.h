@@ -32,17 +32,22 @@ public:
     AppReply deliver(const QString &route, const BindingEvent &event, int timeoutMs,
                      Headers *responseHeaders) override;
     ProbeResult probe(const QString &bindingName, const QString &route, int timeoutMs) override;
+    /// GET <app><path>: healthy on 2xx; `error` holds daprd's reason otherwise.
+    ProbeResult healthProbe(const QString &path, int timeoutMs) override;
     QString address() const override { return m_baseUrl; }
     QString protocol() const override { return QStringLiteral("http"); }
 
     /// POSTs an event as daprd does (reference §2.3). `responseHeaders` may be null.
+    /// `cancel` ends the wait for the answer early (within ~100 ms) with an error.
     AppReply post(const QString &route, const QByteArray &body, const Headers &metadata,
-                  int timeoutMs, Headers *responseHeaders = nullptr);
+                  int timeoutMs, Headers *responseHeaders = nullptr, std::stop_token cancel = {});
     /// The subscription probe: OPTIONS /route, 2xx or 405 = subscribed (reference §2.2).
     ProbeResult options(const QString &route, int timeoutMs);
     QString baseUrl() const { return m_baseUrl; }
 
 private:
+    /// One blocking libcurl request with Go's client headers; `error` holds curl's reason.
+    ProbeResult curlProbe(const char *method, const QString &path, bool withToken, int timeoutMs);
     HttpConnection *acquire();
     void release(HttpConnection *connection);
 

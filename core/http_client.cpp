@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <zlib.h>
 
 namespace bindery::core {
 
@@ -89,8 +90,7 @@ bool HttpConnection::ensureConnected(qint64 deadline, QString *error)
         }
         int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
         if (rc != 0 && errno == EINPROGRESS) {
-            pollfd p{fd, POLLOUT, 0};
-            rc = ::poll(&p, 1, std::min(remaining(deadline), 3000));
+            rc = waitReady(fd, POLLOUT, std::min(deadline, nowMs() + 3000));
             if (rc == 1) {
                 int soerr = 0;
                 socklen_t len = sizeof soerr;
@@ -98,7 +98,7 @@ bool HttpConnection::ensureConnected(qint64 deadline, QString *error)
                 errno = soerr;
                 rc = soerr == 0 ? 0 : -1;
             } else {
-                errno = rc == 0 ? ETIMEDOUT : errno;
+                errno = rc == 0 ? ETIMEDOUT : rc == -2 ? ECANCELED : errno;
                 rc = -1;
             }
         }
@@ -132,10 +132,11 @@ bool HttpConnection::sendAll(const char *data, qsizetype size, qint64 deadline, 
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            pollfd p{m_fd, POLLOUT, 0};
-            const int rc = ::poll(&p, 1, remaining(deadline));
+            const int rc = waitReady(m_fd, POLLOUT, deadline);
             if (rc <= 0) {
-                *error = rc == 0 ? QStringLiteral("timeout sending the request") : sysError("poll");
+                *error = rc == 0    ? QStringLiteral("timeout sending the request")
+                         : rc == -2 ? QStringLiteral("request cancelled")
+                                    : sysError("poll");
                 return false;
             }
             continue;
@@ -179,15 +180,18 @@ bool HttpConnection::sendBoth(const QByteArray &head, const QByteArray &body, qi
 int HttpConnection::fill(qint64 deadline, QString *error)
 {
     char chunk[16384];
+    auto waitForAnswer = [&]() {
+        const int rc = waitReady(m_fd, POLLIN, deadline);
+        if (rc <= 0)
+            *error = rc == 0    ? QStringLiteral("timeout awaiting response headers")
+                     : rc == -2 ? QStringLiteral("request cancelled while awaiting the answer")
+                                : sysError("poll");
+        return rc > 0;
+    };
     if (m_awaitingAnswer) {
         m_awaitingAnswer = false;
-        pollfd p{m_fd, POLLIN, 0};
-        const int rc = ::poll(&p, 1, remaining(deadline));
-        if (rc <= 0) {
-            *error
-                = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
+        if (!waitForAnswer())
             return -1;
-        }
     }
     for (;;) {
         const ssize_t n = ::recv(m_fd, chunk, sizeof chunk, 0);
@@ -203,20 +207,31 @@ int HttpConnection::fill(qint64 deadline, QString *error)
             *error = sysError("read");
             return -1;
         }
-        pollfd p{m_fd, POLLIN, 0};
-        const int rc = ::poll(&p, 1, remaining(deadline));
-        if (rc <= 0) {
-            *error
-                = rc == 0 ? QStringLiteral("timeout awaiting response headers") : sysError("poll");
+        if (!waitForAnswer())
             return -1;
-        }
+    }
+}
+
+int HttpConnection::waitReady(int fd, short events, qint64 deadline)
+{
+    for (;;) {
+        if (m_cancel.stop_requested())
+            return -2;
+        const int left = remaining(deadline);
+        const bool sliced = m_cancel.stop_possible() && left > 100;
+        pollfd p{fd, events, 0};
+        const int rc = ::poll(&p, 1, sliced ? 100 : left);
+        if ((rc < 0 && errno == EINTR) || (rc == 0 && sliced))
+            continue;
+        return rc;
     }
 }
 
 bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int timeoutMs,
-                             HttpResponse *response, QString *error)
+                             HttpResponse *response, QString *error, std::stop_token cancel)
 {
     const qint64 deadline = nowMs() + timeoutMs;
+    m_cancel = std::move(cancel);
     auto failWith = [&](const QString &why) {
         *error = why;
         closeSocket();
@@ -243,50 +258,16 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
                         ? QStringLiteral("EOF: the app closed the connection without answering")
                         : QStringLiteral("malformed HTTP response: unexpected EOF in headers"));
         }
-        const QByteArrayView headBytes(m_buffer.constData(), headerEnd);
-        qsizetype lineEnd = headBytes.indexOf('\n');
-        if (lineEnd < 0)
-            lineEnd = headBytes.size();
-        const QByteArrayView statusLine = headBytes.first(lineEnd).trimmed();
-        auto shownStatus = [&statusLine] { // only on the error paths: no allocation per response
-            return QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())));
-        };
-        if (!statusLine.startsWith("HTTP/1.") || statusLine.size() < 12)
-            return failWith(QStringLiteral("malformed HTTP response: '%1'").arg(shownStatus()));
-        const bool http10 = statusLine.startsWith("HTTP/1.0");
-        bool ok = false;
-        const int status = statusLine.sliced(9, 3).toInt(&ok);
-        if (!ok)
-            return failWith(QStringLiteral("malformed HTTP status line: '%1'").arg(shownStatus()));
+        ResponseHead parsed;
+        QString why;
+        if (!parseResponseHead(QByteArrayView(m_buffer.constData(), headerEnd), &parsed, &why))
+            return failWith(why);
+        const int status = parsed.status;
         response->status = status;
-        response->headers.clear();
-        qint64 contentLength = -1;
-        bool chunked = false;
-        bool closeAfter = http10;
-        for (qsizetype pos = lineEnd + 1; pos < headBytes.size();) {
-            qsizetype next = headBytes.indexOf('\n', pos);
-            if (next < 0)
-                next = headBytes.size();
-            const QByteArrayView l = headBytes.sliced(pos, next - pos);
-            pos = next + 1;
-            const qsizetype colon = l.indexOf(':');
-            if (colon <= 0)
-                continue;
-            const QByteArrayView key = l.first(colon).trimmed();
-            const QByteArrayView value = l.sliced(colon + 1).trimmed();
-            response->headers.append({key.toByteArray(), value.toByteArray()});
-            if (key.compare("Content-Length", Qt::CaseInsensitive) == 0)
-                contentLength = value.toLongLong();
-            else if (key.compare("Transfer-Encoding", Qt::CaseInsensitive) == 0)
-                chunked = value.toByteArray().toLower().contains("chunked");
-            else if (key.compare("Connection", Qt::CaseInsensitive) == 0) {
-                const QByteArray v = value.toByteArray().toLower();
-                if (v.contains("close"))
-                    closeAfter = true;
-                else if (v.contains("keep-alive"))
-                    closeAfter = false;
-            }
-        }
+        response->headers = std::move(parsed.headers);
+        const qint64 contentLength = parsed.contentLength;
+        const bool chunked = parsed.chunked;
+        bool closeAfter = parsed.closeAfter;
         m_buffer.remove(0, headerEnd + 4);
         if (status >= 100 && status < 200 && status != 101)
             continue; // interim response: the real one follows
@@ -361,6 +342,105 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
             closeSocket();
         return true;
     }
+}
+
+bool parseResponseHead(QByteArrayView head, ResponseHead *out, QString *error)
+{
+    qsizetype lineEnd = head.indexOf('\n');
+    if (lineEnd < 0)
+        lineEnd = head.size();
+    const QByteArrayView statusLine = head.first(lineEnd).trimmed();
+    auto shownStatus = [&statusLine] { // only on the error paths: no allocation per response
+        return QString::fromLatin1(statusLine.first(qMin<qsizetype>(80, statusLine.size())));
+    };
+    if (!statusLine.startsWith("HTTP/1.") || statusLine.size() < 12) {
+        *error = QStringLiteral("malformed HTTP response: '%1'").arg(shownStatus());
+        return false;
+    }
+    bool ok = false;
+    out->status = statusLine.sliced(9, 3).toInt(&ok);
+    if (!ok) {
+        *error = QStringLiteral("malformed HTTP status line: '%1'").arg(shownStatus());
+        return false;
+    }
+    out->reason = statusLine.size() > 13 ? statusLine.sliced(13).toByteArray() : QByteArray();
+    out->headers.clear();
+    out->contentLength = -1;
+    out->chunked = false;
+    out->closeAfter = statusLine.startsWith("HTTP/1.0");
+    for (qsizetype pos = lineEnd + 1; pos < head.size();) {
+        qsizetype next = head.indexOf('\n', pos);
+        if (next < 0)
+            next = head.size();
+        const QByteArrayView l = head.sliced(pos, next - pos);
+        pos = next + 1;
+        const qsizetype colon = l.indexOf(':');
+        if (colon <= 0)
+            continue;
+        const QByteArrayView key = l.first(colon).trimmed();
+        const QByteArrayView value = l.sliced(colon + 1).trimmed();
+        out->headers.append({key.toByteArray(), value.toByteArray()});
+        if (key.compare("Content-Length", Qt::CaseInsensitive) == 0)
+            out->contentLength = value.toLongLong();
+        else if (key.compare("Transfer-Encoding", Qt::CaseInsensitive) == 0)
+            out->chunked = value.toByteArray().toLower().contains("chunked");
+        else if (key.compare("Connection", Qt::CaseInsensitive) == 0) {
+            const QByteArray v = value.toByteArray().toLower();
+            if (v.contains("close"))
+                out->closeAfter = true;
+            else if (v.contains("keep-alive"))
+                out->closeAfter = false;
+        }
+    }
+    return true;
+}
+
+bool isGzipEncoded(const QList<QPair<QByteArray, QByteArray>> &headers)
+{
+    for (const auto &[k, v] : headers) {
+        if (k.compare("Content-Encoding", Qt::CaseInsensitive) == 0)
+            return v.trimmed().compare("gzip", Qt::CaseInsensitive) == 0;
+    }
+    return false;
+}
+
+bool gunzip(QByteArrayView in, QByteArray *out, QString *error, qint64 maxBytes)
+{
+    out->clear();
+    z_stream z{};
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { // 16: gzip wrapper only
+        *error = QStringLiteral("gzip: cannot start the decoder");
+        return false;
+    }
+    z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    char chunk[16384];
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+        z.next_out = reinterpret_cast<Bytef *>(chunk);
+        z.avail_out = sizeof chunk;
+        rc = inflate(&z, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            // Go's compress/gzip wording for the two common cases.
+            const QByteArray why = z.msg ? QByteArray(z.msg) : QByteArray("invalid data");
+            if (rc == Z_BUF_ERROR)
+                *error = QStringLiteral("unexpected EOF");
+            else if (why == "incorrect header check")
+                *error = QStringLiteral("gzip: invalid header");
+            else
+                *error = QStringLiteral("gzip: ") + QString::fromLatin1(why);
+            inflateEnd(&z);
+            return false;
+        }
+        out->append(chunk, static_cast<qsizetype>(sizeof chunk - z.avail_out));
+        if (maxBytes >= 0 && out->size() > maxBytes) {
+            *error = QStringLiteral("gzip: decoded body larger than %1 bytes").arg(maxBytes);
+            inflateEnd(&z);
+            return false;
+        }
+    }
+    inflateEnd(&z);
+    return true;
 }
 
 } // namespace bindery::core

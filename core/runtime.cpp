@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 
 #include <QFileInfo>
@@ -71,6 +72,40 @@ struct Runtime::Instance
     quint64 generation = 0;
 };
 
+// What every delivery checks first: whether the health checks found the app healthy (daprd's
+// app channel answers "app is not in a healthy state" otherwise) and a slot under
+// --app-max-concurrency (daprd's channel semaphore). Shared with the delivery handlers.
+struct Runtime::AppGate
+{
+    std::atomic<bool> healthy{true};
+    int max = -1; ///< <= 0: no limit
+    std::mutex mutex;
+    std::condition_variable_any freed;
+    int inFlight = 0;
+
+    /// Waits for a slot; false when `cancel` stopped the wait.
+    bool acquire(const std::stop_token &cancel)
+    {
+        if (max <= 0)
+            return true;
+        std::unique_lock lock(mutex);
+        if (!freed.wait(lock, cancel, [this] { return inFlight < max; }))
+            return false;
+        ++inFlight;
+        return true;
+    }
+    void release()
+    {
+        if (max <= 0)
+            return;
+        {
+            std::lock_guard lock(mutex);
+            --inFlight;
+        }
+        freed.notify_one();
+    }
+};
+
 namespace {
 
 // Throttles a repeated warning to one line a second, counting what it held back.
@@ -98,16 +133,49 @@ private:
     std::atomic<int> m_suppressed{0};
 };
 
-void logDeliveryFailure(LogThrottle &throttle, const QString &name, const BindingEvent &event,
-                        const AppReply &reply)
+// A warning at most once a second per throttle, saying how many it held back.
+void logThrottled(LogThrottle &throttle, const QString &text)
 {
     int suppressed = 0;
     if (throttle.allow(&suppressed)) {
         qCWarning(lcRuntime).noquote()
-            << QStringLiteral("error delivering event of binding %1 to the app (%2): %3%4")
-                   .arg(name, failureOutcome(event, reply), reply.error,
-                        suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed) : QString());
+            << text + (suppressed ? QStringLiteral(" (+%1 similar)").arg(suppressed) : QString());
     }
+}
+
+void logDeliveryFailure(LogThrottle &throttle, const QString &name, const BindingEvent &event,
+                        const AppReply &reply)
+{
+    logThrottled(throttle,
+                 QStringLiteral("error delivering event of binding %1 to the app (%2): %3")
+                     .arg(name, failureOutcome(event, reply), reply.error));
+}
+
+// A tick or record the binding dropped before delivery (e.g. cron at its bound of deliveries in
+// flight, issue 9.4): logged (throttled) and shown in the traffic, never sent to the app.
+AppReply recordSkipped(TrafficStream &traffic, LogThrottle &throttle, const QString &name,
+                       const QString &type, const QString &route, const BindingEvent &event)
+{
+    logThrottled(throttle,
+                 QStringLiteral("binding %1 skipped an event: %2").arg(name, event.skipReason));
+    if (traffic.enabled()) {
+        TrafficRecord rec;
+        rec.id = traffic.nextId();
+        rec.kind = TrafficRecord::Kind::Input;
+        rec.startedUs = nowUs();
+        rec.binding = name;
+        rec.bindingType = type;
+        rec.operation = QStringLiteral("deliver");
+        rec.route = route;
+        rec.metadata = event.metadata;
+        rec.payload = event.data;
+        rec.error = event.skipReason;
+        rec.eventKey = event.eventKey;
+        rec.attempt = event.attempt;
+        rec.outcome = QStringLiteral("skipped");
+        traffic.push(std::move(rec));
+    }
+    return AppReply{0, {}, event.skipReason};
 }
 
 } // namespace
@@ -122,6 +190,8 @@ Runtime::Runtime(RuntimeOptions options, const BindingRegistry &registry, Traffi
     qRegisterMetaType<bindery::core::ComponentStatus>();
     qRegisterMetaType<bindery::core::RuntimeState>();
     m_extended.insert(QStringLiteral("daprRuntimeVersion"), m_options.runtimeVersion);
+    m_gate = std::make_shared<AppGate>();
+    m_gate->max = m_options.appMaxConcurrency;
     // Probes block a thread for up to --app-binding-options-timeout each: a pool of our own keeps
     // them off the global pool that Qt and the console share.
     m_probePool.setMaxThreadCount(4);
@@ -285,11 +355,135 @@ void Runtime::onAppReady()
         m_appReady = true;
     }
     log(1, QStringLiteral("app is listening on %1").arg(m_channel->address()));
+    if (m_options.appHealthCheck) {
+        // daprd: the app counts as unhealthy until its first healthy probe, which starts the
+        // inputs; probes run every interval from now on.
+        m_healthFailures = m_options.appHealthThreshold;
+        {
+            std::lock_guard lock(m_snapshotMutex);
+            m_appHealthy = false;
+        }
+        m_gate->healthy = false;
+        for (auto &inst : m_instances) {
+            if (inst->input)
+                inst->status.subscription = QStringLiteral("waiting for the app to be healthy");
+        }
+        log(1, QStringLiteral("App health probes starting: GET %1%2 every %3 ms")
+                   .arg(m_channel->address(), m_options.appHealthCheckPath)
+                   .arg(m_options.appHealthProbeIntervalMs));
+        m_healthTimer = new QTimer(this);
+        m_healthTimer->setInterval(m_options.appHealthProbeIntervalMs);
+        connect(m_healthTimer, &QTimer::timeout, this, &Runtime::runHealthProbe);
+        m_healthTimer->start();
+        runHealthProbe();
+    } else {
+        startInputs();
+    }
+    publishStatus();
+}
+
+void Runtime::startInputs()
+{
     for (auto &inst : m_instances) {
         if (inst->input && !inst->reader)
             probeAndRead(inst->spec.name);
     }
+}
+
+bool Runtime::readingAllowed() const
+{
+    return m_channel && appReady()
+           && (!m_options.appHealthCheck || m_healthFailures < m_options.appHealthThreshold);
+}
+
+void Runtime::runHealthProbe()
+{
+    if (m_healthProbeInFlight || !m_channel || !m_healthTimer)
+        return; // daprd runs one probe at a time
+    m_healthProbeInFlight = true;
+    const std::shared_ptr<AppChannel> channel = m_channel;
+    const QString path = m_options.appHealthCheckPath;
+    const int timeout = m_options.appHealthProbeTimeoutMs;
+    TrafficStream *traffic = &m_traffic;
+    QPointer<Runtime> self(this);
+    m_probePool.start([=]() {
+        const qint64 started = nowUs();
+        const ProbeResult r = channel->healthProbe(path, timeout);
+        const bool healthy = r.error.isEmpty() && r.status >= 200 && r.status <= 299;
+        if (traffic->enabled()) {
+            TrafficRecord rec;
+            rec.id = traffic->nextId();
+            rec.kind = TrafficRecord::Kind::Probe;
+            rec.startedUs = started;
+            rec.latencyUs = r.latencyUs;
+            rec.binding = QStringLiteral("(app health)");
+            rec.operation = QStringLiteral("GET");
+            rec.route = path;
+            rec.status = r.status;
+            rec.ok = healthy;
+            rec.error = r.error;
+            traffic->push(std::move(rec));
+        }
+        QMetaObject::invokeMethod(
+            self,
+            [self, healthy, reason = r.error]() {
+                if (self)
+                    self->onHealthResult(healthy, reason);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void Runtime::onHealthResult(bool healthy, const QString &reason)
+{
+    m_healthProbeInFlight = false;
+    if (!m_healthTimer)
+        return; // stopped meanwhile
+    const int threshold = m_options.appHealthThreshold;
+    if (healthy) {
+        const bool wasUnhealthy = m_healthFailures >= threshold;
+        m_healthFailures = 0;
+        if (wasUnhealthy)
+            setAppHealthy(true, {});
+    } else if (m_healthFailures < threshold && ++m_healthFailures == threshold) {
+        // `threshold` failures in a row, as --app-health-threshold documents it.
+        setAppHealthy(false, reason);
+    }
+}
+
+void Runtime::setAppHealthy(bool healthy, const QString &reason)
+{
+    {
+        std::lock_guard lock(m_snapshotMutex);
+        m_appHealthy = healthy;
+    }
+    m_gate->healthy = healthy;
+    if (healthy) {
+        log(1, QStringLiteral("App entered healthy status"));
+        startInputs(); // each with a fresh OPTIONS probe, as daprd's StartReadingFromBindings
+    } else {
+        log(2, QStringLiteral("App entered un-healthy status: ") + reason);
+        // daprd's StopReadingFromBindings: every reader stops; the bindings stay initialised.
+        for (auto &inst : m_instances) {
+            if (inst->reader)
+                inst->reader->request_stop();
+        }
+        for (auto &inst : m_instances) {
+            if (inst->input)
+                pauseInput(*inst, reason);
+        }
+    }
     publishStatus();
+}
+
+void Runtime::pauseInput(Instance &inst, const QString &why)
+{
+    if (inst.reader) {
+        inst.reader->request_stop();
+        inst.reader->join();
+        inst.reader.reset();
+    }
+    inst.status.subscription = QStringLiteral("paused: the app is unhealthy (%1)").arg(why);
 }
 
 void Runtime::stop()
@@ -299,6 +493,11 @@ void Runtime::stop()
         setState(RuntimeState::Stopping);
     delete m_appPoll;
     m_appPoll = nullptr;
+    delete m_healthTimer;
+    m_healthTimer = nullptr;
+    m_healthProbeInFlight = false;
+    m_healthFailures = 0;
+    m_gate->healthy = true;
     delete m_appProbeSocket;
     m_appProbeSocket = nullptr;
     {
@@ -320,6 +519,7 @@ void Runtime::stop()
         std::lock_guard lock(m_snapshotMutex);
         m_channel.reset();
         m_appReady = false;
+        m_appHealthy = true;
         m_snapshot.clear();
     }
     if (wasActive) {
@@ -514,7 +714,7 @@ bool Runtime::initInstance(Instance &inst)
 void Runtime::probeAndRead(const QString &name)
 {
     Instance *inst = find(name);
-    if (!inst || !inst->input || inst->reader || !m_channel)
+    if (!inst || !inst->input || inst->reader || !readingAllowed())
         return;
     // `direction: input` skips the probe (reference §2.2).
     const QString direction = inst->spec.property(QStringLiteral("direction"));
@@ -567,8 +767,9 @@ void Runtime::onProbeResult(const QString &name, quint64 generation, int status,
                             const QString &error)
 {
     Instance *inst = find(name);
-    if (!inst || inst->generation != generation || !inst->input || inst->reader)
-        return;
+    if (!inst || inst->generation != generation || !inst->input || inst->reader
+        || !readingAllowed())
+        return; // e.g. the app turned unhealthy while the probe ran
     if (!error.isEmpty()) {
         // daprd gives up here until the app restarts; we retry so the binding recovers on its own.
         inst->status.subscription = QStringLiteral("probe failed, retrying: ") + error;
@@ -605,7 +806,9 @@ void Runtime::startInput(Instance &inst)
     const int timeout = m_options.deliveryTimeoutMs;
     TrafficStream *traffic = &m_traffic;
     auto throttle = std::make_shared<LogThrottle>();
-    EventHandler handler = [=](const BindingEvent &event) -> AppReply {
+    auto skipThrottle = std::make_shared<LogThrottle>();
+    const std::shared_ptr<AppGate> gate = m_gate;
+    const EventHandler deliver = [=](const BindingEvent &event) -> AppReply {
         if (!traffic->enabled()) { // nobody records traffic: the hot path builds no record
             AppReply reply = channel->deliver(route, event, timeout, nullptr);
             if (!reply.ok())
@@ -639,9 +842,36 @@ void Runtime::startInput(Instance &inst)
             logDeliveryFailure(*throttle, name, event, reply);
         return reply;
     };
+    // What every event passes first: a skip is only recorded; an unhealthy app gets nothing
+    // (daprd: "app is not in a healthy state"); --app-max-concurrency holds it for a slot. A
+    // delivery ends when its reader stops, as daprd cancels the Read context: an event without
+    // a cancel token of its binding's own gets the reader's.
+    auto readerStop = std::make_shared<std::stop_token>();
+    EventHandler handler = [=](const BindingEvent &event) -> AppReply {
+        if (!event.skipReason.isEmpty())
+            return recordSkipped(*traffic, *skipThrottle, name, type, route, event);
+        if (!gate->healthy.load(std::memory_order_relaxed))
+            return AppReply{0, {}, QStringLiteral("app is not in a healthy state")};
+        const bool ownCancel = event.cancel.stop_possible();
+        BindingEvent withCancel;
+        if (!ownCancel) {
+            withCancel = event;
+            withCancel.cancel = *readerStop;
+        }
+        const BindingEvent &e = ownCancel ? event : withCancel;
+        if (!gate->acquire(e.cancel))
+            return AppReply{0,
+                            {},
+                            QStringLiteral("delivery cancelled while waiting for a slot "
+                                           "under --app-max-concurrency")};
+        const std::unique_ptr<AppGate, void (*)(AppGate *)> slot(gate.get(),
+                                                                 [](AppGate *g) { g->release(); });
+        return deliver(e);
+    };
     QPointer<Runtime> self(this);
     const quint64 generation = inst.generation;
     inst.reader = std::make_unique<std::jthread>([=](std::stop_token stop) {
+        *readerStop = stop; // before read(): every delivery happens after this
         QString failure;
         try {
             Result<> r = input->read(handler, stop);
@@ -817,6 +1047,12 @@ bool Runtime::appReady() const
 {
     std::lock_guard lock(m_snapshotMutex);
     return m_appReady;
+}
+
+bool Runtime::appHealthy() const
+{
+    std::lock_guard lock(m_snapshotMutex);
+    return m_appHealthy;
 }
 
 OutputEntry Runtime::output(const QString &name) const

@@ -116,6 +116,9 @@ public:
     QString lastError() const;
     /// True once the app port accepted a connection (or there is no app to wait for).
     bool appReady() const;
+    /// False while daprd's app health checks (RuntimeOptions::appHealthCheck) find the app
+    /// unhealthy, and before their first healthy probe; always true without them.
+    bool appHealthy() const;
     /// The output binding named `name`; empty (no binding, no type) when there is none.
     OutputEntry output(const QString &name) const;
     /// Extended metadata (`PUT /v1.0/metadata/<key>`), always holding daprRuntimeVersion.
@@ -135,6 +138,7 @@ Q_SIGNALS:
 
 private:
     struct Instance;
+    struct AppGate;
 
     void log(int level, const QString &text);
     void setState(RuntimeState state);
@@ -149,6 +153,17 @@ private:
     void onProbeResult(const QString &name, quint64 generation, int status, const QString &error);
     void checkAppPort();
     void onAppReady();
+    /// Starts every input that is not reading yet (each with its OPTIONS probe).
+    void startInputs();
+    // App health checks (reference §2.1), runtime thread.
+    void runHealthProbe();
+    void onHealthResult(bool healthy, const QString &reason);
+    void setAppHealthy(bool healthy, const QString &reason);
+    /// Stops the input's reader (bounded) and keeps the binding initialised, as daprd's
+    /// StopReadingFromBindings; startInputs() restarts it.
+    void pauseInput(Instance &instance, const QString &why);
+    /// The app is up and, with health checks, healthy: inputs may read.
+    bool readingAllowed() const;
     void publishStatus();
     void publishOutputs();
     Instance *find(const QString &name) const;
@@ -158,6 +173,11 @@ private:
     TrafficStream &m_traffic;
     QThreadPool m_probePool;
     QTimer *m_appPoll = nullptr;
+    QTimer *m_healthTimer = nullptr;
+    bool m_healthProbeInFlight = false;
+    int m_healthFailures = 0;
+    /// Shared with every delivery: health and --app-max-concurrency.
+    std::shared_ptr<AppGate> m_gate;
     QTcpSocket *m_appProbeSocket = nullptr;
     std::vector<std::unique_ptr<Instance>> m_instances;
     QSet<QString> m_disabled;
@@ -169,6 +189,7 @@ private:
     RuntimeState m_state = RuntimeState::Stopped;
     QString m_lastError;
     bool m_appReady = false;
+    bool m_appHealthy = true;
     std::shared_ptr<AppChannel> m_channel;
     QMap<QString, QString> m_extended;
 

@@ -16,6 +16,7 @@ struct RuntimeOptions
     int httpPort = 3500; ///< 0 = pick a free port (tests)
     QStringList listenAddresses = {QStringLiteral("127.0.0.1")};
     QStringList resourcesPaths;
+    /// --max-body-size, or --dapr-http-max-request-size (MiB) when only that is given.
     qint64 maxBodySize = 4 * 1024 * 1024;
     QByteArray apiToken;    ///< DAPR_API_TOKEN
     QByteArray appApiToken; ///< APP_API_TOKEN
@@ -24,6 +25,30 @@ struct RuntimeOptions
     /// daprd exits when a component without ignoreErrors fails; the console keeps going.
     bool failFast = true;
     QString runtimeVersion = QStringLiteral("1.18.0-bindery");
+
+    /// --app-protocol. Runtime::connectApp() makes the app channel for it; binderyd refuses a
+    /// protocol it has no channel for before start (app/daprd_flags.cpp, appProtocolError).
+    QString appProtocol = QStringLiteral("http");
+    /// --app-max-concurrency: most deliveries to the app in flight at once, over every input
+    /// binding (daprd's app channel semaphore); <= 0 = unlimited (daprd's -1).
+    int appMaxConcurrency = -1;
+
+    /// daprd's app health checks (--enable-app-health-check and --app-health-*, reference
+    /// §2.1): probe GET <app><path> every interval; `threshold` failures in a row make the app
+    /// unhealthy, which stops reading every input binding; the next healthy probe restarts
+    /// them, each with a fresh OPTIONS probe.
+    bool appHealthCheck = false;
+    QString appHealthCheckPath = QStringLiteral("/healthz");
+    int appHealthProbeIntervalMs = 5000;
+    int appHealthProbeTimeoutMs = 500;
+    int appHealthThreshold = 3;
+
+    /// --unix-domain-socket: a folder. daprd then serves its HTTP API on the Unix socket
+    /// <folder>/dapr-<appId>-http.socket instead of TCP. Empty = TCP. (Transport: core/http.)
+    QString unixDomainSocket;
+    /// --read-buffer-size (--dapr-http-read-buffer-size in KiB): the largest request head
+    /// (request line and headers) the HTTP API reads, as daprd's. (Transport: core/http.)
+    qint64 readBufferSize = 4 * 1024;
 };
 
 } // namespace bindery::core

@@ -46,7 +46,7 @@ struct TrafficRecord
     // Input only:
     QString eventKey; ///< identity of the message across retries (e.g. "orders/2@41")
     int attempt = 1;
-    QString outcome; ///< "acked", "retry", "requeue", "dropped"
+    QString outcome; ///< "acked", "retry", "requeue", "dropped", "skipped" (never delivered)
     /// The binding says the app may have seen this message before (JSON: "redelivered", written
     /// only when true; older files read as false).
     bool redelivered = false;

@@ -253,6 +253,37 @@ inline LoadResult runLoad(int port, const std::string &request, int conns, doubl
 }
 
 /// binderyd as a child process.
+/// Polls GET /v1.0/healthz on `port` every 100 ms until it answers 204 (true), the process
+/// exits (false, `pid` becomes 0) or `attempts` ran out.
+inline bool waitUntilServing(pid_t &pid, int port, int attempts)
+{
+    int fd = -1;
+    for (int i = 0; i < attempts; ++i) {
+        int st = 0;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            pid = 0;
+            return false;
+        }
+        if (blockingRequest(fd, port, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n") == 204) {
+            close(fd);
+            return true;
+        }
+        usleep(100000);
+    }
+    return false;
+}
+
+/// SIGTERM, then waits for the process; `pid` becomes 0. Nothing when `pid` is 0.
+inline void terminate(pid_t &pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        pid = 0;
+    }
+}
+
 class Daemon
 {
 public:
@@ -277,31 +308,9 @@ public:
         argv.push_back(nullptr);
         if (posix_spawn(&m_pid, bin.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
             return false;
-        int fd = -1;
-        for (int i = 0; i < 200; ++i) {
-            int st = 0;
-            if (waitpid(m_pid, &st, WNOHANG) == m_pid) {
-                m_pid = 0;
-                return false;
-            }
-            if (blockingRequest(fd, m_port, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                == 204) {
-                close(fd);
-                return true;
-            }
-            usleep(100000);
-        }
-        return false;
+        return waitUntilServing(m_pid, m_port, 200);
     }
-    void stop()
-    {
-        if (m_pid > 0) {
-            kill(m_pid, SIGTERM);
-            int st = 0;
-            waitpid(m_pid, &st, 0);
-            m_pid = 0;
-        }
-    }
+    void stop() { terminate(m_pid); }
     ~Daemon() { stop(); }
     int port() const { return m_port; }
     pid_t pid() const { return m_pid; }

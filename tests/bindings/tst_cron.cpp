@@ -2,6 +2,7 @@
 // bindings.cron (reference §5): schedule syntax, descriptors, init errors, and real timing.
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -11,6 +12,7 @@
 
 #include "core/bindings/cron/cron_binding.h"
 #include "core/bindings/cron/cron_schedule.h"
+#include "core/go_time.h"
 
 using namespace bindery;
 using namespace bindery::core;
@@ -19,7 +21,7 @@ using namespace Qt::Literals::StringLiterals;
 
 namespace {
 
-ComponentSpec cronSpec(const QString &schedule)
+ComponentSpec cronSpec(const QString &schedule, const QString &maxInFlight = {})
 {
     ComponentSpec s;
     s.name = u"tick"_s;
@@ -29,7 +31,27 @@ ComponentSpec cronSpec(const QString &schedule)
     item.value = schedule;
     item.rawValue = schedule;
     s.items << item;
+    if (!maxInFlight.isEmpty()) {
+        MetadataItem bound;
+        bound.name = u"maxInFlight"_s;
+        bound.value = maxInFlight;
+        bound.rawValue = maxInFlight;
+        s.items << bound;
+    }
     return s;
+}
+
+// A slow app as the app channel sees it: answers after `ms`, or at once when the delivery is
+// cancelled (the reader stopping), as HttpAppChannel does.
+AppReply answerAfter(const BindingEvent &e, int ms)
+{
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    if (cv.wait_for(lock, e.cancel, std::chrono::milliseconds(ms), [] { return false; }))
+        return AppReply{200, {}, {}};
+    return e.cancel.stop_requested() ? AppReply{0, {}, u"request cancelled"_s}
+                                     : AppReply{200, {}, {}};
 }
 
 } // namespace
@@ -49,6 +71,9 @@ private Q_SLOTS:
     void firesAboutOncePerSecondWithEvery1s();
     void firesOnSecondBoundariesWithASixFieldSchedule();
     void dropsFailedTicksWithoutRetryAndStopsPromptly();
+    void deliversEachTickOnItsOwnWithoutWaitingForTheApp();
+    void skipsATickAtTheBoundOfDeliveriesInFlight();
+    void neitherReplaysNorBurstsWhenTheAppRecovers();
 };
 
 void tst_Cron::parsesSchedules_data()
@@ -181,6 +206,11 @@ void tst_Cron::formatsReadTimeAsGoTimeString()
              u"2026-01-02 03:04:05.12 +0000 UTC"_s);
     QCOMPARE(goUtcTimeString(QDateTime(QDate(2026, 1, 2), QTime(3, 4, 5), Qt::UTC)),
              u"2026-01-02 03:04:05 +0000 UTC"_s);
+    // Issue 9.14: nanoseconds as Go prints them (daprd's cron, read from its deliveries).
+    QCOMPARE(goUtcString(1795969384288732550), u"2026-11-29 16:23:04.28873255 +0000 UTC"_s);
+    QCOMPARE(goUtcString(1795969380287448762), u"2026-11-29 16:23:00.287448762 +0000 UTC"_s);
+    QCOMPARE(goUtcString(1795969380000000001), u"2026-11-29 16:23:00.000000001 +0000 UTC"_s);
+    QCOMPARE(goUtcString(1795969380000000000), u"2026-11-29 16:23:00 +0000 UTC"_s);
 }
 
 void tst_Cron::firesAboutOncePerSecondWithEvery1s()
@@ -274,6 +304,122 @@ void tst_Cron::dropsFailedTicksWithoutRetryAndStopsPromptly()
     reader.join();
     QVERIFY2(t.elapsed() < 500, "read() must return promptly on stop");
     QVERIFY2(calls.load() >= 2 && calls.load() <= 3, qPrintable(QString::number(calls.load())));
+}
+
+// Issue 9.4: robfig/cron runs each tick's job on its own goroutine: with an app that takes 2.5 s,
+// a tick still goes out every second and several deliveries are in flight at once.
+void tst_Cron::deliversEachTickOnItsOwnWithoutWaitingForTheApp()
+{
+    CronBinding b;
+    QVERIFY(b.init(cronSpec(u"@every 1s"_s)));
+    std::mutex mutex;
+    QList<qint64> started;
+    std::atomic<int> inFlight{0};
+    std::atomic<int> mostInFlight{0};
+    QElapsedTimer clock;
+    clock.start();
+    std::jthread reader([&](std::stop_token stop) {
+        (void)b.read(
+            [&](const BindingEvent &e) {
+                {
+                    std::lock_guard lock(mutex);
+                    started << clock.elapsed();
+                }
+                const int now = ++inFlight;
+                int seen = mostInFlight.load();
+                while (now > seen && !mostInFlight.compare_exchange_weak(seen, now)) {
+                }
+                const AppReply r = answerAfter(e, 2500);
+                --inFlight;
+                return r;
+            },
+            stop);
+    });
+    QTest::qWait(4600);
+    QElapsedTimer stopping;
+    stopping.start();
+    reader.request_stop();
+    reader.join();
+    QVERIFY2(stopping.elapsed() < 1000, "deliveries in flight are cancelled on stop");
+    std::lock_guard lock(mutex);
+    QVERIFY2(started.size() >= 4, qPrintable(QString::number(started.size())));
+    for (qsizetype i = 1; i < started.size(); ++i)
+        QVERIFY2(started[i] - started[i - 1] >= 700 && started[i] - started[i - 1] <= 1300,
+                 qPrintable(QString::number(started[i] - started[i - 1])));
+    QVERIFY2(mostInFlight.load() >= 2, qPrintable(QString::number(mostInFlight.load())));
+    QCOMPARE(inFlight.load(), 0);
+}
+
+// A tick that finds `maxInFlight` deliveries still waiting is skipped, and handed to the runtime
+// as a skipped event so that the traffic shows it; nothing is sent for it.
+void tst_Cron::skipsATickAtTheBoundOfDeliveriesInFlight()
+{
+    CronBinding b;
+    QVERIFY(b.init(cronSpec(u"@every 1s"_s, u"2"_s)));
+    std::mutex mutex;
+    int delivered = 0;
+    QList<BindingEvent> skipped;
+    std::jthread reader([&](std::stop_token stop) {
+        (void)b.read(
+            [&](const BindingEvent &e) {
+                if (!e.skipReason.isEmpty()) {
+                    std::lock_guard lock(mutex);
+                    skipped << e;
+                    return AppReply{0, {}, e.skipReason};
+                }
+                {
+                    std::lock_guard lock(mutex);
+                    ++delivered;
+                }
+                return answerAfter(e, 60000); // an app that never answers
+            },
+            stop);
+    });
+    QTest::qWait(4500);
+    reader.request_stop();
+    reader.join();
+    std::lock_guard lock(mutex);
+    QCOMPARE(delivered, 2);
+    QVERIFY2(skipped.size() >= 1, qPrintable(QString::number(skipped.size())));
+    QCOMPARE(skipped.first().skipReason,
+             u"tick skipped: 2 deliveries to the app are still in flight (maxInFlight)"_s);
+    QVERIFY(skipped.first().eventKey.startsWith(u"tick@"_s));
+}
+
+// 13:46:04 delivered at 13:47:19 and 19 deliveries within 2 ms when the app recovered (issue 9.4):
+// after a slow spell every tick still starts about a second after the previous one.
+void tst_Cron::neitherReplaysNorBurstsWhenTheAppRecovers()
+{
+    CronBinding b;
+    QVERIFY(b.init(cronSpec(u"@every 1s"_s)));
+    std::mutex mutex;
+    QList<qint64> started;
+    QElapsedTimer clock;
+    clock.start();
+    std::atomic<bool> slow{true};
+    std::jthread reader([&](std::stop_token stop) {
+        (void)b.read(
+            [&](const BindingEvent &e) {
+                {
+                    std::lock_guard lock(mutex);
+                    started << clock.elapsed();
+                }
+                return answerAfter(e, slow ? 3000 : 0);
+            },
+            stop);
+    });
+    QTest::qWait(3300);
+    slow = false;
+    QTest::qWait(3000);
+    reader.request_stop();
+    reader.join();
+    std::lock_guard lock(mutex);
+    QVERIFY2(started.size() >= 5 && started.size() <= 7,
+             qPrintable(QString::number(started.size())));
+    for (qsizetype i = 1; i < started.size(); ++i)
+        QVERIFY2(started[i] - started[i - 1] >= 700,
+                 qPrintable(u"ticks %1 and %2 started %3 ms apart"_s.arg(i - 1).arg(i).arg(
+                     started[i] - started[i - 1])));
 }
 
 QTEST_GUILESS_MAIN(tst_Cron)

@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 // bindings.http (reference §5) against a real local Qt HTTP server started in-test: every
 // operation's method and body, path joining, capitalised metadata keys as headers, the
-// statusCode/status response metadata, and errorIfNot2XX both ways (issue 2).
+// statusCode/status response metadata, and errorIfNot2XX both ways (issue 2); daprd's wire
+// behaviour (issues 9.5, 9.12, 9.13): HEAD answered at once, Go's request headers and nothing
+// else, a gzip answer decoded with its encoding headers dropped, and invoke() from many threads.
+#include <atomic>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include <QAbstractHttpServer>
 #include <QHttpServerRequest>
 #include <QHttpServerResponder>
+#include <QElapsedTimer>
 #include <QTcpServer>
 #include <QTest>
 
 #include "core/bindings/http/http_binding.h"
+#include "../core/gzip_body.h"
 #include "../core/test_app.h"
 
 using namespace bindery;
@@ -20,6 +26,11 @@ using namespace bindery::bindings::http;
 using namespace Qt::Literals::StringLiterals;
 
 namespace {
+
+QByteArray gzip(const QByteArray &plain)
+{
+    return bindery::tests::gzipBody(plain);
+}
 
 /// Records every request; answers `/status/<n>` with status n, `/hang` never, anything else 200.
 class Upstream final : public QAbstractHttpServer
@@ -58,7 +69,19 @@ protected:
                request.headers(), request.body()};
         seen << s;
         if (s.path == "/hang")
-            return true; // never answer
+            return true;         // never answer
+        if (s.path == "/gzip") { // a gzip body, chunked, as a compressing server sends it
+            const QByteArray zipped = gzip("hello from a gzip upstream");
+            QHttpServerResponder responder = makeResponder(request, socket);
+            responder.writeStatusLine(QHttpServerResponder::StatusCode::Ok);
+            responder.writeHeader("Content-Type", "text/plain");
+            responder.writeHeader("Content-Encoding", "gzip");
+            responder.writeHeader("Transfer-Encoding", "chunked");
+            responder.writeHeader("x-lower-case", "v");
+            responder.writeBody(QByteArray::number(zipped.size(), 16) + "\r\n" + zipped
+                                + "\r\n0\r\n\r\n");
+            return true;
+        }
         int status = 200;
         if (s.path.startsWith("/status/"))
             status = s.path.mid(8).toInt();
@@ -137,6 +160,13 @@ private Q_SLOTS:
     void failsOnTransportErrorsAndTimeouts();
     void refusesBadComponentMetadataAtInit_data();
     void refusesBadComponentMetadataAtInit();
+    void answersHeadAtOnce();
+    void sendsGoClientHeadersAndNothingElse_data();
+    void sendsGoClientHeadersAndNothingElse();
+    void decodesAGzipAnswerAndDropsItsEncodingHeaders();
+    void keepsTheEncodingWhenTheCallerAskedForIt();
+    void invokesFromManyThreadsAtOnce();
+    void reconnectsWhenTheUpstreamDroppedItsKeptAliveConnection();
 
 private:
     QString base() const { return u"http://127.0.0.1:%1"_s.arg(m_port); }
@@ -379,6 +409,147 @@ void tst_Http::refusesBadComponentMetadataAtInit()
     const Result<> r = b.init(httpSpec(url, extra));
     QVERIFY(!r);
     QTEST(r.error().message, "error");
+}
+
+// Issue 9.5: QNetworkAccessManager waited for a HEAD body that never comes (over 100 s).
+void tst_Http::answersHeadAtOnce()
+{
+    bindery::tests::TestApp raw;
+    const quint16 port = raw.start();
+    raw.answer("HEAD", "/doc", 200, "a body of 27 bytes for GET."); // Content-Length: 27, no body
+    HttpBinding b;
+    QVERIFY(b.init(httpSpec(u"http://127.0.0.1:%1/doc"_s.arg(port))));
+    QElapsedTimer t;
+    t.start();
+    const InvokeResult r = invokeAndWait(b, u"head"_s, {});
+    QVERIFY2(r.result, r.result ? "" : qPrintable(r.result.error().message));
+    QVERIFY2(t.elapsed() < 2000, qPrintable(QString::number(t.elapsed())));
+    QCOMPARE(meta(r.result->metadata, u"statusCode"_s), u"200"_s);
+    QCOMPARE(meta(r.result->metadata, u"Content-Length"_s), u"27"_s);
+    QVERIFY(r.result->data.isEmpty());
+}
+
+void tst_Http::sendsGoClientHeadersAndNothingElse_data()
+{
+    QTest::addColumn<QString>("operation");
+    QTest::addColumn<QByteArrayList>("expected"); // every header name, in any order
+    const QByteArrayList base{"Host", "User-Agent", "Accept"};
+    QTest::newRow("post")
+        << u"post"_s
+        << (base + QByteArrayList{"Content-Length", "Content-Type", "Accept-Encoding"});
+    QTest::newRow("get") << u"get"_s << (base + QByteArrayList{"Accept-Encoding"});
+    QTest::newRow("head (no gzip for HEAD, as Go)") << u"head"_s << base;
+}
+
+// Issue 9.13: daprd's Go client sends these and nothing else (no Accept-Language, no
+// Expect: 100-continue, no libcurl "Accept: */*").
+void tst_Http::sendsGoClientHeadersAndNothingElse()
+{
+    QFETCH(QString, operation);
+    QFETCH(QByteArrayList, expected);
+    bindery::tests::TestApp raw;
+    const quint16 port = raw.start();
+    raw.answer(operation.toUpper().toLatin1(), "/x", 200, "ok");
+    HttpBinding b;
+    QVERIFY(b.init(httpSpec(u"http://127.0.0.1:%1/x"_s.arg(port))));
+    QVERIFY(invokeAndWait(b, operation, QByteArray(2000, 'a')).result); // > 1 KiB: no Expect
+    QCOMPARE(raw.requests().size(), 1);
+    const bindery::tests::TestApp::Request &seen = raw.requests().first();
+    QByteArrayList names;
+    for (const auto &[k, v] : seen.headers)
+        names << k.toLower();
+    QByteArrayList want;
+    for (const QByteArray &n : std::as_const(expected))
+        want << n.toLower();
+    std::sort(names.begin(), names.end());
+    std::sort(want.begin(), want.end());
+    QCOMPARE(names, want);
+    QCOMPARE(seen.header("User-Agent"), QByteArray("Go-http-client/1.1"));
+    QCOMPARE(seen.header("Accept"), QByteArray("application/json; charset=utf-8"));
+    if (expected.contains("Accept-Encoding"))
+        QCOMPARE(seen.header("Accept-Encoding"), QByteArray("gzip"));
+}
+
+// Issue 9.12: the body arrives decoded, so Content-Encoding (and Transfer-Encoding, which Go
+// never reports) must not travel on as response metadata.
+void tst_Http::decodesAGzipAnswerAndDropsItsEncodingHeaders()
+{
+    HttpBinding b;
+    QVERIFY(b.init(httpSpec(base())));
+    const InvokeResult r = invokeAndWait(b, u"get"_s, {}, {{u"path"_s, u"gzip"_s}});
+    QVERIFY2(r.result, r.result ? "" : qPrintable(r.result.error().message));
+    QCOMPARE(r.result->data, QByteArray("hello from a gzip upstream"));
+    QCOMPARE(meta(r.result->metadata, u"Content-Encoding"_s), u"<absent>"_s);
+    QCOMPARE(meta(r.result->metadata, u"Transfer-Encoding"_s), u"<absent>"_s);
+    QCOMPARE(meta(r.result->metadata, u"Content-Type"_s), u"text/plain"_s);
+    // Go's canonical header names.
+    bool canonical = false;
+    for (const auto &[k, v] : r.result->metadata)
+        canonical |= k == u"X-Lower-Case"_s;
+    QVERIFY(canonical);
+}
+
+void tst_Http::keepsTheEncodingWhenTheCallerAskedForIt()
+{
+    HttpBinding b;
+    QVERIFY(b.init(httpSpec(base())));
+    const InvokeResult r = invokeAndWait(
+        b, u"get"_s, {}, {{u"path"_s, u"gzip"_s}, {u"Accept-Encoding"_s, u"gzip"_s}});
+    QVERIFY(r.result);
+    QCOMPARE(r.result->data, gzip("hello from a gzip upstream"));
+    QCOMPARE(meta(r.result->metadata, u"Content-Encoding"_s), u"gzip"_s);
+}
+
+// invoke() may be called from any thread, concurrently (architecture.md).
+void tst_Http::invokesFromManyThreadsAtOnce()
+{
+    bindery::tests::TestApp raw;
+    const quint16 port = raw.start();
+    raw.answer("POST", "/n", 200, "ok");
+    HttpBinding b;
+    QVERIFY(b.init(httpSpec(u"http://127.0.0.1:%1/n"_s.arg(port))));
+    std::atomic<int> ok{0};
+    std::atomic<int> completed{0};
+    {
+        std::vector<std::jthread> callers;
+        for (int t = 0; t < 8; ++t) {
+            callers.emplace_back([&b, &ok, &completed] {
+                for (int i = 0; i < 25; ++i) {
+                    InvokeRequest rq;
+                    rq.operation = u"post"_s;
+                    rq.data = "{}";
+                    b.invoke(rq, [&ok, &completed](InvokeResult r) {
+                        if (r.result && r.result->data == "ok")
+                            ++ok;
+                        ++completed;
+                    });
+                }
+            });
+        }
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(completed.load(), 200, 20000);
+    QCOMPARE(ok.load(), 200);
+    QCOMPARE(raw.count("POST", "/n"), 200);
+}
+
+// The lean client keeps connections alive per thread: one the upstream closed meanwhile is not
+// reused, and a request is answered on a fresh one.
+void tst_Http::reconnectsWhenTheUpstreamDroppedItsKeptAliveConnection()
+{
+    bindery::tests::TestApp raw;
+    const quint16 port = raw.start();
+    raw.answer("GET", "/k", 200, "first");
+    HttpBinding b;
+    QVERIFY(b.init(httpSpec(u"http://127.0.0.1:%1/k"_s.arg(port))));
+    QCOMPARE(invokeAndWait(b, u"get"_s, {}).result->data, QByteArray("first"));
+    QCOMPARE(invokeAndWait(b, u"get"_s, {}).result->data, QByteArray("first"));
+    QCOMPARE(raw.connections(), 1); // kept alive
+    raw.stop();                     // drops every connection
+    QCOMPARE(raw.start(port), port);
+    raw.answer("GET", "/k", 200, "second");
+    const InvokeResult r = invokeAndWait(b, u"get"_s, {});
+    QVERIFY2(r.result, r.result ? "" : qPrintable(r.result.error().message));
+    QCOMPARE(r.result->data, QByteArray("second"));
 }
 
 QTEST_GUILESS_MAIN(tst_Http)

@@ -13,6 +13,7 @@
 #include <QTest>
 
 #include "core/http_app_channel.h"
+#include "gzip_body.h"
 #include "test_app.h"
 
 using namespace bindery::core;
@@ -47,6 +48,10 @@ private Q_SLOTS:
     void namesItsAddressAndProtocol();
     void deliveryReadsEveryResponseFraming_data();
     void deliveryReadsEveryResponseFraming();
+    void probeSendsGoHeadersAndNoAccept();
+    void deliveryAsksForGzipAndDecodesTheAnswer();
+    void healthProbeReadsTheAppsHealth();
+    void cancelledDeliveryEndsPromptly();
 
 private:
     TestApp *m_app = nullptr;
@@ -480,6 +485,93 @@ void tst_AppChannel::deliveryReadsEveryResponseFraming()
         else
             QVERIFY2(reply.error.contains(error), qPrintable(reply.error));
     }
+}
+
+// Issue 9.14: Go's client sends no "Accept: */*" and asks for gzip, on the probe too.
+void tst_AppChannel::probeSendsGoHeadersAndNoAccept()
+{
+    m_app->answer("OPTIONS", "/orders", 200);
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
+    QCOMPARE(channel.options(u"orders"_s, 3000).status, 200);
+    m_app->answer("POST", "/orders", 200);
+    QVERIFY(channel.post(u"orders"_s, "{}", {}, 3000).ok());
+    const QList<TestApp::Request> reqs = m_app->requests();
+    QCOMPARE(reqs.size(), 2);
+    for (const TestApp::Request &r : reqs) {
+        QVERIFY2(!r.hasHeader("Accept"), r.method.constData());
+        QCOMPARE(r.header("Accept-Encoding"), QByteArray("gzip"));
+        QCOMPARE(r.header("User-Agent"), QByteArray("Go-http-client/1.1"));
+    }
+}
+
+void tst_AppChannel::deliveryAsksForGzipAndDecodesTheAnswer()
+{
+    const QByteArray plain = "the app answered in gzip";
+    const QByteArray zipped = gzipBody(plain);
+    RawApp app("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nX-App: 1\r\nContent-Length: "
+                   + QByteArray::number(zipped.size()) + "\r\n\r\n" + zipped,
+               false);
+    HttpAppChannel channel(u"127.0.0.1"_s, app.port());
+    Headers headers;
+    const AppReply r = channel.post(u"orders"_s, "{}", {}, 3000, &headers);
+    QVERIFY2(r.ok(), qPrintable(r.error));
+    QCOMPARE(r.body, plain);
+    bool encoding = false;
+    bool length = false;
+    bool other = false;
+    for (const auto &[k, v] : headers) {
+        encoding |= k.compare(u"Content-Encoding"_s, Qt::CaseInsensitive) == 0;
+        length |= k.compare(u"Content-Length"_s, Qt::CaseInsensitive) == 0;
+        other |= k == u"X-App"_s;
+    }
+    QVERIFY(!encoding && !length && other); // as Go's transport reports a body it decoded
+    RawApp broken("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope",
+                  false);
+    HttpAppChannel brokenChannel(u"127.0.0.1"_s, broken.port());
+    const AppReply bad = brokenChannel.post(u"orders"_s, "{}", {}, 3000);
+    QVERIFY(!bad.ok());
+    QVERIFY2(bad.error.contains(u"gzip: invalid header"_s), qPrintable(bad.error));
+}
+
+// daprd's HealthProbe (--enable-app-health-check): GET <path>, 2xx healthy, with its reasons.
+void tst_AppChannel::healthProbeReadsTheAppsHealth()
+{
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
+    m_app->answer("GET", "/healthz", 204);
+    ProbeResult r = channel.healthProbe(u"/healthz"_s, 500);
+    QCOMPARE(r.status, 204);
+    QVERIFY(r.error.isEmpty());
+    m_app->answer("GET", "/healthz", 503);
+    r = channel.healthProbe(u"/healthz"_s, 500);
+    QCOMPARE(r.error, u"Health check failed with status code: 503"_s);
+    QVERIFY(!m_app->requests().last().hasHeader("dapr-api-token"));
+    m_app->stop();
+    r = channel.healthProbe(u"/healthz"_s, 500);
+    QCOMPARE(r.status, 0);
+    QVERIFY2(r.error.startsWith(u"Network error: Get \"http://127.0.0.1:"_s), qPrintable(r.error));
+}
+
+// A stopping reader (cron's ticks in flight, an app turned unhealthy) cancels its deliveries.
+void tst_AppChannel::cancelledDeliveryEndsPromptly()
+{
+    m_app->answer("POST", "/slow", -1); // never answers
+    HttpAppChannel channel(u"127.0.0.1"_s, m_port);
+    std::stop_source stop;
+    AppReply reply;
+    QElapsedTimer t;
+    t.start();
+    std::thread caller([&] {
+        BindingEvent e;
+        e.data = "{}";
+        e.cancel = stop.get_token();
+        reply = channel.deliver(u"slow"_s, e, 30000, nullptr);
+    });
+    QTest::qWait(300);
+    stop.request_stop();
+    caller.join();
+    QVERIFY2(t.elapsed() < 1000, qPrintable(QString::number(t.elapsed())));
+    QVERIFY(!reply.ok());
+    QVERIFY2(reply.error.contains(u"cancelled"_s), qPrintable(reply.error));
 }
 
 QTEST_GUILESS_MAIN(tst_AppChannel)

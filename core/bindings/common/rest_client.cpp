@@ -297,6 +297,7 @@ size_t onHeader(char *buffer, size_t size, size_t count, void *userdata)
         // A new response (after a 1xx, say): its own status and headers.
         headers.clear();
         t->response.status = 0;
+        t->response.reason.clear();
         const qsizetype space = line.indexOf(' ');
         if (space > 0 && space + 3 < line.size() + 1) {
             int status = 0;
@@ -306,6 +307,8 @@ size_t onHeader(char *buffer, size_t size, size_t count, void *userdata)
                 status = status * 10 + (line[i] - '0');
             }
             t->response.status = status;
+            t->response.reason
+                = space + 5 <= line.size() ? line.sliced(space + 5).toByteArray() : QByteArray();
         }
         return bytes;
     }

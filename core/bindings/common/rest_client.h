@@ -65,6 +65,8 @@ QString transportErrorName(TransportError kind);
 struct RestResponse
 {
     int status = 0;
+    /// The status line's reason phrase as the server sent it ("OK", "Not Found"), maybe empty.
+    QByteArray reason;
     HttpHeaders headers;
     /// The body, unless it went to RestRequest::onData (then empty). Bounded by the cap.
     QByteArray body;

@@ -1,23 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 
-#include <QSslConfiguration>
+#include <QByteArray>
 #include <QString>
-#include <QUrl>
 
 #include "core/binding.h"
 
-class QNetworkAccessManager;
+namespace bindery::bindings::common {
+class RestClient;
+}
 
 namespace bindery::bindings::http {
 
 /**
  * @brief bindings.http: calls an HTTP endpoint; the operation is the method.
  *
- * invoke() runs on the runtime thread and never blocks: requests go through a
- * QNetworkAccessManager created there on first use, and `done` fires from its finished signal.
+ * A plain http:// request to an IP address or localhost made on a thread with a Qt event loop
+ * (the API thread) goes through LeanHttp on that thread, with no thread hop; https, and calls from
+ * other threads, go through the binding kit's RestClient (libcurl multi, keep-alive connections
+ * bounded per host, one worker thread per binding). Both send the headers daprd's Go client sends
+ * (`User-Agent: Go-http-client/1.1`, `Accept-Encoding: gzip`, nothing unasked) and a timeout on
+ * every request (issues 9.5, 9.12, 9.13, 16.1).
+ *
+ * Threads: invoke() may be called from any thread, concurrently, and never blocks; `done` runs
+ * on the calling thread (LeanHttp) or the client's worker thread. close() completes the
+ * RestClient's calls in flight with an error; LeanHttp's end within their timeout.
  */
 class HttpBinding final : public core::OutputBinding
 {
@@ -30,16 +41,15 @@ public:
     void close() override;
 
 private:
-    QUrl m_url;
     QString m_baseUrl;
-    int m_timeoutMs = 0;
+    std::chrono::milliseconds m_timeout{0};
     qint64 m_maxBody = 100LL * 1024 * 1024;
     bool m_errorIfNot2xx = true;
-    QString m_token;
-    QString m_tokenHeader;
-    bool m_tls = false;
-    QSslConfiguration m_ssl;
-    std::unique_ptr<QNetworkAccessManager> m_nam;
+    bool m_lean = false; ///< plain http: LeanHttp on a caller with an event loop
+    QByteArray m_token;
+    QByteArray m_tokenHeader;
+    std::mutex m_mutex; ///< guards m_client against close() while invoke() runs elsewhere
+    std::shared_ptr<common::RestClient> m_client;
 };
 
 } // namespace bindery::bindings::http
