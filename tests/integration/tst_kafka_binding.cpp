@@ -23,47 +23,16 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-#include "tests/core/http_client.h"
+#include "tests/integration/binderyd_fixture.h"
 
 using namespace bindery::tests;
 using namespace Qt::Literals::StringLiterals;
 
 namespace {
 
-quint16 freePort()
-{
-    QTcpServer s;
-    s.listen(QHostAddress::LocalHost, 0);
-    return s.serverPort();
-}
-
-QString sourceDir()
-{
-    const QString d = qEnvironmentVariable("BINDERY_SOURCE_DIR");
-    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_SOURCE_DIR) : d;
-}
-
-QString binDir()
-{
-    const QString d = qEnvironmentVariable("BINDERY_BIN_DIR");
-    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_BIN_DIR) : d;
-}
-
-bool isCi()
-{
-    return qEnvironmentVariable("CI").compare(u"true"_s, Qt::CaseInsensitive) == 0;
-}
-
-/// Spins the event loop (QNAM replies, process output) for `ms`.
-void spin(int ms)
-{
-    QTest::qWait(ms);
-}
-
 QString uniqueName(const QString &stem)
 {
-    static int counter = 0;
-    return u"hk-%1-%2-%3"_s.arg(stem).arg(QDateTime::currentMSecsSinceEpoch()).arg(++counter);
+    return bindery::tests::uniqueName(u"hk"_s, stem);
 }
 
 struct KafkaEnv
@@ -80,25 +49,10 @@ struct KafkaEnv
 KafkaEnv loadEnv()
 {
     KafkaEnv e;
-    QHash<QString, QString> vars;
-    for (const char *n : {"KAFKA_BROKERS", "KAFKA_SASL_BROKERS", "KAFKA_SASL_SSL_BROKERS",
-                          "KAFKA_SSL_BROKERS", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD",
-                          "KAFKA_CA_CERT", "KAFKA_CLIENT_CERT", "KAFKA_CLIENT_KEY"}) {
-        if (qEnvironmentVariableIsSet(n))
-            vars.insert(QString::fromLatin1(n), qEnvironmentVariable(n));
-    }
-    if (!vars.contains(u"KAFKA_CA_CERT"_s)) {
-        QProcess p;
-        p.start(sourceDir() + u"/scripts/services"_s, {u"env"_s, u"kafka"_s});
-        if (p.waitForFinished(20000)) {
-            for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
-                const qsizetype eq = line.indexOf('=');
-                if (eq > 0 && !vars.contains(QString::fromUtf8(line.left(eq))))
-                    vars.insert(QString::fromUtf8(line.left(eq)),
-                                QString::fromUtf8(line.mid(eq + 1)).trimmed());
-            }
-        }
-    }
+    const QHash<QString, QString> vars = serviceEnv(
+        u"kafka"_s, {u"KAFKA_BROKERS"_s, u"KAFKA_SASL_BROKERS"_s, u"KAFKA_SASL_SSL_BROKERS"_s,
+                     u"KAFKA_SSL_BROKERS"_s, u"KAFKA_SASL_USERNAME"_s, u"KAFKA_SASL_PASSWORD"_s,
+                     u"KAFKA_CA_CERT"_s, u"KAFKA_CLIENT_CERT"_s, u"KAFKA_CLIENT_KEY"_s});
     e.brokers = vars.value(u"KAFKA_BROKERS"_s, e.brokers);
     e.sasl = vars.value(u"KAFKA_SASL_BROKERS"_s, e.sasl);
     e.saslSsl = vars.value(u"KAFKA_SASL_SSL_BROKERS"_s, e.saslSsl);
@@ -226,204 +180,16 @@ bool kcatProduce(const QString &brokers, const QString &topic,
     return p.waitForFinished(30000) && p.exitCode() == 0;
 }
 
-/// The seed-style Flask app (tests/integration/kafka/seed_app.py) in its own process.
-class FlaskApp
-{
-public:
-    bool start()
-    {
-        m_port = freePort();
-        m_proc.setProcessChannelMode(QProcess::MergedChannels);
-        m_proc.start(u"python3"_s, {sourceDir() + u"/tests/integration/kafka/seed_app.py"_s,
-                                    QString::number(m_port)});
-        if (!m_proc.waitForStarted(5000))
-            return false;
-        for (int i = 0; i < 100; ++i) {
-            if (httpRequest(m_nam, "GET", url(u"/_records"_s), {}, {}, 1000).status == 200)
-                return true;
-            spin(100);
-        }
-        return false;
-    }
-    ~FlaskApp()
-    {
-        if (m_proc.state() != QProcess::NotRunning) {
-            m_proc.terminate();
-            if (!m_proc.waitForFinished(5000))
-                m_proc.kill();
-            m_proc.waitForFinished(2000);
-        }
-    }
-    quint16 port() const { return m_port; }
-    QUrl url(const QString &path) const
-    {
-        return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path));
-    }
-    void configure(int status, int delayMs = 0, int failFirst = 0)
-    {
-        httpRequest(m_nam, "POST", url(u"/_config"_s),
-                    u"{\"status\":%1,\"delayMs\":%2,\"failFirst\":%3}"_s.arg(status)
-                        .arg(delayMs)
-                        .arg(failFirst)
-                        .toUtf8());
-    }
-    void clear() { httpRequest(m_nam, "POST", url(u"/_clear"_s)); }
-    QJsonArray records()
-    {
-        return QJsonDocument::fromJson(httpRequest(m_nam, "GET", url(u"/_records"_s)).body).array();
-    }
-    /// Records whose body contains `needle`.
-    QList<QJsonObject> recordsWith(const QString &needle)
-    {
-        QList<QJsonObject> out;
-        for (const QJsonValue &v : records()) {
-            if (v.toObject().value(u"body"_s).toString().contains(needle))
-                out << v.toObject();
-        }
-        return out;
-    }
-
-private:
-    QProcess m_proc;
-    quint16 m_port = 0;
-    QNetworkAccessManager m_nam;
-};
-
-/// A real binderyd process.
-class Daemon
-{
-public:
-    ~Daemon() { stop(); }
-    /// Starts binderyd; true once /v1.0/healthz answers. False if it exited (init error) or hung.
-    bool start(const QString &resources, quint16 appPort, const QString &trafficLog = {},
-               const QString &libraryPath = {})
-    {
-        m_port = freePort();
-        QStringList args{u"--app-id"_s,           u"kafka-it"_s,         u"--dapr-http-port"_s,
-                         QString::number(m_port), u"--resources-path"_s, resources};
-        if (appPort)
-            args << u"--app-port"_s << QString::number(appPort);
-        if (!trafficLog.isEmpty())
-            args << u"--traffic-log"_s << trafficLog;
-        m_proc = std::make_unique<QProcess>();
-        m_proc->setProcessChannelMode(QProcess::MergedChannels);
-        if (!libraryPath.isEmpty()) {
-            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-            env.insert(u"LD_LIBRARY_PATH"_s, libraryPath);
-            m_proc->setProcessEnvironment(env);
-        }
-        m_proc->start(binDir() + u"/binderyd"_s, args);
-        if (!m_proc->waitForStarted(5000))
-            return false;
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < 20000) {
-            if (m_proc->state() == QProcess::NotRunning)
-                return false;
-            if (httpRequest(m_nam, "GET", url(u"/v1.0/healthz"_s), {}, {}, 1000).status == 204)
-                return true;
-            spin(100);
-        }
-        return false;
-    }
-    /// SIGTERM (graceful: inputs stop, offsets are committed) and wait.
-    void stop()
-    {
-        if (!m_proc || m_proc->state() == QProcess::NotRunning)
-            return;
-        m_proc->terminate();
-        if (!m_proc->waitForFinished(20000)) {
-            m_proc->kill();
-            m_proc->waitForFinished(5000);
-        }
-    }
-    /// Waits for the process to exit by itself (init failure); its exit code, or -1.
-    int waitExit(int ms)
-    {
-        if (!m_proc->waitForFinished(ms))
-            return -1;
-        return m_proc->exitCode();
-    }
-    QByteArray output()
-    {
-        if (m_proc)
-            m_output += m_proc->readAll();
-        return m_output;
-    }
-    QUrl url(const QString &path) const
-    {
-        return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path));
-    }
-    quint16 port() const { return m_port; }
-    HttpAnswer post(const QString &binding, const QByteArray &body, int timeoutMs = 30000)
-    {
-        return httpRequest(m_nam, "POST", url(u"/v1.0/bindings/"_s + binding), body, {}, timeoutMs);
-    }
-    QNetworkAccessManager &nam() { return m_nam; }
-
-private:
-    std::unique_ptr<QProcess> m_proc;
-    quint16 m_port = 0;
-    QByteArray m_output;
-    QNetworkAccessManager m_nam;
-};
+using FlaskApp = RecordingApp;
 
 QByteArray component(const QString &name, const QList<QPair<QString, QString>> &items)
 {
-    QByteArray y
-        = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name.toUtf8()
-          + "\nspec:\n  type: bindings.kafka\n  version: v1\n  metadata:\n";
-    for (const auto &[k, v] : items) {
-        QByteArray value = v.toUtf8();
-        if (value.contains('\n')) {
-            QByteArray block = "|\n";
-            for (const QByteArray &l : value.split('\n'))
-                block += "        " + l + '\n';
-            y += "  - name: " + k.toUtf8() + "\n    value: " + block;
-        } else {
-            y += "  - name: " + k.toUtf8() + "\n    value: \"" + value + "\"\n";
-        }
-    }
-    return y;
-}
-
-bool writeFile(const QString &path, const QByteArray &content)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly) && f.write(content) == content.size();
-}
-
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    return componentYaml(name, u"bindings.kafka"_s, items);
 }
 
 QList<QJsonObject> trafficInputs(const QString &path, const QString &needle = {})
 {
-    QList<QJsonObject> out;
-    for (const QByteArray &line : readFile(path).split('\n')) {
-        const QJsonObject o = QJsonDocument::fromJson(line).object();
-        if (o.value(u"kind"_s).toString() != u"input"_s)
-            continue;
-        if (!needle.isEmpty()
-            && !QJsonDocument(o).toJson(QJsonDocument::Compact).contains(needle.toUtf8()))
-            continue;
-        out << o;
-    }
-    return out;
-}
-
-int runServices(const QStringList &args, QByteArray *output = nullptr)
-{
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(sourceDir() + u"/scripts/services"_s, args);
-    if (!p.waitForFinished(180000))
-        return -1;
-    if (output)
-        *output = p.readAll();
-    return p.exitCode();
+    return trafficRecords(path, u"input"_s, needle);
 }
 
 } // namespace
