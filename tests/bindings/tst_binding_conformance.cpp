@@ -126,6 +126,27 @@ QString uniqueName(const QString &prefix)
     return prefix + u"-"_s + QUuid::createUuid().toString(QUuid::Id128).left(12);
 }
 
+/// One `create` through a fresh output instance of a built-in `type` with `items`: how a broker
+/// row makes an event reach its input side.
+bool createThroughOutput(const QString &type, const Items &items)
+{
+    BindingRegistry registry;
+    registerBuiltinBindings(registry);
+    auto created = registry.createOutput(type, {});
+    if (!created)
+        return false;
+    std::unique_ptr<OutputBinding> out = std::move(*created);
+    if (const Result<> r = initWithin(*out, makeSpec(type, items)); !r) {
+        qWarning("%s produce: init: %s", qPrintable(type), qPrintable(r.error().message));
+        return false;
+    }
+    const InvokeResult r = invokeAndWait(*out, u"create"_s, "\"event\"", {});
+    if (!r.result)
+        qWarning("%s produce: %s", qPrintable(type), qPrintable(r.result.error().message));
+    out->close();
+    return r.result.has_value();
+}
+
 /// Every binding of the suite: one row each. A new binding adds its row here.
 QList<BindingRow> bindingRows()
 {
@@ -190,23 +211,27 @@ QList<BindingRow> bindingRows()
                          {u"dialTimeout"_s, u"5s"_s}};
         };
         r.operation = u"create"_s;
-        r.produce = [](const Items &items) {
-            BindingRegistry registry;
-            registerBuiltinBindings(registry);
-            auto created = registry.createOutput(u"bindings.kafka"_s, {});
-            if (!created)
-                return false;
-            std::unique_ptr<OutputBinding> out = std::move(*created);
-            if (const Result<> r = initWithin(*out, makeSpec(u"bindings.kafka"_s, items)); !r) {
-                qWarning("kafka produce: init: %s", qPrintable(r.error().message));
-                return false;
-            }
-            const InvokeResult r = invokeAndWait(*out, u"create"_s, "\"event\"", {});
-            if (!r.result)
-                qWarning("kafka produce: %s", qPrintable(r.result.error().message));
-            out->close();
-            return r.result.has_value();
+        r.produce
+            = [](const Items &items) { return createThroughOutput(u"bindings.kafka"_s, items); };
+        rows << r;
+    }
+    {
+        BindingRow r;
+        r.type = u"bindings.rabbitmq"_s;
+        r.serverEnv = u"RABBITMQ_URL"_s;
+        r.serverStart = u"scripts/services start rabbitmq"_s;
+        r.metadata = [] {
+            static const QString queue = uniqueName(u"conformance"_s);
+            // Gone once its last consumer goes; what only the output side sent expires.
+            return Items{{u"host"_s, qEnvironmentVariable("RABBITMQ_URL")},
+                         {u"queueName"_s, queue},
+                         {u"deleteWhenUnused"_s, u"true"_s},
+                         {u"ttlInSeconds"_s, u"60"_s},
+                         {u"reconnectWaitInSeconds"_s, u"1"_s}};
         };
+        r.operation = u"create"_s;
+        r.produce
+            = [](const Items &items) { return createThroughOutput(u"bindings.rabbitmq"_s, items); };
         rows << r;
     }
     return rows;

@@ -770,15 +770,17 @@ public:
     void setGeneration(quint64 generation)
     {
         std::lock_guard lock(m_mutex);
-        m_generation = generation;
         std::erase_if(m_queue, [generation](const Item &i) { return i.generation != generation; });
     }
 
-    /// Reader thread: forget what has not started (it goes back to the queue on close).
-    void dropQueued()
+    /// Reader thread, at a stop: forget what has not started (it goes back to the queue when the
+    /// connection closes) and settle the delivery in flight without the failure pause.
+    void stopSoon()
     {
         std::lock_guard lock(m_mutex);
         m_queue.clear();
+        m_stopping = true;
+        m_cv.notify_all();
     }
 
     std::vector<Outcome> takeOutcomes()
@@ -847,7 +849,7 @@ private:
                 const auto pause = std::min(std::chrono::milliseconds(50 << shift),
                                             std::chrono::milliseconds(1000));
                 lock.lock();
-                m_cv.wait_for(lock, pause, [this] { return m_stop; });
+                m_cv.wait_for(lock, pause, [this] { return m_stop || m_stopping; });
                 lock.unlock();
             }
             lock.lock();
@@ -863,9 +865,9 @@ private:
     std::condition_variable m_cv;
     std::deque<Item> m_queue;
     std::vector<Outcome> m_outcomes;
-    quint64 m_generation = 0;
     bool m_busy = false;
     bool m_stop = false;
+    bool m_stopping = false;
     // The delivery thread's own.
     std::unordered_map<QString, int> m_failures;
     int m_consecutiveFailures = 0;
@@ -889,7 +891,7 @@ QString consume(AmqpConnection &conn, DeliveryWorker &worker, quint64 generation
         if (stop.stop_requested() && !stopping) {
             stopping = true;
             stopUntil = Clock::now() + STOP_DRAIN;
-            worker.dropQueued(); // unacknowledged: back to the queue when the connection closes
+            worker.stopSoon(); // unacknowledged: back to the queue when the connection closes
         }
         for (const DeliveryWorker::Outcome &o : worker.takeOutcomes()) {
             if (o.generation != generation)
@@ -984,6 +986,9 @@ Result<> RabbitMqInput::read(const core::EventHandler &handler, std::stop_token 
         return fail(ErrorCode::InvokeFailed, QStringLiteral("rabbitmq: read() called twice"));
     m_worker = std::make_shared<DeliveryWorker>(handler);
     m_worker->start();
+    // A stop wakes the reader at once, not at its next 100 ms poll.
+    const std::shared_ptr<DeliveryWorker> worker = m_worker;
+    const std::stop_callback wakeOnStop(stop, [worker] { worker->wakeup().wake(); });
     const core::ConnectionReporter reporter = m_reporter;
     ReconnectLoop loop(reconnectOptions(m_settings),
                        [reporter](ConnectionState state, const QString &detail, int next) {
@@ -1021,6 +1026,7 @@ void RabbitMqInput::close()
 {
     if (m_worker)
         m_worker->stopAndJoin();
+    m_worker.reset(); // init() and read() may follow
 }
 
 } // namespace bindery::bindings::rabbitmq
