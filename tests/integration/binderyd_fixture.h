@@ -17,6 +17,7 @@
 #include <QProcess>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include "tests/core/http_client.h"
@@ -155,6 +156,37 @@ inline QList<QJsonObject> trafficRecords(const QString &path, const QString &kin
         out << o;
     }
     return out;
+}
+
+/// The test function's own folder (component files, traffic logs): fresh for each function from
+/// renew() (a test class's init()), removed by release() (its cleanup()) unless the function
+/// failed, when it is kept and its path logged.
+class TestFolder
+{
+public:
+    bool renew()
+    {
+        m_dir = std::make_unique<QTemporaryDir>();
+        return m_dir->isValid();
+    }
+    void release()
+    {
+        if (m_dir && QTest::currentTestFailed()) {
+            m_dir->setAutoRemove(false);
+            qWarning("kept %s", qPrintable(m_dir->path()));
+        }
+        m_dir.reset();
+    }
+    QTemporaryDir *operator->() const { return m_dir.get(); }
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+/// True when binderyd is built where the tests look for it (BINDERY_BIN_DIR).
+inline bool binderydBuilt()
+{
+    return QFile::exists(binDir() + u"/binderyd"_s);
 }
 
 /// The seed-style Flask app (tests/integration/kafka/seed_app.py) in its own process: records

@@ -236,27 +236,23 @@ private Q_SLOTS:
 
 private:
     KafkaEnv m_env;
-    std::unique_ptr<QTemporaryDir> m_dir;
+    TestFolder m_dir;
 };
 
 void tst_KafkaBinding::initTestCase()
 {
-    QVERIFY2(QFile::exists(binDir() + u"/binderyd"_s),
-             qPrintable(u"binderyd not built in "_s + binDir()));
+    QVERIFY2(binderydBuilt(), qPrintable(u"binderyd not built in "_s + binDir()));
     m_env = loadEnv();
 }
 
 void tst_KafkaBinding::init()
 {
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
+    QVERIFY(m_dir.renew());
 }
 
 void tst_KafkaBinding::cleanup()
 {
-    if (QTest::currentTestFailed())
-        m_dir->setAutoRemove(false), qWarning("kept %s", qPrintable(m_dir->path()));
-    m_dir.reset();
+    m_dir.release();
 }
 
 // The seed: its kafkaevent component verbatim (brokers http://localhost:5050, topic1, group1),

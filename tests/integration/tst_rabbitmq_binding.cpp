@@ -316,27 +316,23 @@ private:
     void writeComponent(const QString &name, const QString &queue,
                         const QList<QPair<QString, QString>> &extra, const QString &host = {});
     RabbitEnv m_env;
-    std::unique_ptr<QTemporaryDir> m_dir;
+    TestFolder m_dir;
 };
 
 void tst_RabbitMqBinding::initTestCase()
 {
-    QVERIFY2(QFile::exists(binDir() + u"/binderyd"_s),
-             qPrintable(u"binderyd not built in "_s + binDir()));
+    QVERIFY2(binderydBuilt(), qPrintable(u"binderyd not built in "_s + binDir()));
     m_env = loadEnv();
 }
 
 void tst_RabbitMqBinding::init()
 {
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
+    QVERIFY(m_dir.renew());
 }
 
 void tst_RabbitMqBinding::cleanup()
 {
-    if (QTest::currentTestFailed())
-        m_dir->setAutoRemove(false), qWarning("kept %s", qPrintable(m_dir->path()));
-    m_dir.reset();
+    m_dir.release();
 }
 
 void tst_RabbitMqBinding::writeComponent(const QString &name, const QString &queue,
