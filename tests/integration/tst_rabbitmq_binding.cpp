@@ -309,6 +309,7 @@ private Q_SLOTS:
     void badSettingsAreClearInitErrors_data();
     void badSettingsAreClearInitErrors();
     void cutConnectionReconnectsAndIsReported();
+    void deletedQueueIsDeclaredAgain();
     void serverRestartedWhile5000MessagesFlowEachWay();
 
 private:
@@ -856,6 +857,29 @@ void tst_RabbitMqBinding::cutConnectionReconnectsAndIsReported()
     for (const QString &want : {u"input reconnecting"_s, u"output reconnecting"_s,
                                 u"input connected"_s, u"output connected"_s})
         QVERIFY2(seen.contains(want), qPrintable(want + u" not in "_s + seen.join(u", "_s)));
+    peer({u"delete"_s, m_env.url, queue});
+}
+
+// Someone deletes the queue the input consumes: the broker cancels the consumer (the binding asks
+// for consumer_cancel_notify), the binding reconnects, declares the queue again and goes on.
+void tst_RabbitMqBinding::deletedQueueIsDeclaredAgain()
+{
+    REQUIRE_SERVER();
+    const QString queue = uniqueQueue(u"gone"_s);
+    writeComponent(u"gone"_s, queue,
+                   {{u"direction"_s, u"input"_s}, {u"reconnectWaitInSeconds"_s, u"1"_s}});
+    RecordingApp app;
+    QVERIFY(app.start());
+    Daemon d;
+    QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
+    QTRY_VERIFY_WITH_TIMEOUT(d.output().contains("gone (bindings.rabbitmq/v1) input: connected"),
+                             20000);
+    QCOMPARE(peer({u"delete"_s, m_env.url, queue}).exitCode, 0);
+    QTRY_VERIFY_WITH_TIMEOUT(d.output().contains("cancelled the consumer"), 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(messageCount(m_env.url, queue), 0, 20000); // declared again
+    const QByteArray message = R"([{"body": "{\"back\":\")" + queue.toUtf8() + R"(\"}"}])";
+    QCOMPARE(peer({u"publish"_s, m_env.url, queue}, message).exitCode, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(app.recordsWith(queue).size(), 1, 20000);
     peer({u"delete"_s, m_env.url, queue});
 }
 

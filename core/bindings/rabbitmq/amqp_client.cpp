@@ -262,13 +262,26 @@ AmqpConnection::open(const RabbitMqSettings &s, Role role, int boundMs, const QS
     const timeval bound = toTimeval(boundMs);
     amqp_set_handshake_timeout(c->m_conn, &bound);
     amqp_set_rpc_timeout(c->m_conn, &bound);
+    // rabbitmq-c merges these into its own client properties. consumer_cancel_notify: a deleted
+    // queue cancels the consumer (basic.cancel) instead of leaving it silently idle;
+    // connection.blocked: the broker says when a resource alarm holds publishes back.
     const QByteArray connectionName = name.toUtf8();
-    amqp_table_entry_t property;
-    property.key = amqp_cstring_bytes("connection_name");
-    property.value.kind = AMQP_FIELD_KIND_UTF8;
-    property.value.value.bytes = amqp_bytes_t{static_cast<size_t>(connectionName.size()),
-                                              const_cast<char *>(connectionName.constData())};
-    const amqp_table_t properties{1, &property};
+    amqp_table_entry_t capabilities[2];
+    capabilities[0].key = amqp_cstring_bytes("consumer_cancel_notify");
+    capabilities[1].key = amqp_cstring_bytes("connection.blocked");
+    for (amqp_table_entry_t &capability : capabilities) {
+        capability.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+        capability.value.value.boolean = 1;
+    }
+    amqp_table_entry_t property[2];
+    property[0].key = amqp_cstring_bytes("connection_name");
+    property[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    property[0].value.value.bytes = amqp_bytes_t{static_cast<size_t>(connectionName.size()),
+                                                 const_cast<char *>(connectionName.constData())};
+    property[1].key = amqp_cstring_bytes("capabilities");
+    property[1].value.kind = AMQP_FIELD_KIND_TABLE;
+    property[1].value.value.table = amqp_table_t{2, capabilities};
+    const amqp_table_t properties{2, property};
     const std::string identity
         = s.externalSasl ? certificateCommonName(s.clientCert) : std::string();
     const amqp_rpc_reply_t login

@@ -523,6 +523,18 @@ private:
             m_conn->acknowledgeClose(frame);
             return QStringLiteral("the broker closed the connection: ") + reason;
         }
+        case AMQP_CONNECTION_BLOCKED_METHOD: {
+            const auto *blocked = static_cast<const amqp_connection_blocked_t *>(method.decoded);
+            qCWarning(lcRabbitMq).noquote()
+                << QStringLiteral("%1: the broker holds publishes back (%2); creates wait for it, "
+                                  "up to publishTimeout")
+                       .arg(m_settings.componentName, toQString(blocked->reason));
+            return {};
+        }
+        case AMQP_CONNECTION_UNBLOCKED_METHOD:
+            qCInfo(lcRabbitMq).noquote() << QStringLiteral("%1: the broker takes publishes again")
+                                                .arg(m_settings.componentName);
+            return {};
         default: return {};
         }
     }
