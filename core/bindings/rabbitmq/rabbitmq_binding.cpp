@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -123,6 +124,12 @@ void waitFor(int socketFd, const Wakeup &wakeup, int timeoutMs)
         wakeup.reset();
 }
 
+/// Names the calling thread (15 bytes at most), so top -H and a debugger tell them apart.
+void nameThisThread(const char *name)
+{
+    pthread_setname_np(pthread_self(), name);
+}
+
 size_t bodyHash(const void *data, size_t size)
 {
     return qHashBits(data, size, 0);
@@ -152,7 +159,10 @@ public:
 
     void start()
     {
-        m_thread = std::jthread([this](std::stop_token stop) { run(stop); });
+        m_thread = std::jthread([this](std::stop_token stop) {
+            nameThisThread("rabbitmq-pub");
+            run(stop);
+        });
     }
 
     /// Any thread; never blocks beyond a short lock.
@@ -765,7 +775,10 @@ public:
 
     void start()
     {
-        m_thread = std::thread([this] { run(); });
+        m_thread = std::thread([this] {
+            nameThisThread("rabbitmq-dlv");
+            run();
+        });
     }
 
     const Wakeup &wakeup() const { return m_wakeup; }
