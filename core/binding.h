@@ -51,6 +51,9 @@ struct BindingEvent
     /// at its bound of deliveries in flight): the runtime records and logs it, does not deliver
     /// it, and answers with an error holding this reason.
     QString skipReason;
+    /// The message's own properties that daprd does not pass to the app (e.g. AMQP content-type,
+    /// message-id, priority): shown in the traffic and the console, never sent as headers.
+    QList<QPair<QString, QString>> properties;
 };
 
 /** @brief The app's answer to one delivery, as seen by the runtime. */
@@ -102,6 +105,40 @@ struct InvokeResult
 /// Completion callback for OutputBinding::invoke: called exactly once, on any thread.
 using InvokeDone = std::function<void(InvokeResult)>;
 
+/** @brief Where a binding's long-lived connection to its server is. */
+enum class ConnectionState {
+    Connecting,   ///< An attempt is running.
+    Connected,    ///< The last attempt succeeded.
+    Reconnecting, ///< An attempt failed, or the connection was lost; the next one is scheduled.
+    Failed,       ///< A permanent error (e.g. bad credentials), or the attempts ran out.
+    Stopped,      ///< A stop was requested.
+};
+/** @brief "connecting", "connected", "reconnecting", "failed", "stopped". */
+QString connectionStateName(ConnectionState state);
+
+/** @brief One change of a binding's connection state, as the binding reports it. A value type. */
+struct ConnectionReport
+{
+    ConnectionState state = ConnectionState::Connecting;
+    QString detail;          ///< the error or context; may be empty
+    int nextAttemptInMs = 0; ///< wait before the next attempt; 0 none pending, -1 none will follow
+    /// A sentence for people: "reconnecting in 2 s: connection refused".
+    QString describe() const;
+};
+
+/** @brief "250 ms", "2 s", "2.5 s", "3 min". */
+QString formatWait(int ms);
+
+/**
+ * @brief Receives a binding's connection state changes (see InputBinding::setConnectionReporter).
+ *
+ * Called on any of the binding's own threads, possibly during init(); must not block and must
+ * not call back into the binding. The runtime's reporter logs each change, pushes a
+ * TrafficRecord of kind Connection and shows the state in ComponentStatus::connection (the
+ * console tree says "reconnecting").
+ */
+using ConnectionReporter = std::function<void(const ConnectionReport &report)>;
+
 /**
  * @brief An input binding, mirroring Dapr's Init/Read/Close.
  *
@@ -127,6 +164,13 @@ public:
     virtual void close() = 0;
     /// Optional warnings produced by init (shown in the log and the console).
     virtual QStringList initWarnings() const { return {}; }
+    /**
+     * @brief For a binding that keeps a connection to a server (a broker, a database): the
+     * runtime installs its reporter here before init(), on the runtime thread; the binding calls
+     * it on each state change (connecting, connected, reconnecting in N s: why, failed). A
+     * binding without a connection ignores it (the default).
+     */
+    virtual void setConnectionReporter(ConnectionReporter reporter) { (void)reporter; }
 };
 
 /**
@@ -152,6 +196,8 @@ public:
     virtual void invoke(InvokeRequest request, InvokeDone done) = 0;
     virtual void close() = 0;
     virtual QStringList initWarnings() const { return {}; }
+    /// As InputBinding::setConnectionReporter.
+    virtual void setConnectionReporter(ConnectionReporter reporter) { (void)reporter; }
 };
 
 } // namespace bindery::core

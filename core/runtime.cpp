@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <optional>
 
 #include <QFileInfo>
 #include <QLoggingCategory>
@@ -70,6 +71,8 @@ struct Runtime::Instance
     std::unique_ptr<std::jthread> reader;
     ComponentStatus status;
     quint64 generation = 0;
+    std::optional<ConnectionReport> inputConnection; ///< the latest report of each direction
+    std::optional<ConnectionReport> outputConnection;
 };
 
 // What every delivery checks first: whether the health checks found the app healthy (daprd's
@@ -132,6 +135,19 @@ private:
     std::atomic<qint64> m_last{0};
     std::atomic<int> m_suppressed{0};
 };
+
+/// How unwell a connection state is, for the one label the tree shows for two directions.
+int connectionRank(ConnectionState state)
+{
+    switch (state) {
+    case ConnectionState::Connected: return 0;
+    case ConnectionState::Stopped: return 1;
+    case ConnectionState::Connecting: return 2;
+    case ConnectionState::Reconnecting: return 3;
+    case ConnectionState::Failed: return 4;
+    }
+    return 0;
+}
 
 // A warning at most once a second per throttle, saying how many it held back.
 void logThrottled(LogThrottle &throttle, const QString &text)
@@ -652,6 +668,10 @@ bool Runtime::initInstance(Instance &inst)
         inst.input = desc->inputFactory();
     if (dirs.output && desc->outputFactory)
         inst.output = desc->outputFactory();
+    if (inst.input)
+        inst.input->setConnectionReporter(connectionReporter(inst, true));
+    if (inst.output)
+        inst.output->setConnectionReporter(connectionReporter(inst, false));
     if (!inst.input && !inst.output) {
         inst.status.state = ComponentState::Loaded;
         inst.status.warnings << QStringLiteral("direction '%1' creates no instance")
@@ -834,9 +854,10 @@ void Runtime::startInput(Instance &inst)
         rec.responseHeaders = std::move(responseHeaders);
         rec.responseBody = reply.body;
         rec.eventKey = event.eventKey;
+        rec.redelivered = event.redelivered;
+        rec.properties = event.properties;
         rec.attempt = event.attempt;
         rec.outcome = reply.ok() ? QStringLiteral("acked") : failureOutcome(event, reply);
-        rec.redelivered = event.redelivered;
         traffic->push(std::move(rec));
         if (!reply.ok())
             logDeliveryFailure(*throttle, name, event, reply);
@@ -902,6 +923,71 @@ void Runtime::startInput(Instance &inst)
     });
     log(1, QStringLiteral("input binding %1 is reading; events go to %2%3")
                .arg(name, channel->address(), route));
+}
+
+ConnectionReporter Runtime::connectionReporter(const Instance &inst, bool input)
+{
+    QPointer<Runtime> self(this);
+    TrafficStream *traffic = &m_traffic;
+    const QString name = inst.spec.name;
+    const QString type = inst.spec.type;
+    const quint64 generation = inst.generation;
+    return [=](const ConnectionReport &report) {
+        // An attempt starting, and the stop at shutdown, are not news for the traffic.
+        if (traffic->enabled() && report.state != ConnectionState::Connecting
+            && report.state != ConnectionState::Stopped) {
+            TrafficRecord rec;
+            rec.id = traffic->nextId();
+            rec.kind = TrafficRecord::Kind::Connection;
+            rec.startedUs = nowUs();
+            rec.binding = name;
+            rec.bindingType = type;
+            rec.operation = connectionStateName(report.state);
+            rec.metadata = {{QStringLiteral("direction"),
+                             input ? QStringLiteral("input") : QStringLiteral("output")}};
+            rec.ok = report.state == ConnectionState::Connected;
+            if (!rec.ok)
+                rec.error = report.describe();
+            traffic->push(std::move(rec));
+        }
+        QMetaObject::invokeMethod(
+            self,
+            [self, name, generation, input, report]() {
+                if (self)
+                    self->onConnectionReport(name, generation, input, report);
+            },
+            Qt::QueuedConnection);
+    };
+}
+
+void Runtime::onConnectionReport(const QString &name, quint64 generation, bool input,
+                                 const ConnectionReport &report)
+{
+    Instance *inst = find(name);
+    if (!inst || inst->generation != generation)
+        return; // a report from an instance that has since been stopped or replaced
+    (input ? inst->inputConnection : inst->outputConnection) = report;
+    const QString direction = input ? QStringLiteral("input") : QStringLiteral("output");
+    const int level
+        = report.state == ConnectionState::Reconnecting || report.state == ConnectionState::Failed
+              ? 2
+          : report.state == ConnectionState::Connected ? 1
+                                                       : 0;
+    log(level, QStringLiteral("%1 %2: %3").arg(inst->spec.logName(), direction, report.describe()));
+
+    const std::optional<ConnectionReport> &in = inst->inputConnection;
+    const std::optional<ConnectionReport> &out = inst->outputConnection;
+    if (in && out && in->describe() != out->describe()) {
+        inst->status.connection
+            = QStringLiteral("input: %1; output: %2").arg(in->describe(), out->describe());
+    } else {
+        inst->status.connection = (in ? in : out)->describe();
+    }
+    ConnectionState worst = (in ? in : out)->state;
+    if (in && out && connectionRank(out->state) > connectionRank(in->state))
+        worst = out->state;
+    inst->status.connectionState = connectionStateName(worst);
+    publishStatus();
 }
 
 void Runtime::reloadFile(const QString &path)

@@ -49,6 +49,13 @@ struct ComponentStatus
     QString subscription; ///< input only: "reading", "not subscribed (404)", "waiting for app", ...
     QString route;        ///< input only: the app path
     QStringList operations;
+    /// The binding's own connection to its server, as it reported it (empty for bindings that
+    /// report none, see InputBinding::setConnectionReporter): "connected", "reconnecting in 5 s:
+    /// connection refused"; prefixed "input: " / "output: " when the two directions differ.
+    QString connection;
+    /// The least healthy state among the directions' connections ("reconnecting", "failed",
+    /// "connected", ...), for a short label in the console tree; empty when none reported.
+    QString connectionState;
 };
 
 /** @brief Where the runtime is in its start-up. */
@@ -148,6 +155,10 @@ private:
     void loadSpecs(const QList<ComponentSpec> &specs, const Diagnostics &diagnostics);
     bool initInstance(Instance &instance);
     void startInput(Instance &instance);
+    /// The reporter a binding instance calls on its connection changes (any thread).
+    ConnectionReporter connectionReporter(const Instance &instance, bool input);
+    void onConnectionReport(const QString &name, quint64 generation, bool input,
+                            const ConnectionReport &report);
     void stopInstance(Instance &instance);
     void probeAndRead(const QString &name);
     void onProbeResult(const QString &name, quint64 generation, int status, const QString &error);

@@ -68,6 +68,7 @@ QString TrafficRecord::kindName() const
     case Kind::Output: return QStringLiteral("output");
     case Kind::Input: return QStringLiteral("input");
     case Kind::Probe: return QStringLiteral("probe");
+    case Kind::Connection: return QStringLiteral("connection");
     }
     return QStringLiteral("output");
 }
@@ -78,6 +79,8 @@ TrafficRecord::Kind TrafficRecord::kindFromName(const QString &name)
         return Kind::Input;
     if (name == QStringLiteral("probe"))
         return Kind::Probe;
+    if (name == QStringLiteral("connection"))
+        return Kind::Connection;
     return Kind::Output;
 }
 
@@ -107,8 +110,11 @@ QByteArray trafficRecordToJson(const TrafficRecord &r)
         j["eventKey"] = r.eventKey.toStdString();
         j["attempt"] = r.attempt;
         j["outcome"] = r.outcome.toStdString();
+        // Written only when set, so that older readers and older logs stay as they were.
         if (r.redelivered)
             j["redelivered"] = true;
+        if (!r.properties.isEmpty())
+            j["properties"] = headersToJson(r.properties);
     }
     return QByteArray::fromStdString(
         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -144,6 +150,7 @@ bool trafficRecordFromJson(const QByteArray &line, TrafficRecord *r, QString *er
         r->attempt = j.value("attempt", 1);
         r->outcome = s("outcome");
         r->redelivered = j.value("redelivered", false);
+        r->properties = headersFromJson(j.value("properties", nlohmann::json::array()));
         return true;
     } catch (const nlohmann::json::exception &e) {
         if (error)

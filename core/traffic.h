@@ -19,13 +19,15 @@ using Headers = QList<QPair<QString, QString>>;
 
 /**
  * @brief One exchange seen by the runtime: an output request and its answer, one delivery
- * attempt of an input event and the app's answer, or a subscription probe.
+ * attempt of an input event and the app's answer, a subscription probe, or a change of a
+ * binding's connection to its server (kind Connection: `operation` is the state, e.g.
+ * "reconnecting", `error` the reason, `ok` true once connected).
  *
  * A plain value type. Times are microseconds since the Unix epoch.
  */
 struct TrafficRecord
 {
-    enum class Kind { Output, Input, Probe };
+    enum class Kind { Output, Input, Probe, Connection };
 
     quint64 id = 0;
     Kind kind = Kind::Output;
@@ -44,7 +46,9 @@ struct TrafficRecord
     Headers responseHeaders; ///< output: the `metadata.*` headers; input: the app's headers
     QByteArray responseBody;
     // Input only:
-    QString eventKey; ///< identity of the message across retries (e.g. "orders/2@41")
+    QString eventKey;         ///< identity of the message across retries (e.g. "orders/2@41")
+    bool redelivered = false; ///< the broker delivered it before (BindingEvent::redelivered)
+    Headers properties;       ///< message properties not sent to the app (BindingEvent::properties)
     int attempt = 1;
     QString outcome; ///< "acked", "retry", "requeue", "dropped", "skipped" (never delivered)
     /// The binding says the app may have seen this message before (JSON: "redelivered", written

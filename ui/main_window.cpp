@@ -523,7 +523,13 @@ void MainWindow::refreshComponents()
                     state = tr("loaded");
                     if (c.input && !c.subscription.isEmpty())
                         state += QStringLiteral(" · ") + c.subscription.section(u' ', 0, 0);
+                    // A binding's own connection shows when it is not simply up.
+                    if (!c.connectionState.isEmpty()
+                        && c.connectionState != QStringLiteral("connected"))
+                        state += QStringLiteral(" · ") + c.connectionState;
                     tip = c.subscription;
+                    if (!c.connection.isEmpty())
+                        tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + c.connection;
                     colour = QColor(0x1a, 0x7f, 0x37);
                     break;
                 case core::ComponentState::Failed:

@@ -126,9 +126,9 @@ QString uniqueName(const QString &prefix)
     return prefix + u"-"_s + QUuid::createUuid().toString(QUuid::Id128).left(12);
 }
 
-/// One event through an output instance of `type` initialised with `items` (the input side's
-/// metadata): how the broker-backed rows make an event reach their input.
-bool produceThrough(const QString &type, const Items &items)
+/// One `create` through a fresh output instance of a built-in `type` with `items`: how a broker
+/// row makes an event reach its input side.
+bool createThroughOutput(const QString &type, const Items &items)
 {
     BindingRegistry registry;
     registerBuiltinBindings(registry);
@@ -211,7 +211,7 @@ QList<BindingRow> bindingRows()
                          {u"dialTimeout"_s, u"5s"_s}};
         };
         r.operation = u"create"_s;
-        r.produce = [](const Items &items) { return produceThrough(u"bindings.kafka"_s, items); };
+        r.produce = [](const Items &items) { return createThroughOutput(u"bindings.kafka"_s, items); };
         rows << r;
     }
     {
@@ -231,8 +231,27 @@ QList<BindingRow> bindingRows()
         };
         r.operation = u"create"_s;
         r.produce = [](const Items &items) {
-            return produceThrough(u"bindings.azure.eventhubs"_s, items);
+            return createThroughOutput(u"bindings.azure.eventhubs"_s, items);
         };
+        rows << r;
+    }
+    {
+        BindingRow r;
+        r.type = u"bindings.rabbitmq"_s;
+        r.serverEnv = u"RABBITMQ_URL"_s;
+        r.serverStart = u"scripts/services start rabbitmq"_s;
+        r.metadata = [] {
+            static const QString queue = uniqueName(u"conformance"_s);
+            // Gone once its last consumer goes; what only the output side sent expires.
+            return Items{{u"host"_s, qEnvironmentVariable("RABBITMQ_URL")},
+                         {u"queueName"_s, queue},
+                         {u"deleteWhenUnused"_s, u"true"_s},
+                         {u"ttlInSeconds"_s, u"60"_s},
+                         {u"reconnectWaitInSeconds"_s, u"1"_s}};
+        };
+        r.operation = u"create"_s;
+        r.produce
+            = [](const Items &items) { return createThroughOutput(u"bindings.rabbitmq"_s, items); };
         rows << r;
     }
     return rows;

@@ -51,6 +51,7 @@ private Q_SLOTS:
     void retriesAProbeThatTimedOut();
     void reloadsAFileAndDisablesComponents();
     void reloadResolvesSecretsThroughAStoreInAnotherFile();
+    void showsABindingsConnectionStateInStatusLogAndTraffic();
 
 private:
     void writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items);
@@ -393,6 +394,57 @@ void tst_Runtime::reloadResolvesSecretsThroughAStoreInAnotherFile()
     onRuntime(*rt, [&](Runtime &r) { r.reloadFile(m_dir->filePath(u"loop.yaml"_s)); });
     QVERIFY2(loopStatus().state == ComponentState::Loaded, qPrintable(loopStatus().error));
     QCOMPARE(invoke(*rt, "loop", R"({"operation":"echo","data":5})").status, 200);
+}
+
+// A binding reports its connection state through the reporter the runtime installed before init
+// (issue 10): the component's status says it, the log says it, and the traffic has a record.
+void tst_Runtime::showsABindingsConnectionStateInStatusLogAndTraffic()
+{
+    writeComponent("link", "bindings.loopback", "  - name: direction\n    value: \"output\"\n");
+    std::unique_ptr<Sidecar> rt = start(0);
+    QStringList logged;
+    connect(rt->runtime(), &Runtime::logMessage, this,
+            [&](int, const QString &text) { logged << text; });
+    m_traffic.drain();
+    auto status = [&] {
+        for (const ComponentStatus &c : rt->components()) {
+            if (c.name == u"link"_s)
+                return c;
+        }
+        return ComponentStatus{};
+    };
+    QCOMPARE(status().connectionState, QString()); // nothing reported yet
+    QCOMPARE(invoke(*rt, "link",
+                    R"({"operation":"report","metadata":{"state":"reconnecting",)"
+                    R"("detail":"connection refused","nextAttemptInMs":"5000"}})")
+                 .status,
+             204);
+    QTRY_COMPARE(status().connectionState, u"reconnecting"_s);
+    QCOMPARE(status().connection, u"reconnecting in 5 s: connection refused"_s);
+    QTRY_VERIFY(logged.contains(
+        u"link (bindings.loopback) output: reconnecting in 5 s: connection refused"_s));
+    QCOMPARE(
+        invoke(*rt, "link", R"({"operation":"report","metadata":{"state":"connected"}})").status,
+        204);
+    QTRY_COMPARE(status().connectionState, u"connected"_s);
+    QCOMPARE(status().connection, u"connected"_s);
+    QList<TrafficRecord> connections;
+    for (TrafficRecord &r : m_traffic.drain()) {
+        if (r.kind == TrafficRecord::Kind::Connection)
+            connections << r;
+    }
+    QCOMPARE(connections.size(), 2);
+    QCOMPARE(connections[0].binding, u"link"_s);
+    QCOMPARE(connections[0].operation, u"reconnecting"_s);
+    QCOMPARE(connections[0].ok, false);
+    QCOMPARE(connections[0].error, u"reconnecting in 5 s: connection refused"_s);
+    QCOMPARE(connections[0].metadata, (Headers{{u"direction"_s, u"output"_s}}));
+    QCOMPARE(connections[1].operation, u"connected"_s);
+    QCOMPARE(connections[1].ok, true);
+    // The kind survives the traffic log's JSON Lines.
+    TrafficRecord back;
+    QVERIFY(trafficRecordFromJson(trafficRecordToJson(connections[0]), &back));
+    QCOMPARE(back.kind, TrafficRecord::Kind::Connection);
 }
 
 QTEST_GUILESS_MAIN(tst_Runtime)

@@ -43,6 +43,7 @@ TrafficRecord sample(TrafficRecord::Kind kind)
         r.attempt = 3;
         r.outcome = u"requeue"_s;
         r.redelivered = true;
+        r.properties = {{u"message-id"_s, u"m-1"_s}, {u"priority"_s, u"3"_s}};
     }
     return r;
 }
@@ -69,6 +70,7 @@ void compareRecords(const TrafficRecord &a, const TrafficRecord &b)
     QCOMPARE(a.attempt, b.attempt);
     QCOMPARE(a.outcome, b.outcome);
     QCOMPARE(a.redelivered, b.redelivered);
+    QCOMPARE(a.properties, b.properties);
 }
 
 } // namespace
@@ -85,6 +87,7 @@ private Q_SLOTS:
     void keepsNothingWithCapacityZero();
     void roundTripsJsonLines_data();
     void roundTripsJsonLines();
+    void readsLinesWithoutTheNewerFields();
     void writesOneJsonObjectPerLine();
     void redeliveredIsWrittenOnlyWhenTrueAndOldLinesReadAsFalse();
     void rejectsMalformedLines_data();
@@ -206,6 +209,7 @@ void tst_Traffic::roundTripsJsonLines_data()
     QTest::newRow("input, binary payload")
         << int(TrafficRecord::Kind::Input) << QByteArray("\x00\x01\xff\xfe\n\"bin", 9);
     QTest::newRow("probe, empty payload") << int(TrafficRecord::Kind::Probe) << QByteArray();
+    QTest::newRow("connection change") << int(TrafficRecord::Kind::Connection) << QByteArray();
     QTest::newRow("invalid UTF-8 text") << int(TrafficRecord::Kind::Input) << QByteArray("caf\xe9");
 }
 
@@ -223,6 +227,21 @@ void tst_Traffic::roundTripsJsonLines()
     QVERIFY2(trafficRecordFromJson(line, &back, &error), qPrintable(error));
     compareRecords(back, r);
     QCOMPARE(TrafficRecord::kindFromName(r.kindName()), r.kind);
+}
+
+// Issue 10: `redelivered` and `properties` are written only when set, and a line written before
+// they existed reads back as not redelivered, without properties.
+void tst_Traffic::readsLinesWithoutTheNewerFields()
+{
+    const QByteArray plain = trafficRecordToJson(sample(TrafficRecord::Kind::Output));
+    QVERIFY(!plain.contains("redelivered") && !plain.contains("properties"));
+    TrafficRecord old;
+    QVERIFY(trafficRecordFromJson(
+        R"({"id":1,"kind":"input","binding":"b","eventKey":"q/1","attempt":2,"outcome":"acked"})",
+        &old));
+    QCOMPARE(old.redelivered, false);
+    QVERIFY(old.properties.isEmpty());
+    QCOMPARE(old.attempt, 2);
 }
 
 void tst_Traffic::writesOneJsonObjectPerLine()

@@ -301,6 +301,8 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
     putVar(p, quint64(std::max(0, r.attempt)));
     putString(p, r.outcome);
     putVar(p, quint64(qint64(r.status) + 0x10000)); // the full status, beyond qint16
+    putVar(p, r.redelivered ? 1u : 0u);
+    headers(r.properties);
     row.packedSize = quint32(p.size());
     row.packed.reset(new char[size_t(p.size())]);
     std::memcpy(row.packed.get(), p.constData(), size_t(p.size()));
@@ -334,6 +336,8 @@ core::TrafficRecord EventTableModel::unpack(const Row &row) const
     r.attempt = int(rd.var());
     r.outcome = rd.string();
     r.status = int(qint64(rd.var()) - 0x10000);
+    r.redelivered = rd.var() != 0;
+    r.properties = rd.headers();
     return r;
 }
 
@@ -613,6 +617,14 @@ QString EventTableModel::summary(const Row &row) const
     case core::TrafficRecord::Kind::Probe:
         return QStringLiteral("OPTIONS %1%2")
             .arg(r.route, r.error.isEmpty() ? QString() : QStringLiteral(" — ") + r.error);
+    case core::TrafficRecord::Kind::Connection: {
+        QString direction;
+        for (const auto &[k, v] : r.metadata) {
+            if (k == QStringLiteral("direction"))
+                direction = v + QStringLiteral(" ");
+        }
+        return direction + (r.error.isEmpty() ? r.operation : r.error);
+    }
     case core::TrafficRecord::Kind::Input: {
         QString s = previewBytes(r.payload, 80);
         if (s.isEmpty())
@@ -663,9 +675,10 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
             return index.column() == Time ? it->first : it->second;
         }
         case Direction:
-            return kind == core::TrafficRecord::Kind::Output  ? QStringLiteral("→ out")
-                   : kind == core::TrafficRecord::Kind::Input ? QStringLiteral("← in")
-                                                              : QStringLiteral("probe");
+            return kind == core::TrafficRecord::Kind::Output       ? QStringLiteral("→ out")
+                   : kind == core::TrafficRecord::Kind::Input      ? QStringLiteral("← in")
+                   : kind == core::TrafficRecord::Kind::Connection ? QStringLiteral("conn")
+                                                                   : QStringLiteral("probe");
         case Binding: return m_strings.at(row.binding);
         case Operation: return m_strings.at(row.operation);
         case Status: {

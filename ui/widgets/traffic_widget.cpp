@@ -289,10 +289,11 @@ void TrafficWidget::showDetail()
     }
     const core::TrafficRecord r = m_model->record(idx.row());
     QString html;
-    const QString kind = r.kind == core::TrafficRecord::Kind::Output ? tr("Output request")
-                         : r.kind == core::TrafficRecord::Kind::Input
-                             ? tr("Input event delivered to the app")
-                             : tr("Subscription probe");
+    const QString kind
+        = r.kind == core::TrafficRecord::Kind::Output       ? tr("Output request")
+          : r.kind == core::TrafficRecord::Kind::Input      ? tr("Input event delivered to the app")
+          : r.kind == core::TrafficRecord::Kind::Connection ? tr("Connection to the server")
+                                                            : tr("Subscription probe");
     html += QStringLiteral("<h3>%1 · <code>%2</code> (%3) · %4</h3>")
                 .arg(kind, r.binding.toHtmlEscaped(), r.bindingType.toHtmlEscaped(),
                      r.operation.toHtmlEscaped());

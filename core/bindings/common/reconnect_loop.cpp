@@ -131,54 +131,17 @@ bool ReconnectLoop::connect(std::stop_token stop, const Connect &attempt)
 
 QString ReconnectLoop::stateName(ConnectionState state)
 {
-    switch (state) {
-    case ConnectionState::Connecting: return QStringLiteral("connecting");
-    case ConnectionState::Connected: return QStringLiteral("connected");
-    case ConnectionState::Reconnecting: return QStringLiteral("reconnecting");
-    case ConnectionState::Failed: return QStringLiteral("failed");
-    case ConnectionState::Stopped: return QStringLiteral("stopped");
-    }
-    return QStringLiteral("stopped");
+    return core::connectionStateName(state);
 }
 
 QString ReconnectLoop::formatWait(int ms)
 {
-    if (ms < 1000)
-        return QStringLiteral("%1 ms").arg(qMax(0, ms));
-    if (ms >= 120000 && ms % 60000 == 0)
-        return QStringLiteral("%1 min").arg(ms / 60000);
-    if (ms >= 120000 || ms % 1000 == 0)
-        return QStringLiteral("%1 s").arg((ms + 500) / 1000);
-    return QStringLiteral("%1 s").arg(QString::number(ms / 1000.0, 'f', 1));
+    return core::formatWait(ms);
 }
 
 QString ReconnectLoop::describe(ConnectionState state, const QString &detail, int nextAttemptInMs)
 {
-    QString text = stateName(state);
-    switch (state) {
-    case ConnectionState::Connecting:
-    case ConnectionState::Connected:
-        if (!detail.isEmpty())
-            text += QStringLiteral(" (%1)").arg(detail);
-        return text;
-    case ConnectionState::Reconnecting:
-        if (nextAttemptInMs >= 0)
-            text += QStringLiteral(" in ") + formatWait(nextAttemptInMs);
-        if (!detail.isEmpty())
-            text += QStringLiteral(": ") + detail;
-        return text;
-    case ConnectionState::Failed:
-        if (!detail.isEmpty())
-            text += QStringLiteral(": ") + detail;
-        if (nextAttemptInMs > 0)
-            text += QStringLiteral("; retrying in ") + formatWait(nextAttemptInMs);
-        return text;
-    case ConnectionState::Stopped:
-        if (!detail.isEmpty())
-            text += QStringLiteral(": ") + detail;
-        return text;
-    }
-    return text;
+    return core::ConnectionReport{state, detail, nextAttemptInMs}.describe();
 }
 
 } // namespace bindery::bindings::common

@@ -12,16 +12,13 @@
 
 #include <QString>
 
+#include "core/binding.h"
+
 namespace bindery::bindings::common {
 
-/** @brief Where a binding's connection to its server is. */
-enum class ConnectionState {
-    Connecting,   ///< An attempt is running.
-    Connected,    ///< The last attempt succeeded.
-    Reconnecting, ///< An attempt failed, or the connection was lost; the next one is scheduled.
-    Failed,       ///< A permanent error (e.g. bad credentials), or the attempts ran out.
-    Stopped,      ///< A stop was requested.
-};
+/// Where a binding's connection is: the runtime's own enum (core/binding.h), so a loop's reports
+/// go to InputBinding/OutputBinding::setConnectionReporter unchanged.
+using ConnectionState = core::ConnectionState;
 
 /** @brief How a reconnect loop waits between attempts. */
 struct ReconnectOptions

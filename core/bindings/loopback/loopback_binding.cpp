@@ -48,7 +48,7 @@ Result<> LoopbackOutput::init(const core::ComponentSpec &spec)
 
 QStringList LoopbackOutput::operations() const
 {
-    return {QStringLiteral("create"), QStringLiteral("echo")};
+    return {QStringLiteral("create"), QStringLiteral("echo"), QStringLiteral("report")};
 }
 
 void LoopbackOutput::invoke(core::InvokeRequest request, core::InvokeDone done)
@@ -60,6 +60,19 @@ void LoopbackOutput::invoke(core::InvokeRequest request, core::InvokeDone done)
         for (auto it = request.metadata.begin(); it != request.metadata.end(); ++it)
             r.metadata.append({it.key(), it.value()});
         done({r, {}});
+        return;
+    }
+    if (request.operation == QStringLiteral("report")) {
+        const QString state = request.metadata.value(QStringLiteral("state"));
+        for (core::ConnectionState s :
+             {core::ConnectionState::Connecting, core::ConnectionState::Connected,
+              core::ConnectionState::Reconnecting, core::ConnectionState::Failed,
+              core::ConnectionState::Stopped}) {
+            if (core::connectionStateName(s) == state && m_reporter)
+                m_reporter({s, request.metadata.value(QStringLiteral("detail")),
+                            request.metadata.value(QStringLiteral("nextAttemptInMs")).toInt()});
+        }
+        done({core::InvokeResponse{}, {}});
         return;
     }
     const std::shared_ptr<Queue> q = queueFor(m_name);
