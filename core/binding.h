@@ -90,6 +90,18 @@ using InvokeDone = std::function<void(InvokeResult)>;
 using BindingLogger = std::function<void(const QString &message)>;
 
 /**
+ * @brief How a running binding tells the runtime about its connection to its server, for the log
+ * and the console tree (e.g. credentials refused, server unreachable, connected again).
+ *
+ * `healthy` false means the binding cannot work until something changes (it keeps retrying at
+ * its own, bounded pace); true means it works again. `text` is a sentence for people and must
+ * never contain a secret. Optional: the runtime installs one through setConnectionReporter()
+ * before init(). Callable from any thread, cheap and non-blocking (the runtime queues it to its
+ * own thread); a binding reports changes, not every attempt.
+ */
+using ConnectionReporter = std::function<void(bool healthy, const QString &text)>;
+
+/**
  * @brief An input binding, mirroring Dapr's Init/Read/Close.
  *
  * init() runs on the runtime thread; read() runs on a dedicated reader std::jthread and returns
@@ -105,6 +117,9 @@ public:
     virtual void close() = 0;
     /// Optional warnings produced by init (shown in the log and the console).
     virtual QStringList initWarnings() const { return {}; }
+    /// Optional: keeps `reporter` to report connection changes (see ConnectionReporter). Called
+    /// once, on the runtime thread, before init().
+    virtual void setConnectionReporter(ConnectionReporter /*reporter*/) {}
 };
 
 /**
@@ -123,6 +138,8 @@ public:
     virtual void invoke(InvokeRequest request, InvokeDone done) = 0;
     virtual void close() = 0;
     virtual QStringList initWarnings() const { return {}; }
+    /// As InputBinding::setConnectionReporter().
+    virtual void setConnectionReporter(ConnectionReporter /*reporter*/) {}
 };
 
 } // namespace bindery::core

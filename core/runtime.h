@@ -48,6 +48,10 @@ struct ComponentStatus
     QStringList warnings;
     QString subscription; ///< input only: "reading", "not subscribed (404)", "waiting for app", ...
     QString route;        ///< input only: the app path
+    /// The binding's last connection report (ConnectionReporter), e.g. "credentials refused:
+    /// SignatureDoesNotMatch ..."; empty when it reported nothing.
+    QString connection;
+    bool connectionHealthy = true;
     QStringList operations;
 };
 

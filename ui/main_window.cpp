@@ -525,6 +525,13 @@ void MainWindow::refreshComponents()
                         state += QStringLiteral(" · ") + c.subscription.section(u' ', 0, 0);
                     tip = c.subscription;
                     colour = QColor(0x1a, 0x7f, 0x37);
+                    // The binding's own report: credentials refused, server unreachable.
+                    if (!c.connectionHealthy) {
+                        state += QStringLiteral(" · ") + c.connection;
+                        colour = QColor(0xb0, 0x60, 0x00);
+                    }
+                    if (!c.connection.isEmpty())
+                        tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + c.connection;
                     break;
                 case core::ComponentState::Failed:
                     state = tr("failed: ") + c.error;
