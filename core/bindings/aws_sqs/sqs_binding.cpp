@@ -321,6 +321,7 @@ struct InputRun
     std::mutex mutex;
     std::condition_variable_any slotsCv;   // free slots, the pause after a failure, stopping
     std::condition_variable_any deletesCv; // work for the deleter, batches completed
+    int capacity = 0;                      // messages received and not done yet, at most
     int freeSlots = 0;                     // messages that may still be received
     bool stopping = false;
     Clock::time_point resumeAt{}; // pollers wait until then after a failure
@@ -504,8 +505,8 @@ void deleteLoop(const RunPtr &run)
 }
 
 /// Takes up to 10 slots for the next poll, waiting for a free slot and for the pause after a
-/// failure to end. 0 once stopped.
-int acquireSlots(const RunPtr &run, std::stop_token stop)
+/// failure to end. 0 once stopped. `*busy` tells whether other messages are being delivered.
+int acquireSlots(const RunPtr &run, std::stop_token stop, bool *busy)
 {
     std::unique_lock lock(run->mutex);
     for (;;) {
@@ -518,6 +519,7 @@ int acquireSlots(const RunPtr &run, std::stop_token stop)
         }
         if (run->freeSlots > 0) {
             const int n = std::min(MAX_BATCH, run->freeSlots);
+            *busy = run->freeSlots < run->capacity;
             run->freeSlots -= n;
             return n;
         }
@@ -587,7 +589,8 @@ void pollLoop(const RunPtr &run, common::BlockingPool &pool, std::stop_token sto
     QJsonArray system{u"ApproximateReceiveCount"_s, u"SentTimestamp"_s, u"MessageGroupId"_s,
                       u"SequenceNumber"_s, u"MessageDeduplicationId"_s};
     for (;;) {
-        const int want = acquireSlots(run, stop);
+        bool busy = false;
+        const int want = acquireSlots(run, stop, &busy);
         if (want == 0)
             return;
         const std::shared_ptr<SqsClient> client = run->client.lock();
@@ -598,7 +601,8 @@ void pollLoop(const RunPtr &run, common::BlockingPool &pool, std::stop_token sto
         QJsonObject params{
             {u"QueueUrl"_s, run->queueUrl},
             {u"MaxNumberOfMessages"_s, want},
-            {u"WaitTimeSeconds"_s, LONG_POLL_SECONDS},
+            // FIFO with groups in flight: short polls (see read()).
+            {u"WaitTimeSeconds"_s, run->fifo && busy ? 1 : LONG_POLL_SECONDS},
             // both names: AttributeNames is deprecated but older servers know only it
             {u"MessageSystemAttributeNames"_s, system},
             {u"AttributeNames"_s, system}};
@@ -731,20 +735,26 @@ Result<> AwsSqsInput::read(const core::EventHandler &handler, std::stop_token st
     run->headers = m_settings.attributesAsHeaders;
     run->visibilityTimeoutS = m_settings.visibilityTimeoutS;
     const int capacity = m_settings.concurrency * MAX_BATCH;
+    run->capacity = capacity;
     run->freeSlots = capacity;
+    // FIFO queues: one receive at a time. SQS hands out no more of a group while one of its
+    // messages is in flight; one poller keeps that true on servers whose concurrent receives
+    // race (moto's do), and its polls stay short while groups are in flight, so a group freed
+    // by a delete is picked up within a second there too. Deliveries stay parallel across
+    // groups.
+    const int pollerCount = run->fifo ? 1 : m_settings.concurrency;
 
     common::BlockingPool pool({u"sqs"_s, capacity, capacity + MAX_BATCH});
     std::thread deleter([run] { deleteLoop(run); });
     std::vector<std::thread> pollers;
-    pollers.reserve(static_cast<size_t>(m_settings.concurrency));
-    for (int i = 0; i < m_settings.concurrency; ++i)
+    pollers.reserve(static_cast<size_t>(pollerCount));
+    for (int i = 0; i < pollerCount; ++i)
         pollers.emplace_back([run, &pool, stop] { pollLoop(run, pool, stop); });
     qCInfo(lcSqs).noquote() << u"%1: reading queue %2 with %3 long polls, up to %4 deliveries "
-                               "at once%5"_s.arg(run->component, run->queueName,
-                                                 QString::number(m_settings.concurrency),
-                                                 QString::number(capacity),
-                                                 run->fifo ? u" (FIFO: in order per group)"_s
-                                                           : QString());
+                               "at once%5"_s.arg(
+                                   run->component, run->queueName, QString::number(pollerCount),
+                                   QString::number(capacity),
+                                   run->fifo ? u" (FIFO: in order per group)"_s : QString());
 
     {
         std::mutex idleMutex;
