@@ -110,7 +110,9 @@ SqsReply toReply(const RestResponse &r)
     return reply;
 }
 
-bool retryable(const RestResponse &r)
+} // namespace
+
+bool isRetryable(const RestResponse &r)
 {
     if (common::RetryPolicy::defaultRetryable(r))
         return true;
@@ -118,8 +120,6 @@ bool retryable(const RestResponse &r)
     return r.ok() && r.status == 400
            && parseSqsError(r.status, r.body, r.headers).kind == SqsErrorKind::Throttled;
 }
-
-} // namespace
 
 QString SqsError::describe() const
 {
@@ -216,7 +216,7 @@ Result<std::unique_ptr<SqsClient>> SqsClient::create(SqsClientOptions options)
     ro.retry.maxAttempts = 4;
     ro.retry.base = std::chrono::milliseconds(100);
     ro.retry.cap = std::chrono::milliseconds(5000);
-    ro.retry.retryIf = retryable;
+    ro.retry.retryIf = isRetryable;
     ro.userAgent = "bindery-aws-sqs/1";
     Result<std::unique_ptr<common::RestClient>> rest = common::RestClient::create(ro);
     if (!rest)

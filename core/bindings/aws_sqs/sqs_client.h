@@ -47,6 +47,13 @@ struct SqsError
  */
 SqsError parseSqsError(int status, const QByteArray &body, const common::HttpHeaders &headers);
 
+/**
+ * @brief Whether an attempt's answer is retried (with the client's full-jitter backoff): the
+ * kit's default (connect, timeout and network errors, 429, every 5xx) plus SQS's throttling
+ * codes, which the JSON protocol sends with a 400. Authentication errors never are. Pure.
+ */
+bool isRetryable(const common::RestResponse &response);
+
 /** @brief The outcome of one SQS call. */
 struct SqsReply
 {
