@@ -28,6 +28,9 @@
 #include "core/runtime.h"
 #include "core/traffic.h"
 #include "tests/core/test_app.h"
+#ifdef BINDERY_HAS_AWS_SQS
+#include "core/bindings/aws_sqs/sqs_client.h"
+#endif
 
 using namespace bindery;
 using namespace bindery::core;
@@ -126,6 +129,48 @@ QString uniqueName(const QString &prefix)
     return prefix + u"-"_s + QUuid::createUuid().toString(QUuid::Id128).left(12);
 }
 
+/// Sends one event with `create` through a fresh output instance of `type` (rows whose input
+/// reads what their output writes: Kafka, SQS).
+bool createThroughOutput(const QString &type, const Items &items)
+{
+    BindingRegistry registry;
+    registerBuiltinBindings(registry);
+    auto created = registry.createOutput(type, {});
+    if (!created)
+        return false;
+    std::unique_ptr<OutputBinding> out = std::move(*created);
+    if (const Result<> r = initWithin(*out, makeSpec(type, items)); !r) {
+        qWarning("%s produce: init: %s", qPrintable(type), qPrintable(r.error().message));
+        return false;
+    }
+    const InvokeResult r = invokeAndWait(*out, u"create"_s, "\"event\"", {});
+    if (!r.result)
+        qWarning("%s produce: %s", qPrintable(type), qPrintable(r.result.error().message));
+    out->close();
+    return r.result.has_value();
+}
+
+#ifdef BINDERY_HAS_AWS_SQS
+/// The SQS row's own queue on the server of scripts/services (never the shared `bindery` one).
+QString createSqsQueue(const QString &name)
+{
+    bindings::aws_sqs::SqsClientOptions o;
+    o.endpoint = qEnvironmentVariable("SQS_ENDPOINT");
+    o.region = qEnvironmentVariable("AWS_REGION");
+    o.credentials = {qEnvironmentVariable("AWS_ACCESS_KEY_ID"),
+                     qEnvironmentVariable("AWS_SECRET_ACCESS_KEY"),
+                     {}};
+    auto client = bindings::aws_sqs::SqsClient::create(o);
+    if (!client)
+        return name;
+    const bindings::aws_sqs::SqsReply r
+        = (*client)->callAndWait("CreateQueue", {{u"QueueName"_s, name}}, std::chrono::seconds(30));
+    if (!r.ok())
+        qWarning("CreateQueue %s: %s", qPrintable(name), qPrintable(r.error.describe()));
+    return name;
+}
+#endif
+
 /// Every binding of the suite: one row each. A new binding adds its row here.
 QList<BindingRow> bindingRows()
 {
@@ -190,25 +235,30 @@ QList<BindingRow> bindingRows()
                          {u"dialTimeout"_s, u"5s"_s}};
         };
         r.operation = u"create"_s;
-        r.produce = [](const Items &items) {
-            BindingRegistry registry;
-            registerBuiltinBindings(registry);
-            auto created = registry.createOutput(u"bindings.kafka"_s, {});
-            if (!created)
-                return false;
-            std::unique_ptr<OutputBinding> out = std::move(*created);
-            if (const Result<> r = initWithin(*out, makeSpec(u"bindings.kafka"_s, items)); !r) {
-                qWarning("kafka produce: init: %s", qPrintable(r.error().message));
-                return false;
-            }
-            const InvokeResult r = invokeAndWait(*out, u"create"_s, "\"event\"", {});
-            if (!r.result)
-                qWarning("kafka produce: %s", qPrintable(r.result.error().message));
-            out->close();
-            return r.result.has_value();
-        };
+        r.produce
+            = [](const Items &items) { return createThroughOutput(u"bindings.kafka"_s, items); };
         rows << r;
     }
+#ifdef BINDERY_HAS_AWS_SQS
+    {
+        BindingRow r;
+        r.type = u"bindings.aws.sqs"_s;
+        r.serverEnv = u"SQS_ENDPOINT"_s;
+        r.serverStart = u"scripts/services start sqs"_s;
+        r.metadata = [] {
+            static const QString queue = createSqsQueue(uniqueName(u"conformance"_s));
+            return Items{{u"queueName"_s, queue},
+                         {u"endpoint"_s, qEnvironmentVariable("SQS_ENDPOINT")},
+                         {u"region"_s, qEnvironmentVariable("AWS_REGION")},
+                         {u"accessKey"_s, qEnvironmentVariable("AWS_ACCESS_KEY_ID")},
+                         {u"secretKey"_s, qEnvironmentVariable("AWS_SECRET_ACCESS_KEY")}};
+        };
+        r.operation = u"create"_s;
+        r.produce
+            = [](const Items &items) { return createThroughOutput(u"bindings.aws.sqs"_s, items); };
+        rows << r;
+    }
+#endif
     return rows;
 }
 

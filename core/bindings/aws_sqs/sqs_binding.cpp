@@ -36,8 +36,8 @@ constexpr int LONG_POLL_SECONDS = 20; // SQS's longest wait, as daprd polls
 constexpr auto CALL_TIMEOUT = 30s;    // one call, its retries included
 constexpr auto RECEIVE_TIMEOUT = 35s; // a 20 s long poll plus a retry
 constexpr auto DELETE_LINGER = 10ms;  // wait for a full batch of deletes
-constexpr auto DRAIN_BOUND = 5s;      // in-flight deliveries at stop
-constexpr auto FLUSH_BOUND = 3s;      // pending deletes at stop
+constexpr auto DRAIN_BOUND = 150ms;   // in-flight deliveries at stop (read() returns in 250 ms)
+constexpr auto FLUSH_BOUND = 2s;      // delete batches in flight at close
 
 Result<SqsSettings> parseSettings(const core::ComponentSpec &spec, core::Directions directions)
 {
@@ -302,8 +302,6 @@ void AwsSqsOutput::close()
 
 // ------------------------------------------------------------------------------------ input ---
 
-namespace {
-
 /** @brief One read() call's state, shared with its pollers, deliveries and SQS callbacks. */
 struct InputRun
 {
@@ -345,6 +343,8 @@ struct InputRun
 };
 
 using RunPtr = std::shared_ptr<InputRun>;
+
+namespace {
 
 core::BindingEvent makeEvent(const InputRun &run, const QJsonObject &m)
 {
@@ -392,42 +392,6 @@ core::BindingEvent makeEvent(const InputRun &run, const QJsonObject &m)
     return ev;
 }
 
-/// Delivers `messages` in order (one message, or one FIFO group's messages of a batch). The
-/// first failure stops the list: its rest stays hidden and comes back after it, in order.
-void deliverList(const RunPtr &run, const QList<QJsonObject> &messages)
-{
-    for (qsizetype i = 0; i < messages.size(); ++i) {
-        const QString handle = messages[i].value(u"ReceiptHandle"_s).toString();
-        {
-            std::unique_lock lock(run->mutex);
-            if (run->stopping) {
-                // Received but not delivered: make them visible again now, not after the
-                // visibility timeout.
-                for (qsizetype j = i; j < messages.size(); ++j)
-                    run->toRelease << messages[j].value(u"ReceiptHandle"_s).toString();
-                lock.unlock();
-                run->deletesCv.notify_all();
-                run->releaseSlots(static_cast<int>(messages.size() - i));
-                return;
-            }
-        }
-        const core::AppReply reply = run->handler(makeEvent(*run, messages[i]));
-        if (!reply.ok()) {
-            run->releaseSlots(static_cast<int>(messages.size() - i));
-            return;
-        }
-        bool wake = false;
-        {
-            std::lock_guard lock(run->mutex);
-            run->toDelete << handle;
-            wake = run->toDelete.size() == 1 || run->toDelete.size() >= MAX_BATCH;
-        }
-        if (wake)
-            run->deletesCv.notify_all();
-        run->releaseSlots(1);
-    }
-}
-
 /// Sends one DeleteMessageBatch (or ChangeMessageVisibilityBatch to 0 for `release`).
 void sendBatch(const RunPtr &run, SqsClient &client, const QStringList &handles, bool release)
 {
@@ -469,6 +433,56 @@ void sendBatch(const RunPtr &run, SqsClient &client, const QStringList &handles,
             }
             run->deletesCv.notify_all();
         });
+}
+
+/// Hands receipt handles to the deleter (acknowledged: DeleteMessageBatch; `release`: visible
+/// again at once). After read() returned, a late answer sends its batch itself.
+void queueHandles(const RunPtr &run, const QStringList &handles, bool release)
+{
+    {
+        std::lock_guard lock(run->mutex);
+        if (!run->deleterExit) {
+            (release ? run->toRelease : run->toDelete) << handles;
+            if (release || run->toDelete.size() == handles.size()
+                || run->toDelete.size() >= MAX_BATCH)
+                run->deletesCv.notify_all();
+            return;
+        }
+    }
+    if (const std::shared_ptr<SqsClient> client = run->client.lock()) {
+        for (qsizetype i = 0; i < handles.size(); i += MAX_BATCH)
+            sendBatch(run, *client, handles.mid(i, MAX_BATCH), release);
+    }
+}
+
+/// Delivers `messages` in order (one message, or one FIFO group's messages of a batch). The
+/// first failure stops the list: its rest stays hidden and comes back after it, in order.
+void deliverList(const RunPtr &run, const QList<QJsonObject> &messages)
+{
+    for (qsizetype i = 0; i < messages.size(); ++i) {
+        const QString handle = messages[i].value(u"ReceiptHandle"_s).toString();
+        {
+            std::unique_lock lock(run->mutex);
+            if (run->stopping) {
+                // Received but not delivered: make them visible again now, not after the
+                // visibility timeout.
+                lock.unlock();
+                QStringList rest;
+                for (qsizetype j = i; j < messages.size(); ++j)
+                    rest << messages[j].value(u"ReceiptHandle"_s).toString();
+                queueHandles(run, rest, true);
+                run->releaseSlots(static_cast<int>(messages.size() - i));
+                return;
+            }
+        }
+        const core::AppReply reply = run->handler(makeEvent(*run, messages[i]));
+        if (!reply.ok()) {
+            run->releaseSlots(static_cast<int>(messages.size() - i));
+            return;
+        }
+        queueHandles(run, {handle}, false);
+        run->releaseSlots(1);
+    }
 }
 
 /// Sends the acknowledged messages' deletes in batches of up to 10, waiting briefly for a full
@@ -668,22 +682,18 @@ void pollLoop(const RunPtr &run, common::BlockingPool &pool, std::stop_token sto
             }
         }
         for (const QList<QJsonObject> &list : std::as_const(lists)) {
-            auto cancelled = [run, list] {
-                std::lock_guard lock(run->mutex);
+            // Not delivered (the pool stopped first): visible again at once.
+            auto giveBack = [run, list] {
+                QStringList handles;
                 for (const QJsonObject &m : list)
-                    run->toRelease << m.value(u"ReceiptHandle"_s).toString();
-            };
-            Result<> queued = pool.submit([run, list](std::stop_token) { deliverList(run, list); },
-                                          [run, list, cancelled] {
-                                              cancelled();
-                                              run->deletesCv.notify_all();
-                                              run->releaseSlots(static_cast<int>(list.size()));
-                                          });
-            if (!queued) { // cannot happen with the slots bounding the pool's queue; be safe
-                cancelled();
-                run->deletesCv.notify_all();
+                    handles << m.value(u"ReceiptHandle"_s).toString();
+                queueHandles(run, handles, true);
                 run->releaseSlots(static_cast<int>(list.size()));
-            }
+            };
+            Result<> queued
+                = pool.submit([run, list](std::stop_token) { deliverList(run, list); }, giveBack);
+            if (!queued) // cannot happen with the slots bounding the pool's queue; be safe
+                giveBack();
         }
     }
 }
@@ -724,6 +734,7 @@ Result<> AwsSqsInput::read(const core::EventHandler &handler, std::stop_token st
     if (!m_connection.client)
         return fail(ErrorCode::Closed, u"aws.sqs: the binding is closed"_s);
     auto run = std::make_shared<InputRun>();
+    m_run = run;
     run->handler = handler;
     run->client = m_connection.client;
     run->tracker = m_tracker;
@@ -770,23 +781,30 @@ Result<> AwsSqsInput::read(const core::EventHandler &handler, std::stop_token st
     run->slotsCv.notify_all();
     for (std::thread &t : pollers)
         t.join();
-    // In-flight deliveries may finish (and be deleted); queued ones are released.
+    // Deliveries still waiting for the app get a moment; read() returns within 250 ms (a later
+    // answer still deletes its message, see queueHandles). Queued ones are given back.
     pool.stop(common::StopMode::Drain, DRAIN_BOUND);
     {
         std::lock_guard lock(run->mutex);
         run->deleterExit = true;
     }
     run->deletesCv.notify_all();
-    deleter.join();
-    std::unique_lock lock(run->mutex);
-    if (!run->deletesCv.wait_for(lock, FLUSH_BOUND, [&] { return run->batchesInFlight == 0; }))
-        qCWarning(lcSqs).noquote() << u"%1: %2 delete batch(es) still pending at stop"_s.arg(
-            run->component, QString::number(run->batchesInFlight));
+    deleter.join(); // sends what is pending without waiting for the answers
     return {};
 }
 
 void AwsSqsInput::close()
 {
+    // Deletes still on their way: give them a bounded moment before the client goes (a message
+    // whose delete is lost comes back after its visibility timeout).
+    if (m_run) {
+        std::unique_lock lock(m_run->mutex);
+        if (!m_run->deletesCv.wait_for(lock, FLUSH_BOUND,
+                                       [&] { return m_run->batchesInFlight == 0; }))
+            qCWarning(lcSqs).noquote() << u"%1: %2 delete batch(es) still pending at close"_s.arg(
+                m_run->component, QString::number(m_run->batchesInFlight));
+    }
+    m_run.reset();
     m_connection.client.reset();
 }
 

@@ -14,6 +14,7 @@
 namespace bindery::bindings::aws_sqs {
 
 class SqsClient;
+struct InputRun;
 
 /** @brief A component's settings, read once at init through BindingSettings. */
 struct SqsSettings
@@ -91,8 +92,9 @@ private:
  * failed delivery is left to reappear after the visibility timeout (daprd's rule), shown in the
  * traffic as `retry` with the receive count as its attempt.
  *
- * init() and close() on the runtime thread; read() on the reader thread, returning within a few
- * seconds of `stop` (in-flight deliveries get up to 5 s, pending deletes up to 3 s). Throttling
+ * init() and close() on the runtime thread; read() on the reader thread, returning within 250 ms
+ * of `stop` (a delivery still waiting for the app then finishes on its own; its message is
+ * deleted if the app acknowledges it); close() gives delete batches in flight up to 2 s. Throttling
  * and 5xx answers are retried with backoff and jitter; refused credentials and other lasting
  * errors pause every poller with a growing wait (up to a minute), and are shown through the
  * ConnectionReporter and the log.
@@ -112,6 +114,7 @@ private:
     SqsSettings m_settings;
     SqsConnection m_connection;
     std::shared_ptr<ConnectionTracker> m_tracker;
+    std::shared_ptr<InputRun> m_run; ///< the last read()'s state, for close()
 };
 
 } // namespace bindery::bindings::aws_sqs
