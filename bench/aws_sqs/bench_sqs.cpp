@@ -125,16 +125,7 @@ class App
 public:
     int start()
     {
-        m_listen = socket(AF_INET, SOCK_STREAM, 0);
-        int one = 1;
-        setsockopt(m_listen, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(m_listen, reinterpret_cast<sockaddr *>(&a), sizeof a);
-        listen(m_listen, 128);
-        socklen_t len = sizeof a;
-        getsockname(m_listen, reinterpret_cast<sockaddr *>(&a), &len);
+        const int port = listenLoopback(&m_listen);
         std::thread([this] {
             for (;;) {
                 const int fd = accept(m_listen, nullptr, nullptr);
@@ -145,7 +136,7 @@ public:
                 std::thread([this, fd] { serve(fd); }).detach();
             }
         }).detach();
-        return ntohs(a.sin_port);
+        return port;
     }
     void setDelayMs(int ms) { m_delayMs = ms; }
     long events() const { return m_events.load(); }
@@ -161,17 +152,12 @@ private:
                 break;
             buf.append(tmp, static_cast<size_t>(n));
             for (;;) {
-                const size_t end = buf.find("\r\n\r\n");
-                if (end == std::string::npos)
-                    break;
-                size_t body = 0;
-                const char *cl = strcasestr(buf.c_str(), "\r\ncontent-length:");
-                if (cl && static_cast<size_t>(cl - buf.c_str()) < end)
-                    body = strtoul(cl + 17, nullptr, 10);
-                if (buf.size() < end + 4 + body)
+                size_t bodyStart = 0;
+                const size_t length = messageLength(buf, &bodyStart);
+                if (length == 0)
                     break;
                 const bool post = buf.compare(0, 5, "POST ") == 0;
-                buf.erase(0, end + 4 + body);
+                buf.erase(0, length);
                 if (post && m_delayMs > 0)
                     std::this_thread::sleep_for(std::chrono::milliseconds(m_delayMs.load()));
                 if (post)
@@ -292,7 +278,6 @@ double oneMessageModel(const SqsEnv &e, App &app, int appPort, int backlog, doub
     auto client = makeClient(e, 2);
     Queue q(*client, "model");
     Producer producer(*client, q.url, backlog, [&] { return app.events(); });
-    const long before = app.events();
     std::jthread loop([&](std::stop_token stop) {
         int fd = -1;
         while (!stop.stop_requested()) {
@@ -322,7 +307,6 @@ double oneMessageModel(const SqsEnv &e, App &app, int appPort, int backlog, doub
         if (fd >= 0)
             close(fd);
     });
-    (void)before;
     return rate([&] { return app.events(); }, 3, seconds);
 }
 

@@ -21,9 +21,10 @@ namespace {
 
 using Env = QHash<QString, QString>;
 
-EnvLookup lookup(const Env &env)
+/// accessKey, secretKey, sessionToken, region, endpoint, as a data row lists them.
+AwsComponentAuth componentAuth(const QStringList &fields)
 {
-    return [env](const char *name) { return env.value(QString::fromLatin1(name)); };
+    return {fields.value(0), fields.value(1), fields.value(2), fields.value(3), fields.value(4)};
 }
 
 void writeFile(const QString &path, const QByteArray &text)
@@ -65,7 +66,8 @@ private Q_SLOTS:
     void badSettingsFailInitBeforeAnyRequest();
 
 private:
-    Env baseEnv() const;
+    /// resolveAws() with the test's files and `extra` ("NAME=value") as the environment.
+    Result<AwsResolved> resolve(const AwsComponentAuth &component, const QStringList &extra) const;
     std::unique_ptr<QTemporaryDir> m_dir;
 };
 
@@ -87,11 +89,16 @@ void tst_AwsSqs::init()
               "[profile sso]\nsso_session = corp\nsso_account_id = 123\nregion = us-east-2\n");
 }
 
-Env tst_AwsSqs::baseEnv() const
+Result<AwsResolved> tst_AwsSqs::resolve(const AwsComponentAuth &component,
+                                        const QStringList &extra) const
 {
-    return {{u"HOME"_s, m_dir->filePath(u"home"_s)},
+    Env env{{u"HOME"_s, m_dir->filePath(u"home"_s)},
             {u"AWS_SHARED_CREDENTIALS_FILE"_s, m_dir->filePath(u"credentials"_s)},
             {u"AWS_CONFIG_FILE"_s, m_dir->filePath(u"config"_s)}};
+    for (const QString &kv : extra)
+        env.insert(kv.section(u'=', 0, 0), kv.section(u'=', 1));
+    return resolveAws(component,
+                      [env](const char *name) { return env.value(QString::fromLatin1(name)); });
 }
 
 void tst_AwsSqs::credentialsFollowTheAwsToolsOrder_data()
@@ -134,15 +141,9 @@ void tst_AwsSqs::credentialsFollowTheAwsToolsOrder()
     QFETCH(QString, secret);
     QFETCH(QString, token);
     QFETCH(QString, source);
-    AwsComponentAuth c;
-    c.accessKey = component.value(0);
-    c.secretKey = component.value(1);
-    c.sessionToken = component.value(2);
+    AwsComponentAuth c = componentAuth(component);
     c.region = u"us-east-1"_s;
-    Env e = baseEnv();
-    for (const QString &kv : env)
-        e.insert(kv.section(u'=', 0, 0), kv.section(u'=', 1));
-    const Result<AwsResolved> r = resolveAws(c, lookup(e));
+    const Result<AwsResolved> r = resolve(c, env);
     QVERIFY2(r, r ? "" : qPrintable(r.error().message));
     QCOMPARE(r->credentials.accessKeyId, keyId);
     QCOMPARE(r->credentials.secretAccessKey, secret);
@@ -195,15 +196,9 @@ void tst_AwsSqs::regionAndEndpointFollowTheirOrder()
     QFETCH(QStringList, env);
     QFETCH(QString, region);
     QFETCH(QString, endpoint);
-    AwsComponentAuth c;
-    c.accessKey = u"AKIDCOMPONENT001"_s;
-    c.secretKey = u"s"_s;
-    c.region = componentRegion;
-    c.endpoint = componentEndpoint;
-    Env e = baseEnv();
-    for (const QString &kv : env)
-        e.insert(kv.section(u'=', 0, 0), kv.section(u'=', 1));
-    const Result<AwsResolved> r = resolveAws(c, lookup(e));
+    const Result<AwsResolved> r = resolve(componentAuth({u"AKIDCOMPONENT001"_s, u"s"_s, QString(),
+                                                         componentRegion, componentEndpoint}),
+                                          env);
     QVERIFY2(r, r ? "" : qPrintable(r.error().message));
     QCOMPARE(r->region, region);
     QCOMPARE(r->endpoint, endpoint);
@@ -254,16 +249,7 @@ void tst_AwsSqs::missingOrPartialCredentialsAreClearErrors()
     QFETCH(QStringList, component);
     QFETCH(QStringList, env);
     QFETCH(QString, message);
-    AwsComponentAuth c;
-    c.accessKey = component.value(0);
-    c.secretKey = component.value(1);
-    c.sessionToken = component.value(2);
-    c.region = component.value(3);
-    c.endpoint = component.value(4);
-    Env e = baseEnv();
-    for (const QString &kv : env)
-        e.insert(kv.section(u'=', 0, 0), kv.section(u'=', 1));
-    const Result<AwsResolved> r = resolveAws(c, lookup(e));
+    const Result<AwsResolved> r = resolve(componentAuth(component), env);
     QVERIFY(!r);
     QVERIFY2(r.error().message.contains(message), qPrintable(r.error().message));
     QVERIFY(!r.error().message.contains(u"secret-"_s));

@@ -117,9 +117,10 @@ QString peerPython()
 class RelayProxy
 {
 public:
-    RelayProxy(QString host, quint16 port)
-        : m_host(std::move(host))
-        , m_port(port)
+    /// Relays to the host and port of `upstream`.
+    explicit RelayProxy(const QUrl &upstream)
+        : m_host(upstream.host())
+        , m_port(static_cast<quint16>(upstream.port(80)))
     {
         m_thread.start();
         m_context = new QObject;
@@ -314,6 +315,9 @@ private:
     void writeComponent(const QString &name, const QString &queue,
                         QList<QPair<QString, QString>> items = {}, bool withKeys = true);
     std::unique_ptr<Sidecar> start(bool withApp = true);
+    /// A fresh queue (`*url`) and an output-only component `name` for it, loaded; null otherwise.
+    std::unique_ptr<Sidecar> startOutput(const QString &name, QString *url,
+                                         const QStringList &queueOptions = {});
     ComponentStatus status(const Sidecar &sidecar, const QString &name) const;
     HttpAnswer send(const Sidecar &sidecar, const QString &binding, const QByteArray &body);
     QList<TrafficRecord> inputRecords(const QString &binding);
@@ -442,6 +446,22 @@ std::unique_ptr<Sidecar> tst_AwsSqsBinding::start(bool withApp)
     return sidecar;
 }
 
+std::unique_ptr<Sidecar> tst_AwsSqsBinding::startOutput(const QString &name, QString *url,
+                                                        const QStringList &queueOptions)
+{
+    *url = createQueue(name, queueOptions);
+    if (url->isEmpty())
+        return nullptr;
+    writeComponent(name, url->section(u'/', -1), {{u"direction"_s, u"output"_s}});
+    std::unique_ptr<Sidecar> sidecar = start(false);
+    const ComponentStatus s = status(*sidecar, name);
+    if (s.state != ComponentState::Loaded) {
+        qWarning("%s did not load: %s", qPrintable(name), qPrintable(s.error));
+        return nullptr;
+    }
+    return sidecar;
+}
+
 ComponentStatus tst_AwsSqsBinding::status(const Sidecar &sidecar, const QString &name) const
 {
     for (const ComponentStatus &c : sidecar.components()) {
@@ -477,11 +497,9 @@ QList<TrafficRecord> tst_AwsSqsBinding::inputRecords(const QString &binding)
 void tst_AwsSqsBinding::outputSendsBodyAndAttributesSeenByBoto3()
 {
     REQUIRE_SERVER();
-    const QString url = createQueue(u"out"_s);
-    QVERIFY(!url.isEmpty());
-    writeComponent(u"out"_s, url.section(u'/', -1), {{u"direction"_s, u"output"_s}});
-    std::unique_ptr<Sidecar> sidecar = start(false);
-    QCOMPARE(status(*sidecar, u"out"_s).state, ComponentState::Loaded);
+    QString url;
+    std::unique_ptr<Sidecar> sidecar = startOutput(u"out"_s, &url);
+    QVERIFY(sidecar);
 
     // A JSON string keeps its quotes, an object is sent as re-encoded JSON (as daprd).
     const HttpAnswer a
@@ -518,11 +536,9 @@ void tst_AwsSqsBinding::outputSendsBodyAndAttributesSeenByBoto3()
 void tst_AwsSqsBinding::outputFifoKeepsGroupOrderAndDeduplicates()
 {
     REQUIRE_SERVER();
-    const QString url = createQueue(u"outfifo"_s, {u"--fifo"_s});
-    QVERIFY(!url.isEmpty());
-    writeComponent(u"outfifo"_s, url.section(u'/', -1), {{u"direction"_s, u"output"_s}});
-    std::unique_ptr<Sidecar> sidecar = start(false);
-    QCOMPARE(status(*sidecar, u"outfifo"_s).state, ComponentState::Loaded);
+    QString url;
+    std::unique_ptr<Sidecar> sidecar = startOutput(u"outfifo"_s, &url, {u"--fifo"_s});
+    QVERIFY(sidecar);
     for (int i = 0; i < 6; ++i) {
         const QByteArray group = i % 2 ? "odd" : "even";
         const HttpAnswer a
@@ -561,35 +577,37 @@ void tst_AwsSqsBinding::outputFifoKeepsGroupOrderAndDeduplicates()
 void tst_AwsSqsBinding::outputDelaySecondsDelaysTheMessage()
 {
     REQUIRE_SERVER();
-    const QString url = createQueue(u"delay"_s);
-    QVERIFY(!url.isEmpty());
-    writeComponent(u"delay"_s, url.section(u'/', -1), {{u"direction"_s, u"output"_s}});
-    std::unique_ptr<Sidecar> sidecar = start(false);
+    QString url;
+    std::unique_ptr<Sidecar> sidecar = startOutput(u"delay"_s, &url);
+    QVERIFY(sidecar);
     QElapsedTimer sent;
     sent.start();
     QCOMPARE(send(*sidecar, u"delay"_s,
-                  R"({"operation":"create","data":"later","metadata":{"delaySeconds":"3"}})")
+                  R"({"operation":"create","data":"later","metadata":{"delaySeconds":"15"}})")
                  .status,
              204);
-    QCOMPARE(counts(url).value(u"delayed"_s).toInt(), 1);
-    QVERIFY(peer({u"receive"_s, url}).value(u"messages"_s).toArray().isEmpty());
+    // boto3 polls: nothing while the delay runs (it saw the queue empty at least once), then the
+    // message. 15 s leave room for a slow machine's Python start-up.
+    bool sawEmpty = false;
     QJsonArray got;
-    while (got.isEmpty() && sent.elapsed() < 20000)
-        got = peer({u"receive"_s, url, u"--wait"_s, u"2"_s, u"--delete"_s})
+    while (got.isEmpty() && sent.elapsed() < 40000) {
+        got = peer({u"receive"_s, url, u"--wait"_s, u"1"_s, u"--delete"_s})
                   .value(u"messages"_s)
                   .toArray();
+        sawEmpty |= got.isEmpty() && sent.elapsed() < 14000;
+    }
+    QVERIFY(sawEmpty);
     QCOMPARE(got.size(), 1);
-    QVERIFY2(sent.elapsed() >= 2900, qPrintable(QString::number(sent.elapsed())));
+    QVERIFY2(sent.elapsed() >= 14900, qPrintable(QString::number(sent.elapsed())));
     QCOMPARE(got.first().toObject().value(u"body"_s).toString(), u"\"later\""_s);
 }
 
 void tst_AwsSqsBinding::outputAnswersSqsErrorIn500()
 {
     REQUIRE_SERVER();
-    const QString url = createQueue(u"errfifo"_s, {u"--fifo"_s});
-    QVERIFY(!url.isEmpty());
-    writeComponent(u"errfifo"_s, url.section(u'/', -1), {{u"direction"_s, u"output"_s}});
-    std::unique_ptr<Sidecar> sidecar = start(false);
+    QString url;
+    std::unique_ptr<Sidecar> sidecar = startOutput(u"errfifo"_s, &url, {u"--fifo"_s});
+    QVERIFY(sidecar);
     // A FIFO queue needs a message group: SQS's own code and message reach the caller.
     HttpAnswer a = send(*sidecar, u"errfifo"_s, R"({"operation":"create","data":1})");
     QCOMPARE(a.status, 500);
@@ -799,8 +817,7 @@ void tst_AwsSqsBinding::wrongCredentialsFailInitOnceWithSqsCode()
     REQUIRE_SERVER();
     const QString url = createQueue(u"auth"_s);
     QVERIFY(!url.isEmpty());
-    const QUrl endpoint(m_env.endpoint);
-    RelayProxy proxy(endpoint.host(), static_cast<quint16>(endpoint.port()));
+    RelayProxy proxy(QUrl(m_env.endpoint));
     const quint16 port = proxy.start();
     QVERIFY(port);
     QString key = m_env.accessKey;
@@ -894,12 +911,11 @@ void tst_AwsSqsBinding::credentialsComeFromTheProfileFile()
 void tst_AwsSqsBinding::refusedCredentialsWhileReadingBackOffAndShowInStatus()
 {
     REQUIRE_SERVER();
-    const QString url = createQueue(u"refused"_s);
-    QVERIFY(!url.isEmpty());
-    const QUrl endpoint(m_env.endpoint);
-    RelayProxy proxy(endpoint.host(), static_cast<quint16>(endpoint.port()));
+    RelayProxy proxy(QUrl(m_env.endpoint));
     const quint16 port = proxy.start();
     QVERIFY(port);
+    const QString url = createQueue(u"refused"_s);
+    QVERIFY(!url.isEmpty());
     m_app->answer("POST", "/refused", 200);
     writeComponent(u"refused"_s, url.section(u'/', -1),
                    {{u"direction"_s, u"input"_s},

@@ -189,9 +189,21 @@ void ConnectionTracker::recovered(const QString &text)
 
 // ----------------------------------------------------------------------------------- output ---
 
-AwsSqsOutput::AwsSqsOutput()
-    : m_tracker(std::make_shared<ConnectionTracker>())
+Result<> SqsComponent::setUp(const core::ComponentSpec &spec, core::Directions directions)
 {
+    Result<SqsSettings> parsed = parseSettings(spec, directions);
+    if (!parsed)
+        return tl::unexpected(parsed.error());
+    m_settings = std::move(*parsed);
+    // Input: one connection per long poll, plus a few for the delete batches. Output: enough for
+    // the API's concurrent calls (SQS servers queue the rest).
+    Result<SqsConnection> c = directions.input
+                                  ? connect(m_settings, m_settings.concurrency + 4, u"sqs-in"_s)
+                                  : connect(m_settings, 32, u"sqs-out"_s);
+    if (!c)
+        return tl::unexpected(c.error());
+    m_connection = std::move(*c);
+    return {};
 }
 
 AwsSqsOutput::~AwsSqsOutput()
@@ -199,23 +211,9 @@ AwsSqsOutput::~AwsSqsOutput()
     close();
 }
 
-void AwsSqsOutput::setConnectionReporter(core::ConnectionReporter reporter)
-{
-    m_tracker->setReporter(std::move(reporter));
-}
-
 Result<> AwsSqsOutput::init(const core::ComponentSpec &spec)
 {
-    Result<SqsSettings> parsed = parseSettings(spec, {false, true});
-    if (!parsed)
-        return tl::unexpected(parsed.error());
-    m_settings = std::move(*parsed);
-    // Enough connections for the API's concurrent calls; SQS servers queue the rest.
-    Result<SqsConnection> c = connect(m_settings, 32, u"sqs-out"_s);
-    if (!c)
-        return tl::unexpected(c.error());
-    m_connection = std::move(*c);
-    return {};
+    return setUp(spec, {false, true});
 }
 
 QStringList AwsSqsOutput::operations() const
@@ -700,33 +698,14 @@ void pollLoop(const RunPtr &run, common::BlockingPool &pool, std::stop_token sto
 
 } // namespace
 
-AwsSqsInput::AwsSqsInput()
-    : m_tracker(std::make_shared<ConnectionTracker>())
-{
-}
-
 AwsSqsInput::~AwsSqsInput()
 {
     close();
 }
 
-void AwsSqsInput::setConnectionReporter(core::ConnectionReporter reporter)
-{
-    m_tracker->setReporter(std::move(reporter));
-}
-
 Result<> AwsSqsInput::init(const core::ComponentSpec &spec)
 {
-    Result<SqsSettings> parsed = parseSettings(spec, {true, false});
-    if (!parsed)
-        return tl::unexpected(parsed.error());
-    m_settings = std::move(*parsed);
-    // One connection per long poll, plus a few for the delete batches.
-    Result<SqsConnection> c = connect(m_settings, m_settings.concurrency + 4, u"sqs-in"_s);
-    if (!c)
-        return tl::unexpected(c.error());
-    m_connection = std::move(*c);
-    return {};
+    return setUp(spec, {true, false});
 }
 
 Result<> AwsSqsInput::read(const core::EventHandler &handler, std::stop_token stop)

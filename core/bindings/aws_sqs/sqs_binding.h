@@ -9,6 +9,7 @@
 #include <QStringList>
 
 #include "core/binding.h"
+#include "core/binding_metadata.h"
 #include "core/bindings/aws_sqs/aws_credentials.h"
 
 namespace bindery::bindings::aws_sqs {
@@ -58,6 +59,26 @@ struct SqsConnection
     AwsResolved aws;
 };
 
+/** @brief What an instance of either direction holds: its settings, connection and tracker. */
+class SqsComponent
+{
+public:
+    QStringList settingsWarnings() const { return m_settings.warnings; }
+    void setReporter(core::ConnectionReporter reporter)
+    {
+        m_tracker->setReporter(std::move(reporter));
+    }
+
+protected:
+    /// Reads the settings for `directions` and connects: credentials, client, GetQueueUrl. On
+    /// init's thread, within the component's initTimeout.
+    Result<> setUp(const core::ComponentSpec &spec, core::Directions directions);
+
+    SqsSettings m_settings;
+    SqsConnection m_connection;
+    std::shared_ptr<ConnectionTracker> m_tracker = std::make_shared<ConnectionTracker>();
+};
+
 /**
  * @brief bindings.aws.sqs output: `create` sends the request data as one message (SendMessage),
  * with the Bindery additions messageGroupId, messageDeduplicationId, delaySeconds and
@@ -67,22 +88,16 @@ struct SqsConnection
  * completes from the SQS client's worker thread once SQS answered (204 with metadata.messageId),
  * or with SQS's own error code and message (500).
  */
-class AwsSqsOutput final : public core::OutputBinding
+class AwsSqsOutput final : public core::OutputBinding, private SqsComponent
 {
 public:
-    AwsSqsOutput();
     ~AwsSqsOutput() override;
     Result<> init(const core::ComponentSpec &spec) override;
     QStringList operations() const override;
     void invoke(core::InvokeRequest request, core::InvokeDone done) override;
     void close() override;
-    QStringList initWarnings() const override { return m_settings.warnings; }
-    void setConnectionReporter(core::ConnectionReporter reporter) override;
-
-private:
-    SqsSettings m_settings;
-    SqsConnection m_connection;
-    std::shared_ptr<ConnectionTracker> m_tracker;
+    QStringList initWarnings() const override { return settingsWarnings(); }
+    void setConnectionReporter(core::ConnectionReporter r) override { setReporter(std::move(r)); }
 };
 
 /**
@@ -99,21 +114,17 @@ private:
  * errors pause every poller with a growing wait (up to a minute), and are shown through the
  * ConnectionReporter and the log.
  */
-class AwsSqsInput final : public core::InputBinding
+class AwsSqsInput final : public core::InputBinding, private SqsComponent
 {
 public:
-    AwsSqsInput();
     ~AwsSqsInput() override;
     Result<> init(const core::ComponentSpec &spec) override;
     Result<> read(const core::EventHandler &handler, std::stop_token stop) override;
     void close() override;
-    QStringList initWarnings() const override { return m_settings.warnings; }
-    void setConnectionReporter(core::ConnectionReporter reporter) override;
+    QStringList initWarnings() const override { return settingsWarnings(); }
+    void setConnectionReporter(core::ConnectionReporter r) override { setReporter(std::move(r)); }
 
 private:
-    SqsSettings m_settings;
-    SqsConnection m_connection;
-    std::shared_ptr<ConnectionTracker> m_tracker;
     std::shared_ptr<InputRun> m_run; ///< the last read()'s state, for close()
 };
 

@@ -5,7 +5,7 @@
 
 #include <QDateTime>
 #include <QJsonDocument>
-#include <QSet>
+#include <QHash>
 #include <QUrl>
 #include <QXmlStreamReader>
 
@@ -17,44 +17,28 @@ using common::TransportError;
 
 namespace {
 
-bool isAuthCode(const QString &code)
+/// What an SQS error code means; None for codes that say nothing beyond their status.
+SqsErrorKind kindOfCode(const QString &code)
 {
-    static const QSet<QString> codes{QStringLiteral("SignatureDoesNotMatch"),
-                                     QStringLiteral("InvalidClientTokenId"),
-                                     QStringLiteral("UnrecognizedClientException"),
-                                     QStringLiteral("ExpiredToken"),
-                                     QStringLiteral("ExpiredTokenException"),
-                                     QStringLiteral("IncompleteSignature"),
-                                     QStringLiteral("InvalidSignatureException"),
-                                     QStringLiteral("MissingAuthenticationToken"),
-                                     QStringLiteral("AccessDenied"),
-                                     QStringLiteral("AccessDeniedException"),
-                                     QStringLiteral("AuthFailure"),
-                                     QStringLiteral("InvalidAccessKeyId"),
-                                     QStringLiteral("RequestExpired"),
-                                     QStringLiteral("InvalidSecurity"),
-                                     QStringLiteral("OptInRequired"),
-                                     QStringLiteral("NotAuthorized")};
-    return codes.contains(code);
-}
-
-bool isThrottleCode(const QString &code)
-{
-    static const QSet<QString> codes{QStringLiteral("ThrottlingException"),
-                                     QStringLiteral("Throttling"),
-                                     QStringLiteral("RequestThrottled"),
-                                     QStringLiteral("RequestThrottledException"),
-                                     QStringLiteral("TooManyRequestsException"),
-                                     QStringLiteral("KmsThrottled"),
-                                     QStringLiteral("AWS.SimpleQueueService.RequestThrottled"),
-                                     QStringLiteral("SlowDown")};
-    return codes.contains(code);
-}
-
-bool isQueueMissingCode(const QString &code)
-{
-    return code == QStringLiteral("QueueDoesNotExist")
-           || code == QStringLiteral("AWS.SimpleQueueService.NonExistentQueue");
+    static const QHash<QString, SqsErrorKind> kinds = [] {
+        QHash<QString, SqsErrorKind> k;
+        for (const char *c :
+             {"SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException",
+              "ExpiredToken", "ExpiredTokenException", "IncompleteSignature",
+              "InvalidSignatureException", "MissingAuthenticationToken", "AccessDenied",
+              "AccessDeniedException", "AuthFailure", "InvalidAccessKeyId", "RequestExpired",
+              "InvalidSecurity", "OptInRequired", "NotAuthorized"})
+            k.insert(QString::fromLatin1(c), SqsErrorKind::Auth);
+        for (const char *c :
+             {"ThrottlingException", "Throttling", "RequestThrottled", "RequestThrottledException",
+              "TooManyRequestsException", "KmsThrottled", "AWS.SimpleQueueService.RequestThrottled",
+              "SlowDown"})
+            k.insert(QString::fromLatin1(c), SqsErrorKind::Throttled);
+        for (const char *c : {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"})
+            k.insert(QString::fromLatin1(c), SqsErrorKind::QueueMissing);
+        return k;
+    }();
+    return kinds.value(code, SqsErrorKind::None);
 }
 
 /// `<Code>` and `<Message>` of an XML error document (`ErrorResponse/Error`, `Error`).
@@ -157,11 +141,13 @@ SqsError parseSqsError(int status, const QByteArray &body, const common::HttpHea
     if (e.code.isEmpty() && e.message.isEmpty())
         e.message = shortBody(body);
 
-    if (status == 403 || isAuthCode(e.code) || isAuthCode(queryCode))
+    const SqsErrorKind byCode
+        = kindOfCode(e.code) != SqsErrorKind::None ? kindOfCode(e.code) : kindOfCode(queryCode);
+    if (status == 403 || byCode == SqsErrorKind::Auth)
         e.kind = SqsErrorKind::Auth;
-    else if (status == 429 || isThrottleCode(e.code) || isThrottleCode(queryCode))
+    else if (status == 429 || byCode == SqsErrorKind::Throttled)
         e.kind = SqsErrorKind::Throttled;
-    else if (isQueueMissingCode(e.code) || isQueueMissingCode(queryCode))
+    else if (byCode == SqsErrorKind::QueueMissing)
         e.kind = SqsErrorKind::QueueMissing;
     else if (status >= 500)
         e.kind = SqsErrorKind::Server;
