@@ -34,7 +34,7 @@ namespace {
 constexpr int MAX_BATCH = 10;         // SQS's limit for ReceiveMessage and *Batch calls
 constexpr int LONG_POLL_SECONDS = 20; // SQS's longest wait, as daprd polls
 constexpr auto CALL_TIMEOUT = 30s;    // one call, its retries included
-constexpr auto RECEIVE_TIMEOUT = 35s; // a 20 s long poll plus a retry
+constexpr auto RECEIVE_TIMEOUT = 60s; // a 20 s long poll, with room for a slow server
 constexpr auto DELETE_LINGER = 10ms;  // wait for a full batch of deletes
 constexpr auto DRAIN_BOUND = 150ms;   // in-flight deliveries at stop (read() returns in 250 ms)
 constexpr auto FLUSH_BOUND = 2s;      // delete batches in flight at close
@@ -569,7 +569,13 @@ void pollFailed(const RunPtr &run, SqsClient &client, const SqsError &e)
         cap = 60s;
         break;
     case SqsErrorKind::Transport:
-        text = u"cannot reach SQS at %1: %2"_s.arg(client.endpoint(), e.describe());
+        // Without curl's varying detail ("after 35012 ms"), so that it is said once.
+        if (e.code == u"connect"_s)
+            text = u"cannot connect to SQS at %1"_s.arg(client.endpoint());
+        else if (e.code == u"timeout"_s)
+            text = u"SQS at %1 does not answer in time"_s.arg(client.endpoint());
+        else
+            text = u"the connection to SQS at %1 fails (%2)"_s.arg(client.endpoint(), e.code);
         break;
     case SqsErrorKind::Throttled: break; // a pause, not a connection problem
     default: text = u"ReceiveMessage failed: %1"_s.arg(e.describe()); break;

@@ -6,7 +6,7 @@ SQS server (moto from scripts/services). Each command prints one JSON document o
   sqs_peer.py delete-queue URL
   sqs_peer.py send URL  (stdin: JSON list of {"body", "attributes", "group", "dedup", "delay"})
                                                                     -> {"ids": [...]}
-  sqs_peer.py send-many URL COUNT PREFIX [--groups G]               -> {"ids": [...], "seconds"}
+  sqs_peer.py send-many URL COUNT PREFIX [--groups G] [--backlog N] -> {"ids": [...], "seconds"}
   sqs_peer.py receive URL [--max N] [--wait S] [--delete]           -> {"messages": [...]}
   sqs_peer.py counts URL               -> {"visible": n, "notVisible": n, "delayed": n}
 
@@ -106,6 +106,13 @@ def send_many(args):
             raise RuntimeError(f"send_message_batch failed: {r['Failed']}")
         return [s["MessageId"] for s in r["Successful"]]
 
+    def waiting():
+        a = sqs.get_queue_attributes(
+            QueueUrl=args.url,
+            AttributeNames=["ApproximateNumberOfMessages",
+                            "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+
     t0 = time.monotonic()
     ids = []
     if fifo:  # one sender keeps each group's order
@@ -113,8 +120,13 @@ def send_many(args):
             ids += put(b)
     else:
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            for part in pool.map(put, batches):
-                ids += part
+            for start in range(0, len(batches), 20):
+                # --backlog: wait while that many are queued (moto's calls slow down with each
+                # message it holds, so a consumer running meanwhile keeps it fast)
+                while args.backlog and waiting() > args.backlog:
+                    time.sleep(0.2)
+                for part in pool.map(put, batches[start:start + 20]):
+                    ids += part
     return {"ids": ids, "seconds": time.monotonic() - t0}
 
 
@@ -168,6 +180,7 @@ def main():
     m.add_argument("count", type=int)
     m.add_argument("prefix")
     m.add_argument("--groups", type=int, default=1)
+    m.add_argument("--backlog", type=int, default=0)
     m.set_defaults(run=send_many)
     r = sub.add_parser("receive")
     r.add_argument("url")
