@@ -140,6 +140,18 @@ QString formatWait(int ms);
 using ConnectionReporter = std::function<void(const ConnectionReport &report)>;
 
 /**
+ * @brief How a running binding tells the runtime about its connection to its server, for the log
+ * and the console tree (e.g. credentials refused, server unreachable, connected again).
+ *
+ * `healthy` false means the binding cannot work until something changes (it keeps retrying at
+ * its own, bounded pace); true means it works again. `text` is a sentence for people and must
+ * never contain a secret. Optional: the runtime installs one through setConnectionReporter()
+ * before init(). Callable from any thread, cheap and non-blocking (the runtime queues it to its
+ * own thread); a binding reports changes, not every attempt.
+ */
+using ConnectionReporter = std::function<void(bool healthy, const QString &text)>;
+
+/**
  * @brief An input binding, mirroring Dapr's Init/Read/Close.
  *
  * Threads and lifetime (docs/architecture.md):
@@ -164,13 +176,9 @@ public:
     virtual void close() = 0;
     /// Optional warnings produced by init (shown in the log and the console).
     virtual QStringList initWarnings() const { return {}; }
-    /**
-     * @brief For a binding that keeps a connection to a server (a broker, a database): the
-     * runtime installs its reporter here before init(), on the runtime thread; the binding calls
-     * it on each state change (connecting, connected, reconnecting in N s: why, failed). A
-     * binding without a connection ignores it (the default).
-     */
-    virtual void setConnectionReporter(ConnectionReporter reporter) { (void)reporter; }
+    /// Optional: keeps `reporter` to report connection changes (see ConnectionReporter). Called
+    /// once, on the runtime thread, before init().
+    virtual void setConnectionReporter(ConnectionReporter /*reporter*/) {}
 };
 
 /**
@@ -196,8 +204,8 @@ public:
     virtual void invoke(InvokeRequest request, InvokeDone done) = 0;
     virtual void close() = 0;
     virtual QStringList initWarnings() const { return {}; }
-    /// As InputBinding::setConnectionReporter.
-    virtual void setConnectionReporter(ConnectionReporter reporter) { (void)reporter; }
+    /// As InputBinding::setConnectionReporter().
+    virtual void setConnectionReporter(ConnectionReporter /*reporter*/) {}
 };
 
 } // namespace bindery::core

@@ -531,6 +531,13 @@ void MainWindow::refreshComponents()
                     if (!c.connection.isEmpty())
                         tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + c.connection;
                     colour = QColor(0x1a, 0x7f, 0x37);
+                    // The binding's own report: credentials refused, server unreachable.
+                    if (!c.connectionHealthy) {
+                        state += QStringLiteral(" · ") + c.connection;
+                        colour = QColor(0xb0, 0x60, 0x00);
+                    }
+                    if (!c.connection.isEmpty())
+                        tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + c.connection;
                     break;
                 case core::ComponentState::Failed:
                     state = tr("failed: ") + c.error;

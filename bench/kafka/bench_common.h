@@ -82,20 +82,45 @@ inline int freePort()
     return ntohs(a.sin_port);
 }
 
-/// Parses one complete HTTP response at the start of `buf`: its length, or 0 if incomplete.
-inline size_t responseLength(const std::string &buf, int *status)
+/// Parses one complete HTTP/1.1 message at the start of `buf` (head, then a Content-Length body
+/// unless `bodyless`): its length, or 0 if incomplete; `*bodyStart` is where its body begins.
+inline size_t messageLength(const std::string &buf, size_t *bodyStart, bool bodyless = false)
 {
     const size_t end = buf.find("\r\n\r\n");
     if (end == std::string::npos)
         return 0;
-    *status = atoi(buf.c_str() + 9);
     size_t body = 0;
     const char *cl = strcasestr(buf.c_str(), "\r\ncontent-length:");
-    if (cl && static_cast<size_t>(cl - buf.c_str()) < end)
+    if (!bodyless && cl && static_cast<size_t>(cl - buf.c_str()) < end)
         body = strtoul(cl + 17, nullptr, 10);
-    if (*status == 204 || *status == 304)
-        body = 0;
+    *bodyStart = end + 4;
     return buf.size() >= end + 4 + body ? end + 4 + body : 0;
+}
+
+/// Parses one complete HTTP response at the start of `buf`: its length, or 0 if incomplete.
+inline size_t responseLength(const std::string &buf, int *status)
+{
+    if (buf.find("\r\n\r\n") == std::string::npos)
+        return 0;
+    *status = atoi(buf.c_str() + 9);
+    size_t bodyStart = 0;
+    return messageLength(buf, &bodyStart, *status == 204 || *status == 304);
+}
+
+/// Listens on 127.0.0.1 on a free port: the port; the socket in `*fd`.
+inline int listenLoopback(int *fd)
+{
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(*fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+    listen(*fd, 128);
+    socklen_t len = sizeof a;
+    getsockname(*fd, reinterpret_cast<sockaddr *>(&a), &len);
+    return ntohs(a.sin_port);
 }
 
 /// One blocking keep-alive request (used for health checks and the floor).

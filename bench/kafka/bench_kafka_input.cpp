@@ -83,18 +83,9 @@ public:
     int start(int latencyUs)
     {
         m_latencyUs = latencyUs;
-        m_listen = socket(AF_INET, SOCK_STREAM, 0);
-        int one = 1;
-        setsockopt(m_listen, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(m_listen, reinterpret_cast<sockaddr *>(&a), sizeof a);
-        listen(m_listen, 128);
-        socklen_t len = sizeof a;
-        getsockname(m_listen, reinterpret_cast<sockaddr *>(&a), &len);
+        const int port = listenLoopback(&m_listen);
         m_thread = std::thread([this] { run(); });
-        return ntohs(a.sin_port);
+        return port;
     }
     ~App()
     {
@@ -232,18 +223,13 @@ private:
                 std::string &b = bufs[fd];
                 b.append(tmp, static_cast<size_t>(got));
                 for (;;) {
-                    const size_t end = b.find("\r\n\r\n");
-                    if (end == std::string::npos)
+                    size_t bodyStart = 0;
+                    const size_t length = messageLength(b, &bodyStart);
+                    if (length == 0)
                         break;
-                    size_t bodyLen = 0;
-                    const char *cl = strcasestr(b.c_str(), "\r\ncontent-length:");
-                    if (cl && static_cast<size_t>(cl - b.c_str()) < end)
-                        bodyLen = strtoul(cl + 17, nullptr, 10);
-                    if (b.size() < end + 4 + bodyLen)
-                        break;
-                    const std::string body = b.substr(end + 4, bodyLen);
+                    const std::string body = b.substr(bodyStart, length - bodyStart);
                     const bool isPost = b.compare(0, 5, "POST ") == 0;
-                    b.erase(0, end + 4 + bodyLen);
+                    b.erase(0, length);
                     if (isPost) {
                         record(body);
                         if (auto it = answered.find(fd); it != answered.end()) {

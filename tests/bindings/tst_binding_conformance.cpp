@@ -28,6 +28,9 @@
 #include "core/runtime.h"
 #include "core/traffic.h"
 #include "tests/core/test_app.h"
+#ifdef BINDERY_HAS_AWS_SQS
+#include "core/bindings/aws_sqs/sqs_client.h"
+#endif
 
 using namespace bindery;
 using namespace bindery::core;
@@ -127,7 +130,7 @@ QString uniqueName(const QString &prefix)
 }
 
 /// One `create` through a fresh output instance of a built-in `type` with `items`: how a broker
-/// row makes an event reach its input side.
+/// row makes an event reach its input side (Kafka, Event Hubs, RabbitMQ, SQS).
 bool createThroughOutput(const QString &type, const Items &items)
 {
     BindingRegistry registry;
@@ -146,6 +149,27 @@ bool createThroughOutput(const QString &type, const Items &items)
     out->close();
     return r.result.has_value();
 }
+
+#ifdef BINDERY_HAS_AWS_SQS
+/// The SQS row's own queue on the server of scripts/services (never the shared `bindery` one).
+QString createSqsQueue(const QString &name)
+{
+    bindings::aws_sqs::SqsClientOptions o;
+    o.endpoint = qEnvironmentVariable("SQS_ENDPOINT");
+    o.region = qEnvironmentVariable("AWS_REGION");
+    o.credentials = {qEnvironmentVariable("AWS_ACCESS_KEY_ID"),
+                     qEnvironmentVariable("AWS_SECRET_ACCESS_KEY"),
+                     {}};
+    auto client = bindings::aws_sqs::SqsClient::create(o);
+    if (!client)
+        return name;
+    const bindings::aws_sqs::SqsReply r
+        = (*client)->callAndWait("CreateQueue", {{u"QueueName"_s, name}}, std::chrono::seconds(30));
+    if (!r.ok())
+        qWarning("CreateQueue %s: %s", qPrintable(name), qPrintable(r.error.describe()));
+    return name;
+}
+#endif
 
 /// Every binding of the suite: one row each. A new binding adds its row here.
 QList<BindingRow> bindingRows()
@@ -254,6 +278,26 @@ QList<BindingRow> bindingRows()
             = [](const Items &items) { return createThroughOutput(u"bindings.rabbitmq"_s, items); };
         rows << r;
     }
+#ifdef BINDERY_HAS_AWS_SQS
+    {
+        BindingRow r;
+        r.type = u"bindings.aws.sqs"_s;
+        r.serverEnv = u"SQS_ENDPOINT"_s;
+        r.serverStart = u"scripts/services start sqs"_s;
+        r.metadata = [] {
+            static const QString queue = createSqsQueue(uniqueName(u"conformance"_s));
+            return Items{{u"queueName"_s, queue},
+                         {u"endpoint"_s, qEnvironmentVariable("SQS_ENDPOINT")},
+                         {u"region"_s, qEnvironmentVariable("AWS_REGION")},
+                         {u"accessKey"_s, qEnvironmentVariable("AWS_ACCESS_KEY_ID")},
+                         {u"secretKey"_s, qEnvironmentVariable("AWS_SECRET_ACCESS_KEY")}};
+        };
+        r.operation = u"create"_s;
+        r.produce
+            = [](const Items &items) { return createThroughOutput(u"bindings.aws.sqs"_s, items); };
+        rows << r;
+    }
+#endif
     return rows;
 }
 
