@@ -14,7 +14,7 @@ namespace {
 
 // Go's encodeState.string with HTML escaping: one pass, no intermediate strings (hot path of
 // every output request). Invalid UTF-8 becomes the escape \ufffd, as Go writes it.
-void appendString(std::string &out, const std::string &s)
+void appendString(std::string &out, std::string_view s)
 {
     static const char hex[] = "0123456789abcdef";
     out.reserve(out.size() + s.size() + 2);
@@ -281,6 +281,11 @@ QByteArray goJsonMarshal(const nlohmann::json &value)
     std::string out;
     marshal(out, value);
     return QByteArray::fromStdString(out);
+}
+
+void goJsonAppendString(std::string &out, std::string_view text)
+{
+    appendString(out, text);
 }
 
 QString goJsonKind(const nlohmann::json &v)

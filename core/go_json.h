@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include <QByteArray>
@@ -14,6 +17,13 @@ namespace bindery::core {
  * in Go's shortest format, `<`, `>`, `&`, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
  */
 QByteArray goJsonMarshal(const nlohmann::json &value);
+
+/**
+ * @brief Appends `text` as a JSON string exactly as Go's encoding/json writes a string: quoted,
+ * `<`, `>`, `&`, U+2028 and U+2029 escaped, invalid UTF-8 as `\ufffd`. For bindings that write
+ * daprd's Go structs field by field (struct order is not map order).
+ */
+void goJsonAppendString(std::string &out, std::string_view text);
 
 /** @brief Go's float64 formatting in encoding/json (strconv 'f' or 'e', shortest). */
 std::string goFormatFloat(double value);

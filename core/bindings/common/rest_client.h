@@ -167,6 +167,9 @@ struct RestRequest
     /// Budget of one attempt; 0 means what is left of `timeout`.
     std::chrono::milliseconds attemptTimeout{0};
     std::chrono::milliseconds connectTimeout{10000};
+    /// Ends an attempt (TransportError::Timeout) when no body byte moved either way for this
+    /// long, so a stalled peer of a long transfer is noticed without a short `timeout`; 0: off.
+    std::chrono::milliseconds stallTimeout{0};
     /// Cap on a body held in memory; -1 means the client's RestClientOptions::maxResponseBytes.
     qint64 maxResponseBytes = -1;
     /// Unset means the client's RestClientOptions::retry.
