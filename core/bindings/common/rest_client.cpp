@@ -330,6 +330,8 @@ size_t onWrite(char *data, size_t size, size_t count, void *userdata)
     t->response.bodyBytes += static_cast<qint64>(bytes);
     const int status = t->response.status;
     if (t->request.onData && status >= 200 && status < 300) {
+        if (!t->sinkUsed && t->request.onBodyStart)
+            t->request.onBodyStart(t->response);
         t->sinkUsed = true;
         if (!t->request.onData(data, bytes)) {
             t->localError = TransportError::Aborted;

@@ -162,6 +162,9 @@ struct RestRequest
      * document can be read. Once the sink saw a byte, the request is not retried.
      */
     std::function<bool(const char *data, size_t size)> onData;
+    /// With onData: called once per attempt with a 2xx response's status and headers, before
+    /// its first body byte (to size a buffer from Content-Length, say). On the worker thread.
+    std::function<void(const RestResponse &head)> onBodyStart;
     /// Budget of the whole request: every attempt and every wait between them.
     std::chrono::milliseconds timeout{30000};
     /// Budget of one attempt; 0 means what is left of `timeout`.

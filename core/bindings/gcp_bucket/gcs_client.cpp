@@ -275,6 +275,13 @@ struct GcsClient::Download : std::enable_shared_from_this<Download>
         rq.stallTimeout = o.stallTimeout;
         rq.connectTimeout = std::chrono::milliseconds(qMin<qint64>(o.timeout.count(), 10000));
         std::weak_ptr<Download> weak = weak_from_this();
+        rq.onBodyStart = [weak, base](const RestResponse &head) {
+            // One allocation of the object's size: the answer is this buffer, never regrown.
+            std::shared_ptr<Download> self = weak.lock();
+            const std::optional<QByteArray> length = head.header("Content-Length");
+            if (self && length && length->toLongLong() > 0)
+                self->out.reserve(base + length->toLongLong());
+        };
         rq.onData = [weak](const char *bytes, size_t size) {
             if (std::shared_ptr<Download> self = weak.lock()) {
                 self->out.append(bytes, qsizetype(size));

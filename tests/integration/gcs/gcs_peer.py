@@ -10,6 +10,7 @@ Reads one JSON command per line on stdin and answers one JSON line on stdout:
   {"op": "read", "bucket": b, "name": n}                   size, sha256 (streamed), b64 when <= 1 MiB
   {"op": "list", "bucket": b, "prefix": p}                 names
   {"op": "delete", "bucket": b, "name": n}
+  {"op": "empty", "bucket": b}                             delete every object (the server keeps them in memory)
 Every answer has "ok"; a failure has "error".
 Usage: gcs_peer.py ENDPOINT
 """
@@ -73,6 +74,11 @@ def main():
         if op == "delete":
             bucket.blob(c["name"]).delete()
             return {}
+        if op == "empty":
+            blobs = list(client.list_blobs(bucket))
+            for blob in blobs:
+                blob.delete()
+            return {"deleted": len(blobs)}
         raise ValueError("unknown op " + op)
 
     for line in sys.stdin:

@@ -67,7 +67,10 @@ public:
     }
     ~TokenEndpoint() override { EVP_PKEY_free(m_publicKey); }
 
-    QString url() const { return QStringLiteral("http://127.0.0.1:%1/token").arg(m_server.serverPort()); }
+    QString url() const
+    {
+        return QStringLiteral("http://127.0.0.1:%1/token").arg(m_server.serverPort());
+    }
     bool keyLoaded() const { return m_publicKey != nullptr; }
 
     /// What the next sign-ins answer, in order (the last one repeats).
@@ -126,11 +129,11 @@ private:
             g.signatureValid
                 = m_publicKey
                   && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, m_publicKey) == 1
-                  && EVP_DigestVerify(ctx,
-                                      reinterpret_cast<const unsigned char *>(signature.constData()),
-                                      size_t(signature.size()),
-                                      reinterpret_cast<const unsigned char *>(input.constData()),
-                                      size_t(input.size()))
+                  && EVP_DigestVerify(
+                         ctx, reinterpret_cast<const unsigned char *>(signature.constData()),
+                         size_t(signature.size()),
+                         reinterpret_cast<const unsigned char *>(input.constData()),
+                         size_t(input.size()))
                          == 1;
             EVP_MD_CTX_free(ctx);
         }
@@ -148,7 +151,8 @@ private:
             g.problem = QStringLiteral("aud is ") + aud;
         const qint64 iat = qint64(g.claims.value(QStringLiteral("iat")).toDouble());
         const qint64 exp = qint64(g.claims.value(QStringLiteral("exp")).toDouble());
-        if (g.problem.isEmpty() && (exp - iat != 3600 || qAbs(iat - QDateTime::currentSecsSinceEpoch()) > 60))
+        if (g.problem.isEmpty()
+            && (exp - iat != 3600 || qAbs(iat - QDateTime::currentSecsSinceEpoch()) > 60))
             g.problem = QStringLiteral("iat/exp are not now and now + 3600");
         const int index = int(m_grants.size());
         m_grants.append(g);
@@ -281,6 +285,11 @@ private:
         QObject::connect(up, &QTcpSocket::disconnected, this, [pipe] {
             if (pipe->down)
                 pipe->down->disconnectFromHost();
+        });
+        // The server is gone (connection refused): the client must not wait on a dead pipe.
+        QObject::connect(up, &QTcpSocket::errorOccurred, this, [pipe] {
+            if (pipe->down && pipe->up && pipe->up->state() != QAbstractSocket::ConnectedState)
+                pipe->down->abort();
         });
         QObject::connect(down, &QTcpSocket::disconnected, down, &QObject::deleteLater);
         QObject::connect(up, &QTcpSocket::disconnected, up, &QObject::deleteLater);
