@@ -257,6 +257,10 @@ Result<> GcpBucketBinding::init(const core::ComponentSpec &spec)
         m_tokens->prefetch(); // the first request should not wait for the sign-in
     }
     m_client = std::move(*client);
+    {
+        std::unique_lock lock(m_lifecycle);
+        m_closed = false; // init after close() starts a working instance again
+    }
     GcsClientOptions gcsOptions;
     gcsOptions.endpoint = m_settings.endpoint;
     gcsOptions.chunkSize = m_settings.chunkSize;
