@@ -1,0 +1,3 @@
+module bindery/gcs-go-compat
+
+go 1.21
