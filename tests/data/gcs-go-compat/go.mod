@@ -1,3 +1,0 @@
-module bindery/gcs-go-compat
-
-go 1.21
