@@ -375,6 +375,7 @@ private Q_SLOTS:
     void bulkGetAnswersEveryObject();
     void copyMoveAndRename();
     void httpsEndpointWithTheProjectCa();
+    void theSampleWorksWithTheServicesServer();
 
     void signsInWithTheServiceAccountKey();
     void refreshesTheTokenWithoutHoldingRequests();
@@ -894,6 +895,24 @@ void tst_GcpBucketBinding::httpsEndpointWithTheProjectCa()
     const HttpAnswer refused = untrusted.invoke(u"tls"_s, request(u"get"_s, {{u"key"_s, key}}));
     QCOMPARE(refused.status, 500);
     QVERIFY2(errorOf(refused).contains(u"certificate"_s), qPrintable(errorOf(refused)));
+}
+
+void tst_GcpBucketBinding::theSampleWorksWithTheServicesServer()
+{
+    REQUIRE_SERVER();
+    // resources/samples/gcs/gcs.yaml names scripts/services' default address and bucket.
+    if (m_endpoint != u"http://127.0.0.1:5080"_s)
+        QSKIP("the sample names http://127.0.0.1:5080; this server runs elsewhere");
+    Binderyd d;
+    QVERIFY2(d.start(sourceDir() + u"/resources/samples/gcs"_s), d.output().constData());
+    const QString key = unique(u"sample"_s) + u"/hello.txt"_s;
+    const HttpAnswer created
+        = d.invoke(u"gcs"_s, request(u"create"_s, {{u"key"_s, key}}, u"Hello, bucket"_s));
+    QCOMPARE(created.status, 200);
+    QCOMPARE(m_peer->read(u"bindery"_s, key), QByteArray("Hello, bucket"));
+    QCOMPARE(d.invoke(u"gcs"_s, request(u"get"_s, {{u"key"_s, key}})).body,
+             QByteArray("Hello, bucket"));
+    QCOMPARE(d.invoke(u"gcs"_s, request(u"delete"_s, {{u"key"_s, key}})).status, 204);
 }
 
 // ---- sign-in ----
