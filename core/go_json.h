@@ -25,6 +25,13 @@ QByteArray goJsonMarshal(const nlohmann::json &value);
  */
 void goJsonAppendString(std::string &out, std::string_view text);
 
+/**
+ * @brief Go's utf8.DecodeRune for the sequence at p[0..n) (n >= 1): its length, with the code point
+ * in *rune, or 0 when it is not valid UTF-8 (overlong, a surrogate, beyond U+10FFFF, cut short),
+ * where Go yields RuneError with size 1.
+ */
+size_t goUtf8Rune(const unsigned char *p, size_t n, char32_t *rune = nullptr);
+
 /** @brief Go's float64 formatting in encoding/json (strconv 'f' or 'e', shortest). */
 std::string goFormatFloat(double value);
 

@@ -27,29 +27,13 @@
 
 #include "core/bindings/gcp_bucket/gcp_bucket_binding.h"
 #include "tests/core/http_client.h"
+#include "tests/core/test_paths.h"
 #include "tests/integration/gcs/gcs_test_peers.h"
 
 using namespace bindery::tests;
 using namespace Qt::Literals::StringLiterals;
 
 namespace {
-
-QString sourceDir()
-{
-    const QString d = qEnvironmentVariable("BINDERY_SOURCE_DIR");
-    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_SOURCE_DIR) : d;
-}
-
-QString binDir()
-{
-    const QString d = qEnvironmentVariable("BINDERY_BIN_DIR");
-    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_BIN_DIR) : d;
-}
-
-bool isCi()
-{
-    return qEnvironmentVariable("CI").compare(u"true"_s, Qt::CaseInsensitive) == 0;
-}
 
 QString unique(const QString &stem)
 {

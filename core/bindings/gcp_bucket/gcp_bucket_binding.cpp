@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <QDateTime>
+#include <QHash>
 #include <QUrl>
 #include <QUuid>
 
@@ -329,27 +330,22 @@ void GcpBucketBinding::invoke(core::InvokeRequest request, core::InvokeDone done
         md.insert(u"key"_s, name);
         md.remove(u"name"_s);
     }
-    const QString op = call->request.operation;
-    if (op == u"create"_s)
-        create(std::move(call));
-    else if (op == u"get"_s)
-        get(std::move(call));
-    else if (op == u"delete"_s)
-        remove(std::move(call));
-    else if (op == u"list"_s)
-        list(std::move(call));
-    else if (op == u"sign"_s)
-        sign(std::move(call));
-    else if (op == u"bulkGet"_s)
-        bulkGet(std::move(call));
-    else if (op == u"copy"_s)
-        copyOrMove(std::move(call), false);
-    else if (op == u"move"_s)
-        copyOrMove(std::move(call), true);
-    else if (op == u"rename"_s)
-        rename(std::move(call));
-    else
-        call->failWith(u"unsupported operation %1"_s.arg(op));
+    using Operation = void (*)(GcpBucketBinding *, CallPtr);
+    static const QHash<QString, Operation> table{
+        {u"create"_s, [](GcpBucketBinding *b, CallPtr c) { b->create(std::move(c)); }},
+        {u"get"_s, [](GcpBucketBinding *b, CallPtr c) { b->get(std::move(c)); }},
+        {u"delete"_s, [](GcpBucketBinding *b, CallPtr c) { b->remove(std::move(c)); }},
+        {u"list"_s, [](GcpBucketBinding *b, CallPtr c) { b->list(std::move(c)); }},
+        {u"sign"_s, [](GcpBucketBinding *b, CallPtr c) { b->sign(std::move(c)); }},
+        {u"bulkGet"_s, [](GcpBucketBinding *b, CallPtr c) { b->bulkGet(std::move(c)); }},
+        {u"copy"_s, [](GcpBucketBinding *b, CallPtr c) { b->copyOrMove(std::move(c), false); }},
+        {u"move"_s, [](GcpBucketBinding *b, CallPtr c) { b->copyOrMove(std::move(c), true); }},
+        {u"rename"_s, [](GcpBucketBinding *b, CallPtr c) { b->rename(std::move(c)); }},
+    };
+    const Operation operation = table.value(call->request.operation);
+    if (!operation)
+        return call->failWith(u"unsupported operation %1"_s.arg(call->request.operation));
+    operation(this, std::move(call));
 }
 
 // ---- create ----

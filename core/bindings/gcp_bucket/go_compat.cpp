@@ -2,6 +2,7 @@
 #include "core/bindings/gcp_bucket/go_compat.h"
 
 #include <array>
+#include <charconv>
 #include <cstring>
 #include <limits>
 
@@ -17,54 +18,9 @@ namespace {
 
 // ---- UTF-8, as Go's unicode/utf8 decodes it ----
 
-/// The length of the valid UTF-8 sequence at p[0..n), or 0 when it is invalid (Go's RuneError
-/// with size 1).
 int validRuneLength(const unsigned char *p, qsizetype n, char32_t *rune = nullptr)
 {
-    const unsigned char c = p[0];
-    if (c < 0x80) {
-        if (rune)
-            *rune = c;
-        return 1;
-    }
-    int len = 0;
-    char32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (int k = 1; k < len; ++k) {
-        if ((p[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
-        || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    if (rune)
-        *rune = cp;
-    return len;
-}
-
-bool validUtf8(const unsigned char *p, qsizetype n)
-{
-    for (qsizetype i = 0; i < n;) {
-        const int len = validRuneLength(p + i, n - i);
-        if (len == 0)
-            return false;
-        i += len;
-    }
-    return true;
+    return int(core::goUtf8Rune(p, size_t(n), rune));
 }
 
 int appendRune(char *out, char32_t r)
@@ -91,15 +47,12 @@ int appendRune(char *out, char32_t r)
     return 4;
 }
 
-int hexValue(char c)
+/// Exactly `digits` hex digits at `text` (no sign, no prefix), or -1.
+qint64 parseHex(const char *text, int digits)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    quint64 value = 0;
+    const auto [end, ec] = std::from_chars(text, text + digits, value, 16);
+    return ec == std::errc() && end == text + digits ? qint64(value) : -1;
 }
 
 /**
@@ -152,13 +105,10 @@ int unquoteChar(const char *in, qsizetype end, qsizetype *pos, char quote, char 
         const int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
         if (end - *pos < digits)
             return -1;
-        char32_t v = 0;
-        for (int j = 0; j < digits; ++j) {
-            const int h = hexValue(in[*pos + j]);
-            if (h < 0)
-                return -1;
-            v = (v << 4) | char32_t(h);
-        }
+        const qint64 parsed = parseHex(in + *pos, digits);
+        if (parsed < 0)
+            return -1;
+        const auto v = char32_t(parsed);
         *pos += digits;
         if (e == 'x') { // one byte, possibly not UTF-8
             out[0] = char(v);
@@ -192,10 +142,10 @@ int unquoteChar(const char *in, qsizetype end, qsizetype *pos, char quote, char 
 bool hasInvalidUtf8(const char *in, qsizetype from, qsizetype to)
 {
     for (qsizetype i = from; i < to;) {
-        if (static_cast<unsigned char>(in[i]) < 0x80) {
-            ++i;
-            continue;
-        }
+        while (i < to && static_cast<unsigned char>(in[i]) < 0x80)
+            ++i; // ASCII, the common case, without a call per byte
+        if (i == to)
+            break;
         const int len = validRuneLength(reinterpret_cast<const unsigned char *>(in + i), to - i);
         if (len == 0)
             return true;
@@ -238,7 +188,7 @@ bool goUnquoteInPlace(QByteArray &data)
         const auto *body = reinterpret_cast<const unsigned char *>(in + 1);
         bool valid = false;
         if (quote == '"') {
-            valid = validUtf8(body, end - 2);
+            valid = !hasInvalidUtf8(reinterpret_cast<const char *>(body), 0, end - 2);
         } else {
             const int len = end - 2 > 0 ? validRuneLength(body, end - 2) : 0;
             valid = len > 0 && len == end - 2;
@@ -246,9 +196,10 @@ bool goUnquoteInPlace(QByteArray &data)
         if (valid) {
             if (end != n)
                 return false; // text after the literal
-            char *p = data.data();
-            std::memmove(p, p + 1, size_t(n - 2));
-            data.resize(n - 2);
+            // Qt 6 drops leading bytes by moving the start, and trailing ones by the size: the
+            // buffer is neither copied nor moved.
+            data.remove(0, 1);
+            data.chop(1);
             return true;
         }
     }
@@ -415,7 +366,20 @@ Result<> goBase64DecodeInPlace(QByteArray &data)
         }
         const qsizetype whole = held / 4 * 4;
         qsizetype si = 0;
+        const auto &map = base64DecodeMap();
         while (si < whole) {
+            // Four alphabet characters: three bytes, without decodeQuantum's special cases.
+            const unsigned a = map[window[si]], b = map[window[si + 1]], c = map[window[si + 2]],
+                           d = map[window[si + 3]];
+            if (((a | b | c | d) & 0xC0) == 0) {
+                const unsigned v = a << 18 | b << 12 | c << 6 | d;
+                buf[w] = static_cast<unsigned char>(v >> 16);
+                buf[w + 1] = static_cast<unsigned char>(v >> 8);
+                buf[w + 2] = static_cast<unsigned char>(v);
+                w += 3;
+                si += 4;
+                continue;
+            }
             qsizetype error = -1;
             w += decodeQuantum(window, whole, &si, buf + w, &error);
             if (error >= 0) {
@@ -853,12 +817,13 @@ Result<QByteArray> unescapeUrl(QByteArrayView s)
             out += s[i];
             continue;
         }
-        if (i + 2 >= s.size() || hexValue(s[i + 1]) < 0 || hexValue(s[i + 2]) < 0) {
+        const qint64 byte = i + 2 < s.size() ? parseHex(s.data() + i + 1, 2) : -1;
+        if (byte < 0) {
             const QByteArrayView bad = s.sliced(i).first(qMin<qsizetype>(3, s.size() - i));
             return fail(ErrorCode::InvalidMetadata,
                         u"invalid URL escape "_s + goQuote(QString::fromUtf8(bad)));
         }
-        out += char(hexValue(s[i + 1]) << 4 | hexValue(s[i + 2]));
+        out += char(byte);
         i += 2;
     }
     return out;

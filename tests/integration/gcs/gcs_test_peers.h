@@ -241,43 +241,8 @@ private:
                 pipe->up->write(pipe->pending);
             pipe->pending.clear();
         });
-        QObject::connect(down, &QTcpSocket::readyRead, this, [this, pipe] {
-            if (!pipe->down)
-                return;
-            QByteArray data = pipe->down->readAll();
-            if (m_cutUp >= 0 && pipe->upBytes + data.size() > m_cutUp) {
-                data.truncate(qMax<qint64>(0, m_cutUp - pipe->upBytes));
-                forwardUp(*pipe, data);
-                m_cutUp = -1;
-                ++m_cuts;
-                cut(*pipe);
-                return;
-            }
-            forwardUp(*pipe, data);
-        });
-        QObject::connect(up, &QTcpSocket::readyRead, this, [this, pipe] {
-            if (!pipe->up)
-                return;
-            QByteArray data = pipe->up->readAll();
-            if (m_cutDown >= 0 && pipe->downBytes + data.size() > m_cutDown) {
-                data.truncate(qMax<qint64>(0, m_cutDown - pipe->downBytes));
-                if (pipe->down)
-                    pipe->down->write(data);
-                m_down += data.size();
-                m_cutDown = -1;
-                ++m_cuts;
-                // The bytes so far reach the client, then the connection ends early.
-                if (pipe->up)
-                    pipe->up->abort();
-                if (pipe->down)
-                    pipe->down->disconnectFromHost();
-                return;
-            }
-            pipe->downBytes += data.size();
-            m_down += data.size();
-            if (pipe->down)
-                pipe->down->write(data);
-        });
+        QObject::connect(down, &QTcpSocket::readyRead, this, [this, pipe] { relay(*pipe, true); });
+        QObject::connect(up, &QTcpSocket::readyRead, this, [this, pipe] { relay(*pipe, false); });
         QObject::connect(down, &QTcpSocket::disconnected, this, [pipe] {
             if (pipe->up)
                 pipe->up->disconnectFromHost();
@@ -294,6 +259,41 @@ private:
         QObject::connect(down, &QTcpSocket::disconnected, down, &QObject::deleteLater);
         QObject::connect(up, &QTcpSocket::disconnected, up, &QObject::deleteLater);
         up->connectToHost(m_host, m_port);
+    }
+
+    /// Moves what arrived on one side to the other, breaking the connection once at the mark.
+    void relay(Pipe &pipe, bool fromClient)
+    {
+        QTcpSocket *from = fromClient ? pipe.down : pipe.up;
+        if (!from)
+            return;
+        QByteArray data = from->readAll();
+        qint64 &mark = fromClient ? m_cutUp : m_cutDown;
+        const qint64 sofar = fromClient ? pipe.upBytes : pipe.downBytes;
+        const bool cutNow = mark >= 0 && sofar + data.size() > mark;
+        if (cutNow)
+            data.truncate(qMax<qint64>(0, mark - sofar));
+        if (fromClient) {
+            forwardUp(pipe, data);
+        } else {
+            pipe.downBytes += data.size();
+            m_down += data.size();
+            if (pipe.down)
+                pipe.down->write(data);
+        }
+        if (!cutNow)
+            return;
+        mark = -1;
+        ++m_cuts;
+        if (fromClient) {
+            cut(pipe);
+        } else {
+            // The bytes so far reach the client, then the connection ends early.
+            if (pipe.up)
+                pipe.up->abort();
+            if (pipe.down)
+                pipe.down->disconnectFromHost();
+        }
     }
 
     void forwardUp(Pipe &pipe, const QByteArray &data)
