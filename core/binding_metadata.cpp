@@ -147,6 +147,7 @@ Result<BindingMetadata> BindingMetadata::fromYaml(const QByteArray &text, const 
                 field.deprecated = boolean(f, "deprecated", false);
                 field.compatibility = str(f, "compatibility");
                 field.unsupported = str(f, "unsupported");
+                field.group = str(f, "group");
                 if (const YAML::Node b = f["binding"]; b && b.IsMap()) {
                     field.input = boolean(b, "input", false);
                     field.output = boolean(b, "output", false);

@@ -31,6 +31,10 @@ struct MetadataField
     QString compatibility;
     /// Non-empty: not supported yet; setting it (a bool: to true) is an init error (the reason).
     QString unsupported;
+    /// Non-empty: fields that belong together and are edited as one value, e.g. the fields of a
+    /// GCP service-account key file ("serviceAccountKey"); the console shows and fills them as
+    /// one secret.
+    QString group;
 };
 
 /** @brief One output operation, e.g. `create`. */

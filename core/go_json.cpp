@@ -10,11 +10,46 @@
 
 namespace bindery::core {
 
+size_t goUtf8Rune(const unsigned char *p, size_t n, char32_t *rune)
+{
+    const unsigned char c = p[0];
+    if (c < 0x80) {
+        if (rune)
+            *rune = c;
+        return 1;
+    }
+    size_t len = 0;
+    char32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    }
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t k = 1; k < len; ++k) {
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
+        || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    if (rune)
+        *rune = cp;
+    return len;
+}
+
 namespace {
 
 // Go's encodeState.string with HTML escaping: one pass, no intermediate strings (hot path of
 // every output request). Invalid UTF-8 becomes the escape \ufffd, as Go writes it.
-void appendString(std::string &out, const std::string &s)
+void appendString(std::string &out, std::string_view s)
 {
     static const char hex[] = "0123456789abcdef";
     out.reserve(out.size() + s.size() + 2);
@@ -51,31 +86,9 @@ void appendString(std::string &out, const std::string &s)
             ++i;
             continue;
         }
-        // Validate one UTF-8 sequence (shortest form, no surrogates, <= U+10FFFF).
-        size_t len = 0;
-        uint32_t cp = 0;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        }
-        bool valid = len > 0 && i + len <= n;
-        for (size_t k = 1; valid && k < len; ++k) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                valid = false;
-            else
-                cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (valid
-            && ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
-                || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
-            valid = false;
-        if (!valid) {
+        char32_t cp = 0;
+        const size_t len = goUtf8Rune(p + i, n - i, &cp);
+        if (len == 0) {
             out += "\\ufffd";
             ++i;
             continue;
@@ -281,6 +294,11 @@ QByteArray goJsonMarshal(const nlohmann::json &value)
     std::string out;
     marshal(out, value);
     return QByteArray::fromStdString(out);
+}
+
+void goJsonAppendString(std::string &out, std::string_view text)
+{
+    appendString(out, text);
 }
 
 QString goJsonKind(const nlohmann::json &v)

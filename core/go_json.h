@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include <QByteArray>
@@ -14,6 +17,20 @@ namespace bindery::core {
  * in Go's shortest format, `<`, `>`, `&`, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
  */
 QByteArray goJsonMarshal(const nlohmann::json &value);
+
+/**
+ * @brief Appends `text` as a JSON string exactly as Go's encoding/json writes a string: quoted,
+ * `<`, `>`, `&`, U+2028 and U+2029 escaped, invalid UTF-8 as `\ufffd`. For bindings that write
+ * daprd's Go structs field by field (struct order is not map order).
+ */
+void goJsonAppendString(std::string &out, std::string_view text);
+
+/**
+ * @brief Go's utf8.DecodeRune for the sequence at p[0..n) (n >= 1): its length, with the code point
+ * in *rune, or 0 when it is not valid UTF-8 (overlong, a surrogate, beyond U+10FFFF, cut short),
+ * where Go yields RuneError with size 1.
+ */
+size_t goUtf8Rune(const unsigned char *p, size_t n, char32_t *rune = nullptr);
 
 /** @brief Go's float64 formatting in encoding/json (strconv 'f' or 'e', shortest). */
 std::string goFormatFloat(double value);

@@ -152,6 +152,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 piece = BLOCK[: min(n, len(BLOCK))]
                 self.wfile.write(piece)
                 n -= len(piece)
+        elif path == "/stall":
+            # Headers and one byte of the body, then nothing for `ms`.
+            self.send_response(200)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            time.sleep(int(q.get("ms", "5000")) / 1000.0)
         elif path == "/echo":
             self.send(200, json.dumps({"method": self.command, "headers": list(self.headers.items()),
                                        "body": body.decode("latin-1")}).encode(),

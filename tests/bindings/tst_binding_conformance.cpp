@@ -298,6 +298,21 @@ QList<BindingRow> bindingRows()
         rows << r;
     }
 #endif
+    {
+        BindingRow r;
+        r.type = u"bindings.gcp.bucket"_s;
+        r.serverEnv = u"GCS_ENDPOINT"_s;
+        r.serverStart = u"scripts/services start gcs"_s;
+        r.metadata = [] {
+            // The bucket scripts/services creates; anonymous requests to the emulator's endpoint.
+            return Items{{u"bucket"_s, qEnvironmentVariable("GCS_BUCKET", u"bindery"_s)},
+                         {u"projectID"_s, u"conformance"_s},
+                         {u"endpoint"_s, qEnvironmentVariable("GCS_ENDPOINT")}};
+        };
+        r.operation = u"create"_s;
+        r.requestMetadata = {{u"key"_s, uniqueName(u"conformance"_s)}};
+        rows << r;
+    }
     return rows;
 }
 

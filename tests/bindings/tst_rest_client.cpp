@@ -172,6 +172,8 @@ private Q_SLOTS:
     void streamsA64MiBUpload_data();
     void streamsA64MiBUpload();
     void sinkCanStopTheTransfer();
+    void announcesTheBodyBeforeItsFirstByte();
+    void endsAStalledTransfer();
     void retriesAStreamedBodyOnlyWhenItRewinds();
     void retryCeilingDoublesUpToTheCap();
     void verifiesTlsWithCaAsPemText();
@@ -676,6 +678,52 @@ void tst_RestClient::sinkCanStopTheTransfer()
     QCOMPARE(notFound.status, 404);
     QVERIFY(!sinkCalled);
     QCOMPARE(notFound.body, QByteArray("no route /nowhere"));
+}
+
+void tst_RestClient::announcesTheBodyBeforeItsFirstByte()
+{
+    auto c = client();
+    QVERIFY(c);
+    QList<QByteArray> events;
+    RestRequest rq = get(m_plain.url("/bytes?n=100000"));
+    rq.onBodyStart = [&](const RestResponse &head) {
+        events << "start " + QByteArray::number(head.status) + ' '
+                      + head.header("Content-Length").value_or("none");
+    };
+    rq.onData = [&](const char *, size_t) {
+        if (events.isEmpty() || events.last() != "data")
+            events << "data";
+        return true;
+    };
+    const RestResponse r = c->sendAndWait(rq);
+    QVERIFY2(r.isSuccess(), qPrintable(describe(r)));
+    QCOMPARE(events, QList<QByteArray>({"start 200 100000", "data"}));
+
+    // An error answer keeps its body in the response and announces nothing.
+    events.clear();
+    RestRequest missing = get(m_plain.url("/no-such-route"));
+    missing.onBodyStart = rq.onBodyStart;
+    missing.onData = rq.onData;
+    const RestResponse notFound = c->sendAndWait(missing);
+    QCOMPARE(notFound.status, 404);
+    QVERIFY(events.isEmpty());
+}
+
+void tst_RestClient::endsAStalledTransfer()
+{
+    auto c = client();
+    QVERIFY(c);
+    RestRequest rq = get(m_plain.url("/stall?ms=8000"));
+    rq.timeout = 20s;
+    rq.stallTimeout = 1s;
+    RetryPolicy once;
+    once.maxAttempts = 1;
+    rq.retry = once;
+    QElapsedTimer t;
+    t.start();
+    const RestResponse r = c->sendAndWait(rq);
+    QCOMPARE(r.errorKind, TransportError::Timeout);
+    QVERIFY2(t.elapsed() < 5000, qPrintable(QString::number(t.elapsed())));
 }
 
 void tst_RestClient::retriesAStreamedBodyOnlyWhenItRewinds()

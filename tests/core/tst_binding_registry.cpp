@@ -253,7 +253,7 @@ void tst_BindingRegistry::everyDescriptorMatchesItsMetadata()
         const QByteArray what = d->type.toUtf8();
         const BindingMetadata &m = d->metadata;
         QVERIFY2(!m.name.isEmpty(), what.constData());
-        // The folder is the schema name with dots as underscores (aws.sqs in aws_sqs/).
+        // The folder is the Dapr name with dots as underscores (aws.sqs in aws_sqs/).
         const QString folder = QString(m.name).replace(u'.', u'_');
         QVERIFY2(QFile::exists(u":/bindings/"_s + folder + u"/metadata.yaml"_s), what.constData());
         QCOMPARE(BindingRegistry::key(m.type, m.version),

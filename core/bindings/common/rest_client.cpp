@@ -333,6 +333,8 @@ size_t onWrite(char *data, size_t size, size_t count, void *userdata)
     t->response.bodyBytes += static_cast<qint64>(bytes);
     const int status = t->response.status;
     if (t->request.onData && status >= 200 && status < 300) {
+        if (!t->sinkUsed && t->request.onBodyStart)
+            t->request.onBodyStart(t->response);
         t->sinkUsed = true;
         if (!t->request.onData(data, bytes)) {
             t->localError = TransportError::Aborted;
@@ -615,6 +617,12 @@ void RestClient::Private::configure(Transfer *t, milliseconds budget)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(budget.count()));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(qMin(budget, rq.connectTimeout).count()));
+    if (rq.stallTimeout.count() > 0) {
+        // Fewer than 1 byte/s for the whole window: the peer stopped answering mid-transfer.
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                         static_cast<long>(qMax<qint64>(1, rq.stallTimeout.count() / 1000)));
+    }
     if (!options.proxy.isEmpty())
         curl_easy_setopt(e, CURLOPT_PROXY, options.proxy.constData());
     else if (!options.proxyFromEnvironment)

@@ -164,11 +164,17 @@ struct RestRequest
      * document can be read. Once the sink saw a byte, the request is not retried.
      */
     std::function<bool(const char *data, size_t size)> onData;
+    /// With onData: called once per attempt with a 2xx response's status and headers, before
+    /// its first body byte (to size a buffer from Content-Length, say). On the worker thread.
+    std::function<void(const RestResponse &head)> onBodyStart;
     /// Budget of the whole request: every attempt and every wait between them.
     std::chrono::milliseconds timeout{30000};
     /// Budget of one attempt; 0 means what is left of `timeout`.
     std::chrono::milliseconds attemptTimeout{0};
     std::chrono::milliseconds connectTimeout{10000};
+    /// Ends an attempt (TransportError::Timeout) when no body byte moved either way for this
+    /// long, so a stalled peer of a long transfer is noticed without a short `timeout`; 0: off.
+    std::chrono::milliseconds stallTimeout{0};
     /// Cap on a body held in memory; -1 means the client's RestClientOptions::maxResponseBytes.
     qint64 maxResponseBytes = -1;
     /// Unset means the client's RestClientOptions::retry.
