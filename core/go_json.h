@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <QByteArray>
+#include <QMap>
 #include <QString>
 
 namespace bindery::core {
@@ -12,6 +13,7 @@ namespace bindery::core {
  * @brief Serialises a JSON value exactly as Go's `json.Marshal(any)` does after
  * `json.Decode` into `any` (reference §1.2): compact, object keys sorted, numbers as float64
  * in Go's shortest format, `<`, `>`, `&`, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
+ * Pure; any thread.
  */
 QByteArray goJsonMarshal(const nlohmann::json &value);
 
@@ -19,11 +21,33 @@ QByteArray goJsonMarshal(const nlohmann::json &value);
 std::string goFormatFloat(double value);
 
 /**
- * @brief Parses the first JSON value of `body`, ignoring anything after it, as Go's
- * `json.NewDecoder(r).Decode` does. On failure returns false and a Go-style message
- * (e.g. "EOF", "invalid character 'x' looking for beginning of value").
+ * @brief Decodes the first JSON value of `body` into `any`, as Go's
+ * `json.NewDecoder(r).Decode(&v)` does: anything after the first value is ignored, numbers are
+ * float64 (a number out of float64's range is an error), strings have invalid UTF-8 and lone
+ * surrogates replaced by U+FFFD, a repeated object key keeps its last value. On failure returns
+ * false and Go's message (e.g. "EOF", "unexpected EOF",
+ * "invalid character 'x' looking for beginning of value"). Pure; any thread.
  */
 bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *error);
+
+/** @brief daprd's `OutputBindingRequest` (pkg/api/http/requests.go), decoded. */
+struct GoBindingRequest
+{
+    nlohmann::json data; ///< null when absent or null
+    QMap<QString, QString> metadata;
+    QString operation;
+};
+
+/**
+ * @brief Decodes a body into daprd's OutputBindingRequest as Go's
+ * `json.NewDecoder(r.Body).Decode(&req)` does (reference §0.1, §1.1): field names match
+ * case-insensitively (`Operation`, `DATA`) and a repeated field keeps its last value; a metadata
+ * value `null` is ""; syntax errors come first, then the first type error in document order,
+ * each with Go's exact message (without daprd's "failed deserializing HTTP body: " prefix).
+ * Pure; any thread.
+ */
+bool goDecodeBindingRequest(const char *begin, const char *end, GoBindingRequest *out,
+                            QString *error);
 
 /** @brief Go's name of a JSON value's kind for unmarshal errors: "number", "bool", "array", ... */
 QString goJsonKind(const nlohmann::json &value);
