@@ -274,7 +274,7 @@ private:
     }
     int push(unsigned char c, Parse p, int success)
     {
-        m_parse.push_back(p);
+        m_parse.push_back(static_cast<char>(p));
         if (m_parse.size() <= MAX_NESTING_DEPTH)
             return success;
         return fail(c, "exceeded max depth");
@@ -293,7 +293,7 @@ private:
 
     St m_step = St::BeginValue;
     bool m_endTop = false;
-    std::vector<Parse> m_parse;
+    std::string m_parse; ///< Parse values; a string so shallow documents allocate nothing (SSO)
     std::string m_error;
 };
 
@@ -332,7 +332,7 @@ int Scanner::run(St state, unsigned char c)
         if (isSpace(c))
             return ScanSkipSpace;
         if (c == '}') {
-            m_parse.back() = Parse::ObjectValue;
+            m_parse.back() = static_cast<char>(Parse::ObjectValue);
             return run(St::EndValue, c);
         }
         return run(St::BeginString, c);
@@ -354,17 +354,17 @@ int Scanner::run(St state, unsigned char c)
             m_step = St::EndValue;
             return ScanSkipSpace;
         }
-        switch (m_parse.back()) {
+        switch (static_cast<Parse>(m_parse.back())) {
         case Parse::ObjectKey:
             if (c == ':') {
-                m_parse.back() = Parse::ObjectValue;
+                m_parse.back() = static_cast<char>(Parse::ObjectValue);
                 m_step = St::BeginValue;
                 return ScanObjectKey;
             }
             return fail(c, "after object key");
         case Parse::ObjectValue:
             if (c == ',') {
-                m_parse.back() = Parse::ObjectKey;
+                m_parse.back() = static_cast<char>(Parse::ObjectKey);
                 m_step = St::BeginString;
                 return ScanObjectValue;
             }
@@ -974,9 +974,13 @@ std::string goFormatFloat(double f)
 
 QByteArray goJsonMarshal(const nlohmann::json &value)
 {
-    std::string out;
+    thread_local std::string out; // keeps its capacity: one allocation per call, the result's
+    out.clear();
     marshal(out, value);
-    return QByteArray::fromStdString(out);
+    QByteArray result(out.data(), static_cast<qsizetype>(out.size()));
+    if (out.capacity() > 1024 * 1024)
+        std::string().swap(out); // a huge one-off value does not stay resident
+    return result;
 }
 
 QString goJsonKind(const nlohmann::json &v)

@@ -112,31 +112,32 @@ void BindingService::invoke(const QString &name, InvokeRequest request, Transpor
             r.metadata.append({it.key(), it.value()});
     }
     Q_UNUSED(transport);
-    const QString prefix = invokeErrorPrefix(name);
+    auto prefix = [&name] { return invokeErrorPrefix(name); }; // built only on failure
     // daprd's order (reference §1.4): the operation, the binding, then the operation's support.
     if (request.operation.isEmpty()) {
         call->finish(failure(DaprError::InvokeOutputBinding,
-                             prefix + QStringLiteral("operation field is missing from request")));
+                             prefix() + QStringLiteral("operation field is missing from request")));
         return;
     }
     const OutputEntry entry = m_runtime.output(name);
     if (call->record)
         call->record->bindingType = entry.type;
     if (entry.type.isEmpty()) {
-        call->finish(failure(DaprError::InvokeOutputBinding,
-                             prefix + QStringLiteral("couldn't find output binding %1").arg(name)));
+        call->finish(
+            failure(DaprError::InvokeOutputBinding,
+                    prefix() + QStringLiteral("couldn't find output binding %1").arg(name)));
         return;
     }
     if (!entry.ready()) {
         call->finish(failure(
             DaprError::OutputBindingNotReady,
-            prefix + QStringLiteral("binding %1 is being initialised; try again").arg(name)));
+            prefix() + QStringLiteral("binding %1 is being initialised; try again").arg(name)));
         return;
     }
     if (!entry.operations.contains(request.operation)) {
         call->finish(
             failure(DaprError::InvokeOutputBinding,
-                    prefix
+                    prefix()
                         + QStringLiteral(
                               "binding %1 does not support operation %2. supported operations:%3")
                               .arg(name, request.operation, entry.operations.join(u' '))));
@@ -145,7 +146,7 @@ void BindingService::invoke(const QString &name, InvokeRequest request, Transpor
     std::shared_ptr<OutputBinding> binding = entry.binding;
     try {
         // The binding stays alive until it completed: the callback holds a reference.
-        binding->invoke(std::move(request), [call, binding, prefix](InvokeResult result) {
+        binding->invoke(std::move(request), [call, binding, name](InvokeResult result) {
             InvokeOutcome o;
             if (result.result) {
                 o.metadata = result.result->metadata;
@@ -153,7 +154,7 @@ void BindingService::invoke(const QString &name, InvokeRequest request, Transpor
             } else {
                 o.metadata = result.errorMetadata;
                 o.failure = DaprFailure{daprErrorForInvoke(result.result.error().code),
-                                        prefix + result.result.error().message};
+                                        invokeErrorPrefix(name) + result.result.error().message};
             }
             call->finish(std::move(o));
         });
@@ -162,12 +163,12 @@ void BindingService::invoke(const QString &name, InvokeRequest request, Transpor
             << QStringLiteral("binding %1 threw: %2").arg(name, QString::fromUtf8(e.what()));
         call->finish(failure(
             DaprError::InvokeOutputBinding,
-            prefix + QStringLiteral("internal error: %1").arg(QString::fromUtf8(e.what()))));
+            prefix() + QStringLiteral("internal error: %1").arg(QString::fromUtf8(e.what()))));
     } catch (...) {
         qCCritical(lcService).noquote()
             << QStringLiteral("binding %1 threw an unknown exception").arg(name);
         call->finish(
-            failure(DaprError::InvokeOutputBinding, prefix + QStringLiteral("internal error")));
+            failure(DaprError::InvokeOutputBinding, prefix() + QStringLiteral("internal error")));
     }
 }
 
@@ -287,8 +288,8 @@ MetadataSnapshot BindingService::metadata() const
     m.id = o.appId;
     m.runtimeVersion = o.runtimeVersion;
     // daprd 1.18's default feature flags, which its /v1.0/metadata lists the same way.
-    m.enabledFeatures = {QStringLiteral("HotReload"),
-                         QStringLiteral("WorkflowsRemoteActivityReminder")};
+    m.enabledFeatures
+        = {QStringLiteral("HotReload"), QStringLiteral("WorkflowsRemoteActivityReminder")};
     const SecretStores stores = m_runtime.secretStores();
     QList<MetadataSnapshot::Component> secretStores;
     for (const ComponentStatus &c : m_runtime.components()) {

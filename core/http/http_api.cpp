@@ -26,7 +26,17 @@ namespace {
 using http::HttpRequest;
 using http::HttpResponse;
 
-const QByteArray JSON = "application/json";
+// Header names and values as static data: copies share them, nothing is allocated per request.
+const QByteArray JSON = QByteArrayLiteral("application/json");
+const QByteArray CONTENT_TYPE = QByteArrayLiteral("Content-Type");
+const QByteArray TEXT_PLAIN = QByteArrayLiteral("text/plain; charset=utf-8");
+const QByteArray NOSNIFF_HEADER = QByteArrayLiteral("X-Content-Type-Options");
+const QByteArray NOSNIFF = QByteArrayLiteral("nosniff");
+const QByteArray TRACEPARENT = QByteArrayLiteral("Traceparent");
+const QByteArray TRACESTATE = QByteArrayLiteral("Tracestate");
+const QByteArray BAGGAGE = QByteArrayLiteral("Baggage");
+const QByteArray ZERO_TRACE
+    = QByteArrayLiteral("00-00000000000000000000000000000000-0000000000000000-00");
 
 int hexValue(char c)
 {
@@ -118,7 +128,8 @@ struct Target
 bool parseTarget(std::string_view target, Target *t)
 {
     // Absolute form (a proxy-style request) carries the path after the authority.
-    if (target.size() > 7 && (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://")) {
+    if (target.size() > 7
+        && (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://")) {
         const std::size_t slash = target.find('/', target.find("//") + 2);
         target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
     }
@@ -149,8 +160,8 @@ QMap<QString, QString> queryMetadata(std::string_view query)
         const std::size_t eq = pair.find('=');
         if (!unescape(pair.substr(0, eq), true, &key))
             continue;
-        if (!unescape(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
-                      true, &value))
+        if (!unescape(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true,
+                      &value))
             continue;
         if (key.size() <= 9 || key.compare(0, 9, "metadata.") != 0)
             continue;
@@ -224,8 +235,8 @@ QByteArray quote(const QString &s)
 HttpResponse goHttpError(HttpResponse base, int status, const QString &message)
 {
     base.status = status;
-    base.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
-    base.headers.push_back({"X-Content-Type-Options", "nosniff"});
+    base.headers.push_back({CONTENT_TYPE, TEXT_PLAIN});
+    base.headers.push_back({NOSNIFF_HEADER, NOSNIFF});
     base.body = message.toUtf8() + '\n';
     return base;
 }
@@ -233,7 +244,7 @@ HttpResponse goHttpError(HttpResponse base, int status, const QString &message)
 HttpResponse daprError(HttpResponse base, const api::DaprFailure &f)
 {
     base.status = f.info().httpStatus;
-    base.headers.push_back({"Content-Type", JSON});
+    base.headers.push_back({CONTENT_TYPE, JSON});
     base.body = f.jsonBody();
     return base;
 }
@@ -242,32 +253,33 @@ HttpResponse daprError(HttpResponse base, const api::DaprFailure &f)
 HttpResponse goJson(HttpResponse base, QByteArray json)
 {
     base.status = 200;
-    base.headers.push_back({"Content-Type", JSON});
+    base.headers.push_back({CONTENT_TYPE, JSON});
     json += '\n';
     base.body = std::move(json);
     return base;
 }
 
-bool isHealth(const Target &t)
+template <typename T> bool isHealth(const T &t)
 {
     return t.decodedPath.find("/healthz") != std::string::npos; // daprd's isHealthzRequest
 }
 
 // daprd's tracing middleware headers for every API answer but health: the caller's valid
 // traceparent (and tracestate), else all zeros, and the caller's (valid) baggage.
-HttpResponse decoration(const HttpRequest &request, const Target &t)
+template <typename T> HttpResponse decoration(const HttpRequest &request, const T &t)
 {
     HttpResponse d;
     if (isHealth(t))
         return d;
     const std::optional<std::string_view> tp = request.header("traceparent");
     const std::optional<QByteArray> parent = tp ? trace::parseTraceparent(*tp) : std::nullopt;
-    d.headers.push_back({"Traceparent", parent ? *parent : bytes(trace::ZERO_TRACEPARENT)});
+    d.headers.reserve(4);
+    d.headers.push_back({TRACEPARENT, parent ? *parent : ZERO_TRACE});
     if (parent) {
         if (const auto ts = request.header("tracestate")) {
             const QByteArray state = trace::parseTracestate(*ts);
             if (!state.isEmpty())
-                d.headers.push_back({"Tracestate", state});
+                d.headers.push_back({TRACESTATE, state});
         }
     }
     const std::vector<std::string_view> baggage = request.headerValues("baggage");
@@ -278,12 +290,12 @@ HttpResponse decoration(const HttpRequest &request, const Target &t)
                 joined += ',';
             joined += bytes(b);
         }
-        d.headers.push_back({"Baggage", joined});
+        d.headers.push_back({BAGGAGE, joined});
     }
     return d;
 }
 
-bool isBindingRoute(const Target &t, QString *name)
+template <typename T> bool isBindingRoute(const T &t, QString *name)
 {
     const std::vector<std::string_view> s = segmentsAfter(t.routePath, "/v1.0/bindings/");
     if (s.size() != 1 || s[0].empty())
@@ -320,14 +332,14 @@ http::HttpServer &HttpApi::server()
         // Created here, on the API thread: its socket notifier and timers live there.
         http::HttpServerLimits limits;
         limits.maxBodySize = static_cast<std::uint64_t>(std::max<qint64>(m_options.maxBodySize, 0));
-        limits.maxHeaderBytes
-            = static_cast<std::uint32_t>(std::clamp<qint64>(m_options.readBufferSize, 0, 1 << 24)
-                                         + 4096);
+        limits.maxHeaderBytes = static_cast<std::uint32_t>(
+            std::clamp<qint64>(m_options.readBufferSize, 0, 1 << 24) + 4096);
         limits.headerTimeoutMs = m_options.httpHeaderTimeoutMs;
         limits.bodyTimeoutMs = m_options.httpBodyTimeoutMs;
         limits.idleTimeoutMs = m_options.httpIdleTimeoutMs;
         limits.maxConnections = m_options.httpMaxConnections;
-        m_server = std::make_unique<http::HttpServer>(static_cast<http::HttpHandler &>(*this), limits);
+        m_server
+            = std::make_unique<http::HttpServer>(static_cast<http::HttpHandler &>(*this), limits);
     }
     return *m_server;
 }
@@ -346,8 +358,8 @@ Result<quint16> HttpApi::listen(const QStringList &addresses, quint16 port)
 
 Result<QString> HttpApi::listenUnix(const QString &directory)
 {
-    const QString path = directory + QStringLiteral("/dapr-") + m_options.appId
-                         + QStringLiteral("-http.socket");
+    const QString path
+        = directory + QStringLiteral("/dapr-") + m_options.appId + QStringLiteral("-http.socket");
     if (Result<> r = server().listenUnix(path); !r)
         return tl::unexpected(r.error());
     return path;
@@ -359,15 +371,29 @@ void HttpApi::close()
         m_server->close();
 }
 
+const HttpApi::ParsedTarget &HttpApi::target(std::string_view raw)
+{
+    // checkHeader and handle see each target twice, and clients repeat theirs: parse once.
+    if (m_target.raw != raw || m_target.raw.empty()) {
+        m_target.raw.assign(raw);
+        Target t;
+        m_target.valid = parseTarget(m_target.raw, &t);
+        m_target.decodedPath = std::move(t.decodedPath);
+        m_target.routePath = std::move(t.routePath);
+        m_target.query = t.query; // a view into m_target.raw
+    }
+    return m_target;
+}
+
 std::optional<HttpResponse> HttpApi::checkHeader(const HttpRequest &request)
 {
     // daprd's middleware order: tracing (baggage), API token, then the body (Bindery reads the
     // size from the header, before any byte of the body: issue 14 item 3).
-    Target t;
-    if (!parseTarget(request.target(), &t)) {
+    const ParsedTarget &t = target(request.target());
+    if (!t.valid) {
         HttpResponse r;
         r.status = 400;
-        r.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+        r.headers.push_back({CONTENT_TYPE, TEXT_PLAIN});
         r.body = "400 Bad Request";
         r.close = true;
         return r;
@@ -415,8 +441,7 @@ std::optional<HttpResponse> HttpApi::checkHeader(const HttpRequest &request)
 
 HttpResponse HttpApi::bodyTooLarge(const HttpRequest &request, std::uint64_t limit)
 {
-    Target t;
-    parseTarget(request.target(), &t);
+    const ParsedTarget &t = target(request.target());
     QString name;
     isBindingRoute(t, &name);
     return reject(name, {}, {},
@@ -437,8 +462,7 @@ HttpResponse HttpApi::reject(const QString &name, const QString &operation,
 
 void HttpApi::handle(const HttpRequest &request, http::HttpResponder responder)
 {
-    Target t;
-    parseTarget(request.target(), &t); // checked in checkHeader
+    const ParsedTarget &t = target(request.target()); // valid: checked in checkHeader
     const std::string_view method = request.method();
     const std::string_view path = t.routePath;
     HttpResponse base = decoration(request, t);
@@ -471,7 +495,7 @@ void HttpApi::handle(const HttpRequest &request, http::HttpResponder responder)
     QString name;
     if (isBindingRoute(t, &name)
         && (method == "POST" || method == "PUT" || method == "GET" || method == "DELETE"))
-        return handleBinding(request, responder, name, bytes(t.query), std::move(base));
+        return handleBinding(request, responder, name, t.query, std::move(base));
 
     // Metadata.
     if (path == "/v1.0/metadata" && method == "GET") {
@@ -514,7 +538,8 @@ void HttpApi::handle(const HttpRequest &request, http::HttpResponder responder)
         if (m.appPort > 0)
             props += "\"port\":" + QByteArray::number(m.appPort);
         if (!m.appProtocol.isEmpty())
-            props += (props.isEmpty() ? "" : ",") + QByteArray("\"protocol\":") + quote(m.appProtocol);
+            props += (props.isEmpty() ? "" : ",") + QByteArray("\"protocol\":")
+                     + quote(m.appProtocol);
         if (!m.appChannelAddress.isEmpty())
             props += (props.isEmpty() ? "" : ",") + QByteArray("\"channelAddress\":")
                      + quote(m.appChannelAddress);
@@ -585,22 +610,22 @@ void HttpApi::handle(const HttpRequest &request, http::HttpResponder responder)
     {
         const std::vector<std::string_view> s = segmentsAfter(path, "/v1.0/invoke/");
         if (s.size() >= 3 && !s[0].empty() && s[1] == "method")
-            return answer(daprError(
-                base, api::BindingService::serviceInvocationUnavailable(segment(s[0]))));
+            return answer(
+                daprError(base, api::BindingService::serviceInvocationUnavailable(segment(s[0]))));
     }
     // chi's not-found handler is service invocation: it needs an app id.
     if (const auto appId = request.header("dapr-app-id"); appId && !appId->empty())
-        return answer(daprError(
-            base, api::BindingService::serviceInvocationUnavailable(
-                      QString::fromUtf8(appId->data(), static_cast<qsizetype>(appId->size())))));
+        return answer(
+            daprError(base, api::BindingService::serviceInvocationUnavailable(QString::fromUtf8(
+                                appId->data(), static_cast<qsizetype>(appId->size())))));
     answer(daprError(
-        base,
-        {api::DaprError::DirectInvokeNoAppId,
-         QStringLiteral("failed getting app id either from the URL path or the header dapr-app-id")}));
+        base, {api::DaprError::DirectInvokeNoAppId,
+               QStringLiteral(
+                   "failed getting app id either from the URL path or the header dapr-app-id")}));
 }
 
 void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponder &responder,
-                            const QString &name, const QByteArray &query, HttpResponse base)
+                            const QString &name, std::string_view query, HttpResponse base)
 {
     const std::string &body = request.body();
     const std::string_view method = request.method();
@@ -625,10 +650,11 @@ void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponde
         data = std::move(decoded.data);
     }
     // Bindery §0.2: metadata.<key>=<value> query parameters on any method.
-    const QMap<QString, QString> fromQuery
-        = queryMetadata(std::string_view(query.constData(), static_cast<std::size_t>(query.size())));
-    for (auto it = fromQuery.cbegin(); it != fromQuery.cend(); ++it)
-        req.metadata.insert(it.key(), it.value());
+    if (!query.empty()) {
+        const QMap<QString, QString> fromQuery = queryMetadata(query);
+        for (auto it = fromQuery.cbegin(); it != fromQuery.cend(); ++it)
+            req.metadata.insert(it.key(), it.value());
+    }
     // Trace context and baggage reach the component as metadata (reference §1.3); the
     // baggage was validated with the header.
     if (const auto tp = request.header("traceparent")) {
@@ -642,7 +668,7 @@ void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponde
         }
     }
     for (const auto &[k, v] : base.headers) {
-        if (k == "Baggage")
+        if (k == BAGGAGE)
             req.metadata.insert(QStringLiteral("baggage"), QString::fromLatin1(v));
     }
     // Bindery §0.1/§0.2: a missing operation means create (get for GET, delete for DELETE).
@@ -668,7 +694,7 @@ void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponde
             r.status = 204;
         } else {
             r.status = 200;
-            r.headers.push_back({"Content-Type", JSON});
+            r.headers.push_back({CONTENT_TYPE, JSON});
             r.body = std::move(outcome.response.data);
         }
         responder.send(std::move(r));

@@ -3,6 +3,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include <QByteArray>
 #include <QList>
@@ -55,14 +57,24 @@ public:
 
 private:
     std::optional<http::HttpResponse> checkHeader(const http::HttpRequest &request) override;
-    http::HttpResponse bodyTooLarge(const http::HttpRequest &request,
-                                    std::uint64_t limit) override;
+    http::HttpResponse bodyTooLarge(const http::HttpRequest &request, std::uint64_t limit) override;
     void handle(const http::HttpRequest &request, http::HttpResponder responder) override;
 
+    /** The request-target as Go's server and chi see it. */
+    struct ParsedTarget
+    {
+        std::string raw;
+        bool valid = false;
+        std::string decodedPath; ///< r.URL.Path
+        std::string routePath;   ///< path.Clean(r.URL.EscapedPath()): what routes match
+        std::string_view query;  ///< r.URL.RawQuery, a view into raw
+    };
+
     http::HttpServer &server();
+    /// The parsed target, valid until the next call (a one-entry cache).
+    const ParsedTarget &target(std::string_view raw);
     void handleBinding(const http::HttpRequest &request, const http::HttpResponder &responder,
-                       const QString &name, const QByteArray &query,
-                       http::HttpResponse decoration);
+                       const QString &name, std::string_view query, http::HttpResponse decoration);
     http::HttpResponse reject(const QString &name, const QString &operation,
                               const QByteArray &payload, const api::DaprFailure &failure,
                               http::HttpResponse decoration);
@@ -70,6 +82,7 @@ private:
     api::BindingService &m_service;
     RuntimeOptions m_options;
     std::unique_ptr<http::HttpServer> m_server;
+    ParsedTarget m_target;
 };
 
 /** @brief One HTTP response, written through QHttpServerResponder with a Content-Length. */

@@ -15,10 +15,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <exception>
 #include <limits>
 
@@ -134,6 +134,13 @@ const std::string &httpDate()
         cachedAt = now;
     }
     return cached;
+}
+
+void appendNumber(std::string &out, std::uint64_t n)
+{
+    char buf[24];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, end);
 }
 
 bool isTokenChar(char c)
@@ -317,7 +324,7 @@ struct HttpServer::Connection
     bool keepAlive = true;
     bool inProcess = false;
     int version = 11;
-    std::deque<Segment> out;
+    std::vector<Segment> out; ///< rarely more than one: a vector, not a deque (no node churn)
     std::uint32_t interest = 0;
     std::int64_t deadline = 0; ///< ms (steady clock); 0 = none
 };
@@ -660,11 +667,12 @@ void HttpServer::readable(Connection &c)
         const ssize_t n = ::recv(c.fd, scratch.data(), READ_CHUNK, 0);
         if (n > 0) {
             total += static_cast<std::size_t>(n);
-            if (c.phase == Connection::Phase::Linger)
-                continue; // discarded
-            c.in.append(scratch.data(), static_cast<std::size_t>(n));
+            if (c.phase != Connection::Phase::Linger) // else discarded
+                c.in.append(scratch.data(), static_cast<std::size_t>(n));
             if (c.phase == Connection::Phase::Handling && c.in.size() >= PIPELINE_BUFFER)
                 break; // read-ahead is full; the rest waits in the kernel
+            if (static_cast<std::size_t>(n) < READ_CHUNK)
+                break; // drained: level-triggered epoll reports what comes next
             continue;
         }
         if (n == 0) {
@@ -947,9 +955,12 @@ void HttpServer::respond(Connection &c, HttpResponse response)
     if (!c.keepAlive || c.peerClosed)
         response.close = true;
     std::string head;
-    head.reserve(256);
+    std::size_t estimate = 160;
+    for (const auto &[k, v] : response.headers)
+        estimate += static_cast<std::size_t>(k.size() + v.size()) + 4;
+    head.reserve(estimate);
     head += c.version == 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
-    head += std::to_string(status);
+    appendNumber(head, static_cast<std::uint64_t>(status));
     head += ' ';
     head += statusText(status);
     head += "\r\n";
@@ -964,10 +975,11 @@ void HttpServer::respond(Connection &c, HttpResponse response)
             continue;
         head.append(k.constData(), static_cast<std::size_t>(k.size()));
         head += ": ";
-        std::string value(v.constData(), static_cast<std::size_t>(v.size()));
+        const std::size_t at = head.size();
+        head += trimOws(std::string_view(v.constData(), static_cast<std::size_t>(v.size())));
         std::replace_if(
-            value.begin(), value.end(), [](char ch) { return ch == '\r' || ch == '\n'; }, ' ');
-        head += trimOws(value);
+            head.begin() + static_cast<std::ptrdiff_t>(at), head.end(),
+            [](char ch) { return ch == '\r' || ch == '\n'; }, ' ');
         head += "\r\n";
     }
     head += "Date: ";
@@ -976,7 +988,7 @@ void HttpServer::respond(Connection &c, HttpResponse response)
     const bool noBody = bodyForbidden(status);
     if (!noBody) {
         head += "Content-Length: ";
-        head += std::to_string(response.body.size());
+        appendNumber(head, static_cast<std::uint64_t>(response.body.size()));
         head += "\r\n";
     }
     if (response.close) {
@@ -1068,7 +1080,7 @@ void HttpServer::flush(Connection &c)
             const std::size_t left = s.size() - s.offset;
             if (done >= left) {
                 done -= left;
-                c.out.pop_front();
+                c.out.erase(c.out.begin());
             } else {
                 s.offset += done;
                 done = 0;
