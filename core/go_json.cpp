@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -218,6 +219,25 @@ bool isHex(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+void appendRune(std::string &out, uint32_t r)
+{
+    if (r < 0x80) {
+        out += static_cast<char>(r);
+    } else if (r < 0x800) {
+        out += static_cast<char>(0xC0 | (r >> 6));
+        out += static_cast<char>(0x80 | (r & 0x3F));
+    } else if (r < 0x10000) {
+        out += static_cast<char>(0xE0 | (r >> 12));
+        out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (r & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (r >> 18));
+        out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (r & 0x3F));
+    }
+}
+
 // Go's quoteChar: the byte as a rune (U+0000..U+00FF), quoted by strconv.Quote.
 std::string quoteChar(unsigned char c)
 {
@@ -225,35 +245,12 @@ std::string quoteChar(unsigned char c)
         return "'\\''";
     if (c == '"')
         return "'\"'";
-    static const char hex[] = "0123456789abcdef";
-    std::string s = "'";
-    switch (c) {
-    case '\a': s += "\\a"; break;
-    case '\b': s += "\\b"; break;
-    case '\f': s += "\\f"; break;
-    case '\n': s += "\\n"; break;
-    case '\r': s += "\\r"; break;
-    case '\t': s += "\\t"; break;
-    case '\v': s += "\\v"; break;
-    case '\\': s += "\\\\"; break;
-    default:
-        if (c < 0x20 || c == 0x7f) {
-            s += "\\x";
-            s += hex[c >> 4];
-            s += hex[c & 0xF];
-        } else if (c < 0x80) {
-            s += static_cast<char>(c);
-        } else if (c < 0xA1 || c == 0xAD) { // C1 controls, NBSP, soft hyphen: not IsPrint
-            s += "\\u00";
-            s += hex[c >> 4];
-            s += hex[c & 0xF];
-        } else { // the rune U+00A1..U+00FF in UTF-8
-            s += static_cast<char>(0xC0 | (c >> 6));
-            s += static_cast<char>(0x80 | (c & 0x3F));
-        }
-    }
-    s += '\'';
-    return s;
+    std::string rune;
+    appendRune(rune, c);
+    std::string q = goQuote(rune);
+    q.front() = '\'';
+    q.back() = '\'';
+    return q;
 }
 
 class Scanner
@@ -577,36 +574,6 @@ bool scanFirstValue(const char *begin, const char *end, const char **valueEnd, s
 
 // ---- Decoding of a value the scanner accepted (decode.go), so nothing here can be malformed.
 
-void appendRune(std::string &out, uint32_t r)
-{
-    if (r < 0x80) {
-        out += static_cast<char>(r);
-    } else if (r < 0x800) {
-        out += static_cast<char>(0xC0 | (r >> 6));
-        out += static_cast<char>(0x80 | (r & 0x3F));
-    } else if (r < 0x10000) {
-        out += static_cast<char>(0xE0 | (r >> 12));
-        out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (r & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (r >> 18));
-        out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (r & 0x3F));
-    }
-}
-
-int hexValue(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 // getu4: the \uXXXX escape at p, or -1.
 int32_t getU4(const char *p, const char *end)
 {
@@ -614,7 +581,7 @@ int32_t getU4(const char *p, const char *end)
         return -1;
     int32_t r = 0;
     for (int i = 2; i < 6; ++i) {
-        const int h = hexValue(p[i]);
+        const int h = goHexValue(p[i]);
         if (h < 0)
             return -1;
         r = r * 16 + h;
@@ -996,6 +963,98 @@ QString goJsonKind(const nlohmann::json &v)
     if (v.is_string())
         return QStringLiteral("string");
     return QStringLiteral("null");
+}
+
+std::string goQuote(std::string_view s)
+{
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    const std::size_t n = s.size();
+    for (std::size_t i = 0; i < n;) {
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\a': out += "\\a"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\v': out += "\\v"; break;
+            default:
+                if (c < 0x20 || c == 0x7f) {
+                    out += "\\x";
+                    out += hex[c >> 4];
+                    out += hex[c & 0xF];
+                } else {
+                    out += static_cast<char>(c);
+                }
+            }
+            ++i;
+            continue;
+        }
+        uint32_t cp = 0;
+        const std::size_t len = utf8Sequence(p + i, n - i, &cp);
+        if (len == 0) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+            ++i;
+            continue;
+        }
+        // Not unicode.IsPrint: C1 controls, non-ASCII spaces, format characters.
+        const bool unprintable = cp <= 0xA0 || cp == 0xAD || cp == 0x1680
+                                 || (cp >= 0x2000 && cp <= 0x200F) || cp == 0x2028 || cp == 0x2029
+                                 || cp == 0x202F || cp == 0x205F || (cp >= 0x2060 && cp <= 0x2064)
+                                 || cp == 0x3000 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
+        if (unprintable) {
+            char buf[12];
+            std::snprintf(buf, sizeof buf, cp > 0xFFFF ? "\\U%08x" : "\\u%04x", cp);
+            out += buf;
+        } else {
+            out.append(s.substr(i, len));
+        }
+        i += len;
+    }
+    out += '"';
+    return out;
+}
+
+int goHexValue(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool goUnescape(std::string_view in, bool plus, std::string *out, std::string *error)
+{
+    out->clear();
+    out->reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            if (i + 2 >= in.size() || goHexValue(in[i + 1]) < 0 || goHexValue(in[i + 2]) < 0) {
+                if (error)
+                    *error = "invalid URL escape " + goQuote(in.substr(i, 3));
+                return false;
+            }
+            *out += static_cast<char>(goHexValue(in[i + 1]) * 16 + goHexValue(in[i + 2]));
+            i += 2;
+        } else if (plus && c == '+') {
+            *out += ' ';
+        } else {
+            *out += c;
+        }
+    }
+    return true;
 }
 
 bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *error)

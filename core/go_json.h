@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include <QByteArray>
@@ -48,6 +51,19 @@ struct GoBindingRequest
  */
 bool goDecodeBindingRequest(const char *begin, const char *end, GoBindingRequest *out,
                             QString *error);
+
+/** @brief Go's strconv.Quote (what `%q` prints): printable runes kept, the rest escaped. */
+std::string goQuote(std::string_view s);
+
+/** @brief The value of one hex digit (either case), or -1. */
+int goHexValue(char c);
+
+/**
+ * @brief Go's url unescape: "%XX" decoded, and '+' a space when `plus` (url.QueryUnescape; else
+ * url.PathUnescape). On a bad escape returns false and, when `error` is given, Go's text
+ * (`invalid URL escape "%zz"`). Pure; any thread.
+ */
+bool goUnescape(std::string_view in, bool plus, std::string *out, std::string *error = nullptr);
 
 /** @brief Go's name of a JSON value's kind for unmarshal errors: "number", "bool", "array", ... */
 QString goJsonKind(const nlohmann::json &value);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/go_json.h"
+
 namespace bindery::core::trace {
 
 namespace {
@@ -56,75 +58,6 @@ std::string_view trimBlank(std::string_view s, bool left, bool right)
     return s;
 }
 
-// Go's strconv.Quote (printable runes kept, the rest escaped), as %q prints a string.
-std::string goQuote(std::string_view s)
-{
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "\"";
-    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
-    const std::size_t n = s.size();
-    for (std::size_t i = 0; i < n;) {
-        const unsigned char c = p[i];
-        if (c < 0x80) {
-            switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\a': out += "\\a"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\v': out += "\\v"; break;
-            default:
-                if (c < 0x20 || c == 0x7f) {
-                    out += "\\x";
-                    out += hex[c >> 4];
-                    out += hex[c & 0xF];
-                } else {
-                    out += static_cast<char>(c);
-                }
-            }
-            ++i;
-            continue;
-        }
-        std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-        std::uint32_t cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-        bool valid = len > 0 && c <= 0xF4 && i + len <= n;
-        for (std::size_t k = 1; valid && k < len; ++k) {
-            valid = (p[i + k] & 0xC0) == 0x80;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (valid
-            && ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
-                || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
-            valid = false;
-        if (!valid) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xF];
-            ++i;
-            continue;
-        }
-        // Not unicode.IsPrint: C1 controls, non-ASCII spaces, format characters.
-        const bool unprintable = cp <= 0xA0 || cp == 0xAD || cp == 0x1680
-                                 || (cp >= 0x2000 && cp <= 0x200F) || cp == 0x2028
-                                 || cp == 0x2029 || cp == 0x202F || cp == 0x205F
-                                 || (cp >= 0x2060 && cp <= 0x2064) || cp == 0x3000
-                                 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
-        if (unprintable) {
-            char buf[12];
-            std::snprintf(buf, sizeof buf, cp > 0xFFFF ? "\\U%08x" : "\\u%04x", cp);
-            out += buf;
-        } else {
-            out.append(s.substr(i, len));
-        }
-        i += len;
-    }
-    out += '"';
-    return out;
-}
-
 bool baggageKeyChar(unsigned char c)
 {
     // token characters of RFC 7230
@@ -160,14 +93,10 @@ bool baggageValueChar(unsigned char c)
 // Go's url.PathUnescape error for the first bad escape, or empty.
 std::string pathUnescapeError(std::string_view s)
 {
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%')
-            continue;
-        if (i + 2 >= s.size() || hexDigit(s[i + 1], true) < 0 || hexDigit(s[i + 2], true) < 0)
-            return "invalid URL escape " + goQuote(s.substr(i, 3));
-        i += 2;
-    }
-    return {};
+    std::string unused;
+    std::string error;
+    goUnescape(s, false, &unused, &error);
+    return error;
 }
 
 // otel baggage parsePropertyInternal: key, optional "=" value, blanks around.
@@ -309,10 +238,10 @@ QByteArray parseTracestate(std::string_view header)
             return true;
         };
         const std::size_t at = key.find('@');
-        const bool keyOk = at == std::string_view::npos
-                               ? keyPart(key, 255, false)
-                               : keyPart(key.substr(0, at), 240, true)
-                                     && keyPart(key.substr(at + 1), 13, false);
+        const bool keyOk
+            = at == std::string_view::npos
+                  ? keyPart(key, 255, false)
+                  : keyPart(key.substr(0, at), 240, true) && keyPart(key.substr(at + 1), 13, false);
         bool valueOk = !value.empty() && value.size() <= 256;
         for (std::size_t i = 0; valueOk && i < value.size(); ++i) {
             const char c = value[i];

@@ -38,38 +38,6 @@ const QByteArray BAGGAGE = QByteArrayLiteral("Baggage");
 const QByteArray ZERO_TRACE
     = QByteArrayLiteral("00-00000000000000000000000000000000-0000000000000000-00");
 
-int hexValue(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-// Go's url unescape: `plus` turns '+' into a space (QueryUnescape); a bad escape fails.
-bool unescape(std::string_view in, bool plus, std::string *out)
-{
-    out->clear();
-    out->reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c == '%') {
-            if (i + 2 >= in.size() || hexValue(in[i + 1]) < 0 || hexValue(in[i + 2]) < 0)
-                return false;
-            *out += static_cast<char>(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2]));
-            i += 2;
-        } else if (plus && c == '+') {
-            *out += ' ';
-        } else {
-            *out += c;
-        }
-    }
-    return true;
-}
-
 // Go's path.Clean.
 std::string cleanPath(std::string_view p)
 {
@@ -138,17 +106,16 @@ bool parseTarget(std::string_view target, Target *t)
     t->query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
     if (rawPath.empty() || (rawPath.front() != '/' && rawPath != "*"))
         return false;
-    if (!unescape(rawPath, false, &t->decodedPath))
+    if (!goUnescape(rawPath, false, &t->decodedPath))
         return false; // Go's ParseRequestURI refuses the request: 400
     t->routePath = cleanPath(rawPath);
     return true;
 }
 
-// Go's url.ParseQuery as r.URL.Query() uses it, keeping only `metadata.<key>` (first value of
-// each key wins, as daprd's getMetadataFromRequest takes value[0]).
-QMap<QString, QString> queryMetadata(std::string_view query)
+// Go's url.ParseQuery as r.URL.Query() reads it: `fn(key, value)` for each pair, unescaped, in
+// order; a pair with a bad escape or a ';' is skipped. `fn` returns false to stop.
+template <typename Fn> void forEachQueryPair(std::string_view query, Fn &&fn)
 {
-    QMap<QString, QString> out;
     std::string key;
     std::string value;
     while (!query.empty()) {
@@ -158,37 +125,42 @@ QMap<QString, QString> queryMetadata(std::string_view query)
         if (pair.empty() || pair.find(';') != std::string_view::npos)
             continue;
         const std::size_t eq = pair.find('=');
-        if (!unescape(pair.substr(0, eq), true, &key))
+        const std::string_view rawValue
+            = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        if (!goUnescape(pair.substr(0, eq), true, &key) || !goUnescape(rawValue, true, &value))
             continue;
-        if (!unescape(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true,
-                      &value))
-            continue;
-        if (key.size() <= 9 || key.compare(0, 9, "metadata.") != 0)
-            continue;
-        const QString k = QString::fromStdString(key.substr(9));
-        if (!out.contains(k))
-            out.insert(k, QString::fromStdString(value));
+        if (!fn(key, value))
+            return;
     }
+}
+
+// The `metadata.<key>` parameters (the first value of a key wins: daprd's
+// getMetadataFromRequest takes value[0]).
+QMap<QString, QString> queryMetadata(std::string_view query)
+{
+    QMap<QString, QString> out;
+    forEachQueryPair(query, [&](const std::string &key, const std::string &value) {
+        if (key.size() > 9 && key.compare(0, 9, "metadata.") == 0) {
+            const QString k = QString::fromStdString(key.substr(9));
+            if (!out.contains(k))
+                out.insert(k, QString::fromStdString(value));
+        }
+        return true;
+    });
     return out;
 }
 
 // The query parameter `name` (first value), or empty.
 QString queryValue(std::string_view query, std::string_view name)
 {
-    std::string key;
-    std::string value;
-    while (!query.empty()) {
-        const std::size_t amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-        const std::size_t eq = pair.find('=');
-        if (!unescape(pair.substr(0, eq), true, &key) || key != name)
-            continue;
-        if (unescape(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true,
-                     &value))
-            return QString::fromStdString(value);
-    }
-    return {};
+    QString out;
+    forEachQueryPair(query, [&](const std::string &key, const std::string &value) {
+        if (key != name)
+            return true;
+        out = QString::fromStdString(value);
+        return false;
+    });
+    return out;
 }
 
 QByteArray bytes(std::string_view s)
@@ -221,7 +193,7 @@ std::vector<std::string_view> segmentsAfter(std::string_view path, std::string_v
 QString segment(std::string_view raw)
 {
     std::string out;
-    if (!unescape(raw, true, &out)) // chi's parameters go through url.QueryUnescape
+    if (!goUnescape(raw, true, &out)) // chi's parameters go through url.QueryUnescape
         return QString::fromUtf8(raw.data(), static_cast<qsizetype>(raw.size()));
     return QString::fromStdString(out);
 }

@@ -208,34 +208,40 @@ int HttpRequest::version() const
     return message(m_message).version() >= 11 ? 11 : 10;
 }
 
-std::optional<std::string_view> HttpRequest::header(std::string_view name) const
+// Calls fn(value) for each field of the header proper named `name`, until fn returns false.
+template <typename Fn>
+void forEachField(const Message &m, std::size_t fields, std::string_view name, Fn &&fn)
 {
     std::size_t n = 0;
-    for (const auto &f : message(m_message)) {
-        if (n++ >= m_headerFields)
-            break;
+    for (const auto &f : m) {
+        if (n++ >= fields)
+            return;
         const auto k = f.name_string();
         if (iequals({k.data(), k.size()}, name)) {
             const auto v = f.value();
-            return std::string_view(v.data(), v.size());
+            if (!fn(std::string_view(v.data(), v.size())))
+                return;
         }
     }
-    return std::nullopt;
+}
+
+std::optional<std::string_view> HttpRequest::header(std::string_view name) const
+{
+    std::optional<std::string_view> out;
+    forEachField(message(m_message), m_headerFields, name, [&](std::string_view v) {
+        out = v;
+        return false;
+    });
+    return out;
 }
 
 std::vector<std::string_view> HttpRequest::headerValues(std::string_view name) const
 {
     std::vector<std::string_view> out;
-    std::size_t n = 0;
-    for (const auto &f : message(m_message)) {
-        if (n++ >= m_headerFields)
-            break;
-        const auto k = f.name_string();
-        if (iequals({k.data(), k.size()}, name)) {
-            const auto v = f.value();
-            out.emplace_back(v.data(), v.size());
-        }
-    }
+    forEachField(message(m_message), m_headerFields, name, [&](std::string_view v) {
+        out.push_back(v);
+        return true;
+    });
     return out;
 }
 
