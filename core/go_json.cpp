@@ -50,18 +50,50 @@ size_t utf8Sequence(const unsigned char *p, size_t n, uint32_t *codePoint)
     return len;
 }
 
+const char HEX[] = "0123456789abcdef";
+
+void appendHexByte(std::string &out, const char *prefix, unsigned char c)
+{
+    out += prefix;
+    out += HEX[c >> 4];
+    out += HEX[c & 0xF];
+}
+
+// Walks `s` rune by rune for Go's two escapers (encoding/json's string and strconv.Quote):
+// `ascii(c)` writes one ASCII byte, `rune(cp, bytes)` one valid multi-byte rune, and `invalid(c)`
+// one byte that starts no valid rune.
+template <typename Ascii, typename Rune, typename Invalid>
+void escapeRunes(std::string_view s, Ascii &&ascii, Rune &&rune, Invalid &&invalid)
+{
+    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    const size_t n = s.size();
+    for (size_t i = 0; i < n;) {
+        if (p[i] < 0x80) {
+            ascii(p[i]);
+            ++i;
+            continue;
+        }
+        uint32_t cp = 0;
+        const size_t len = utf8Sequence(p + i, n - i, &cp);
+        if (len == 0) {
+            invalid(p[i]);
+            ++i;
+            continue;
+        }
+        rune(cp, s.substr(i, len));
+        i += len;
+    }
+}
+
 // Go's encodeState.string with HTML escaping: one pass, no intermediate strings (hot path of
 // every output request). Invalid UTF-8 becomes the escape \ufffd, as Go writes it.
 void appendString(std::string &out, const std::string &s)
 {
-    static const char hex[] = "0123456789abcdef";
     out.reserve(out.size() + s.size() + 2);
     out += '"';
-    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
-    const size_t n = s.size();
-    for (size_t i = 0; i < n;) {
-        const unsigned char c = p[i];
-        if (c < 0x80) {
+    escapeRunes(
+        s,
+        [&](unsigned char c) {
             switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -72,37 +104,21 @@ void appendString(std::string &out, const std::string &s)
             case '\f': out += "\\f"; break;
             case '<':
             case '>':
-            case '&':
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 0xF];
-                break;
+            case '&': appendHexByte(out, "\\u00", c); break;
             default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out += hex[c >> 4];
-                    out += hex[c & 0xF];
-                } else {
+                if (c < 0x20)
+                    appendHexByte(out, "\\u00", c);
+                else
                     out += static_cast<char>(c);
-                }
             }
-            ++i;
-            continue;
-        }
-        uint32_t cp = 0;
-        const size_t len = utf8Sequence(p + i, n - i, &cp);
-        if (len == 0) {
-            out += "\\ufffd";
-            ++i;
-            continue;
-        }
-        if (cp == 0x2028 || cp == 0x2029) {
-            out += cp == 0x2028 ? "\\u2028" : "\\u2029";
-        } else {
-            out.append(reinterpret_cast<const char *>(p + i), len);
-        }
-        i += len;
-    }
+        },
+        [&](uint32_t cp, std::string_view bytes) {
+            if (cp == 0x2028 || cp == 0x2029)
+                out += cp == 0x2028 ? "\\u2028" : "\\u2029";
+            else
+                out += bytes;
+        },
+        [&](unsigned char) { out += "\\ufffd"; });
     out += '"';
 }
 
@@ -263,6 +279,11 @@ public:
     int endValueSpace() { return run(St::EndValue, ' '); }
 
 private:
+    int to(St next)
+    {
+        m_step = next;
+        return ScanContinue;
+    }
     int fail(unsigned char c, const char *context)
     {
         m_step = St::Error;
@@ -388,14 +409,10 @@ int Scanner::run(St state, unsigned char c)
             fail(c, "after top-level value");
         return ScanEnd;
     case St::InString:
-        if (c == '"') {
-            m_step = St::EndValue;
-            return ScanContinue;
-        }
-        if (c == '\\') {
-            m_step = St::InStringEsc;
-            return ScanContinue;
-        }
+        if (c == '"')
+            return to(St::EndValue);
+        if (c == '\\')
+            return to(St::InStringEsc);
         if (c < 0x20)
             return fail(c, "in string literal");
         return ScanContinue;
@@ -421,121 +438,83 @@ int Scanner::run(St state, unsigned char c)
         m_step = state == St::InStringEscU123 ? St::InString : static_cast<St>(int(state) + 1);
         return ScanContinue;
     case St::Neg:
-        if (c == '0') {
-            m_step = St::Zero;
-            return ScanContinue;
-        }
-        if (c >= '1' && c <= '9') {
-            m_step = St::One;
-            return ScanContinue;
-        }
+        if (c == '0')
+            return to(St::Zero);
+        if (c >= '1' && c <= '9')
+            return to(St::One);
         return fail(c, "in numeric literal");
     case St::One:
-        if (digit) {
-            m_step = St::One;
-            return ScanContinue;
-        }
+        if (digit)
+            return to(St::One);
         return run(St::Zero, c);
     case St::Zero:
-        if (c == '.') {
-            m_step = St::Dot;
-            return ScanContinue;
-        }
-        if (c == 'e' || c == 'E') {
-            m_step = St::E;
-            return ScanContinue;
-        }
+        if (c == '.')
+            return to(St::Dot);
+        if (c == 'e' || c == 'E')
+            return to(St::E);
         return run(St::EndValue, c);
     case St::Dot:
-        if (digit) {
-            m_step = St::Dot0;
-            return ScanContinue;
-        }
+        if (digit)
+            return to(St::Dot0);
         return fail(c, "after decimal point in numeric literal");
     case St::Dot0:
         if (digit)
             return ScanContinue;
-        if (c == 'e' || c == 'E') {
-            m_step = St::E;
-            return ScanContinue;
-        }
+        if (c == 'e' || c == 'E')
+            return to(St::E);
         return run(St::EndValue, c);
     case St::E:
-        if (c == '+' || c == '-') {
-            m_step = St::ESign;
-            return ScanContinue;
-        }
+        if (c == '+' || c == '-')
+            return to(St::ESign);
         return run(St::ESign, c);
     case St::ESign:
-        if (digit) {
-            m_step = St::E0;
-            return ScanContinue;
-        }
+        if (digit)
+            return to(St::E0);
         return fail(c, "in exponent of numeric literal");
     case St::E0:
         if (digit)
             return ScanContinue;
         return run(St::EndValue, c);
     case St::T:
-        if (c == 'r') {
-            m_step = St::Tr;
-            return ScanContinue;
-        }
-        return fail(c, "in literal true (expecting 'r')");
     case St::Tr:
-        if (c == 'u') {
-            m_step = St::Tru;
-            return ScanContinue;
-        }
-        return fail(c, "in literal true (expecting 'u')");
     case St::Tru:
-        if (c == 'e') {
-            m_step = St::EndValue;
-            return ScanContinue;
-        }
-        return fail(c, "in literal true (expecting 'e')");
     case St::F:
-        if (c == 'a') {
-            m_step = St::Fa;
-            return ScanContinue;
-        }
-        return fail(c, "in literal false (expecting 'a')");
     case St::Fa:
-        if (c == 'l') {
-            m_step = St::Fal;
-            return ScanContinue;
-        }
-        return fail(c, "in literal false (expecting 'l')");
     case St::Fal:
-        if (c == 's') {
-            m_step = St::Fals;
-            return ScanContinue;
-        }
-        return fail(c, "in literal false (expecting 's')");
     case St::Fals:
-        if (c == 'e') {
-            m_step = St::EndValue;
-            return ScanContinue;
-        }
-        return fail(c, "in literal false (expecting 'e')");
     case St::N:
-        if (c == 'u') {
-            m_step = St::Nu;
-            return ScanContinue;
-        }
-        return fail(c, "in literal null (expecting 'u')");
     case St::Nu:
-        if (c == 'l') {
-            m_step = St::Nul;
+    case St::Nul: {
+        // The letters of true, false and null, one state each (stateT ... stateNul).
+        struct Letter
+        {
+            St state;
+            char expected;
+            St next;
+            const char *context;
+        };
+        static const Letter letters[] = {
+            {St::T, 'r', St::Tr, "in literal true (expecting 'r')"},
+            {St::Tr, 'u', St::Tru, "in literal true (expecting 'u')"},
+            {St::Tru, 'e', St::EndValue, "in literal true (expecting 'e')"},
+            {St::F, 'a', St::Fa, "in literal false (expecting 'a')"},
+            {St::Fa, 'l', St::Fal, "in literal false (expecting 'l')"},
+            {St::Fal, 's', St::Fals, "in literal false (expecting 's')"},
+            {St::Fals, 'e', St::EndValue, "in literal false (expecting 'e')"},
+            {St::N, 'u', St::Nu, "in literal null (expecting 'u')"},
+            {St::Nu, 'l', St::Nul, "in literal null (expecting 'l')"},
+            {St::Nul, 'l', St::EndValue, "in literal null (expecting 'l')"},
+        };
+        for (const Letter &l : letters) {
+            if (l.state != state)
+                continue;
+            if (c != static_cast<unsigned char>(l.expected))
+                return fail(c, l.context);
+            m_step = l.next;
             return ScanContinue;
         }
-        return fail(c, "in literal null (expecting 'l')");
-    case St::Nul:
-        if (c == 'l') {
-            m_step = St::EndValue;
-            return ScanContinue;
-        }
-        return fail(c, "in literal null (expecting 'l')");
+        return ScanError;
+    }
     case St::Error: return ScanError;
     }
     return ScanError;
@@ -967,13 +946,10 @@ QString goJsonKind(const nlohmann::json &v)
 
 std::string goQuote(std::string_view s)
 {
-    static const char hex[] = "0123456789abcdef";
     std::string out = "\"";
-    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
-    const std::size_t n = s.size();
-    for (std::size_t i = 0; i < n;) {
-        const unsigned char c = p[i];
-        if (c < 0x80) {
+    escapeRunes(
+        s,
+        [&](unsigned char c) {
             switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -985,40 +961,28 @@ std::string goQuote(std::string_view s)
             case '\t': out += "\\t"; break;
             case '\v': out += "\\v"; break;
             default:
-                if (c < 0x20 || c == 0x7f) {
-                    out += "\\x";
-                    out += hex[c >> 4];
-                    out += hex[c & 0xF];
-                } else {
+                if (c < 0x20 || c == 0x7f)
+                    appendHexByte(out, "\\x", c);
+                else
                     out += static_cast<char>(c);
-                }
             }
-            ++i;
-            continue;
-        }
-        uint32_t cp = 0;
-        const std::size_t len = utf8Sequence(p + i, n - i, &cp);
-        if (len == 0) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xF];
-            ++i;
-            continue;
-        }
-        // Not unicode.IsPrint: C1 controls, non-ASCII spaces, format characters.
-        const bool unprintable = cp <= 0xA0 || cp == 0xAD || cp == 0x1680
-                                 || (cp >= 0x2000 && cp <= 0x200F) || cp == 0x2028 || cp == 0x2029
-                                 || cp == 0x202F || cp == 0x205F || (cp >= 0x2060 && cp <= 0x2064)
-                                 || cp == 0x3000 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
-        if (unprintable) {
+        },
+        [&](uint32_t cp, std::string_view bytes) {
+            // Not unicode.IsPrint: C1 controls, non-ASCII spaces, format characters.
+            const bool unprintable = cp <= 0xA0 || cp == 0xAD || cp == 0x1680
+                                     || (cp >= 0x2000 && cp <= 0x200F) || cp == 0x2028
+                                     || cp == 0x2029 || cp == 0x202F || cp == 0x205F
+                                     || (cp >= 0x2060 && cp <= 0x2064) || cp == 0x3000
+                                     || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
+            if (!unprintable) {
+                out += bytes;
+                return;
+            }
             char buf[12];
             std::snprintf(buf, sizeof buf, cp > 0xFFFF ? "\\U%08x" : "\\u%04x", cp);
             out += buf;
-        } else {
-            out.append(s.substr(i, len));
-        }
-        i += len;
-    }
+        },
+        [&](unsigned char c) { appendHexByte(out, "\\x", c); });
     out += '"';
     return out;
 }

@@ -429,15 +429,7 @@ Result<quint16> HttpServer::listenTcp(const QString &address, quint16 port)
     ::getsockname(fd, reinterpret_cast<sockaddr *>(&storage), &length);
     const quint16 bound = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&storage)->sin6_port
                                    : reinterpret_cast<sockaddr_in *>(&storage)->sin_port);
-    auto listener = std::make_unique<Listener>();
-    listener->id = LISTENER_BIT | m_nextId++;
-    listener->fd = fd;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = listener->id;
-    ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev);
-    m_listeners.push_back(std::move(listener));
-    m_sweep->start();
+    addListener(fd, {});
     return bound;
 }
 
@@ -480,17 +472,22 @@ Result<> HttpServer::listenUnix(const QString &path)
             ErrorCode::Io,
             QStringLiteral("cannot listen on unix socket %1 for the HTTP API: %2").arg(path, why));
     }
+    addListener(fd, path);
+    return {};
+}
+
+void HttpServer::addListener(int fd, const QString &unixPath)
+{
     auto listener = std::make_unique<Listener>();
     listener->id = LISTENER_BIT | m_nextId++;
     listener->fd = fd;
-    listener->unixPath = path;
+    listener->unixPath = unixPath;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = listener->id;
     ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev);
     m_listeners.push_back(std::move(listener));
     m_sweep->start();
-    return {};
 }
 
 void HttpServer::close()

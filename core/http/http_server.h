@@ -150,6 +150,7 @@ private:
     struct Listener;
     friend class HttpResponder;
 
+    void addListener(int fd, const QString &unixPath);
     void onEvents();
     void onSweep();
     void accept(Listener &listener);

@@ -91,6 +91,8 @@ private:
     HttpAnswer call(const QByteArray &method, const QString &path, const QByteArray &body = {},
                     const QList<QPair<QByteArray, QByteArray>> &headers = {}, quint16 port = 0);
     std::unique_ptr<Sidecar> startRuntime(RuntimeOptions o);
+    /// A sidecar whose app port (returned in `appPort`) nobody listens on yet.
+    std::unique_ptr<Sidecar> startWaitingForApp(quint16 *appPort);
 
     QTemporaryDir m_dir;
     BindingRegistry m_registry;
@@ -107,6 +109,19 @@ std::unique_ptr<Sidecar> tst_ApiServer::startRuntime(RuntimeOptions o)
     if (!rt->startAndWait())
         qWarning("runtime did not start: %s", qPrintable(rt->lastError()));
     return rt;
+}
+
+std::unique_ptr<Sidecar> tst_ApiServer::startWaitingForApp(quint16 *appPort)
+{
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return nullptr;
+    *appPort = probe.serverPort();
+    probe.close();
+    RuntimeOptions o;
+    o.httpPort = 0;
+    o.appPort = *appPort;
+    return startRuntime(o);
 }
 
 HttpAnswer tst_ApiServer::call(const QByteArray &method, const QString &path,
@@ -582,14 +597,9 @@ void tst_ApiServer::reportsHealthAndOutboundHealth()
     QCOMPARE(call("GET", u"/v1.0/healthz?appid=api-test"_s).status, 204);
 
     // With an app port nobody listens on: outbound is ready, healthz waits for the app.
-    QTcpServer probe;
-    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-    const quint16 appPort = probe.serverPort();
-    probe.close();
-    RuntimeOptions o;
-    o.httpPort = 0;
-    o.appPort = appPort;
-    std::unique_ptr<Sidecar> waiting = startRuntime(o);
+    quint16 appPort = 0;
+    std::unique_ptr<Sidecar> waiting = startWaitingForApp(&appPort);
+    QVERIFY(waiting);
     const quint16 port = waiting->httpPort();
     QCOMPARE(call("GET", u"/v1.0/healthz/outbound"_s, {}, {}, port).status, 204);
     const HttpAnswer notReady = call("GET", u"/v1.0/healthz"_s, {}, {}, port);
@@ -751,14 +761,9 @@ void tst_ApiServer::servesDaprdsMetadataFields()
 
 void tst_ApiServer::reportsInitializingUntilTheAppIsUp()
 {
-    QTcpServer probe;
-    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-    const quint16 appPort = probe.serverPort();
-    probe.close();
-    RuntimeOptions o;
-    o.httpPort = 0;
-    o.appPort = appPort;
-    std::unique_ptr<Sidecar> waiting = startRuntime(o);
+    quint16 appPort = 0;
+    std::unique_ptr<Sidecar> waiting = startWaitingForApp(&appPort);
+    QVERIFY(waiting);
     const quint16 port = waiting->httpPort();
     nlohmann::json j = json(call("GET", u"/v1.0/metadata"_s, {}, {}, port).body);
     QCOMPARE(QByteArray::fromStdString(j["actorRuntime"].dump()),

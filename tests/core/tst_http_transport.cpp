@@ -34,6 +34,22 @@ QByteArray echo(int n)
 
 const QByteArray HEALTH = "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
+// One request on a fresh connection; the answer's status, or 0 for none within 3 s.
+int ask(quint16 port, const QByteArray &request)
+{
+    RawClient c;
+    if (!c.connectTcp(port) || !c.send(request))
+        return 0;
+    const std::optional<RawResponse> r = c.read(3000);
+    return r ? r->status : 0;
+}
+
+QByteArray chunked(const QByteArray &body, const QByteArray &trailer = {})
+{
+    return "POST /v1.0/bindings/loop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           + QByteArray::number(body.size(), 16) + "\r\n" + body + "\r\n0\r\n" + trailer + "\r\n";
+}
+
 // Captures warnings (accept errors are logged, not silent).
 QStringList g_warnings;
 QtMessageHandler g_previous = nullptr;
@@ -164,8 +180,7 @@ void tst_HttpTransport::answersPipelinedRequestsInOrder()
     QVERIFY(c.connectTcp(m_port));
     // Asynchronous calls (the http binding, answered on its client thread) between synchronous
     // ones (loopback echo, answered inline): the answers must still come in request order.
-    const QByteArray upstream
-        = R"({"operation":"get","metadata":{"path":"/up"}})";
+    const QByteArray upstream = R"({"operation":"get","metadata":{"path":"/up"}})";
     const QByteArray slow = "POST /v1.0/bindings/up HTTP/1.1\r\nHost: x\r\nContent-Length: "
                             + QByteArray::number(upstream.size()) + "\r\n\r\n" + upstream;
     QByteArray all;
@@ -244,7 +259,8 @@ void tst_HttpTransport::refusesAmbiguousOrMalformedFraming_data()
     const QByteArray bad = "400 Bad Request";
     const QByteArray te = "Unsupported transfer encoding";
     QTest::newRow("conflicting Content-Length")
-        << post + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x" << "HTTP/1.1 " + bad << bad;
+        << post + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x"
+        << "HTTP/1.1 " + bad << bad;
     QTest::newRow("Content-Length list") << post + "Content-Length: 2, 2\r\n\r\n{}"
                                          << "HTTP/1.1 " + bad << bad;
     QTest::newRow("Content-Length with a sign") << post + "Content-Length: +2\r\n\r\n{}"
@@ -262,9 +278,9 @@ void tst_HttpTransport::refusesAmbiguousOrMalformedFraming_data()
     QTest::newRow("Transfer-Encoding beside Content-Length")
         << post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"
         << "HTTP/1.1 " + bad << bad;
-    QTest::newRow("Transfer-Encoding in HTTP/1.0")
-        << QByteArray("POST /v1.0/bindings/loop HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-        << "HTTP/1.1 " + bad << bad;
+    QTest::newRow("Transfer-Encoding in HTTP/1.0") << QByteArray(
+        "POST /v1.0/bindings/loop HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                                                   << "HTTP/1.1 " + bad << bad;
     QTest::newRow("header line without a colon") << HEALTH.left(HEALTH.size() - 2) + "Bad\r\n\r\n"
                                                  << "HTTP/1.1 " + bad << bad;
     QTest::newRow("space before the colon") << HEALTH.left(HEALTH.size() - 2) + "X-A : b\r\n\r\n"
@@ -272,10 +288,11 @@ void tst_HttpTransport::refusesAmbiguousOrMalformedFraming_data()
     QTest::newRow("control character in a value")
         << HEALTH.left(HEALTH.size() - 2) + QByteArray("X-A: a\x01b\r\n\r\n") << "HTTP/1.1 " + bad
         << bad;
-    QTest::newRow("bare LF line ends") << QByteArray("GET /v1.0/healthz HTTP/1.1\nHost: x\n\n")
-                                       << "HTTP/1.1 " + bad << bad;
+    QTest::newRow("bare LF line ends")
+        << QByteArray("GET /v1.0/healthz HTTP/1.1\nHost: x\n\n") << "HTTP/1.1 " + bad << bad;
     QTest::newRow("missing Host") << QByteArray("GET /v1.0/healthz HTTP/1.1\r\n\r\n")
-                                  << QByteArray("HTTP/1.1 400 Bad Request: missing required Host header")
+                                  << QByteArray(
+                                         "HTTP/1.1 400 Bad Request: missing required Host header")
                                   << QByteArray("400 Bad Request: missing required Host header");
     QTest::newRow("two Host") << HEALTH.left(HEALTH.size() - 2) + "Host: y\r\n\r\n"
                               << "HTTP/1.1 " + bad << bad;
@@ -286,8 +303,9 @@ void tst_HttpTransport::refusesAmbiguousOrMalformedFraming_data()
         << QByteArray("GET /v1.0/healthz HTTP/2.0\r\nHost: x\r\n\r\n")
         << QByteArray("HTTP/1.1 505 HTTP Version Not Supported: unsupported protocol version")
         << QByteArray("505 HTTP Version Not Supported: unsupported protocol version");
-    QTest::newRow("unknown Expect") << post + "Content-Length: 2\r\nExpect: x\r\n\r\n{}"
-                                    << QByteArray("HTTP/1.1 417 Expectation Failed") << QByteArray();
+    QTest::newRow("unknown Expect")
+        << post + "Content-Length: 2\r\nExpect: x\r\n\r\n{}"
+        << QByteArray("HTTP/1.1 417 Expectation Failed") << QByteArray();
 }
 
 void tst_HttpTransport::refusesAmbiguousOrMalformedFraming()
@@ -304,13 +322,7 @@ void tst_HttpTransport::refusesAmbiguousOrMalformedFraming()
     QCOMPARE(r->statusLine, statusLine);
     QCOMPARE(r->body, body);
     QVERIFY2(c.buffer().isEmpty(), c.buffer().constData());
-    // The server is unharmed.
-    RawClient next;
-    QVERIFY(next.connectTcp(m_port));
-    QVERIFY(next.send(HEALTH));
-    const std::optional<RawResponse> ok = next.read();
-    QVERIFY(ok);
-    QCOMPARE(ok->status, 204);
+    QCOMPARE(ask(m_port, HEALTH), 204); // the server is unharmed
 }
 
 // Issue 14 item 5: a chunked request with a trailer got no answer.
@@ -336,16 +348,9 @@ void tst_HttpTransport::neverTakesHeadersFromATrailer()
     RuntimeOptions o = options();
     o.apiToken = "sesame";
     std::unique_ptr<Sidecar> guarded = start(o);
-    RawClient c;
-    QVERIFY(c.connectTcp(guarded->httpPort()));
-    const QByteArray body = R"({"operation":"echo","data":1})";
-    QVERIFY(c.send("POST /v1.0/bindings/loop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                   "\r\n"
-                   + QByteArray::number(body.size(), 16) + "\r\n" + body
-                   + "\r\n0\r\ndapr-api-token: sesame\r\n\r\n"));
-    const std::optional<RawResponse> r = c.read();
-    QVERIFY(r);
-    QCOMPARE(r->status, 401);
+    QCOMPARE(ask(guarded->httpPort(),
+                 chunked(R"({"operation":"echo","data":1})", "dapr-api-token: sesame\r\n")),
+             401);
 }
 
 // Issue 9 item 6: curl waited a second for a 100 Continue that never came.
@@ -399,8 +404,8 @@ void tst_HttpTransport::refusesTokenAndSizeBeforeReadingTheBody()
     std::unique_ptr<Sidecar> guarded = start(o);
     RawClient c;
     QVERIFY(c.connectTcp(guarded->httpPort()));
-    QByteArray head = "POST /v1.0/bindings/loop HTTP/1.1\r\nHost: x\r\nContent-Length: " + length
-                      + "\r\n";
+    QByteArray head
+        = "POST /v1.0/bindings/loop HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + "\r\n";
     if (!token.isEmpty())
         head += "dapr-api-token: " + token + "\r\n";
     if (expect)
@@ -439,7 +444,7 @@ void tst_HttpTransport::boundsTheHeaderByTheReadBufferSize()
     RuntimeOptions o = options();
     o.readBufferSize = 1024;
     std::unique_ptr<Sidecar> s = start(o);
-    auto ask = [&](int headerBytes) {
+    auto statusLine = [&](int headerBytes) {
         RawClient c;
         c.connectTcp(s->httpPort());
         c.send("GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(headerBytes, 'a')
@@ -447,9 +452,9 @@ void tst_HttpTransport::boundsTheHeaderByTheReadBufferSize()
         const std::optional<RawResponse> r = c.read(3000);
         return r ? r->statusLine : QByteArray("no answer");
     };
-    QCOMPARE(ask(4000), QByteArray("HTTP/1.1 204 No Content"));
-    QCOMPARE(ask(5200), QByteArray("HTTP/1.1 431 Request Header Fields Too Large"));
-    QCOMPARE(ask(100000), QByteArray("HTTP/1.1 431 Request Header Fields Too Large"));
+    QCOMPARE(statusLine(4000), QByteArray("HTTP/1.1 204 No Content"));
+    QCOMPARE(statusLine(5200), QByteArray("HTTP/1.1 431 Request Header Fields Too Large"));
+    QCOMPARE(statusLine(100000), QByteArray("HTTP/1.1 431 Request Header Fields Too Large"));
 }
 
 // Issue 14 item 4: idle and slowloris connections were never closed.
@@ -460,8 +465,8 @@ void tst_HttpTransport::closesSilentAndSlowConnections_data()
     QTest::addColumn<bool>("answerFirst");
     QTest::newRow("connects and says nothing") << QByteArray() << QByteArray() << false;
     QTest::newRow("a header one byte at a time")
-        << QByteArray() << QByteArray("GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-               + QByteArray(200, 'a')
+        << QByteArray()
+        << QByteArray("GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ") + QByteArray(200, 'a')
         << false;
     QTest::newRow("a body one byte at a time")
         << QByteArray("POST /v1.0/bindings/loop HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
@@ -557,12 +562,7 @@ void tst_HttpTransport::backsOffAndLogsWhenOutOfDescriptors()
         logged = logged || w.contains(u"accept failed"_s);
     QVERIFY2(logged, qPrintable(g_warnings.join(u'\n')));
     clients.clear();
-    RawClient c;
-    QVERIFY(c.connectTcp(port));
-    QVERIFY(c.send(HEALTH));
-    const std::optional<RawResponse> r = c.read(5000);
-    QVERIFY2(r, "the server recovers once descriptors are free");
-    QCOMPARE(r->status, 204);
+    QCOMPARE(ask(port, HEALTH), 204); // the server recovers once descriptors are free
 }
 
 // daprd's --unix-domain-socket (issue 18 item 5): <dir>/dapr-<app id>-http.socket, no TCP.

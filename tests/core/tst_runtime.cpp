@@ -57,6 +57,8 @@ private Q_SLOTS:
 private:
     void writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items);
     std::unique_ptr<Sidecar> start(quint16 appPort, QByteArray appToken = {});
+    /// A loopback component "events" whose deliveries the test app (probe and POST: 200) takes.
+    std::unique_ptr<Sidecar> startReadingEvents(quint16 *appPort = nullptr);
     HttpAnswer invoke(Sidecar &rt, const QByteArray &binding, const QByteArray &body);
     static QString subscription(const Sidecar &rt, const QString &name);
 
@@ -108,6 +110,17 @@ std::unique_ptr<Sidecar> tst_Runtime::start(quint16 appPort, QByteArray appToken
     if (!rt->startAndWait())
         qWarning("runtime failed: %s", qPrintable(rt->lastError()));
     return rt;
+}
+
+std::unique_ptr<Sidecar> tst_Runtime::startReadingEvents(quint16 *appPort)
+{
+    const quint16 port = m_app->start();
+    if (appPort)
+        *appPort = port;
+    m_app->answer("OPTIONS", "/events", 200);
+    m_app->answer("POST", "/events", 200);
+    writeComponent("events", "bindings.loopback", "  - name: capacity\n    value: 5\n");
+    return start(port);
 }
 
 HttpAnswer tst_Runtime::invoke(Sidecar &rt, const QByteArray &binding, const QByteArray &body)
@@ -233,11 +246,8 @@ void tst_Runtime::waitsForTheAppThenProbesAndDelivers()
 
 void tst_Runtime::recoversWhenTheAppGoesDownAndComesBack()
 {
-    const quint16 port = m_app->start();
-    m_app->answer("OPTIONS", "/events", 200);
-    m_app->answer("POST", "/events", 200);
-    writeComponent("events", "bindings.loopback", "  - name: capacity\n    value: 5\n");
-    std::unique_ptr<Sidecar> rt = start(port);
+    quint16 port = 0;
+    std::unique_ptr<Sidecar> rt = startReadingEvents(&port);
     QTRY_VERIFY(subscription(*rt, u"events"_s).startsWith(u"reading"_s));
     QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":"before"})").status, 204);
     QTRY_COMPARE(m_app->count("POST", "/events"), 1);
@@ -396,11 +406,7 @@ void tst_Runtime::reloadResolvesSecretsThroughAStoreInAnotherFile()
 // (real ids, so the console can link a delivery to what caused it).
 void tst_Runtime::everyDeliveryCarriesATraceparent()
 {
-    const quint16 port = m_app->start();
-    m_app->answer("OPTIONS", "/events", 200);
-    m_app->answer("POST", "/events", 200);
-    writeComponent("events", "bindings.loopback", "  - name: capacity\n    value: 5\n");
-    std::unique_ptr<Sidecar> rt = start(port);
+    std::unique_ptr<Sidecar> rt = startReadingEvents();
     QTRY_VERIFY(subscription(*rt, u"events"_s).startsWith(u"reading"_s));
     const QByteArray caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     QCOMPARE(httpRequest(m_nam, "POST",

@@ -116,7 +116,7 @@ extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv)
     w.service = std::make_unique<api::BindingService>(*w.runtime);
     w.service->setOutboundReady(true);
     w.api = std::make_unique<HttpApi>(*w.service, o);
-    const Result<QString> path = w.api->listenUnix(w.dir.path());
+    const bindery::Result<QString> path = w.api->listenUnix(w.dir.path());
     if (!path)
         std::abort();
     w.socket = *path;
