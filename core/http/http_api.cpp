@@ -19,6 +19,8 @@
 #include "core/go_json.h"
 #include "core/trace_context.h"
 
+Q_LOGGING_CATEGORY(lcApi, "bindery.core.http.api")
+
 namespace bindery::core {
 
 namespace {
@@ -265,6 +267,24 @@ template <typename T> HttpResponse decoration(const HttpRequest &request, const 
         d.headers.push_back({BAGGAGE, joined});
     }
     return d;
+}
+
+// An output call's outcome as daprd writes it: metadata.* headers (also on failure), then 500
+// with the error, 204 without data, or 200 with the data as application/json.
+void answerInvoke(const http::HttpResponder &responder, HttpResponse r, api::InvokeOutcome outcome)
+{
+    for (const auto &[k, v] : outcome.metadata)
+        r.headers.push_back({AppChannel::canonicalHeaderKey("metadata." + k.toUtf8()), v.toUtf8()});
+    if (outcome.failure) {
+        r = daprError(std::move(r), *outcome.failure);
+    } else if (!outcome.response.hasData) {
+        r.status = 204;
+    } else {
+        r.status = 200;
+        r.headers.push_back({CONTENT_TYPE, JSON});
+        r.body = std::move(outcome.response.data);
+    }
+    responder.send(std::move(r));
 }
 
 template <typename T> bool isBindingRoute(const T &t, QString *name)
@@ -655,21 +675,14 @@ void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponde
     // daprd runs json.Marshal(req.Data): the component always gets JSON bytes (reference §1.2).
     req.data = goJsonMarshal(data);
 
-    auto finish = [responder, base = std::move(base)](api::InvokeOutcome outcome) {
-        HttpResponse r = base;
-        for (const auto &[k, v] : outcome.metadata)
-            r.headers.push_back(
-                {AppChannel::canonicalHeaderKey("metadata." + k.toUtf8()), v.toUtf8()});
-        if (outcome.failure) {
-            r = daprError(std::move(r), *outcome.failure);
-        } else if (!outcome.response.hasData) {
-            r.status = 204;
-        } else {
-            r.status = 200;
-            r.headers.push_back({CONTENT_TYPE, JSON});
-            r.body = std::move(outcome.response.data);
+    auto finish = [responder, base = std::move(base)](api::InvokeOutcome outcome) noexcept {
+        // Runs from the event loop when the answer comes later: nothing may escape it.
+        try {
+            answerInvoke(responder, base, std::move(outcome));
+        } catch (const std::exception &e) {
+            qCCritical(lcApi).noquote() << QStringLiteral("answering an output call failed: %1")
+                                               .arg(QString::fromUtf8(e.what()));
         }
-        responder.send(std::move(r));
     };
     QPointer<HttpApi> self(this);
     QThread *home = thread();

@@ -511,45 +511,52 @@ void HttpServer::close()
         m_acceptRetry->stop();
 }
 
+template <typename Fn> void HttpServer::guarded(std::uint64_t connection, Fn &&fn)
+{
+    // One guard per entry point (issue 14 item 1): whatever one connection's request does, the
+    // server logs it, drops that connection and keeps serving the others.
+    try {
+        fn();
+    } catch (const std::exception &e) {
+        qCCritical(lcHttp).noquote()
+            << QStringLiteral("HTTP connection failed: %1").arg(QString::fromUtf8(e.what()));
+        destroy(connection);
+    } catch (...) {
+        qCCritical(lcHttp).noquote() << "HTTP connection failed with an unknown exception";
+        destroy(connection);
+    }
+}
+
 void HttpServer::onEvents()
 {
     epoll_event events[128];
     const int n = ::epoll_wait(m_epoll, events, 128, 0);
     for (int i = 0; i < n; ++i) {
         const std::uint64_t id = events[i].data.u64;
+        const std::uint32_t ev = events[i].events;
         if (id & LISTENER_BIT) {
             for (const auto &l : m_listeners) {
                 if (l->id == id) {
-                    accept(*l);
+                    guarded(0, [&] { accept(*l); });
                     break;
                 }
             }
             continue;
         }
-        // One guard per entry point: whatever a request does, the server keeps serving.
-        try {
+        guarded(id, [&] {
             auto it = m_connections.find(id);
             if (it == m_connections.end())
-                continue; // closed by an earlier event of this batch
-            Connection &c = *it->second;
-            const std::uint32_t ev = events[i].events;
+                return; // closed by an earlier event of this batch
             if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-                readable(c);
+                readable(*it->second);
             it = m_connections.find(id);
             if (it != m_connections.end() && (ev & (EPOLLHUP | EPOLLERR))) {
                 destroy(id); // both directions are gone: nothing can be answered
-                continue;
+                return;
             }
             if (it != m_connections.end() && (ev & EPOLLOUT))
                 writable(*it->second);
-        } catch (const std::exception &e) {
-            qCCritical(lcHttp).noquote()
-                << QStringLiteral("HTTP connection failed: %1").arg(QString::fromUtf8(e.what()));
-            destroy(id);
-        } catch (...) {
-            qCCritical(lcHttp).noquote() << "HTTP connection failed with an unknown exception";
-            destroy(id);
-        }
+        });
     }
 }
 
@@ -938,18 +945,20 @@ void HttpServer::dispatch(Connection &c)
 
 void HttpServer::send(std::uint64_t connection, std::uint64_t sequence, HttpResponse response)
 {
-    auto it = m_connections.find(connection);
-    if (it == m_connections.end())
-        return; // the client went away
-    Connection &c = *it->second;
-    if (c.sequence != sequence || c.phase != Connection::Phase::Handling)
-        return; // answered already
-    respond(c, std::move(response));
-    if (!m_connections.count(connection))
-        return;
-    process(c); // the next pipelined request, if any
-    if (m_connections.count(connection))
-        updateInterest(c);
+    guarded(connection, [&] {
+        auto it = m_connections.find(connection);
+        if (it == m_connections.end())
+            return; // the client went away
+        Connection &c = *it->second;
+        if (c.sequence != sequence || c.phase != Connection::Phase::Handling)
+            return; // answered already
+        respond(c, std::move(response));
+        if (!m_connections.count(connection))
+            return;
+        process(c); // the next pipelined request, if any
+        if (m_connections.count(connection))
+            updateInterest(c);
+    });
 }
 
 void HttpServer::respond(Connection &c, HttpResponse response)

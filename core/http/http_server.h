@@ -150,6 +150,7 @@ private:
     struct Listener;
     friend class HttpResponder;
 
+    template <typename Fn> void guarded(std::uint64_t connection, Fn &&fn);
     void addListener(int fd, const QString &unixPath);
     void onEvents();
     void onSweep();
