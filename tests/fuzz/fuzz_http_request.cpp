@@ -48,8 +48,10 @@ World *g_world = nullptr;
     std::abort();
 }
 
-// Checks the framing of everything the server wrote back.
-void checkAnswers(const QByteArray &out)
+// Checks the framing of everything the server wrote back. An answer to HEAD has a
+// Content-Length but no body; answers cannot be matched to requests here, so after a HEAD in
+// the input a body-less answer is accepted where the next answer starts at once.
+void checkAnswers(const QByteArray &out, bool sawHead)
 {
     qsizetype at = 0;
     bool closed = false;
@@ -84,6 +86,9 @@ void checkAnswers(const QByteArray &out)
         }
         if (status == 204 || status == 304)
             failWith("a Content-Length on a 204 or 304", head);
+        const bool bodyless = at == out.size() || out.mid(at, 7).startsWith("HTTP/1.");
+        if (sawHead && bodyless)
+            continue;
         if (out.size() - at < length)
             failWith("an answer shorter than its Content-Length", out.mid(end));
         at += length;
@@ -164,6 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     ::close(fd);
     if (!eof)
         failWith("the server neither answered nor closed a half-closed client", out);
-    checkAnswers(out);
+    const QByteArray input(reinterpret_cast<const char *>(data), static_cast<qsizetype>(size));
+    checkAnswers(out, input.contains("HEAD"));
     return 0;
 }
