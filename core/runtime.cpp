@@ -17,6 +17,7 @@
 #include "core/component_loader.h"
 #include "core/http_app_channel.h"
 #include "core/secret_store.h"
+#include "core/trace_context.h"
 
 Q_LOGGING_CATEGORY(lcRuntime, "bindery.core.runtime")
 
@@ -147,6 +148,15 @@ int connectionRank(ConnectionState state)
     case ConnectionState::Failed: return 4;
     }
     return 0;
+}
+
+bool hasValidTraceparent(const QList<QPair<QString, QString>> &metadata)
+{
+    for (const auto &[k, v] : metadata) {
+        if (k.compare(QStringLiteral("traceparent"), Qt::CaseInsensitive) == 0)
+            return trace::parseTraceparent(v.toStdString()).has_value();
+    }
+    return false;
 }
 
 // A warning at most once a second per throttle, saying how many it held back.
@@ -282,7 +292,12 @@ bool Runtime::loadComponents()
         return false;
     }
     Diagnostics diagnostics = loaded.diagnostics;
-    diagnostics << resolveSecrets(loaded.components);
+    SecretStores stores;
+    diagnostics << resolveSecrets(loaded.components, &stores);
+    {
+        std::lock_guard lock(m_snapshotMutex);
+        m_secretStores = stores;
+    }
     loadSpecs(loaded.components, diagnostics);
     if (m_options.failFast) {
         for (const auto &inst : m_instances) {
@@ -537,6 +552,7 @@ void Runtime::stop()
         m_appReady = false;
         m_appHealthy = true;
         m_snapshot.clear();
+        m_secretStores.clear();
     }
     if (wasActive) {
         setState(RuntimeState::Stopped);
@@ -853,7 +869,22 @@ void Runtime::startInput(Instance &inst)
     auto throttle = std::make_shared<LogThrottle>();
     auto skipThrottle = std::make_shared<LogThrottle>();
     const std::shared_ptr<AppGate> gate = m_gate;
-    const EventHandler deliver = [=](const BindingEvent &event) -> AppReply {
+    const EventHandler deliver = [=](const BindingEvent &original) -> AppReply {
+        // Every delivery carries a traceparent (issue 9 item 10): the event's own when its
+        // binding read a valid one (a Kafka record header), else a fresh trace for an event
+        // that starts here (a cron tick, a record without one).
+        const BindingEvent *traced = &original;
+        BindingEvent withTrace;
+        if (!hasValidTraceparent(original.metadata)) {
+            withTrace = original;
+            withTrace.metadata.removeIf([](const QPair<QString, QString> &kv) {
+                return kv.first.compare(QStringLiteral("traceparent"), Qt::CaseInsensitive) == 0;
+            });
+            withTrace.metadata.append(
+                {QStringLiteral("traceparent"), QString::fromLatin1(trace::newTraceparent())});
+            traced = &withTrace;
+        }
+        const BindingEvent &event = *traced;
         if (!traffic->enabled()) { // nobody records traffic: the hot path builds no record
             AppReply reply = channel->deliver(route, event, timeout, nullptr);
             if (!reply.ok())
@@ -1075,7 +1106,12 @@ void Runtime::reloadFile(const QString &path)
             withStores.prepend(inst->spec);
     }
     Diagnostics diags = loaded.diagnostics;
-    diags << resolveSecrets(withStores);
+    SecretStores stores;
+    diags << resolveSecrets(withStores, &stores);
+    {
+        std::lock_guard lock(m_snapshotMutex);
+        m_secretStores = stores;
+    }
     QList<ComponentSpec> resolved;
     for (const ComponentSpec &c : std::as_const(withStores)) {
         for (const ComponentSpec &n : std::as_const(fresh)) {
@@ -1188,6 +1224,12 @@ std::shared_ptr<AppChannel> Runtime::appChannel() const
 {
     std::lock_guard lock(m_snapshotMutex);
     return m_channel;
+}
+
+SecretStores Runtime::secretStores() const
+{
+    std::lock_guard lock(m_snapshotMutex);
+    return m_secretStores;
 }
 
 void Runtime::publishOutputs()

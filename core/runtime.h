@@ -21,6 +21,7 @@
 #include "core/component_spec.h"
 #include "core/diagnostic.h"
 #include "core/runtime_options.h"
+#include "core/secret_store.h"
 #include "core/traffic.h"
 
 class QTcpSocket;
@@ -137,6 +138,8 @@ public:
     void setExtendedMetadata(const QString &key, const QString &value);
     /// The channel to the app, or null without an app port.
     std::shared_ptr<AppChannel> appChannel() const;
+    /// The secret stores that initialised (the secrets API reads them), by component name.
+    SecretStores secretStores() const;
     const RuntimeOptions &options() const { return m_options; }
     const BindingRegistry &registry() const { return m_registry; }
     TrafficStream &traffic() const { return m_traffic; }
@@ -207,6 +210,7 @@ private:
     bool m_appHealthy = true;
     std::shared_ptr<AppChannel> m_channel;
     QMap<QString, QString> m_extended;
+    SecretStores m_secretStores;
 
     mutable std::shared_mutex m_outputsMutex;
     QHash<QString, OutputEntry> m_outputs;

@@ -16,8 +16,20 @@ struct RuntimeOptions
     int httpPort = 3500; ///< 0 = pick a free port (tests)
     QStringList listenAddresses = {QStringLiteral("127.0.0.1")};
     QStringList resourcesPaths;
-    /// --max-body-size, or --dapr-http-max-request-size (MiB) when only that is given.
+    /// --max-body-size; daprd's deprecated --dapr-http-max-request-size (MiB) sets it too when
+    /// --max-body-size is not given.
     qint64 maxBodySize = 4 * 1024 * 1024;
+    /// --read-buffer-size (--dapr-http-read-buffer-size in KiB): request line and headers may
+    /// take this plus 4 KiB, as Go's MaxHeaderBytes; more is answered 431.
+    qint64 readBufferSize = 4 * 1024;
+    /// --unix-domain-socket: a directory; when set the HTTP API listens only on the Unix
+    /// socket <dir>/dapr-<app id>-http.socket, as daprd does, and on no TCP port.
+    QString unixDomainSocket;
+    /// Bindery's own HTTP bounds (issue 14 item 4); daprd has only the 10 s header timeout.
+    int httpHeaderTimeoutMs = 10000; ///< connect or first byte to the end of the header
+    int httpBodyTimeoutMs = 60000;   ///< end of the header to the end of the body
+    int httpIdleTimeoutMs = 120000;  ///< a keep-alive connection with no request is closed
+    int httpMaxConnections = 0;      ///< 0: from the descriptor limit (at most 10,000)
     QByteArray apiToken;    ///< DAPR_API_TOKEN
     QByteArray appApiToken; ///< APP_API_TOKEN
     int probeTimeoutMs = 3000;

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/go_json.h"
+
 namespace bindery::core::api {
 
 namespace {
@@ -19,7 +21,7 @@ constexpr int kUnavailable = 14;
 constexpr int kUnauthenticated = 16;
 
 // daprd's pkg/messages/predefined.go and errorcodes.go, plus Bindery's two additions.
-constexpr std::array<DaprErrorInfo, 13> kTable{{
+constexpr std::array<DaprErrorInfo, 16> kTable{{
     {DaprError::MalformedRequest, "ERR_MALFORMED_REQUEST", 400, kInvalidArgument},
     {DaprError::MalformedRequestData, "ERR_MALFORMED_REQUEST_DATA", 500, kInternal},
     {DaprError::BodyTooLarge, "ERR_BODY_TOO_LARGE", 413, kResourceExhausted},
@@ -34,6 +36,10 @@ constexpr std::array<DaprErrorInfo, 13> kTable{{
     {DaprError::SecretStoreNotFound, "ERR_SECRET_STORE_NOT_FOUND", 401, kInvalidArgument},
     {DaprError::SecretGet, "ERR_SECRET_GET", 500, kInternal},
     {DaprError::ApiTokenInvalid, "ERR_API_TOKEN_INVALID", 401, kUnauthenticated},
+    {DaprError::PubsubNotFound, "ERR_PUBSUB_NOT_FOUND", 404, kInvalidArgument},
+    {DaprError::StateStoreNotConfigured, "ERR_STATE_STORE_NOT_CONFIGURED", 500,
+     kFailedPrecondition},
+    {DaprError::DirectInvoke, "ERR_DIRECT_INVOKE", 500, kInternal},
 }};
 
 } // namespace
@@ -55,11 +61,20 @@ DaprError daprErrorForInvoke(ErrorCode code)
 
 QByteArray DaprFailure::jsonBody() const
 {
-    nlohmann::ordered_json j;
-    j["errorCode"] = info().code;
-    j["message"] = message.toStdString();
-    return QByteArray::fromStdString(
-        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    // APIError.JSONErrorValue is json.Marshal: Go's escaping (<, >, & as \u00XX), no newline.
+    QByteArray out = "{\"errorCode\":" + goJsonMarshal(nlohmann::json(info().code))
+                     + ",\"message\":" + goJsonMarshal(nlohmann::json(message.toStdString()));
+    if (!reason.isEmpty()) {
+        nlohmann::json meta = nlohmann::json::object();
+        for (auto it = reasonMetadata.cbegin(); it != reasonMetadata.cend(); ++it)
+            meta[it.key().toStdString()] = it.value().toStdString();
+        out += ",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
+               "\"domain\":\"dapr.io\",\"metadata\":"
+               + goJsonMarshal(meta)
+               + ",\"reason\":" + goJsonMarshal(nlohmann::json(reason.toStdString())) + "}]";
+    }
+    out += '}';
+    return out;
 }
 
 } // namespace bindery::core::api

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QMap>
 #include <QString>
 
 #include "core/error.h"
@@ -23,6 +24,9 @@ enum class DaprError {
     SecretStoreNotFound,       ///< the named secret store is not loaded
     SecretGet,                 ///< the store failed to answer
     ApiTokenInvalid,           ///< DAPR_API_TOKEN set and the request's token differs
+    PubsubNotFound,            ///< publish: Bindery has no pub/sub (daprd's unknown pubsub)
+    StateStoreNotConfigured,   ///< state: Bindery has no state store
+    DirectInvoke,              ///< service invocation: Bindery does not invoke apps
 };
 
 /** @brief How one DaprError goes on the wire. */
@@ -47,11 +51,23 @@ DaprError daprErrorForInvoke(ErrorCode code);
 /** @brief A Dapr error with its message, ready for any transport. */
 struct DaprFailure
 {
+    DaprFailure() = default;
+    DaprFailure(DaprError e, QString text)
+        : error(e)
+        , message(std::move(text))
+    {
+    }
+
     DaprError error = DaprError::InvokeOutputBinding;
     QString message;
+    /// daprd's newer errors carry a google.rpc.ErrorInfo detail: its reason ("DAPR_...") and
+    /// metadata. Empty for the older ones, which have no "details".
+    QString reason;
+    QMap<QString, QString> reasonMetadata;
 
     const DaprErrorInfo &info() const { return daprErrorInfo(error); }
-    /// Dapr's JSON body: {"errorCode":"...","message":"..."}.
+    /// Dapr's JSON body as Go's json.Marshal writes it: {"errorCode":"...","message":"..."}
+    /// (plus "details" when there is a reason).
     QByteArray jsonBody() const;
 };
 

@@ -38,6 +38,9 @@ void Sidecar::start()
         m_httpPort = 0;
     }
     m_starting = true;
+    // As Go's runtime (and so daprd) does at start: every idle keep-alive client costs a
+    // descriptor, and the default soft limit of 1024 runs out long before the hard one.
+    http::raiseFileDescriptorLimit();
     m_runtimeThread = new QThread(this);
     m_runtimeThread->setObjectName(QStringLiteral("bindery-runtime"));
     m_apiThread = new QThread(this);
@@ -70,10 +73,25 @@ void Sidecar::start()
             return;
         }
         QMetaObject::invokeMethod(http, [=]() {
-            const Result<quint16> port
-                = http->listen(options.listenAddresses, static_cast<quint16>(options.httpPort));
-            if (!port) {
-                const QString error = port.error().message;
+            // daprd listens on its Unix socket instead of TCP when --unix-domain-socket is set.
+            quint16 bound = 0;
+            QString socketPath;
+            QString error;
+            if (!options.unixDomainSocket.isEmpty()) {
+                const Result<QString> path = http->listenUnix(options.unixDomainSocket);
+                if (path)
+                    socketPath = *path;
+                else
+                    error = path.error().message;
+            } else {
+                const Result<quint16> port = http->listen(options.listenAddresses,
+                                                          static_cast<quint16>(options.httpPort));
+                if (port)
+                    bound = *port;
+                else
+                    error = port.error().message;
+            }
+            if (!error.isEmpty()) {
                 QMetaObject::invokeMethod(self, [=]() {
                     if (self)
                         self->finishStart(false, error, 0);
@@ -81,12 +99,16 @@ void Sidecar::start()
                 return;
             }
             service->setOutboundReady(true);
-            const quint16 bound = *port;
             QMetaObject::invokeMethod(runtime, [=]() {
                 runtime->connectApp();
                 QMetaObject::invokeMethod(self, [=]() {
-                    if (self)
+                    if (self) {
+                        {
+                            std::lock_guard lock(self->m_mutex);
+                            self->m_apiSocket = socketPath;
+                        }
                         self->finishStart(true, {}, bound);
+                    }
                 });
             });
         });
@@ -101,7 +123,10 @@ void Sidecar::finishStart(bool ok, const QString &error, quint16 port)
         m_httpPort = port;
         m_lastError = error;
     }
-    if (ok) {
+    if (ok && !apiSocketPath().isEmpty()) {
+        Q_EMIT logMessage(1, QStringLiteral("HTTP API listening on unix socket %1")
+                                 .arg(apiSocketPath()));
+    } else if (ok) {
         Q_EMIT logMessage(
             1, QStringLiteral("HTTP API listening on %1 (%2)")
                    .arg(apiAddress(), m_options.listenAddresses.join(QStringLiteral(", "))));
@@ -189,6 +214,7 @@ void Sidecar::teardown()
     {
         std::lock_guard lock(m_mutex);
         m_httpPort = 0;
+        m_apiSocket.clear();
     }
     // Each object is deleted on its own thread as that thread finishes (sockets, timers).
     connect(m_apiThread, &QThread::finished, m_http, &QObject::deleteLater);
@@ -269,6 +295,12 @@ quint16 Sidecar::httpPort() const
 {
     std::lock_guard lock(m_mutex);
     return m_httpPort;
+}
+
+QString Sidecar::apiSocketPath() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_apiSocket;
 }
 
 QString Sidecar::apiAddress() const

@@ -62,7 +62,9 @@ public:
     RuntimeState state() const;
     bool isActive() const; ///< starting, running or stopping
     QString lastError() const;
-    quint16 httpPort() const; ///< the bound API port, 0 when not listening
+    quint16 httpPort() const; ///< the bound API port, 0 when not listening (or on a Unix socket)
+    /// The API's Unix socket (--unix-domain-socket), empty when it listens on TCP.
+    QString apiSocketPath() const;
     QString apiAddress() const;
     QList<ComponentStatus> components() const;
     const RuntimeOptions &options() const { return m_options; }
@@ -94,6 +96,7 @@ private:
 
     mutable std::mutex m_mutex;
     quint16 m_httpPort = 0;
+    QString m_apiSocket;
     QString m_lastError;
 };
 

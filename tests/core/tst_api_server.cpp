@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QDateTime>
 #include <QDir>
+#include <QLocale>
+#include <QTimeZone>
 #include <QFile>
 #include <QHttpServer>
 #include <QHttpServerResponse>
@@ -17,6 +20,7 @@
 #include "core/runtime.h"
 #include "core/traffic.h"
 #include "http_client.h"
+#include "raw_http.h"
 #include "sidecar_fixture.h"
 
 using namespace bindery::core;
@@ -69,11 +73,26 @@ private Q_SLOTS:
     void servesMetadataInDaprShape();
     void storesExtendedMetadataWithPut();
     void reportsHealthAndOutboundHealth();
+    void matchesRequestKeysCaseInsensitivelyAsGo();
+    void takesANullMetadataValueAsEmpty();
+    void replacesInvalidUtf8WithTheReplacementCharacter();
+    void answersOutOfRangeNumbersWith400();
+    void answersTraceHeadersOnEveryResponseButHealth();
+    void framesResponsesAsGoDoes();
+    void servesDaprdsMetadataFields();
+    void reportsInitializingUntilTheAppIsUp();
+    void servesTheSecretsApi_data();
+    void servesTheSecretsApi();
+    void servesNoSecretsWithoutAStoreOrAToken();
+    void answersOtherBuildingBlocksAsMissing_data();
+    void answersOtherBuildingBlocksAsMissing();
 
 private:
     HttpAnswer call(const QByteArray &method, const QString &path, const QByteArray &body = {},
                     const QList<QPair<QByteArray, QByteArray>> &headers = {}, quint16 port = 0);
     std::unique_ptr<Sidecar> startRuntime(RuntimeOptions o);
+    /// A sidecar whose app port (returned in `appPort`) nobody listens on yet.
+    std::unique_ptr<Sidecar> startWaitingForApp(quint16 *appPort);
 
     QTemporaryDir m_dir;
     BindingRegistry m_registry;
@@ -90,6 +109,19 @@ std::unique_ptr<Sidecar> tst_ApiServer::startRuntime(RuntimeOptions o)
     if (!rt->startAndWait())
         qWarning("runtime did not start: %s", qPrintable(rt->lastError()));
     return rt;
+}
+
+std::unique_ptr<Sidecar> tst_ApiServer::startWaitingForApp(quint16 *appPort)
+{
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return nullptr;
+    *appPort = probe.serverPort();
+    probe.close();
+    RuntimeOptions o;
+    o.httpPort = 0;
+    o.appPort = *appPort;
+    return startRuntime(o);
 }
 
 HttpAnswer tst_ApiServer::call(const QByteArray &method, const QString &path,
@@ -125,6 +157,20 @@ void tst_ApiServer::initTestCase()
               componentYaml("files", "bindings.localstorage",
                             "  - name: rootPath\n    value: "
                                 + m_dir.filePath(u"storage"_s).toUtf8() + "\n"));
+    writeFile(m_dir.filePath(u"secrets.json"_s),
+              R"({"db": {"user": "admin", "pass": "p<w>&d"}, "plain": "value1"})");
+    writeFile(components + u"/secrets.yaml"_s,
+              componentYaml("filesecrets", "secretstores.local.file",
+                            "  - name: secretsFile\n    value: "
+                                + m_dir.filePath(u"secrets.json"_s).toUtf8() + "\n")
+                  + "---\n"
+                  + componentYaml("multisecrets", "secretstores.local.file",
+                                  "  - name: secretsFile\n    value: "
+                                      + m_dir.filePath(u"secrets.json"_s).toUtf8()
+                                      + "\n  - name: multiValued\n    value: \"true\"\n")
+                  + "---\n" + componentYaml("envsecrets", "secretstores.local.env", "    []\n"));
+    qputenv("BINDERY_TST_SECRET", "from-env");
+    qputenv("DAPR_TST_HIDDEN", "never-served");
     writeFile(components + u"/upstream.yaml"_s,
               componentYaml("upstream", "bindings.http",
                             "  - name: url\n    value: http://127.0.0.1:"
@@ -136,7 +182,7 @@ void tst_ApiServer::initTestCase()
     m_runtime = startRuntime(o);
     QCOMPARE(m_runtime->state(), RuntimeState::Running);
     QVERIFY(m_runtime->httpPort() != 0);
-    QCOMPARE(m_runtime->components().size(), 3);
+    QCOMPARE(m_runtime->components().size(), 6);
     for (const ComponentStatus &c : m_runtime->components())
         QVERIFY2(c.state == ComponentState::Loaded, qPrintable(c.name + u": "_s + c.error));
 }
@@ -229,8 +275,8 @@ void tst_ApiServer::answersStatusCodeTable_data()
     QTest::newRow("only the first JSON value is read")
         << QByteArray("POST") << u"/v1.0/bindings/loop"_s
         << QByteArray(R"({"operation":"echo","data":4} trailing)") << 200 << QByteArray("4");
-    QTest::newRow("404 other paths (service invocation)")
-        << QByteArray("GET") << u"/v1.0/invoke/x/method/y"_s << QByteArray() << 404
+    QTest::newRow("404 other paths (no app id: service invocation)")
+        << QByteArray("GET") << u"/v1.0/nothing/here"_s << QByteArray() << 404
         << QByteArray("ERR_DIRECT_INVOKE|failed getting app id either from the URL path or the "
                       "header dapr-app-id");
     QTest::newRow("404 a path below a binding")
@@ -374,14 +420,14 @@ void tst_ApiServer::forwardsTraceContextAndValidatesBaggage()
     QCOMPARE(a.header("metadata.traceparent"), tp); // echo reflects what the binding received
     QCOMPARE(a.header("metadata.tracestate"), QByteArray("k=v"));
     QCOMPARE(a.header("metadata.baggage"), QByteArray("user=alice;p=1, tenant=t1"));
+    // daprd's tracing middleware answers an invalid baggage with Go's http.Error (issue 9.15).
     const HttpAnswer bad = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})",
                                 {{"baggage", "no-equals-sign"}});
     QCOMPARE(bad.status, 400);
-    const nlohmann::json j = json(bad.body);
-    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")),
-             QByteArray("ERR_MALFORMED_REQUEST"));
-    QCOMPARE(QByteArray::fromStdString(j.value("message", "")),
-             QByteArray("invalid baggage header: no-equals-sign"));
+    QCOMPARE(bad.header("Content-Type"), QByteArray("text/plain; charset=utf-8"));
+    QCOMPARE(bad.header("X-Content-Type-Options"), QByteArray("nosniff"));
+    QCOMPARE(bad.body, QByteArray("invalid baggage header: invalid baggage list-member: "
+                                  "\"no-equals-sign\"\n"));
     // An invalid traceparent is ignored, not forwarded.
     const HttpAnswer ignored = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})",
                                     {{"traceparent", "garbage"}});
@@ -477,8 +523,9 @@ void tst_ApiServer::checksDaprApiTokenExceptOnHealthz()
     const QByteArray body = R"({"operation":"echo","data":1})";
     const HttpAnswer none = call("POST", u"/v1.0/bindings/loop"_s, body, {}, port);
     QCOMPARE(none.status, 401);
-    QCOMPARE(none.body, QByteArray("invalid api token"));
-    QVERIFY(none.header("Content-Type").startsWith("text/plain"));
+    QCOMPARE(none.body, QByteArray("invalid api token\n")); // Go's http.Error (issue 9.15)
+    QCOMPARE(none.header("Content-Type"), QByteArray("text/plain; charset=utf-8"));
+    QCOMPARE(none.header("X-Content-Type-Options"), QByteArray("nosniff"));
     QCOMPARE(
         call("POST", u"/v1.0/bindings/loop"_s, body, {{"dapr-api-token", "wrong"}}, port).status,
         401);
@@ -514,7 +561,7 @@ void tst_ApiServer::servesMetadataInDaprShape()
              QByteArray("DISABLED"));
     const nlohmann::json comps = j["components"];
     QVERIFY(comps.is_array());
-    QCOMPARE(comps.size(), size_t(3));
+    QCOMPARE(comps.size(), size_t(6));
     std::map<std::string, nlohmann::json> byName;
     for (const auto &c : comps)
         byName[c.value("name", "")] = c;
@@ -550,14 +597,9 @@ void tst_ApiServer::reportsHealthAndOutboundHealth()
     QCOMPARE(call("GET", u"/v1.0/healthz?appid=api-test"_s).status, 204);
 
     // With an app port nobody listens on: outbound is ready, healthz waits for the app.
-    QTcpServer probe;
-    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-    const quint16 appPort = probe.serverPort();
-    probe.close();
-    RuntimeOptions o;
-    o.httpPort = 0;
-    o.appPort = appPort;
-    std::unique_ptr<Sidecar> waiting = startRuntime(o);
+    quint16 appPort = 0;
+    std::unique_ptr<Sidecar> waiting = startWaitingForApp(&appPort);
+    QVERIFY(waiting);
     const quint16 port = waiting->httpPort();
     QCOMPARE(call("GET", u"/v1.0/healthz/outbound"_s, {}, {}, port).status, 204);
     const HttpAnswer notReady = call("GET", u"/v1.0/healthz"_s, {}, {}, port);
@@ -571,6 +613,324 @@ void tst_ApiServer::reportsHealthAndOutboundHealth()
     QTcpServer app;
     QVERIFY(app.listen(QHostAddress::LocalHost, appPort));
     QTRY_COMPARE_WITH_TIMEOUT(call("GET", u"/v1.0/healthz"_s, {}, {}, port).status, 204, 10000);
+}
+
+// Issue 9 item 1: Go's encoding/json matches field names case-insensitively.
+void tst_ApiServer::matchesRequestKeysCaseInsensitivelyAsGo()
+{
+    const HttpAnswer a = call("POST", u"/v1.0/bindings/loop"_s,
+                              R"({"Operation":"echo","DATA":{"a":1},"MetaData":{"k":"v"}})");
+    QCOMPARE(a.status, 200);
+    QCOMPARE(a.body, QByteArray(R"({"a":1})"));
+    QCOMPARE(a.header("metadata.k"), QByteArray("v"));
+    // A repeated field keeps its last value, whatever the case of either (daprd measured).
+    const HttpAnswer last = call("POST", u"/v1.0/bindings/loop"_s,
+                                 R"({"OPERATION":"create","operation":"echo","data":2})");
+    QCOMPARE(last.status, 200);
+    QCOMPARE(last.body, QByteArray("2"));
+}
+
+// Issue 9 item 8.
+void tst_ApiServer::takesANullMetadataValueAsEmpty()
+{
+    // Over a raw socket: the empty header value must be seen as sent ("Metadata.k: ").
+    RawClient c;
+    QVERIFY(c.connectTcp(m_runtime->httpPort()));
+    const QByteArray body = R"({"operation":"echo","data":1,"metadata":{"k":null,"j":"x"}})";
+    QVERIFY(c.send("POST /v1.0/bindings/loop HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                   + QByteArray::number(body.size()) + "\r\n\r\n" + body));
+    const std::optional<RawResponse> a = c.read();
+    QVERIFY(a);
+    QCOMPARE(a->status, 200);
+    QVERIFY(a->hasHeader("metadata.k"));
+    QCOMPARE(a->header("metadata.k"), QByteArray());
+    QCOMPARE(a->header("metadata.j"), QByteArray("x"));
+}
+
+// Issue 9 item 9.
+void tst_ApiServer::replacesInvalidUtf8WithTheReplacementCharacter()
+{
+    const HttpAnswer a = call("POST", u"/v1.0/bindings/loop"_s,
+                              "{\"operation\":\"echo\",\"data\":\"a\xff"
+                              "b\",\"metadata\":{\"k\":\"\xfe\"}}");
+    QCOMPARE(a.status, 200);
+    QCOMPARE(a.body, QByteArray("\"a\xef\xbf\xbd"
+                                "b\""));
+    QCOMPARE(a.header("metadata.k"), QByteArray("\xef\xbf\xbd"));
+}
+
+// Issue 14 item 1: `{"data":1e400}` aborted binderyd; daprd answers 400.
+void tst_ApiServer::answersOutOfRangeNumbersWith400()
+{
+    for (const QByteArray &number :
+         {QByteArray("1e400"), QByteArray("[-1e309]"), QByteArray(10000, '9')}) {
+        const HttpAnswer a = call("POST", u"/v1.0/bindings/loop"_s,
+                                  R"({"operation":"echo","data":)" + number + "}");
+        QCOMPARE(a.status, 400);
+        const nlohmann::json j = json(a.body);
+        QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")),
+                 QByteArray("ERR_MALFORMED_REQUEST"));
+        QVERIFY2(QByteArray::fromStdString(j.value("message", ""))
+                     .startsWith("failed deserializing HTTP body: json: cannot unmarshal number "),
+                 a.body.constData());
+    }
+    QCOMPARE(call("GET", u"/v1.0/healthz"_s).status, 204); // still serving
+}
+
+// Issue 9 item 10: daprd's tracing middleware.
+void tst_ApiServer::answersTraceHeadersOnEveryResponseButHealth()
+{
+    const QByteArray zero = "00-00000000000000000000000000000000-0000000000000000-00";
+    const QByteArray sampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const QByteArray unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+    const QByteArray echo = R"({"operation":"echo","data":1})";
+    QCOMPARE(call("POST", u"/v1.0/bindings/loop"_s, echo).header("Traceparent"), zero);
+    QCOMPARE(call("GET", u"/v1.0/metadata"_s).header("Traceparent"), zero);
+    QCOMPARE(call("POST", u"/v1.0/bindings/nosuch"_s, echo).header("Traceparent"), zero);
+    QCOMPARE(call("GET", u"/v1.0/no/route"_s).header("Traceparent"), zero);
+    QCOMPARE(call("GET", u"/v1.0/metadata"_s, {}, {{"traceparent", sampled}}).header("Traceparent"),
+             sampled);
+    QCOMPARE(
+        call("GET", u"/v1.0/metadata"_s, {}, {{"traceparent", unsampled}}).header("Traceparent"),
+        unsampled);
+    QCOMPARE(call("GET", u"/v1.0/metadata"_s, {}, {{"traceparent", sampled.toUpper()}})
+                 .header("Traceparent"),
+             zero); // upper-case ids are invalid (OpenTelemetry's parser)
+    const HttpAnswer state = call("POST", u"/v1.0/bindings/loop"_s, echo,
+                                  {{"traceparent", sampled}, {"tracestate", "k=v, a@b=c"}});
+    QCOMPARE(state.header("Tracestate"), QByteArray("k=v,a@b=c"));
+    QCOMPARE(state.header("metadata.tracestate"), QByteArray("k=v,a@b=c"));
+    // A valid baggage is echoed; health answers carry none of it.
+    QCOMPARE(call("GET", u"/v1.0/metadata"_s, {}, {{"baggage", "user=alice;p=1, tenant=t1"}})
+                 .header("Baggage"),
+             QByteArray("user=alice;p=1, tenant=t1"));
+    const HttpAnswer health
+        = call("GET", u"/v1.0/healthz"_s, {}, {{"traceparent", sampled}, {"baggage", "x"}});
+    QCOMPARE(health.status, 204); // the baggage is not even checked there
+    QVERIFY(!health.hasHeader("Traceparent"));
+    QVERIFY(!health.hasHeader("Baggage"));
+}
+
+// Issue 9 item 11: RFC 9110 forbids Content-Length on 204; Go writes a Date on every answer.
+void tst_ApiServer::framesResponsesAsGoDoes()
+{
+    const HttpAnswer empty
+        = call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"create","data":1})");
+    QCOMPARE(empty.status, 204);
+    QVERIFY(!empty.hasHeader("Content-Length"));
+    QVERIFY(!empty.hasHeader("Content-Type"));
+    QVERIFY(empty.hasHeader("Date"));
+    for (const HttpAnswer &a : {call("POST", u"/v1.0/bindings/loop"_s, R"({"operation":"echo"})"),
+                                call("POST", u"/v1.0/bindings/nosuch"_s, R"({"operation":"x"})"),
+                                call("GET", u"/v1.0/healthz"_s)}) {
+        const QString text = QString::fromLatin1(a.header("Date"));
+        QDateTime date = QLocale::c().toDateTime(text.chopped(4), u"ddd, dd MMM yyyy HH:mm:ss"_s);
+        date.setTimeZone(QTimeZone::utc());
+        QVERIFY2(date.isValid() && a.header("Date").endsWith(" GMT"), a.header("Date").constData());
+        QVERIFY(qAbs(date.secsTo(QDateTime::currentDateTimeUtc())) < 60);
+    }
+}
+
+// Issue 9 item 17.
+void tst_ApiServer::servesDaprdsMetadataFields()
+{
+    const HttpAnswer a = call("GET", u"/v1.0/metadata"_s);
+    QCOMPARE(a.status, 200);
+    QVERIFY(a.body.endsWith("}\n")); // json.Encoder, as daprd's respondWithJSON
+    const nlohmann::json j = json(a.body);
+    QCOMPARE(QByteArray::fromStdString(j["enabledFeatures"].dump()),
+             QByteArray(R"(["HotReload","WorkflowsRemoteActivityReminder"])"));
+    QCOMPARE(
+        QByteArray::fromStdString(j["actorRuntime"].dump()),
+        QByteArray(
+            R"({"hostReady":false,"placement":"placement: disconnected","runtimeStatus":"DISABLED"})"));
+    QCOMPARE(QByteArray::fromStdString(j["appConnectionProperties"].dump()),
+             QByteArray(R"({"channelAddress":"127.0.0.1","protocol":"http"})"));
+    // Secret stores first (daprd initialises them first), with their features.
+    QCOMPARE(QByteArray::fromStdString(j["components"][0].value("name", "")),
+             QByteArray("filesecrets"));
+    QCOMPARE(
+        QByteArray::fromStdString(j["components"][1].dump()),
+        QByteArray(
+            R"({"capabilities":["MULTIPLE_KEY_VALUES_PER_SECRET"],"name":"multisecrets","type":"secretstores.local.file","version":"v1"})"));
+    // daprd's field order.
+    QVERIFY2(a.body.startsWith(R"({"id":"api-test","runtimeVersion":")"), a.body.constData());
+    QVERIFY(a.body.indexOf("\"enabledFeatures\"") < a.body.indexOf("\"components\""));
+    QVERIFY(a.body.indexOf("\"extended\"") < a.body.indexOf("\"appConnectionProperties\""));
+}
+
+void tst_ApiServer::reportsInitializingUntilTheAppIsUp()
+{
+    quint16 appPort = 0;
+    std::unique_ptr<Sidecar> waiting = startWaitingForApp(&appPort);
+    QVERIFY(waiting);
+    const quint16 port = waiting->httpPort();
+    nlohmann::json j = json(call("GET", u"/v1.0/metadata"_s, {}, {}, port).body);
+    QCOMPARE(QByteArray::fromStdString(j["actorRuntime"].dump()),
+             QByteArray(R"({"hostReady":false,"runtimeStatus":"INITIALIZING"})"));
+    QCOMPARE(j["appConnectionProperties"].value("port", 0), int(appPort));
+    QTcpServer app;
+    QVERIFY(app.listen(QHostAddress::LocalHost, appPort));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        QByteArray::fromStdString(
+            json(call("GET", u"/v1.0/metadata"_s, {}, {}, port).body)["actorRuntime"].value(
+                "runtimeStatus", "")),
+        QByteArray("DISABLED"), 10000);
+}
+
+// Issue 9 item 18: the secrets API over the loaded stores, daprd's answers byte for byte.
+void tst_ApiServer::servesTheSecretsApi_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QByteArray>("body");
+    QTest::newRow("a key") << u"/v1.0/secrets/filesecrets/db:user"_s << 200
+                           << QByteArray("{\"db:user\":\"admin\"}\n");
+    QTest::newRow("Go's HTML escaping")
+        << u"/v1.0/secrets/filesecrets/db:pass"_s << 200
+        << QByteArray("{\"db:pass\":\"p\\u003cw\\u003e\\u0026d\"}\n");
+    QTest::newRow("metadata query parameters are taken")
+        << u"/v1.0/secrets/filesecrets/plain?metadata.version_id=1"_s << 200
+        << QByteArray("{\"plain\":\"value1\"}\n");
+    QTest::newRow("bulk") << u"/v1.0/secrets/filesecrets/bulk"_s << 200
+                          << QByteArray("{\"db:pass\":{\"db:pass\":\"p\\u003cw\\u003e\\u0026d\"},"
+                                        "\"db:user\":{\"db:user\":\"admin\"},"
+                                        "\"plain\":{\"plain\":\"value1\"}}\n");
+    QTest::newRow("multi-valued key") << u"/v1.0/secrets/multisecrets/db"_s << 200
+                                      << QByteArray("{\"pass\":\"p\\u003cw\\u003e\\u0026d\","
+                                                    "\"user\":\"admin\"}\n");
+    QTest::newRow("multi-valued bulk")
+        << u"/v1.0/secrets/multisecrets/bulk"_s << 200
+        << QByteArray("{\"db\":{\"pass\":\"p\\u003cw\\u003e\\u0026d\",\"user\":\"admin\"},"
+                      "\"plain\":{\"plain\":\"value1\"}}\n");
+    QTest::newRow("env") << u"/v1.0/secrets/envsecrets/BINDERY_TST_SECRET"_s << 200
+                         << QByteArray("{\"BINDERY_TST_SECRET\":\"from-env\"}\n");
+    QTest::newRow("env, unset is empty") << u"/v1.0/secrets/envsecrets/BINDERY_TST_UNSET"_s << 200
+                                         << QByteArray("{\"BINDERY_TST_UNSET\":\"\"}\n");
+    QTest::newRow("env, DAPR_ variables are never served")
+        << u"/v1.0/secrets/envsecrets/DAPR_TST_HIDDEN"_s << 200
+        << QByteArray("{\"DAPR_TST_HIDDEN\":\"\"}\n");
+    QTest::newRow("unknown key")
+        << u"/v1.0/secrets/filesecrets/nope"_s << 500
+        << QByteArray(
+               R"({"errorCode":"ERR_SECRET_GET","message":"failed getting secret with key nope from secret store filesecrets: secret nope not found"})");
+    QTest::newRow("unknown store")
+        << u"/v1.0/secrets/nostore/x"_s << 401
+        << QByteArray(
+               R"({"errorCode":"ERR_SECRET_STORE_NOT_FOUND","message":"failed finding secret store with key nostore"})");
+    QTest::newRow("no key: no route")
+        << u"/v1.0/secrets/filesecrets"_s << 404
+        << QByteArray(
+               R"({"errorCode":"ERR_DIRECT_INVOKE","message":"failed getting app id either from the URL path or the header dapr-app-id"})");
+}
+
+void tst_ApiServer::servesTheSecretsApi()
+{
+    QFETCH(QString, path);
+    QFETCH(int, status);
+    QFETCH(QByteArray, body);
+    const HttpAnswer a = call("GET", path);
+    QCOMPARE(a.status, status);
+    QCOMPARE(a.body, body);
+    QCOMPARE(a.header("Content-Type"), QByteArray("application/json"));
+    QVERIFY(a.hasHeader("Traceparent"));
+    QCOMPARE(call("POST", path, "{}").status, 404); // GET only, as daprd
+}
+
+void tst_ApiServer::servesNoSecretsWithoutAStoreOrAToken()
+{
+    const HttpAnswer bulk = call("GET", u"/v1.0/secrets/envsecrets/bulk"_s);
+    QCOMPARE(bulk.status, 200);
+    QVERIFY(bulk.body.contains("\"BINDERY_TST_SECRET\":{\"BINDERY_TST_SECRET\":\"from-env\"}"));
+    QVERIFY(!bulk.body.contains("DAPR_")); // the API token can never leak this way
+
+    QTemporaryDir empty;
+    RuntimeOptions none;
+    none.httpPort = 0;
+    none.resourcesPaths = {empty.path()};
+    std::unique_ptr<Sidecar> bare = startRuntime(none);
+    const HttpAnswer a = call("GET", u"/v1.0/secrets/any/key"_s, {}, {}, bare->httpPort());
+    QCOMPARE(a.status, 500);
+    QCOMPARE(
+        a.body,
+        QByteArray(
+            R"({"errorCode":"ERR_SECRET_STORES_NOT_CONFIGURED","message":"secret store is not configured"})"));
+
+    RuntimeOptions guarded;
+    guarded.httpPort = 0;
+    guarded.apiToken = "sesame";
+    guarded.resourcesPaths = {m_dir.filePath(u"components"_s)};
+    std::unique_ptr<Sidecar> locked = startRuntime(guarded);
+    const quint16 port = locked->httpPort();
+    QCOMPARE(call("GET", u"/v1.0/secrets/filesecrets/plain"_s, {}, {}, port).status, 401);
+    QCOMPARE(
+        call("GET", u"/v1.0/secrets/filesecrets/plain"_s, {}, {{"dapr-api-token", "sesame"}}, port)
+            .body,
+        QByteArray("{\"plain\":\"value1\"}\n"));
+}
+
+// Issue 9 item 18, issue 18 item 8: daprd's answer for a building block it does not have, saying
+// that Bindery serves bindings only.
+void tst_ApiServer::answersOtherBuildingBlocksAsMissing_data()
+{
+    QTest::addColumn<QByteArray>("method");
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QByteArray>("appIdHeader");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QByteArray>("errorCode");
+    QTest::addColumn<QByteArray>("message");
+    QTest::addColumn<QByteArray>("reason");
+    QTest::newRow("dapr publish") << QByteArray("POST") << u"/v1.0/publish/pubsub/orders"_s
+                                  << QByteArray() << 404 << QByteArray("ERR_PUBSUB_NOT_FOUND")
+                                  << QByteArray("pubsub pubsub is not found: ")
+                                  << QByteArray("DAPR_PUBSUB_NOT_FOUND");
+    QTest::newRow("bulk publish") << QByteArray("POST") << u"/v1.0-alpha1/publish/bulk/ps/t"_s
+                                  << QByteArray() << 404 << QByteArray("ERR_PUBSUB_NOT_FOUND")
+                                  << QByteArray("pubsub ps is not found: ")
+                                  << QByteArray("DAPR_PUBSUB_NOT_FOUND");
+    QTest::newRow("state get") << QByteArray("GET") << u"/v1.0/state/statestore/key"_s
+                               << QByteArray() << 500
+                               << QByteArray("ERR_STATE_STORE_NOT_CONFIGURED")
+                               << QByteArray("state store statestore is not configured: ")
+                               << QByteArray("DAPR_STATE_NOT_CONFIGURED");
+    QTest::newRow("state save") << QByteArray("POST") << u"/v1.0/state/statestore"_s << QByteArray()
+                                << 500 << QByteArray("ERR_STATE_STORE_NOT_CONFIGURED")
+                                << QByteArray("state store statestore is not configured: ")
+                                << QByteArray("DAPR_STATE_NOT_CONFIGURED");
+    QTest::newRow("dapr invoke") << QByteArray("POST") << u"/v1.0/invoke/other/method/hello"_s
+                                 << QByteArray() << 500 << QByteArray("ERR_DIRECT_INVOKE")
+                                 << QByteArray("failed to invoke, id: other, err: ")
+                                 << QByteArray();
+    QTest::newRow("invoke by header")
+        << QByteArray("GET") << u"/hello"_s << QByteArray("other") << 500
+        << QByteArray("ERR_DIRECT_INVOKE") << QByteArray("failed to invoke, id: other, err: ")
+        << QByteArray();
+}
+
+void tst_ApiServer::answersOtherBuildingBlocksAsMissing()
+{
+    QFETCH(QByteArray, method);
+    QFETCH(QString, path);
+    QFETCH(QByteArray, appIdHeader);
+    QFETCH(int, status);
+    QFETCH(QByteArray, errorCode);
+    QFETCH(QByteArray, message);
+    QFETCH(QByteArray, reason);
+    QList<QPair<QByteArray, QByteArray>> headers;
+    if (!appIdHeader.isEmpty())
+        headers.append({"dapr-app-id", appIdHeader});
+    const HttpAnswer a = call(method, path, method == "GET" ? QByteArray() : "{}", headers);
+    QCOMPARE(a.status, status);
+    const nlohmann::json j = json(a.body);
+    QCOMPARE(QByteArray::fromStdString(j.value("errorCode", "")), errorCode);
+    const QByteArray text = QByteArray::fromStdString(j.value("message", ""));
+    QVERIFY2(text.startsWith(message), text.constData());
+    QVERIFY2(text.contains("Bindery serves bindings only"), text.constData());
+    if (!reason.isEmpty()) {
+        QCOMPARE(QByteArray::fromStdString(j["details"][0].value("reason", "")), reason);
+        QCOMPARE(QByteArray::fromStdString(j["details"][0].value("@type", "")),
+                 QByteArray("type.googleapis.com/google.rpc.ErrorInfo"));
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_ApiServer)

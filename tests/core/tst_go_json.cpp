@@ -19,6 +19,12 @@ private Q_SLOTS:
     void namesKindsAsGoUnmarshalErrorsDo();
     void escapesInvalidUtf8AsGoDoes_data();
     void escapesInvalidUtf8AsGoDoes();
+    void reportsGoSyntaxErrors_data();
+    void reportsGoSyntaxErrors();
+    void decodesTheBindingRequestAsGo_data();
+    void decodesTheBindingRequestAsGo();
+    void reportsTheFirstTypeErrorAsGo_data();
+    void reportsTheFirstTypeErrorAsGo();
 };
 
 void tst_GoJson::escapesInvalidUtf8AsGoDoes_data()
@@ -148,6 +154,185 @@ void tst_GoJson::namesKindsAsGoUnmarshalErrorsDo()
     QCOMPARE(goJsonKind(nlohmann::json::array()), u"array"_s);
     QCOMPARE(goJsonKind(nlohmann::json::object()), u"object"_s);
     QCOMPARE(goJsonKind(nlohmann::json("s")), u"string"_s);
+}
+
+// Go's scanner messages, byte for byte (issue 9 item 16: no " (at byte N)", Go's own wording).
+void tst_GoJson::reportsGoSyntaxErrors_data()
+{
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<QString>("error");
+    QTest::newRow("object trailing comma")
+        << QByteArray(R"({"operation":"create",})")
+        << u"invalid character '}' looking for beginning of object key string"_s;
+    QTest::newRow("array trailing comma")
+        << QByteArray("[1,]") << u"invalid character ']' looking for beginning of value"_s;
+    QTest::newRow("missing colon")
+        << QByteArray(R"({"a" 1})") << u"invalid character '1' after object key"_s;
+    QTest::newRow("missing comma") << QByteArray(R"({"a":1 "b":2})")
+                                   << u"invalid character '\"' after object key:value pair"_s;
+    QTest::newRow("array missing comma")
+        << QByteArray("[1 2]") << u"invalid character '2' after array element"_s;
+    QTest::newRow("control in string")
+        << QByteArray("\"a\x01\"") << u"invalid character '\\x01' in string literal"_s;
+    QTest::newRow("bad escape") << QByteArray(R"("\q")")
+                                << u"invalid character 'q' in string escape code"_s;
+    QTest::newRow("bad \\u") << QByteArray(R"("\u12g4")")
+                             << u"invalid character 'g' in \\u hexadecimal character escape"_s;
+    QTest::newRow("leading zero") << QByteArray("[01]")
+                                  << u"invalid character '1' after array element"_s;
+    QTest::newRow("minus alone") << QByteArray("[-]")
+                                 << u"invalid character ']' in numeric literal"_s;
+    QTest::newRow("dot alone") << QByteArray("[1.]")
+                               << u"invalid character ']' after decimal point in numeric literal"_s;
+    QTest::newRow("exponent alone")
+        << QByteArray("[1e]") << u"invalid character ']' in exponent of numeric literal"_s;
+    QTest::newRow("tru") << QByteArray("[tru]")
+                         << u"invalid character ']' in literal true (expecting 'e')"_s;
+    QTest::newRow("nul") << QByteArray("nulL")
+                         << u"invalid character 'L' in literal null (expecting 'l')"_s;
+    QTest::newRow("NaN") << QByteArray("NaN")
+                         << u"invalid character 'N' looking for beginning of value"_s;
+    QTest::newRow("single quote") << QByteArray("'a'")
+                                  << u"invalid character '\\'' looking for beginning of value"_s;
+    QTest::newRow("latin-1 byte is quoted as its rune")
+        << QByteArray("\xff") << u"invalid character '\u00ff' looking for beginning of value"_s;
+    QTest::newRow("C1 byte is escaped")
+        << QByteArray("\x85") << u"invalid character '\\u0085' looking for beginning of value"_s;
+    QTest::newRow("truncated object") << QByteArray(R"({"a":)") << u"unexpected EOF"_s;
+    QTest::newRow("truncated string") << QByteArray(R"("abc)") << u"unexpected EOF"_s;
+}
+
+void tst_GoJson::reportsGoSyntaxErrors()
+{
+    QFETCH(QByteArray, input);
+    nlohmann::json value;
+    QString error;
+    QVERIFY(!goJsonDecodeFirst(input, &value, &error));
+    QTEST(error, "error");
+    GoBindingRequest req;
+    QVERIFY(!goDecodeBindingRequest(input.constBegin(), input.constEnd(), &req, &error));
+    QTEST(error, "error"); // a syntax error wins over any type error
+}
+
+// daprd 1.18.3 measured side by side (issue 9 items 1, 8, 9; reference §0.1).
+void tst_GoJson::decodesTheBindingRequestAsGo_data()
+{
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<QString>("operation");
+    QTest::addColumn<QByteArray>("data");  // goJsonMarshal of data
+    QTest::addColumn<QString>("metadata"); // k=v;k=v in key order
+    QTest::newRow("lower case") << QByteArray(
+        R"({"operation":"get","data":1,"metadata":{"k":"v"}})")
+                                << u"get"_s << QByteArray("1") << u"k=v"_s;
+    QTest::newRow("keys in any case")
+        << QByteArray(R"({"Operation":"get","DATA":[1],"MetaData":{"K":"v"}})") << u"get"_s
+        << QByteArray("[1]") << u"K=v"_s;
+    QTest::newRow("escaped key name")
+        << QByteArray(R"({"\u006fperation":"get"})") << u"get"_s << QByteArray("null") << QString();
+    QTest::newRow("a repeated field keeps its last value")
+        << QByteArray(R"({"OPERATION":"delete","operation":"create"})") << u"create"_s
+        << QByteArray("null") << QString();
+    QTest::newRow("last value wins whatever its case")
+        << QByteArray(R"({"operation":"create","OPERATION":"delete"})") << u"delete"_s
+        << QByteArray("null") << QString();
+    QTest::newRow("repeated metadata objects merge")
+        << QByteArray(R"({"metadata":{"a":"1"},"Metadata":{"b":"2","a":"3"}})") << QString()
+        << QByteArray("null") << u"a=3;b=2"_s;
+    QTest::newRow("metadata null resets") << QByteArray(R"({"metadata":{"a":"1"},"metadata":null})")
+                                          << QString() << QByteArray("null") << QString();
+    QTest::newRow("metadata value null is empty")
+        << QByteArray(R"({"metadata":{"k":null,"j":"x"}})") << QString() << QByteArray("null")
+        << u"j=x;k="_s;
+    QTest::newRow("operation null keeps the previous value")
+        << QByteArray(R"({"operation":"get","operation":null})") << u"get"_s << QByteArray("null")
+        << QString();
+    QTest::newRow("invalid UTF-8 becomes U+FFFD")
+        << QByteArray("{\"data\":\"a\xff"
+                      "b\",\"metadata\":{\"k\":\"\xfe\"}}")
+        << QString()
+        << QByteArray("\"a\xef\xbf\xbd"
+                      "b\"")
+        << u"k=\ufffd"_s;
+    QTest::newRow("lone surrogates become U+FFFD")
+        << QByteArray(R"({"data":["\ud800","\udc00x","\ud800\u0041"]})") << QString()
+        << QByteArray("[\"\xef\xbf\xbd\",\"\xef\xbf\xbdx\",\"\xef\xbf\xbd"
+                      "A\"]")
+        << QString();
+    QTest::newRow("surrogate pair") << QByteArray(R"({"data":"\ud83d\ude00"})") << QString()
+                                    << QByteArray("\"\xf0\x9f\x98\x80\"") << QString();
+    QTest::newRow("underflow is zero") << QByteArray(R"({"data":[1e-400,-1e-400]})") << QString()
+                                       << QByteArray("[0,-0]") << QString();
+    QTest::newRow("null body") << QByteArray("null") << QString() << QByteArray("null")
+                               << QString();
+    QTest::newRow("unknown fields skipped")
+        << QByteArray(R"({"x":{"y":[1,"}"]},"operation":"get"})") << u"get"_s << QByteArray("null")
+        << QString();
+    QTest::newRow("only the first value") << QByteArray(R"({"operation":"get"} {"operation":"x"})")
+                                          << u"get"_s << QByteArray("null") << QString();
+}
+
+void tst_GoJson::decodesTheBindingRequestAsGo()
+{
+    QFETCH(QByteArray, input);
+    GoBindingRequest req;
+    QString error;
+    QVERIFY2(goDecodeBindingRequest(input.constBegin(), input.constEnd(), &req, &error),
+             qPrintable(error));
+    QTEST(req.operation, "operation");
+    QTEST(goJsonMarshal(req.data), "data");
+    QStringList pairs;
+    for (auto it = req.metadata.cbegin(); it != req.metadata.cend(); ++it)
+        pairs << it.key() + u'=' + it.value();
+    QTEST(pairs.join(u';'), "metadata");
+}
+
+void tst_GoJson::reportsTheFirstTypeErrorAsGo_data()
+{
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<QString>("error");
+    const QString prefix = u"json: cannot unmarshal "_s;
+    QTest::newRow("1e400 (issue 14 item 1)")
+        << QByteArray(R"({"data":1e400})")
+        << prefix
+               + u"number 1e400 into Go struct field OutputBindingRequest.data of type float64"_s;
+    QTest::newRow("nested -1e309")
+        << QByteArray(R"({"data":{"a":[-1e309]}})")
+        << prefix
+               + u"number -1e309 into Go struct field OutputBindingRequest.data of type float64"_s;
+    QTest::newRow("10,000-digit integer")
+        << "{\"data\":" + QByteArray(10000, '9') + "}"
+        << prefix + u"number "_s + QString(10000, u'9')
+               + u" into Go struct field OutputBindingRequest.data of type float64"_s;
+    QTest::newRow("metadata value number")
+        << QByteArray(R"({"metadata":{"a":1}})")
+        << prefix + u"number into Go struct field OutputBindingRequest.metadata of type string"_s;
+    QTest::newRow("metadata value object")
+        << QByteArray(R"({"metadata":{"a":{"b":1e400}}})")
+        << prefix + u"object into Go struct field OutputBindingRequest.metadata of type string"_s;
+    QTest::newRow("metadata a string")
+        << QByteArray(R"({"metadata":"x"})")
+        << prefix
+               + u"string into Go struct field OutputBindingRequest.metadata of type map[string]string"_s;
+    QTest::newRow("operation bool")
+        << QByteArray(R"({"operation":true})")
+        << prefix + u"bool into Go struct field OutputBindingRequest.operation of type string"_s;
+    QTest::newRow("first error in document order")
+        << QByteArray(R"({"operation":5,"metadata":{"a":1},"data":1e400})")
+        << prefix + u"number into Go struct field OutputBindingRequest.operation of type string"_s;
+    QTest::newRow("body is an array")
+        << QByteArray("[1]") << prefix + u"array into Go value of type http.OutputBindingRequest"_s;
+    QTest::newRow("body is a string")
+        << QByteArray(R"("x")")
+        << prefix + u"string into Go value of type http.OutputBindingRequest"_s;
+}
+
+void tst_GoJson::reportsTheFirstTypeErrorAsGo()
+{
+    QFETCH(QByteArray, input);
+    GoBindingRequest req;
+    QString error;
+    QVERIFY(!goDecodeBindingRequest(input.constBegin(), input.constEnd(), &req, &error));
+    QTEST(error, "error");
 }
 
 QTEST_GUILESS_MAIN(tst_GoJson)

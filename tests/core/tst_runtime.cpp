@@ -12,6 +12,7 @@
 
 #include "core/binding_registry.h"
 #include "core/runtime.h"
+#include "core/trace_context.h"
 #include "core/traffic.h"
 #include "http_client.h"
 #include "sidecar_fixture.h"
@@ -52,10 +53,13 @@ private Q_SLOTS:
     void reloadsAFileAndDisablesComponents();
     void reloadResolvesSecretsThroughAStoreInAnotherFile();
     void showsABindingsConnectionStateInStatusLogAndTraffic();
+    void everyDeliveryCarriesATraceparent();
 
 private:
     void writeComponent(const QByteArray &name, const QByteArray &type, const QByteArray &items);
     std::unique_ptr<Sidecar> start(quint16 appPort, QByteArray appToken = {});
+    /// A loopback component "events" whose deliveries the test app (probe and POST: 200) takes.
+    std::unique_ptr<Sidecar> startReadingEvents(quint16 *appPort = nullptr);
     HttpAnswer invoke(Sidecar &rt, const QByteArray &binding, const QByteArray &body);
     static QString subscription(const Sidecar &rt, const QString &name);
 
@@ -107,6 +111,17 @@ std::unique_ptr<Sidecar> tst_Runtime::start(quint16 appPort, QByteArray appToken
     if (!rt->startAndWait())
         qWarning("runtime failed: %s", qPrintable(rt->lastError()));
     return rt;
+}
+
+std::unique_ptr<Sidecar> tst_Runtime::startReadingEvents(quint16 *appPort)
+{
+    const quint16 port = m_app->start();
+    if (appPort)
+        *appPort = port;
+    m_app->answer("OPTIONS", "/events", 200);
+    m_app->answer("POST", "/events", 200);
+    writeComponent("events", "bindings.loopback", "  - name: capacity\n    value: 5\n");
+    return start(port);
 }
 
 HttpAnswer tst_Runtime::invoke(Sidecar &rt, const QByteArray &binding, const QByteArray &body)
@@ -191,6 +206,11 @@ void tst_Runtime::skipsTheProbeForDirectionInput()
     QVERIFY(r.body.isEmpty()); // cron ticks are empty
     QCOMPARE(r.header("Timezone"), QByteArray("Local"));
     QVERIFY(r.header("Readtimeutc").endsWith(" +0000 UTC"));
+    // Each tick starts a trace of its own (issue 9 item 10).
+    const QByteArray first = m_app->requests().at(0).header("Traceparent");
+    const QByteArray second = m_app->requests().at(1).header("Traceparent");
+    QVERIFY2(trace::parseTraceparent(first.toStdString()).has_value(), first.constData());
+    QVERIFY(first.mid(3, 32) != second.mid(3, 32));
 }
 
 void tst_Runtime::doesNotDeliverWhenTheAppIsNotSubscribed()
@@ -227,11 +247,8 @@ void tst_Runtime::waitsForTheAppThenProbesAndDelivers()
 
 void tst_Runtime::recoversWhenTheAppGoesDownAndComesBack()
 {
-    const quint16 port = m_app->start();
-    m_app->answer("OPTIONS", "/events", 200);
-    m_app->answer("POST", "/events", 200);
-    writeComponent("events", "bindings.loopback", "  - name: capacity\n    value: 5\n");
-    std::unique_ptr<Sidecar> rt = start(port);
+    quint16 port = 0;
+    std::unique_ptr<Sidecar> rt = startReadingEvents(&port);
     QTRY_VERIFY(subscription(*rt, u"events"_s).startsWith(u"reading"_s));
     QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":"before"})").status, 204);
     QTRY_COMPARE(m_app->count("POST", "/events"), 1);
@@ -445,6 +462,38 @@ void tst_Runtime::showsABindingsConnectionStateInStatusLogAndTraffic()
     TrafficRecord back;
     QVERIFY(trafficRecordFromJson(trafficRecordToJson(connections[0]), &back));
     QCOMPARE(back.kind, TrafficRecord::Kind::Connection);
+}
+
+// Issue 9 item 10: the event's own traceparent when its binding read one, else a fresh trace
+// (real ids, so the console can link a delivery to what caused it).
+void tst_Runtime::everyDeliveryCarriesATraceparent()
+{
+    std::unique_ptr<Sidecar> rt = startReadingEvents();
+    QTRY_VERIFY(subscription(*rt, u"events"_s).startsWith(u"reading"_s));
+    const QByteArray caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    QCOMPARE(httpRequest(m_nam, "POST",
+                         QUrl(u"http://127.0.0.1:%1/v1.0/bindings/events"_s.arg(rt->httpPort())),
+                         R"({"operation":"create","data":1})", {{"traceparent", caller}})
+                 .status,
+             204);
+    QCOMPARE(invoke(*rt, "events", R"({"operation":"create","data":2})").status, 204);
+    QCOMPARE(
+        invoke(*rt, "events", R"({"operation":"create","data":3,"metadata":{"traceparent":"bad"}})")
+            .status,
+        204);
+    QTRY_COMPARE(m_app->count("POST", "/events"), 3);
+    QList<QByteArray> seen;
+    for (const TestApp::Request &r : m_app->requests()) {
+        if (r.method == "POST")
+            seen << r.header("Traceparent");
+    }
+    QCOMPARE(seen[0], caller); // carried through the binding as the event's own
+    for (const QByteArray &fresh : {seen[1], seen[2]}) {
+        QVERIFY2(trace::parseTraceparent(fresh.toStdString()).has_value(), fresh.constData());
+        QVERIFY(fresh.endsWith("-01"));
+        QVERIFY(!fresh.contains("0af7651916cd43dd8448eb211c80319c"));
+    }
+    QVERIFY(seen[1].mid(3, 32) != seen[2].mid(3, 32));
 }
 
 QTEST_GUILESS_MAIN(tst_Runtime)
