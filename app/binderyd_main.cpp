@@ -138,14 +138,23 @@ int main(int argc, char *argv[])
         QStringLiteral("Write every exchange to FILE as JSON Lines."), QStringLiteral("file"));
     parser.addOptions({appId, appPort, appAddress, httpPort, listen, resources, components,
                        logLevel, logJson, maxBody, probeTimeout, trafficLog});
+    // Issue 15: the gRPC API and gRPC apps (one block, so the flags' rework merges easily).
+    const QCommandLineOption grpcPort(QStringLiteral("dapr-grpc-port"),
+                                      QStringLiteral("gRPC API port."), QStringLiteral("port"),
+                                      QStringLiteral("50001"));
+    const QCommandLineOption appProtocol(QStringLiteral("app-protocol"),
+                                         QStringLiteral("Protocol of the app: http or grpc."),
+                                         QStringLiteral("protocol"), QStringLiteral("http"));
+    parser.addOptions({grpcPort, appProtocol});
+    // End of issue 15's block.
     // daprd flags the `dapr` CLI passes that a bindings-only runtime has no use for.
     QList<QCommandLineOption> ignored;
     for (const char *flag :
-         {"dapr-grpc-port", "dapr-internal-grpc-port", "metrics-port", "placement-host-address",
-          "scheduler-host-address", "config", "app-protocol", "app-max-concurrency",
-          "dapr-http-max-request-size", "dapr-http-read-buffer-size", "profile-port",
-          "dapr-graceful-shutdown-seconds", "app-health-check-path", "app-health-probe-interval",
-          "app-health-probe-timeout", "app-health-threshold", "mode", "dapr-public-port"}) {
+         {"dapr-internal-grpc-port", "metrics-port", "placement-host-address",
+          "scheduler-host-address", "config", "app-max-concurrency", "dapr-http-max-request-size",
+          "dapr-http-read-buffer-size", "profile-port", "dapr-graceful-shutdown-seconds",
+          "app-health-check-path", "app-health-probe-interval", "app-health-probe-timeout",
+          "app-health-threshold", "mode", "dapr-public-port"}) {
         ignored.append(QCommandLineOption(
             QString::fromLatin1(flag), QStringLiteral("Accepted for daprd compatibility; ignored."),
             QStringLiteral("value")));
@@ -205,6 +214,19 @@ int main(int argc, char *argv[])
     options.probeTimeoutMs = static_cast<int>(probeMs);
     options.apiToken = qgetenv("DAPR_API_TOKEN");
     options.appApiToken = qgetenv("APP_API_TOKEN");
+    // Issue 15: the gRPC API and gRPC apps.
+    options.grpcPort = parser.value(grpcPort).toInt(&ok);
+    if (!ok || options.grpcPort < 0 || options.grpcPort > 65535)
+        return die(QStringLiteral("--dapr-grpc-port: '%1' is not a port number")
+                       .arg(parser.value(grpcPort)));
+    options.appProtocol = parser.value(appProtocol).trimmed().toLower();
+    if (options.appProtocol != QStringLiteral("http")
+        && options.appProtocol != QStringLiteral("grpc"))
+        return die(QStringLiteral("--app-protocol %1: Bindery calls apps over http or grpc "
+                                  "(plain HTTP/1.1 or gRPC without TLS; daprd also takes https, "
+                                  "grpcs and h2c)")
+                       .arg(parser.value(appProtocol)));
+    // End of issue 15's block.
     for (const QCommandLineOption &o : ignored) {
         if (parser.isSet(o))
             qInfo().noquote() << QStringLiteral(

@@ -35,4 +35,12 @@ QByteArray AppChannel::canonicalHeaderKey(const QByteArray &key)
     return out;
 }
 
+ProbeResult AppChannel::healthProbe(const QString &path, int timeoutMs)
+{
+    Q_UNUSED(timeoutMs);
+    ProbeResult r;
+    r.error = QStringLiteral("the %1 app channel has no health probe (%2)").arg(protocol(), path);
+    return r;
+}
+
 } // namespace bindery::core

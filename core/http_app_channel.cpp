@@ -212,6 +212,7 @@ ProbeResult HttpAppChannel::options(const QString &route, int timeoutMs)
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
+    result.method = QStringLiteral("OPTIONS");
     if (rc != CURLE_OK) {
         result.error
             = QStringLiteral("could not invoke OPTIONS method on input binding subscription "
@@ -220,12 +221,15 @@ ProbeResult HttpAppChannel::options(const QString &route, int timeoutMs)
         return result;
     }
     result.status = static_cast<int>(status);
+    result.accepted = (result.status >= 200 && result.status < 300) || result.status == 405;
+    result.summary = QStringLiteral("OPTIONS %1 answered %2").arg(path).arg(result.status);
     return result;
 }
 
-AppReply HttpAppChannel::deliver(const QString &route, const BindingEvent &event, int timeoutMs,
-                                 Headers *responseHeaders)
+AppReply HttpAppChannel::deliver(const QString &bindingName, const QString &route,
+                                 const BindingEvent &event, int timeoutMs, Headers *responseHeaders)
 {
+    Q_UNUSED(bindingName); // HTTP delivers by route
     return post(route, event.data, event.metadata, timeoutMs, responseHeaders);
 }
 

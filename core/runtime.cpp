@@ -186,7 +186,12 @@ bool Runtime::loadComponents()
         return false;
     }
     Diagnostics diagnostics = loaded.diagnostics;
-    diagnostics << resolveSecrets(loaded.components);
+    SecretStores stores;
+    diagnostics << resolveSecrets(loaded.components, &stores);
+    {
+        std::lock_guard lock(m_snapshotMutex);
+        m_secretStores = stores;
+    }
     loadSpecs(loaded.components, diagnostics);
     if (m_options.failFast) {
         for (const auto &inst : m_instances) {
@@ -214,8 +219,27 @@ void Runtime::connectApp()
     if (state() != RuntimeState::Starting)
         return;
     if (m_options.appPort > 0) {
-        auto channel = std::make_shared<HttpAppChannel>(m_options.appChannelAddress,
-                                                        m_options.appPort, m_options.appApiToken);
+        // The app protocol picks the channel: HTTP is the runtime's own; any other comes from the
+        // composition root's factory (the gRPC channel lives outside bindery_core).
+        std::shared_ptr<AppChannel> channel;
+        if (m_options.appProtocol == QStringLiteral("http"))
+            channel = std::make_shared<HttpAppChannel>(m_options.appChannelAddress,
+                                                       m_options.appPort, m_options.appApiToken);
+        else if (m_channelFactory)
+            channel = m_channelFactory(m_options);
+        if (!channel) {
+            log(3, QStringLiteral("--app-protocol %1: no app channel for this protocol; input "
+                                  "bindings will not deliver events")
+                       .arg(m_options.appProtocol));
+            for (auto &inst : m_instances) {
+                if (inst->input)
+                    inst->status.subscription = QStringLiteral("no app channel for protocol %1")
+                                                    .arg(m_options.appProtocol);
+            }
+            setState(RuntimeState::Running);
+            publishStatus();
+            return;
+        }
         {
             std::lock_guard lock(m_snapshotMutex);
             m_channel = channel;
@@ -306,6 +330,7 @@ void Runtime::stop()
         m_channel.reset();
         m_appReady = false;
         m_snapshot.clear();
+        m_secretStores.clear();
     }
     if (wasActive) {
         setState(RuntimeState::Stopped);
@@ -505,7 +530,9 @@ void Runtime::probeAndRead(const QString &name)
         startInput(*inst);
         return;
     }
-    inst->status.subscription = QStringLiteral("probing OPTIONS %1").arg(inst->status.route);
+    inst->status.subscription = m_channel->protocol() == QStringLiteral("http")
+                                    ? QStringLiteral("probing OPTIONS %1").arg(inst->status.route)
+                                    : QStringLiteral("asking the app for its input bindings");
     const std::shared_ptr<AppChannel> channel = m_channel;
     const QString route = inst->status.route;
     const quint64 generation = inst->generation;
@@ -523,8 +550,8 @@ void Runtime::probeAndRead(const QString &name)
         rec.latencyUs = r.latencyUs;
         rec.binding = name;
         rec.bindingType = type;
-        rec.operation = QStringLiteral("OPTIONS");
-        rec.route = route;
+        rec.operation = r.method;
+        rec.route = channel->protocol() == QStringLiteral("http") ? route : r.method;
         rec.status = r.status;
         rec.ok = r.subscribed();
         rec.error = r.error;
@@ -533,19 +560,19 @@ void Runtime::probeAndRead(const QString &name)
             self,
             [self, name, generation, r]() {
                 if (self)
-                    self->onProbeResult(name, generation, r.status, r.error);
+                    self->onProbeResult(name, generation, r);
             },
             Qt::QueuedConnection);
     });
     publishStatus();
 }
 
-void Runtime::onProbeResult(const QString &name, quint64 generation, int status,
-                            const QString &error)
+void Runtime::onProbeResult(const QString &name, quint64 generation, const ProbeResult &result)
 {
     Instance *inst = find(name);
     if (!inst || inst->generation != generation || !inst->input || inst->reader)
         return;
+    const QString &error = result.error;
     if (!error.isEmpty()) {
         // daprd gives up here until the app restarts; we retry so the binding recovers on its own.
         inst->status.subscription = QStringLiteral("probe failed, retrying: ") + error;
@@ -558,15 +585,11 @@ void Runtime::onProbeResult(const QString &name, quint64 generation, int status,
         publishStatus();
         return;
     }
-    if ((status >= 200 && status < 300) || status == 405) {
-        inst->status.subscription = QStringLiteral("reading (OPTIONS %1 answered %2)")
-                                        .arg(inst->status.route)
-                                        .arg(status);
+    if (result.subscribed()) {
+        inst->status.subscription = QStringLiteral("reading (%1)").arg(result.summary);
         startInput(*inst);
     } else {
-        inst->status.subscription = QStringLiteral("not subscribed (OPTIONS %1 answered %2)")
-                                        .arg(inst->status.route)
-                                        .arg(status);
+        inst->status.subscription = QStringLiteral("not subscribed (%1)").arg(result.summary);
         log(1, QStringLiteral("app has not subscribed to binding %1.").arg(name));
     }
     publishStatus();
@@ -579,12 +602,13 @@ void Runtime::startInput(Instance &inst)
     const QString name = inst.spec.name;
     const QString type = inst.spec.type;
     const QString route = inst.status.route;
+    const QString target = channel->deliveryTarget(route);
     const int timeout = m_options.deliveryTimeoutMs;
     TrafficStream *traffic = &m_traffic;
     auto throttle = std::make_shared<LogThrottle>();
     EventHandler handler = [=](const BindingEvent &event) -> AppReply {
         if (!traffic->enabled()) { // nobody records traffic: the hot path builds no record
-            AppReply reply = channel->deliver(route, event, timeout, nullptr);
+            AppReply reply = channel->deliver(name, route, event, timeout, nullptr);
             if (!reply.ok())
                 logDeliveryFailure(*throttle, name, event, reply);
             return reply;
@@ -594,12 +618,12 @@ void Runtime::startInput(Instance &inst)
         rec.kind = TrafficRecord::Kind::Input;
         rec.startedUs = nowUs();
         Headers responseHeaders;
-        AppReply reply = channel->deliver(route, event, timeout, &responseHeaders);
+        AppReply reply = channel->deliver(name, route, event, timeout, &responseHeaders);
         rec.latencyUs = nowUs() - rec.startedUs;
         rec.binding = name;
         rec.bindingType = type;
         rec.operation = QStringLiteral("deliver");
-        rec.route = route;
+        rec.route = target;
         rec.metadata = event.metadata;
         rec.payload = event.data;
         rec.status = reply.status;
@@ -647,7 +671,7 @@ void Runtime::startInput(Instance &inst)
         }
     });
     log(1, QStringLiteral("input binding %1 is reading; events go to %2%3")
-               .arg(name, channel->address(), route));
+               .arg(name, channel->address(), target));
 }
 
 void Runtime::reloadFile(const QString &path)
@@ -710,7 +734,12 @@ void Runtime::reloadFile(const QString &path)
             withStores.prepend(inst->spec);
     }
     Diagnostics diags = loaded.diagnostics;
-    diags << resolveSecrets(withStores);
+    SecretStores stores;
+    diags << resolveSecrets(withStores, &stores);
+    {
+        std::lock_guard lock(m_snapshotMutex);
+        m_secretStores = stores;
+    }
     QList<ComponentSpec> resolved;
     for (const ComponentSpec &c : std::as_const(withStores)) {
         for (const ComponentSpec &n : std::as_const(fresh)) {
@@ -817,6 +846,12 @@ std::shared_ptr<AppChannel> Runtime::appChannel() const
 {
     std::lock_guard lock(m_snapshotMutex);
     return m_channel;
+}
+
+SecretStores Runtime::secretStores() const
+{
+    std::lock_guard lock(m_snapshotMutex);
+    return m_secretStores;
 }
 
 void Runtime::publishOutputs()

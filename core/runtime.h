@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -21,6 +22,7 @@
 #include "core/component_spec.h"
 #include "core/diagnostic.h"
 #include "core/runtime_options.h"
+#include "core/secret_store.h"
 #include "core/traffic.h"
 
 class QTcpSocket;
@@ -29,6 +31,14 @@ class QTimer;
 namespace bindery::core {
 
 class AppChannel;
+struct ProbeResult;
+
+/**
+ * @brief Makes the app channel for an app protocol other than "http", which the runtime makes
+ * itself (the gRPC channel lives outside bindery_core; the sidecar provides it). Returns null for
+ * a protocol it does not serve. Called on the runtime thread.
+ */
+using AppChannelFactory = std::function<std::shared_ptr<AppChannel>(const RuntimeOptions &)>;
 
 /** @brief Lifecycle of one component in the runtime. */
 enum class ComponentState { Pending, Loaded, Failed, Disabled };
@@ -92,6 +102,10 @@ public:
             QObject *parent = nullptr);
     ~Runtime() override;
 
+    /// The channel maker for RuntimeOptions::appProtocol values other than "http". Call before
+    /// the runtime starts (before it moves to its thread).
+    void setAppChannelFactory(AppChannelFactory factory) { m_channelFactory = std::move(factory); }
+
     /// Loads and initialises the components. False on a fatal error (duplicate names, a failed
     /// component without ignoreErrors when failFast); the reason is in lastError().
     Q_INVOKABLE bool loadComponents();
@@ -123,6 +137,8 @@ public:
     void setExtendedMetadata(const QString &key, const QString &value);
     /// The channel to the app, or null without an app port.
     std::shared_ptr<AppChannel> appChannel() const;
+    /// The secret stores that initialised (the secrets API reads them), by component name.
+    SecretStores secretStores() const;
     const RuntimeOptions &options() const { return m_options; }
     const BindingRegistry &registry() const { return m_registry; }
     TrafficStream &traffic() const { return m_traffic; }
@@ -146,7 +162,7 @@ private:
     void startInput(Instance &instance);
     void stopInstance(Instance &instance);
     void probeAndRead(const QString &name);
-    void onProbeResult(const QString &name, quint64 generation, int status, const QString &error);
+    void onProbeResult(const QString &name, quint64 generation, const ProbeResult &result);
     void checkAppPort();
     void onAppReady();
     void publishStatus();
@@ -170,7 +186,9 @@ private:
     QString m_lastError;
     bool m_appReady = false;
     std::shared_ptr<AppChannel> m_channel;
+    AppChannelFactory m_channelFactory;
     QMap<QString, QString> m_extended;
+    SecretStores m_secretStores;
 
     mutable std::shared_mutex m_outputsMutex;
     QHash<QString, OutputEntry> m_outputs;

@@ -92,6 +92,22 @@ public:
         return QHash<QString, QString>{{name, m_flat.value(name)}};
     }
 
+    Result<QHash<QString, QHash<QString, QString>>> bulkGet() const override
+    {
+        if (m_multiValued)
+            return m_multi;
+        QHash<QString, QHash<QString, QString>> out;
+        for (auto it = m_flat.cbegin(); it != m_flat.cend(); ++it)
+            out.insert(it.key(), {{it.key(), it.value()}});
+        return out;
+    }
+
+    QStringList features() const override
+    {
+        return m_multiValued ? QStringList{QStringLiteral("MULTIPLE_KEY_VALUES_PER_SECRET")}
+                             : QStringList{};
+    }
+
 private:
     bool m_multiValued = false;
     QHash<QString, QString> m_flat;
@@ -106,17 +122,40 @@ public:
         m_prefix = spec.property(QStringLiteral("prefix"));
         return {};
     }
+    // daprd's env store: a variable that is unset, or refused (DAPR_*, APP_API_TOKEN, so the
+    // API token never leaks through the secrets API), reads as "".
     Result<QHash<QString, QString>> get(const QString &name) const override
     {
-        const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         const QString var = m_prefix + name;
-        if (!env.contains(var))
-            return fail(ErrorCode::NotFound,
-                        QStringLiteral("secret %1 not found in the environment").arg(var));
-        return QHash<QString, QString>{{name, env.value(var)}};
+        QString value;
+        if (allowed(var))
+            value = QProcessEnvironment::systemEnvironment().value(var);
+        return QHash<QString, QString>{{name, value}};
+    }
+
+    Result<QHash<QString, QHash<QString, QString>>> bulkGet() const override
+    {
+        const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        QHash<QString, QHash<QString, QString>> out;
+        for (const QString &key : env.keys()) {
+            if (!m_prefix.isEmpty() && (key.size() <= m_prefix.size() || !key.startsWith(m_prefix)))
+                continue;
+            if (!allowed(key))
+                continue;
+            const QString name = key.mid(m_prefix.size());
+            out.insert(name, {{name, env.value(key)}});
+        }
+        return out;
     }
 
 private:
+    static bool allowed(const QString &key)
+    {
+        const QString upper = key.toUpper();
+        return upper != QStringLiteral("APP_API_TOKEN")
+               && !upper.startsWith(QStringLiteral("DAPR_"));
+    }
+
     QString m_prefix;
 };
 
@@ -137,7 +176,7 @@ QStringList SecretStore::supportedTypes()
     return {QStringLiteral("secretstores.local.file"), QStringLiteral("secretstores.local.env")};
 }
 
-Diagnostics resolveSecrets(QList<ComponentSpec> &components)
+Diagnostics resolveSecrets(QList<ComponentSpec> &components, SecretStores *initialised)
 {
     Diagnostics out;
     QHash<QString, std::shared_ptr<SecretStore>> stores;
@@ -163,6 +202,8 @@ Diagnostics resolveSecrets(QList<ComponentSpec> &components)
         }
         stores.insert(c.name, store);
     }
+    if (initialised)
+        *initialised = stores;
     for (ComponentSpec &c : components) {
         for (MetadataItem &item : c.items) {
             if (item.secretName.isEmpty())

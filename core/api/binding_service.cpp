@@ -8,6 +8,7 @@
 
 #include "core/app_channel.h"
 #include "core/runtime.h"
+#include "core/secret_store.h"
 
 Q_LOGGING_CATEGORY(lcService, "bindery.core.api")
 
@@ -22,6 +23,7 @@ struct Call
     std::atomic<bool> finished{false};
     std::unique_ptr<TrafficRecord> record; ///< null when nobody records traffic
     TrafficStream *traffic = nullptr;
+    bool grpc = false; ///< the record shows the gRPC status (0 = OK) instead of the HTTP one
 
     void finish(InvokeOutcome outcome)
     {
@@ -36,13 +38,14 @@ struct Call
             TrafficRecord &r = *record;
             r.latencyUs = nowUs() - r.startedUs;
             if (outcome.failure) {
-                r.status = outcome.failure->info().httpStatus;
+                r.status = grpc ? outcome.failure->info().grpcStatus
+                                : outcome.failure->info().httpStatus;
                 r.ok = false;
                 r.error = outcome.failure->message;
                 r.errorCode = QString::fromLatin1(outcome.failure->info().code);
                 r.responseBody = outcome.failure->jsonBody();
             } else {
-                r.status = outcome.response.hasData ? 200 : 204;
+                r.status = grpc ? 0 : outcome.response.hasData ? 200 : 204;
                 r.ok = true;
                 r.responseBody = outcome.response.data;
             }
@@ -61,6 +64,23 @@ InvokeOutcome failure(DaprError error, QString message)
     InvokeOutcome o;
     o.failure = DaprFailure{error, std::move(message)};
     return o;
+}
+
+// daprd's secretsValidateRequest: no store at all, or not this one.
+std::shared_ptr<SecretStore> findSecretStore(const Runtime &runtime, const QString &name,
+                                             std::optional<DaprFailure> *failure)
+{
+    const SecretStores stores = runtime.secretStores();
+    if (stores.isEmpty()) {
+        *failure = DaprFailure{DaprError::SecretStoresNotConfigured,
+                               QStringLiteral("secret store is not configured")};
+        return nullptr;
+    }
+    std::shared_ptr<SecretStore> s = stores.value(name);
+    if (!s)
+        *failure = DaprFailure{DaprError::SecretStoreNotFound,
+                               QStringLiteral("failed finding secret store with key %1").arg(name)};
+    return s;
 }
 
 } // namespace
@@ -93,7 +113,7 @@ void BindingService::invoke(const QString &name, InvokeRequest request, Transpor
         for (auto it = request.metadata.cbegin(); it != request.metadata.cend(); ++it)
             r.metadata.append({it.key(), it.value()});
     }
-    Q_UNUSED(transport);
+    call->grpc = transport == Transport::Grpc;
     const QString prefix = invokeErrorPrefix(name);
     // daprd's order (reference §1.4): the operation, the binding, then the operation's support.
     if (request.operation.isEmpty()) {
@@ -174,6 +194,63 @@ void BindingService::recordRejected(const QString &name, const QString &operatio
     r.responseBody = failure.jsonBody();
     Q_UNUSED(transport);
     traffic.push(std::move(r));
+}
+
+SecretOutcome BindingService::getSecret(const QString &store, const QString &key,
+                                        const QMap<QString, QString> &metadata) const
+{
+    Q_UNUSED(metadata); // the local stores take none (daprd passes it on just the same)
+    SecretOutcome out;
+    const std::shared_ptr<SecretStore> s = findSecretStore(m_runtime, store, &out.failure);
+    if (!s)
+        return out;
+    const Result<QHash<QString, QString>> r = s->get(key);
+    if (!r) {
+        out.failure = DaprFailure{
+            DaprError::SecretGet,
+            QStringLiteral("failed getting secret with key %1 from secret store %2: %3")
+                .arg(key, store, r.error().message)};
+        return out;
+    }
+    for (auto it = r->cbegin(); it != r->cend(); ++it)
+        out.data.insert(it.key(), it.value());
+    return out;
+}
+
+BulkSecretOutcome BindingService::getBulkSecret(const QString &store,
+                                                const QMap<QString, QString> &metadata) const
+{
+    Q_UNUSED(metadata);
+    BulkSecretOutcome out;
+    const std::shared_ptr<SecretStore> s = findSecretStore(m_runtime, store, &out.failure);
+    if (!s)
+        return out;
+    const Result<QHash<QString, QHash<QString, QString>>> r = s->bulkGet();
+    if (!r) {
+        out.failure = DaprFailure{DaprError::SecretGet,
+                                  QStringLiteral("failed getting secrets from secret store %1: %2")
+                                      .arg(store, r.error().message)};
+        return out;
+    }
+    for (auto it = r->cbegin(); it != r->cend(); ++it) {
+        QMap<QString, QString> values;
+        for (auto v = it->cbegin(); v != it->cend(); ++v)
+            values.insert(v.key(), v.value());
+        out.data.insert(it.key(), values);
+    }
+    return out;
+}
+
+bool BindingService::tokenAccepted(const QByteArray &presented) const
+{
+    const QByteArray &token = m_runtime.options().apiToken;
+    if (token.isEmpty())
+        return true;
+    // Constant time over the token's length: the answer time says nothing about a prefix.
+    unsigned char diff = presented.size() == token.size() ? 0 : 1;
+    for (qsizetype i = 0; i < token.size(); ++i)
+        diff |= static_cast<unsigned char>(token[i] ^ (i < presented.size() ? presented[i] : 0));
+    return diff == 0;
 }
 
 MetadataSnapshot BindingService::metadata() const

@@ -59,6 +59,20 @@ struct MetadataSnapshot
     QString placement;
 };
 
+/** @brief GET /v1.0/secrets/<store>/<key>: the secret's key/value map, or Dapr's error. */
+struct SecretOutcome
+{
+    std::optional<DaprFailure> failure;
+    QMap<QString, QString> data;
+};
+
+/** @brief GET /v1.0/secrets/<store>/bulk: every secret's key/value map, or Dapr's error. */
+struct BulkSecretOutcome
+{
+    std::optional<DaprFailure> failure;
+    QMap<QString, QMap<QString, QString>> data;
+};
+
 /** @brief What GET /v1.0/healthz and /v1.0/healthz/outbound answer. */
 struct HealthSnapshot
 {
@@ -95,6 +109,21 @@ public:
     /// over-size, bad baggage), so the traffic view shows it with its answer.
     void recordRejected(const QString &name, const QString &operation, const QByteArray &payload,
                         const DaprFailure &failure, Transport transport);
+
+    /**
+     * @brief Dapr's GetSecret (universal/secrets.go): the store's answer for `key`, or
+     * ERR_SECRET_STORES_NOT_CONFIGURED, ERR_SECRET_STORE_NOT_FOUND (401) or ERR_SECRET_GET with
+     * daprd's messages. `metadata` (the `metadata.*` query parameters) goes to the store; the
+     * local stores ignore it, as daprd's do. Thread-safe; does not block on the runtime.
+     */
+    SecretOutcome getSecret(const QString &store, const QString &key,
+                            const QMap<QString, QString> &metadata) const;
+    /// Dapr's GetBulkSecret: every secret of `store`, with the same errors as getSecret.
+    BulkSecretOutcome getBulkSecret(const QString &store,
+                                    const QMap<QString, QString> &metadata) const;
+
+    /// The API token check (DAPR_API_TOKEN), in constant time; true when no token is set.
+    bool tokenAccepted(const QByteArray &presented) const;
 
     MetadataSnapshot metadata() const;
     void setExtendedMetadata(const QString &key, const QString &value);
