@@ -148,6 +148,7 @@ def run(grpc_port, http_port, brokers, topic, store):
         comps = {x.name: (x.type, sorted(x.capabilities)) for x in m.registered_components}
         check(comps.get("files") == ("bindings.localstorage", ["OUTPUT_BINDING"]), f"components {comps}")
         check(comps.get("orders") == ("bindings.kafka", ["OUTPUT_BINDING"]), f"components {comps}")
+        check(m.extended_metadata.get("daprRuntimeVersion") == "1.18.0-bindery", f"{m.extended_metadata}")
         check("daprRuntimeVersion" in m.extended_metadata, f"extended {m.extended_metadata}")
         c.set_metadata("who", "python")
         check(c.get_metadata().extended_metadata.get("who") == "python", "set_metadata is kept")
