@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/grpc/grpc_api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
@@ -137,30 +138,39 @@ void mergeCallMetadata(const grpc::CallbackServerContext &context, bool dropToke
     if (!metadata->contains(traceparent))
         metadata->insert(traceparent,
                          QStringLiteral("00-00000000000000000000000000000000-0000000000000000-00"));
-    std::map<std::string, std::string> incoming; // Go's md[key][0]: the first value of each key
+    const auto &md = context.client_metadata(); // a multimap: a key's first value comes first
+    auto merge = [&](const std::string &key, grpc::string_ref value, bool overwrite) {
+        std::string name = key;
+        if (key == ":method" || key == ":scheme" || key == ":path" || key == ":authority")
+            name = "dapr-" + key.substr(1);
+        else if (key.rfind("grpc-", 0) == 0)
+            name = "dapr-" + key;
+        const QString k = QString::fromUtf8(name.data(), static_cast<qsizetype>(name.size()));
+        if (overwrite || !metadata->contains(k))
+            metadata->insert(k,
+                             QString::fromUtf8(value.data(), static_cast<qsizetype>(value.size())));
+    };
     std::string baggage;
-    for (const auto &[k, v] : context.client_metadata()) {
-        std::string key = toStd(k);
+    bool haveAuthority = false;
+    bool haveContentType = false;
+    for (auto it = md.begin(); it != md.end(); it = md.upper_bound(it->first)) {
+        const std::string key = toStd(it->first);
         if (dropToken && key == TOKEN_KEY)
             continue; // daprd deletes it once checked
-        if (key == "baggage")
-            baggage += (baggage.empty() ? "" : ",") + toStd(v);
-        incoming.emplace(std::move(key), toStd(v));
+        if (key == "baggage") {
+            for (auto b = it; b != md.end() && b->first == it->first; ++b)
+                baggage += (baggage.empty() ? "" : ",") + toStd(b->second);
+        }
+        haveAuthority = haveAuthority || key == ":authority";
+        haveContentType = haveContentType || key == "content-type";
+        merge(key, it->second, key == "traceparent" || key == "tracestate");
     }
-    incoming.emplace(":authority", toStd(context.ExperimentalGetAuthority()));
-    incoming.emplace("content-type", "application/grpc");
+    if (!haveAuthority)
+        merge(":authority", context.ExperimentalGetAuthority(), false);
+    if (!haveContentType)
+        merge("content-type", "application/grpc", false);
     if (!baggage.empty())
         metadata->insert(QStringLiteral("baggage"), fromStd(baggage));
-    for (const auto &[k, v] : incoming) {
-        std::string key = k;
-        if (key == ":method" || key == ":scheme" || key == ":path" || key == ":authority")
-            key = "dapr-" + key.substr(1);
-        else if (key.rfind("grpc-", 0) == 0)
-            key = "dapr-" + key;
-        const QString name = fromStd(key);
-        if (!metadata->contains(name) || k == "traceparent" || k == "tracestate")
-            metadata->insert(name, fromStd(v));
-    }
 }
 
 /// The served methods; every other method of Dapr goes to the generic fallback.
@@ -208,10 +218,13 @@ public:
                          [context, reactor, response](api::InvokeOutcome outcome) {
                              // daprd sets them even on failure (the http binding's non-2xx).
                              for (const auto &[k, v] : outcome.metadata) {
-                                 const std::string key = toStd(u"metadata." + k.toLower());
-                                 const std::string value = toStd(v);
+                                 std::string key = "metadata." + toStd(k);
+                                 std::transform(key.begin(), key.end(), key.begin(), [](char c) {
+                                     return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+                                 });
+                                 std::string value = toStd(v);
                                  if (validHeader(key, value))
-                                     context->AddInitialMetadata(key, value);
+                                     context->AddInitialMetadata(std::move(key), std::move(value));
                              }
                              if (outcome.failure) {
                                  const api::DaprFailure &f = *outcome.failure;
@@ -465,6 +478,8 @@ Result<quint16> GrpcApi::listen(const QStringList &addresses, quint16 port)
     // gRPC shares a port among processes by default (SO_REUSEPORT): two sidecars would both
     // "listen" on 50001 and split the calls. daprd's Go server refuses a taken port; so do we.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    // No channelz: nothing reads it, and it counts every call.
+    builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
     // daprd: --max-body-size bounds what the gRPC API receives and sends (MaxRecv/SendMsgSize).
     const int limit = static_cast<int>(std::min<qint64>(d->options.maxBodySize, INT32_MAX));
     builder.SetMaxReceiveMessageSize(limit);
