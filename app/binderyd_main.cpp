@@ -243,28 +243,6 @@ int main(int argc, char *argv[])
                              .arg(startTimer.elapsed())
                              .arg(sidecar.apiAddress());
 
-    // The Dapr CLI waits up to a minute for something to listen on --dapr-grpc-port before it
-    // calls a run without an app "up" (cli cmd/run.go). Bindery serves no gRPC API yet: it holds
-    // the port and closes every connection at once, so a gRPC client fails fast instead of
-    // hanging. A gRPC API, when it lands, listens here instead.
-    QList<QTcpServer *> grpcHolders;
-    if (config.grpcPort > 0) {
-        for (const QString &address : std::as_const(options.listenAddresses)) {
-            auto *holder = new QTcpServer(&app);
-            QObject::connect(holder, &QTcpServer::newConnection, holder, [holder]() {
-                while (QTcpSocket *s = holder->nextPendingConnection()) {
-                    s->abort();
-                    s->deleteLater();
-                }
-            });
-            if (holder->listen(QHostAddress(address), static_cast<quint16>(config.grpcPort)))
-                grpcHolders << holder;
-            else
-                qWarning().noquote() << QStringLiteral("--dapr-grpc-port %1 on %2: %3")
-                                            .arg(config.grpcPort)
-                                            .arg(address, holder->errorString());
-        }
-    }
     if (!options.unixDomainSocket.isEmpty()) {
         auto *holder = new QLocalServer(&app);
         QObject::connect(holder, &QLocalServer::newConnection, holder, [holder]() {

@@ -19,9 +19,6 @@ const QHash<QString, QString> &ignoredReasons()
 {
     static const QHash<QString, QString> reasons = [] {
         QHash<QString, QString> r;
-        const QString noGrpc = QStringLiteral(
-            "Bindery serves no gRPC API yet; it holds the port, so that the Dapr CLI finds a "
-            "sidecar there, and closes each connection at once");
         const QString noPeers = QStringLiteral(
             "Bindery makes and takes no daprd-to-daprd calls (no service invocation), so it needs "
             "no internal gRPC server and no certificate from Sentry or the control plane");
@@ -30,7 +27,6 @@ const QHash<QString, QString> &ignoredReasons()
             = QStringLiteral("Bindery serves no jobs, reminders or workflows (no scheduler)");
         const QString noMetrics = QStringLiteral("Bindery exposes no Prometheus metrics");
         const QString noProfiling = QStringLiteral("Bindery has no profiling server");
-        r.insert(QStringLiteral("dapr-grpc-port"), noGrpc);
         for (const char *f :
              {"dapr-internal-grpc-port", "dapr-internal-grpc-listen-address",
               "control-plane-address", "control-plane-trust-domain", "control-plane-namespace",
@@ -120,7 +116,7 @@ const QList<FlagSpec> &flagSpecs()
             "Comma-separated addresses the API listens on");
         add("dapr-public-port", Kind::String, "", "Refused: no separate public port");
         add("dapr-public-listen-address", Kind::String, "", "Ignored: no public port");
-        add("dapr-grpc-port", Kind::String, "50001", "Ignored: no gRPC API");
+        add("dapr-grpc-port", Kind::String, "50001", "gRPC API port");
         add("dapr-internal-grpc-port", Kind::String, "", "Ignored: no daprd-to-daprd calls");
         add("dapr-internal-grpc-listen-address", Kind::String, "",
             "Ignored: no daprd-to-daprd calls");
@@ -272,18 +268,14 @@ QString appProtocolError(const QString &protocol)
     const QString p = protocol.trimmed().toLower();
     if (p == QStringLiteral("http"))
         return {};
-    // The gRPC app channel (Dapr's AppCallback service) is being built; when it lands, "grpc"
-    // returns {} here and Runtime::connectApp() makes that channel.
     if (p == QStringLiteral("grpc"))
-        return QStringLiteral("--app-protocol grpc: Bindery cannot call gRPC apps yet (no gRPC "
-                              "app channel); run the app with an HTTP server and "
-                              "--app-protocol http");
+        return {}; // GrpcAppChannel: Dapr's AppCallback service, plain gRPC
     if (p == QStringLiteral("https") || p == QStringLiteral("grpcs") || p == QStringLiteral("h2c"))
         return QStringLiteral("--app-protocol %1: Bindery's app channel speaks plain HTTP/1.1 "
                               "only (no TLS and no HTTP/2 to the app); use --app-protocol http")
             .arg(p);
     return QStringLiteral("--app-protocol %1: not an app protocol (daprd takes grpc, grpcs, http, "
-                          "https or h2c; Bindery speaks http)")
+                          "https or h2c; Bindery speaks http and grpc)")
         .arg(protocol);
 }
 
@@ -427,8 +419,12 @@ Result<BinderydConfig> configure(const ParsedFlags &flags)
         o.readBufferSize = n << 10;
     }
     o.unixDomainSocket = flags.value(QStringLiteral("unix-domain-socket"));
-    if (flags.isSet(QStringLiteral("dapr-grpc-port"))) {
-        if (auto r = port(QStringLiteral("dapr-grpc-port"), &c.grpcPort); !r)
+    // daprd serves its gRPC API on 50001 unless told otherwise; taken, that default is left off
+    // with a warning (core/host/sidecar.cpp), an explicit port is fatal.
+    o.grpcPort = 50001;
+    o.grpcPortIsDefault = !flags.isSet(QStringLiteral("dapr-grpc-port"));
+    if (!o.grpcPortIsDefault) {
+        if (auto r = port(QStringLiteral("dapr-grpc-port"), &o.grpcPort); !r)
             return tl::unexpected(r.error());
     }
     if (flags.isSet(QStringLiteral("dapr-block-shutdown-duration"))) {

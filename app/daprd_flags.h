@@ -68,9 +68,6 @@ struct BinderydConfig
     QString trafficLog; ///< --traffic-log
     /// --dapr-block-shutdown-duration in ms; -1 when not given.
     qint64 blockShutdownMs = -1;
-    /// --dapr-grpc-port when given (0 otherwise): binderyd holds it for the Dapr CLI, see
-    /// binderyd_main.cpp (no gRPC API is served there yet).
-    int grpcPort = 0;
     /// One line per accepted flag that Bindery does not act on, saying why, logged at start.
     QStringList notes;
 };

@@ -9,19 +9,29 @@
 
 namespace bindery::core {
 
-/** @brief The app's answer to a subscription check (HTTP: the OPTIONS probe). */
+/**
+ * @brief The app's answer to a subscription check (HTTP: the OPTIONS probe; gRPC:
+ * AppCallback.ListInputBindings) or to a health probe.
+ */
 struct ProbeResult
 {
-    int status = 0; ///< 0 on transport error or timeout
-    QString error;  ///< set on transport error or timeout
+    /// HTTP: the app's status, 0 on transport error or timeout. gRPC: the call's status code
+    /// (0 = OK), as the traffic records show it.
+    int status = 0;
+    QString error; ///< set on transport error or timeout: the check could not be made
     qint64 latencyUs = 0;
-    bool subscribed() const { return (status >= 200 && status < 300) || status == 405; }
+    /// The channel's verdict: the app wants this binding's events (probe) or is healthy
+    /// (healthProbe). HTTP: 2xx or 405 (2xx for health); gRPC: listed, or SERVING.
+    bool accepted = false;
+    QString method;  ///< what was asked, for the traffic record: "OPTIONS", "ListInputBindings"
+    QString summary; ///< the verdict in words, e.g. "OPTIONS /orders answered 404"
+    bool subscribed() const { return accepted; }
 };
 
 /**
  * @brief How the runtime reaches the app: the subscription check and the delivery of each input
- * event. HttpAppChannel speaks daprd's HTTP app protocol; an app that speaks Dapr's gRPC callback
- * protocol gets a second implementation, with no change to the runtime.
+ * event. HttpAppChannel speaks daprd's HTTP app protocol; GrpcAppChannel (core/grpc) Dapr's gRPC
+ * AppCallback service. The runtime picks one by RuntimeOptions::appProtocol.
  *
  * Implementations are thread-safe: deliver() is called concurrently from the bindings' reader
  * threads (e.g. one per Kafka partition) and blocks that thread until the app answered or the
@@ -33,9 +43,10 @@ class AppChannel
 public:
     virtual ~AppChannel();
 
-    /// Delivers one event to `route` and waits for the answer (reference §2.3, §2.4).
-    virtual AppReply deliver(const QString &route, const BindingEvent &event, int timeoutMs,
-                             Headers *responseHeaders)
+    /// Delivers one event of the input binding `bindingName` to `route` and waits for the answer
+    /// (reference §2.3, §2.4, §2.6). HTTP posts to the route; gRPC names the binding.
+    virtual AppReply deliver(const QString &bindingName, const QString &route,
+                             const BindingEvent &event, int timeoutMs, Headers *responseHeaders)
         = 0;
     /// Whether the app wants the events of this input binding (reference §2.2).
     virtual ProbeResult probe(const QString &bindingName, const QString &route, int timeoutMs) = 0;
@@ -47,6 +58,9 @@ public:
     virtual QString address() const = 0;
     /// "http" or "grpc", as /v1.0/metadata reports it.
     virtual QString protocol() const = 0;
+    /// Where deliveries for `route` go, as the traffic records show it: the route itself (HTTP)
+    /// or the method path "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent" (gRPC).
+    virtual QString deliveryTarget(const QString &route) const { return route; }
 
     /// "/route" cleaned as Go's path.Clean plus a leading slash.
     static QString cleanRoute(const QString &route);

@@ -249,10 +249,15 @@ ProbeResult HttpAppChannel::options(const QString &route, int timeoutMs)
 {
     const QString path = cleanRoute(route);
     ProbeResult result = curlProbe("OPTIONS", path, true, timeoutMs);
-    if (!result.error.isEmpty())
+    result.method = QStringLiteral("OPTIONS");
+    if (!result.error.isEmpty()) {
         result.error = QStringLiteral("could not invoke OPTIONS method on input binding "
                                       "subscription endpoint \"%1\": %2")
                            .arg(path, result.error);
+        return result;
+    }
+    result.accepted = (result.status >= 200 && result.status < 300) || result.status == 405;
+    result.summary = QStringLiteral("OPTIONS %1 answered %2").arg(path).arg(result.status);
     return result;
 }
 
@@ -266,12 +271,15 @@ ProbeResult HttpAppChannel::healthProbe(const QString &path, int timeoutMs)
     else if (result.status < 200 || result.status > 299)
         result.error
             = QStringLiteral("Health check failed with status code: %1").arg(result.status);
+    result.method = QStringLiteral("GET");
+    result.accepted = result.error.isEmpty();
     return result;
 }
 
-AppReply HttpAppChannel::deliver(const QString &route, const BindingEvent &event, int timeoutMs,
-                                 Headers *responseHeaders)
+AppReply HttpAppChannel::deliver(const QString &bindingName, const QString &route,
+                                 const BindingEvent &event, int timeoutMs, Headers *responseHeaders)
 {
+    Q_UNUSED(bindingName); // HTTP delivers by route
     return post(route, event.data, event.metadata, timeoutMs, responseHeaders, event.cancel);
 }
 

@@ -29,8 +29,8 @@ public:
     HttpAppChannel(const HttpAppChannel &) = delete;
     HttpAppChannel &operator=(const HttpAppChannel &) = delete;
 
-    AppReply deliver(const QString &route, const BindingEvent &event, int timeoutMs,
-                     Headers *responseHeaders) override;
+    AppReply deliver(const QString &bindingName, const QString &route, const BindingEvent &event,
+                     int timeoutMs, Headers *responseHeaders) override;
     ProbeResult probe(const QString &bindingName, const QString &route, int timeoutMs) override;
     /// GET <app><path>: healthy on 2xx; `error` holds daprd's reason otherwise.
     ProbeResult healthProbe(const QString &path, int timeoutMs) override;

@@ -330,8 +330,27 @@ void Runtime::connectApp()
     if (state() != RuntimeState::Starting)
         return;
     if (m_options.appPort > 0) {
-        auto channel = std::make_shared<HttpAppChannel>(m_options.appChannelAddress,
-                                                        m_options.appPort, m_options.appApiToken);
+        // The app protocol picks the channel: HTTP is the runtime's own; any other comes from the
+        // composition root's factory (the gRPC channel lives outside bindery_core).
+        std::shared_ptr<AppChannel> channel;
+        if (m_options.appProtocol == QStringLiteral("http"))
+            channel = std::make_shared<HttpAppChannel>(m_options.appChannelAddress,
+                                                       m_options.appPort, m_options.appApiToken);
+        else if (m_channelFactory)
+            channel = m_channelFactory(m_options);
+        if (!channel) {
+            log(3, QStringLiteral("--app-protocol %1: no app channel for this protocol; input "
+                                  "bindings will not deliver events")
+                       .arg(m_options.appProtocol));
+            for (auto &inst : m_instances) {
+                if (inst->input)
+                    inst->status.subscription = QStringLiteral("no app channel for protocol %1")
+                                                    .arg(m_options.appProtocol);
+            }
+            setState(RuntimeState::Running);
+            publishStatus();
+            return;
+        }
         {
             std::lock_guard lock(m_snapshotMutex);
             m_channel = channel;
@@ -440,7 +459,7 @@ void Runtime::runHealthProbe()
     m_probePool.start([=]() {
         const qint64 started = nowUs();
         const ProbeResult r = channel->healthProbe(path, timeout);
-        const bool healthy = r.error.isEmpty() && r.status >= 200 && r.status <= 299;
+        const bool healthy = r.error.isEmpty() && r.accepted; // HTTP 2xx, gRPC OK
         if (traffic->enabled()) {
             TrafficRecord rec;
             rec.id = traffic->nextId();
@@ -448,8 +467,8 @@ void Runtime::runHealthProbe()
             rec.startedUs = started;
             rec.latencyUs = r.latencyUs;
             rec.binding = QStringLiteral("(app health)");
-            rec.operation = QStringLiteral("GET");
-            rec.route = path;
+            rec.operation = r.method;
+            rec.route = channel->protocol() == QStringLiteral("http") ? path : r.method;
             rec.status = r.status;
             rec.ok = healthy;
             rec.error = r.error;
@@ -789,7 +808,9 @@ void Runtime::probeAndRead(const QString &name)
         startInput(*inst);
         return;
     }
-    inst->status.subscription = QStringLiteral("probing OPTIONS %1").arg(inst->status.route);
+    inst->status.subscription = m_channel->protocol() == QStringLiteral("http")
+                                    ? QStringLiteral("probing OPTIONS %1").arg(inst->status.route)
+                                    : QStringLiteral("asking the app for its input bindings");
     const std::shared_ptr<AppChannel> channel = m_channel;
     const QString route = inst->status.route;
     const quint64 generation = inst->generation;
@@ -807,8 +828,8 @@ void Runtime::probeAndRead(const QString &name)
         rec.latencyUs = r.latencyUs;
         rec.binding = name;
         rec.bindingType = type;
-        rec.operation = QStringLiteral("OPTIONS");
-        rec.route = route;
+        rec.operation = r.method;
+        rec.route = channel->protocol() == QStringLiteral("http") ? route : r.method;
         rec.status = r.status;
         rec.ok = r.subscribed();
         rec.error = r.error;
@@ -817,20 +838,20 @@ void Runtime::probeAndRead(const QString &name)
             self,
             [self, name, generation, r]() {
                 if (self)
-                    self->onProbeResult(name, generation, r.status, r.error);
+                    self->onProbeResult(name, generation, r);
             },
             Qt::QueuedConnection);
     });
     publishStatus();
 }
 
-void Runtime::onProbeResult(const QString &name, quint64 generation, int status,
-                            const QString &error)
+void Runtime::onProbeResult(const QString &name, quint64 generation, const ProbeResult &result)
 {
     Instance *inst = find(name);
     if (!inst || inst->generation != generation || !inst->input || inst->reader
         || !readingAllowed())
         return; // e.g. the app turned unhealthy while the probe ran
+    const QString &error = result.error;
     if (!error.isEmpty()) {
         // daprd gives up here until the app restarts; we retry so the binding recovers on its own.
         inst->status.subscription = QStringLiteral("probe failed, retrying: ") + error;
@@ -843,15 +864,11 @@ void Runtime::onProbeResult(const QString &name, quint64 generation, int status,
         publishStatus();
         return;
     }
-    if ((status >= 200 && status < 300) || status == 405) {
-        inst->status.subscription = QStringLiteral("reading (OPTIONS %1 answered %2)")
-                                        .arg(inst->status.route)
-                                        .arg(status);
+    if (result.subscribed()) {
+        inst->status.subscription = QStringLiteral("reading (%1)").arg(result.summary);
         startInput(*inst);
     } else {
-        inst->status.subscription = QStringLiteral("not subscribed (OPTIONS %1 answered %2)")
-                                        .arg(inst->status.route)
-                                        .arg(status);
+        inst->status.subscription = QStringLiteral("not subscribed (%1)").arg(result.summary);
         log(1, QStringLiteral("app has not subscribed to binding %1.").arg(name));
     }
     publishStatus();
@@ -864,6 +881,7 @@ void Runtime::startInput(Instance &inst)
     const QString name = inst.spec.name;
     const QString type = inst.spec.type;
     const QString route = inst.status.route;
+    const QString target = channel->deliveryTarget(route);
     const int timeout = m_options.deliveryTimeoutMs;
     TrafficStream *traffic = &m_traffic;
     auto throttle = std::make_shared<LogThrottle>();
@@ -886,7 +904,7 @@ void Runtime::startInput(Instance &inst)
         }
         const BindingEvent &event = *traced;
         if (!traffic->enabled()) { // nobody records traffic: the hot path builds no record
-            AppReply reply = channel->deliver(route, event, timeout, nullptr);
+            AppReply reply = channel->deliver(name, route, event, timeout, nullptr);
             if (!reply.ok())
                 logDeliveryFailure(*throttle, name, event, reply);
             return reply;
@@ -896,12 +914,12 @@ void Runtime::startInput(Instance &inst)
         rec.kind = TrafficRecord::Kind::Input;
         rec.startedUs = nowUs();
         Headers responseHeaders;
-        AppReply reply = channel->deliver(route, event, timeout, &responseHeaders);
+        AppReply reply = channel->deliver(name, route, event, timeout, &responseHeaders);
         rec.latencyUs = nowUs() - rec.startedUs;
         rec.binding = name;
         rec.bindingType = type;
         rec.operation = QStringLiteral("deliver");
-        rec.route = route;
+        rec.route = target;
         rec.metadata = event.metadata;
         rec.payload = event.data;
         rec.status = reply.status;
@@ -978,7 +996,7 @@ void Runtime::startInput(Instance &inst)
         }
     });
     log(1, QStringLiteral("input binding %1 is reading; events go to %2%3")
-               .arg(name, channel->address(), route));
+               .arg(name, channel->address(), target));
 }
 
 ConnectionReporter Runtime::connectionReporter(const Instance &inst, bool input)

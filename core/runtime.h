@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -30,6 +31,14 @@ class QTimer;
 namespace bindery::core {
 
 class AppChannel;
+struct ProbeResult;
+
+/**
+ * @brief Makes the app channel for an app protocol other than "http", which the runtime makes
+ * itself (the gRPC channel lives outside bindery_core; the sidecar provides it). Returns null for
+ * a protocol it does not serve. Called on the runtime thread.
+ */
+using AppChannelFactory = std::function<std::shared_ptr<AppChannel>(const RuntimeOptions &)>;
 
 /** @brief Lifecycle of one component in the runtime. */
 enum class ComponentState { Pending, Loaded, Failed, Disabled };
@@ -104,6 +113,10 @@ public:
             QObject *parent = nullptr);
     ~Runtime() override;
 
+    /// The channel maker for RuntimeOptions::appProtocol values other than "http". Call before
+    /// the runtime starts (before it moves to its thread).
+    void setAppChannelFactory(AppChannelFactory factory) { m_channelFactory = std::move(factory); }
+
     /// Loads and initialises the components. False on a fatal error (duplicate names, a failed
     /// component without ignoreErrors when failFast); the reason is in lastError().
     Q_INVOKABLE bool loadComponents();
@@ -168,7 +181,7 @@ private:
                             const ConnectionReport &report);
     void stopInstance(Instance &instance);
     void probeAndRead(const QString &name);
-    void onProbeResult(const QString &name, quint64 generation, int status, const QString &error);
+    void onProbeResult(const QString &name, quint64 generation, const ProbeResult &result);
     void checkAppPort();
     void onAppReady();
     /// Starts every input that is not reading yet (each with its OPTIONS probe).
@@ -209,6 +222,7 @@ private:
     bool m_appReady = false;
     bool m_appHealthy = true;
     std::shared_ptr<AppChannel> m_channel;
+    AppChannelFactory m_channelFactory;
     QMap<QString, QString> m_extended;
     SecretStores m_secretStores;
 

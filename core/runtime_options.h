@@ -14,6 +14,13 @@ struct RuntimeOptions
     int appPort = 0; ///< 0 = no app channel: input bindings never start reading (as daprd)
     QString appChannelAddress = QStringLiteral("127.0.0.1");
     int httpPort = 3500; ///< 0 = pick a free port (tests)
+    /// --dapr-grpc-port: daprd's gRPC API (core/grpc/grpc_api.h) on every listen address.
+    /// 0 = pick a free port (tests); -1 (the default here) = no gRPC API. binderyd passes daprd's
+    /// 50001, the console its setting, so tests that do not ask for it never collide on a port.
+    int grpcPort = -1;
+    /// grpcPort is daprd's default, not asked for: when it is taken the gRPC API is left off with
+    /// a warning instead of failing the start (several binderyd on one machine, tests).
+    bool grpcPortIsDefault = false;
     QStringList listenAddresses = {QStringLiteral("127.0.0.1")};
     QStringList resourcesPaths;
     /// --max-body-size; daprd's deprecated --dapr-http-max-request-size (MiB) sets it too when
@@ -38,8 +45,9 @@ struct RuntimeOptions
     bool failFast = true;
     QString runtimeVersion = QStringLiteral("1.18.0-bindery");
 
-    /// --app-protocol. Runtime::connectApp() makes the app channel for it; binderyd refuses a
-    /// protocol it has no channel for before start (app/daprd_flags.cpp, appProtocolError).
+    /// --app-protocol. Runtime::connectApp() makes the app channel for it: "http"
+    /// (HttpAppChannel) or "grpc" (GrpcAppChannel, through the sidecar's AppChannelFactory);
+    /// binderyd refuses the others before start (app/daprd_flags.cpp, appProtocolError).
     QString appProtocol = QStringLiteral("http");
     /// --app-max-concurrency: most deliveries to the app in flight at once, over every input
     /// binding (daprd's app channel semaphore); <= 0 = unlimited (daprd's -1).

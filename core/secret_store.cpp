@@ -152,7 +152,8 @@ private:
     static bool allowed(const QString &key)
     {
         const QString upper = key.toUpper();
-        return upper != QStringLiteral("APP_API_TOKEN") && !upper.startsWith(QStringLiteral("DAPR_"));
+        return upper != QStringLiteral("APP_API_TOKEN")
+               && !upper.startsWith(QStringLiteral("DAPR_"));
     }
 
     QString m_prefix;

@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -12,6 +13,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -316,6 +318,9 @@ void MainWindow::loadSettings()
     hs.builtinApp = s.value(QStringLiteral("runtime/builtinApp"), true).toBool();
     hs.builtinAppPort = s.value(QStringLiteral("runtime/builtinAppPort"), 0).toInt();
     hs.externalAppPort = s.value(QStringLiteral("runtime/externalAppPort"), 0).toInt();
+    hs.externalAppProtocol
+        = s.value(QStringLiteral("runtime/externalAppProtocol"), QStringLiteral("http")).toString();
+    hs.grpcApiPort = s.value(QStringLiteral("runtime/grpcApiPort"), 50001).toInt();
     hs.deliveryTimeoutMs = s.value(QStringLiteral("runtime/deliveryTimeoutMs"), 30000).toInt();
     m_host->setSettings(hs);
     m_traffic->model()->setMaxRows(
@@ -349,6 +354,8 @@ void MainWindow::applySettings(const HostSettings &settings, int maxRows)
     s.setValue(QStringLiteral("runtime/builtinApp"), settings.builtinApp);
     s.setValue(QStringLiteral("runtime/builtinAppPort"), settings.builtinAppPort);
     s.setValue(QStringLiteral("runtime/externalAppPort"), settings.externalAppPort);
+    s.setValue(QStringLiteral("runtime/externalAppProtocol"), settings.externalAppProtocol);
+    s.setValue(QStringLiteral("runtime/grpcApiPort"), settings.grpcApiPort);
     s.setValue(QStringLiteral("runtime/deliveryTimeoutMs"), settings.deliveryTimeoutMs);
     s.setValue(QStringLiteral("traffic/maxRows"), maxRows);
     HostSettings hs = settings;
@@ -718,6 +725,21 @@ void MainWindow::showSettingsDialog()
     external->setValue(hs.externalAppPort);
     external->setToolTip(
         tr("Your own app's port (daprd's --app-port) when the console is not the app"));
+    auto *protocol = new QComboBox(&d);
+    protocol->addItem(tr("HTTP"), QStringLiteral("http"));
+    protocol->addItem(tr("gRPC (Dapr AppCallback)"), QStringLiteral("grpc"));
+    protocol->setCurrentIndex(std::max(0, protocol->findData(hs.externalAppProtocol)));
+    protocol->setToolTip(tr("How the runtime calls your own app (daprd's --app-protocol)"));
+    auto *externalRow = new QHBoxLayout;
+    externalRow->addWidget(external, 1);
+    externalRow->addWidget(protocol);
+    auto *grpcApi = new QSpinBox(&d);
+    grpcApi->setRange(-1, 65535);
+    grpcApi->setSpecialValueText(tr("off"));
+    grpcApi->setValue(hs.grpcApiPort);
+    grpcApi->setToolTip(
+        tr("The Dapr gRPC API port (daprd's --dapr-grpc-port), for the Python, Go, Java and .NET "
+           "SDKs. 0 = any free port."));
     auto *timeout = new QSpinBox(&d);
     timeout->setRange(100, 3600000);
     timeout->setSuffix(tr(" ms"));
@@ -727,9 +749,10 @@ void MainWindow::showSettingsDialog()
     rows->setSingleStep(100000);
     rows->setValue(int(m_traffic->model()->maxRows()));
     form->addRow(tr("HTTP API port"), api);
+    form->addRow(tr("gRPC API port"), grpcApi);
     form->addRow(QString(), builtin);
     form->addRow(tr("Built-in app port"), appPort);
-    form->addRow(tr("External app port"), external);
+    form->addRow(tr("External app port"), externalRow);
     form->addRow(tr("Delivery timeout"), timeout);
     form->addRow(tr("Traffic rows kept"), rows);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &d);
@@ -743,6 +766,8 @@ void MainWindow::showSettingsDialog()
     next.builtinApp = builtin->isChecked();
     next.builtinAppPort = appPort->value();
     next.externalAppPort = external->value();
+    next.externalAppProtocol = protocol->currentData().toString();
+    next.grpcApiPort = grpcApi->value();
     next.deliveryTimeoutMs = timeout->value();
     applySettings(next, rows->value());
 }
@@ -757,10 +782,15 @@ void MainWindow::updateStatus()
         QStringLiteral("<span style='color:%1'>●</span> Runtime %2").arg(colour, stateName(s)));
     if (s == core::RuntimeState::Running) {
         const HostSettings &hs = m_host->settings();
-        m_apiLabel->setText(
-            tr("API %1 · app %2 127.0.0.1:%3")
-                .arg(m_host->apiAddress(), hs.builtinApp ? tr("(console)") : tr("(external)"))
-                .arg(m_host->appPort()));
+        const QString grpc
+            = m_host->grpcPort() ? tr(" · gRPC :%1").arg(m_host->grpcPort()) : QString();
+        const QString app = hs.builtinApp ? tr("(console)")
+                            : hs.externalAppProtocol == QStringLiteral("grpc")
+                                ? tr("(external, gRPC)")
+                                : tr("(external)");
+        m_apiLabel->setText(tr("API %1%2 · app %3 127.0.0.1:%4")
+                                .arg(m_host->apiAddress(), grpc, app)
+                                .arg(m_host->appPort()));
     } else if (s == core::RuntimeState::Failed) {
         m_apiLabel->setText(m_host->lastError().left(160));
     } else {

@@ -82,6 +82,7 @@ void RuntimeHost::startNow()
     core::RuntimeOptions options;
     options.appId = QStringLiteral("bindery-console");
     options.httpPort = m_settings.apiPort;
+    options.grpcPort = m_settings.grpcApiPort;
     options.failFast = false; // the console shows failed components instead of exiting
     options.deliveryTimeoutMs = m_settings.deliveryTimeoutMs;
     options.probeTimeoutMs = 3000;
@@ -93,6 +94,7 @@ void RuntimeHost::startNow()
     } else {
         stopAppServer();
         options.appPort = m_settings.externalAppPort;
+        options.appProtocol = m_settings.externalAppProtocol;
     }
     m_sidecar = std::make_unique<core::Sidecar>(options, m_registry, m_traffic);
     connect(m_sidecar.get(), &core::Sidecar::stateChanged, this, &RuntimeHost::stateChanged);
@@ -190,6 +192,11 @@ QString RuntimeHost::lastError() const
 quint16 RuntimeHost::apiPort() const
 {
     return m_sidecar ? m_sidecar->httpPort() : 0;
+}
+
+quint16 RuntimeHost::grpcPort() const
+{
+    return m_sidecar ? m_sidecar->grpcPort() : 0;
 }
 
 quint16 RuntimeHost::appPort() const

@@ -26,9 +26,13 @@ namespace bindery::ui {
 struct HostSettings
 {
     int apiPort = 3500;      ///< the daprd HTTP API port (0 = any free port)
+    int grpcApiPort = 50001; ///< the daprd gRPC API port (0 = any free port, -1 = none)
     bool builtinApp = true;  ///< the console answers deliveries ("be the app")
     int builtinAppPort = 0;  ///< the built-in app's port (0 = any free port)
     int externalAppPort = 0; ///< used when builtinApp is false (0 = no app channel)
+    /// How the runtime calls the external app: "http" or "grpc" (Dapr's AppCallback service).
+    /// The built-in app always speaks HTTP.
+    QString externalAppProtocol = QStringLiteral("http");
     int deliveryTimeoutMs = 30000;
     QString resourcesPath; ///< the workspace folder
 };
@@ -71,8 +75,9 @@ public:
     bool isActive() const;
     core::RuntimeState state() const;
     QString lastError() const;
-    quint16 apiPort() const; ///< the bound API port, 0 when not running
-    quint16 appPort() const; ///< the port deliveries go to (built-in or external)
+    quint16 apiPort() const;  ///< the bound API port, 0 when not running
+    quint16 grpcPort() const; ///< the bound gRPC API port, 0 when not running
+    quint16 appPort() const;  ///< the port deliveries go to (built-in or external)
     QString apiAddress() const;
     QList<core::ComponentStatus> components() const;
     core::TrafficStream &traffic() { return m_traffic; }

@@ -23,6 +23,7 @@ struct Call
     std::atomic<bool> finished{false};
     std::unique_ptr<TrafficRecord> record; ///< null when nobody records traffic
     TrafficStream *traffic = nullptr;
+    bool grpc = false; ///< the record shows the gRPC status (0 = OK) instead of the HTTP one
 
     void finish(InvokeOutcome outcome)
     {
@@ -37,13 +38,14 @@ struct Call
             TrafficRecord &r = *record;
             r.latencyUs = nowUs() - r.startedUs;
             if (outcome.failure) {
-                r.status = outcome.failure->info().httpStatus;
+                r.status = grpc ? outcome.failure->info().grpcStatus
+                                : outcome.failure->info().httpStatus;
                 r.ok = false;
                 r.error = outcome.failure->message;
                 r.errorCode = QString::fromLatin1(outcome.failure->info().code);
                 r.responseBody = outcome.failure->jsonBody();
             } else {
-                r.status = outcome.response.hasData ? 200 : 204;
+                r.status = grpc ? 0 : outcome.response.hasData ? 200 : 204;
                 r.ok = true;
                 r.responseBody = outcome.response.data;
             }
@@ -111,7 +113,7 @@ void BindingService::invoke(const QString &name, InvokeRequest request, Transpor
         for (auto it = request.metadata.cbegin(); it != request.metadata.cend(); ++it)
             r.metadata.append({it.key(), it.value()});
     }
-    Q_UNUSED(transport);
+    call->grpc = transport == Transport::Grpc;
     auto prefix = [&name] { return invokeErrorPrefix(name); }; // built only on failure
     // daprd's order (reference §1.4): the operation, the binding, then the operation's support.
     if (request.operation.isEmpty()) {

@@ -8,8 +8,36 @@
 
 #include "core/api/binding_service.h"
 #include "core/http/http_api.h"
+#ifdef BINDERY_WITH_GRPC_API
+#include "core/grpc/grpc_api.h"
+#include "core/grpc/grpc_app_channel.h"
+#endif
 
 namespace bindery::core {
+
+namespace {
+
+// Without gRPC in the build there is never a GrpcApi; these keep the call sites free of #ifdefs.
+void shutdownGrpc(GrpcApi *grpc)
+{
+#ifdef BINDERY_WITH_GRPC_API
+    if (grpc)
+        grpc->shutdown();
+#else
+    Q_UNUSED(grpc);
+#endif
+}
+
+void deleteGrpc(GrpcApi *grpc)
+{
+#ifdef BINDERY_WITH_GRPC_API
+    delete grpc;
+#else
+    Q_UNUSED(grpc);
+#endif
+}
+
+} // namespace
 
 Sidecar::Sidecar(RuntimeOptions options, const BindingRegistry &registry, TrafficStream &traffic,
                  QObject *parent)
@@ -36,6 +64,7 @@ void Sidecar::start()
         std::lock_guard lock(m_mutex);
         m_lastError.clear();
         m_httpPort = 0;
+        m_grpcPort = 0;
     }
     m_starting = true;
     // As Go's runtime (and so daprd) does at start: every idle keep-alive client costs a
@@ -46,10 +75,21 @@ void Sidecar::start()
     m_apiThread = new QThread(this);
     m_apiThread->setObjectName(QStringLiteral("bindery-api"));
     m_runtime = new Runtime(m_options, m_registry, m_traffic);
+#ifdef BINDERY_WITH_GRPC_API
+    m_runtime->setAppChannelFactory([](const RuntimeOptions &o) -> std::shared_ptr<AppChannel> {
+        if (o.appProtocol == QStringLiteral("grpc"))
+            return std::make_shared<GrpcAppChannel>(o.appChannelAddress, o.appPort, o.appApiToken);
+        return nullptr;
+    });
+#endif
     m_runtime->moveToThread(m_runtimeThread);
     m_service = std::make_unique<api::BindingService>(*m_runtime);
     m_http = new HttpApi(*m_service, m_options);
     m_http->moveToThread(m_apiThread);
+#ifdef BINDERY_WITH_GRPC_API
+    if (m_options.grpcPort >= 0)
+        m_grpc = new GrpcApi(*m_service, m_options);
+#endif
     connect(m_runtime, &Runtime::stateChanged, this, &Sidecar::stateChanged, Qt::QueuedConnection);
     connect(m_runtime, &Runtime::componentsChanged, this, &Sidecar::componentsChanged,
             Qt::QueuedConnection);
@@ -61,15 +101,18 @@ void Sidecar::start()
     QPointer<Sidecar> self(this);
     Runtime *runtime = m_runtime;
     HttpApi *http = m_http;
+    GrpcApi *grpc = m_grpc;
     api::BindingService *service = m_service.get();
     const RuntimeOptions options = m_options;
+    auto failed = [self](const QString &error) {
+        QMetaObject::invokeMethod(self, [=]() {
+            if (self)
+                self->finishStart(false, error, 0, 0);
+        });
+    };
     QMetaObject::invokeMethod(runtime, [=]() {
         if (!runtime->loadComponents()) {
-            const QString error = runtime->lastError();
-            QMetaObject::invokeMethod(self, [=]() {
-                if (self)
-                    self->finishStart(false, error, 0);
-            });
+            failed(runtime->lastError());
             return;
         }
         QMetaObject::invokeMethod(http, [=]() {
@@ -92,12 +135,34 @@ void Sidecar::start()
                     error = port.error().message;
             }
             if (!error.isEmpty()) {
-                QMetaObject::invokeMethod(self, [=]() {
-                    if (self)
-                        self->finishStart(false, error, 0);
-                });
+                failed(error);
                 return;
             }
+            quint16 grpcBound = 0;
+#ifdef BINDERY_WITH_GRPC_API
+            if (grpc) {
+                const Result<quint16> g
+                    = grpc->listen(options.listenAddresses, static_cast<quint16>(options.grpcPort));
+                if (g) {
+                    grpcBound = *g;
+                } else if (options.grpcPortIsDefault) {
+                    // Not asked for: daprd's default port taken (another sidecar) leaves the
+                    // HTTP API running, and says so; an explicit --dapr-grpc-port is fatal.
+                    QMetaObject::invokeMethod(self, [=]() {
+                        if (self)
+                            Q_EMIT self->logMessage(
+                                2, QStringLiteral("gRPC API not served: %1 (pass "
+                                                  "--dapr-grpc-port to choose a free port)")
+                                       .arg(g.error().message));
+                    });
+                } else {
+                    failed(g.error().message);
+                    return;
+                }
+            }
+#else
+            Q_UNUSED(grpc);
+#endif
             service->setOutboundReady(true);
             QMetaObject::invokeMethod(runtime, [=]() {
                 runtime->connectApp();
@@ -107,7 +172,7 @@ void Sidecar::start()
                             std::lock_guard lock(self->m_mutex);
                             self->m_apiSocket = socketPath;
                         }
-                        self->finishStart(true, {}, bound);
+                        self->finishStart(true, {}, bound, grpcBound);
                     }
                 });
             });
@@ -115,12 +180,13 @@ void Sidecar::start()
     });
 }
 
-void Sidecar::finishStart(bool ok, const QString &error, quint16 port)
+void Sidecar::finishStart(bool ok, const QString &error, quint16 port, quint16 grpcPort)
 {
     m_starting = false;
     {
         std::lock_guard lock(m_mutex);
         m_httpPort = port;
+        m_grpcPort = grpcPort;
         m_lastError = error;
     }
     if (ok && !apiSocketPath().isEmpty()) {
@@ -130,6 +196,10 @@ void Sidecar::finishStart(bool ok, const QString &error, quint16 port)
         Q_EMIT logMessage(
             1, QStringLiteral("HTTP API listening on %1 (%2)")
                    .arg(apiAddress(), m_options.listenAddresses.join(QStringLiteral(", "))));
+        if (grpcPort)
+            Q_EMIT logMessage(1, QStringLiteral("gRPC API listening on port %1 (%2)")
+                                     .arg(grpcPort)
+                                     .arg(m_options.listenAddresses.join(QStringLiteral(", "))));
     } else {
         Q_EMIT logMessage(3, error);
         stopAndWait(); // only thread teardown is left: the runtime already cleaned up
@@ -167,11 +237,13 @@ void Sidecar::stop()
     QPointer<Sidecar> self(this);
     Runtime *runtime = m_runtime;
     HttpApi *http = m_http;
+    GrpcApi *grpc = m_grpc;
     api::BindingService *service = m_service.get();
     // The API stops first (no new calls), then the runtime closes the bindings; neither blocks
     // this thread, however long a binding takes to close.
     QMetaObject::invokeMethod(http, [=]() {
         http->close();
+        shutdownGrpc(grpc);
         service->setOutboundReady(false);
         QMetaObject::invokeMethod(runtime, [=]() {
             runtime->stop();
@@ -192,8 +264,9 @@ void Sidecar::stopAndWait()
     if (QThread::currentThread() != m_apiThread && m_apiThread->isRunning()) {
         QMetaObject::invokeMethod(
             m_http,
-            [http = m_http, service = m_service.get()]() {
+            [http = m_http, grpc = m_grpc, service = m_service.get()]() {
                 http->close();
+                shutdownGrpc(grpc);
                 service->setOutboundReady(false);
             },
             Qt::BlockingQueuedConnection);
@@ -215,12 +288,17 @@ void Sidecar::teardown()
         std::lock_guard lock(m_mutex);
         m_httpPort = 0;
         m_apiSocket.clear();
+        m_grpcPort = 0;
     }
     // Each object is deleted on its own thread as that thread finishes (sockets, timers).
     connect(m_apiThread, &QThread::finished, m_http, &QObject::deleteLater);
     m_apiThread->quit();
     m_apiThread->wait();
     m_http = nullptr;
+    // The runtime has stopped, so every gRPC call in flight has been answered: the gRPC API goes
+    // before the service its calls use.
+    deleteGrpc(m_grpc);
+    m_grpc = nullptr;
     m_service.reset();
     const RuntimeState last = m_runtime->state();
     const QString error = m_runtime->lastError();
@@ -301,6 +379,12 @@ QString Sidecar::apiSocketPath() const
 {
     std::lock_guard lock(m_mutex);
     return m_apiSocket;
+}
+
+quint16 Sidecar::grpcPort() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_grpcPort;
 }
 
 QString Sidecar::apiAddress() const

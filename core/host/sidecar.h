@@ -16,6 +16,7 @@ class QThread;
 namespace bindery::core {
 
 class BindingRegistry;
+class GrpcApi;
 class HttpApi;
 namespace api {
 class BindingService;
@@ -28,6 +29,9 @@ class BindingService;
  *
  * Threads: "bindery-runtime" (component lifecycle, init, reader joins, probes' results) and
  * "bindery-api" (the HTTP API; a slow binding never holds it, and runtime work never blocks it).
+ * The gRPC API (RuntimeOptions::grpcPort >= 0) answers on gRPC's own threads and is started and
+ * stopped from "bindery-api", right after the HTTP API. With --app-protocol grpc the runtime gets
+ * the gRPC app channel from here (core/grpc, outside the runtime's library).
  *
  * The Sidecar object lives on the caller's thread (binderyd's main thread, the console's UI
  * thread). start() and stop() are asynchronous and never block that thread: they report through
@@ -65,6 +69,7 @@ public:
     quint16 httpPort() const; ///< the bound API port, 0 when not listening (or on a Unix socket)
     /// The API's Unix socket (--unix-domain-socket), empty when it listens on TCP.
     QString apiSocketPath() const;
+    quint16 grpcPort() const; ///< the bound gRPC API port, 0 when not listening
     QString apiAddress() const;
     QList<ComponentStatus> components() const;
     const RuntimeOptions &options() const { return m_options; }
@@ -81,7 +86,7 @@ Q_SIGNALS:
 
 private:
     void teardown();
-    void finishStart(bool ok, const QString &error, quint16 port);
+    void finishStart(bool ok, const QString &error, quint16 port, quint16 grpcPort);
 
     RuntimeOptions m_options;
     const BindingRegistry &m_registry;
@@ -90,6 +95,7 @@ private:
     QThread *m_apiThread = nullptr;
     Runtime *m_runtime = nullptr;
     HttpApi *m_http = nullptr;
+    GrpcApi *m_grpc = nullptr; ///< null without a gRPC API (grpcPort < 0, or not built)
     std::unique_ptr<api::BindingService> m_service;
     bool m_stopping = false;
     bool m_starting = false;
@@ -97,6 +103,7 @@ private:
     mutable std::mutex m_mutex;
     quint16 m_httpPort = 0;
     QString m_apiSocket;
+    quint16 m_grpcPort = 0;
     QString m_lastError;
 };
 

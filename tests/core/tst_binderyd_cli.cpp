@@ -159,11 +159,10 @@ void tst_BinderydCli::servesWithTheCliArgv()
     if (withApp)
         QTRY_VERIFY_WITH_TIMEOUT(app.count("POST", "/tick") >= 1, 5000);
     // The CLI reports a run without an app as up only once --dapr-grpc-port accepts a
-    // connection (cli cmd/run.go); binderyd holds the port and closes each connection.
+    // connection (cli cmd/run.go): binderyd's gRPC API listens there.
     QTcpSocket grpc;
     grpc.connectToHost(QHostAddress::LocalHost, grpcPort);
     QVERIFY(grpc.waitForConnected(3000));
-    QTRY_COMPARE(grpc.state(), QAbstractSocket::UnconnectedState);
     d.terminate();
     QVERIFY(d.waitForFinished(10000));
     QCOMPARE(d.exitStatus(), QProcess::NormalExit);

@@ -122,8 +122,7 @@ void tst_DaprdFlags::acceptsEveryDaprd118Flag_data()
         QTest::newRow(qPrintable(r[0])) << r[0] << r[1] << r[2];
     // Values daprd takes that Bindery cannot honour: refused with the reason.
     QTest::newRow("mode kubernetes") << u"mode"_s << u"kubernetes"_s << u"standalone mode only"_s;
-    QTest::newRow("app-protocol grpc")
-        << u"app-protocol"_s << u"grpc"_s << u"cannot call gRPC apps yet"_s;
+    QTest::newRow("app-protocol grpc") << u"app-protocol"_s << u"grpc"_s << QString();
     QTest::newRow("app-protocol https") << u"app-protocol"_s << u"https"_s << u"no TLS"_s;
     QTest::newRow("allowed-origins list")
         << u"allowed-origins"_s << u"http://a.example"_s << u"no CORS headers"_s;
@@ -179,12 +178,16 @@ void tst_DaprdFlags::takesTheDaprCliArgv()
     QCOMPARE(c->options.readBufferSize, 4 * 1024);
     QCOMPARE(c->options.appMaxConcurrency, -1);
     QCOMPARE(c->options.appProtocol, u"http"_s);
+    // The CLI's --dapr-grpc-port is the gRPC API's port, and is not a default to give up on.
+    QCOMPARE(c->options.grpcPort, 39599);
+    QVERIFY(!c->options.grpcPortIsDefault);
+    QVERIFY(c->notes.filter(u"--dapr-grpc-port"_s).isEmpty());
     QCOMPARE(c->logJson, json);
     QCOMPARE(c->logLevel, 1);
     // Each flag Bindery does not act on says so once, with the reason.
     for (const char *f :
-         {"config", "placement-host-address", "scheduler-host-address", "dapr-grpc-port",
-          "profile-port", "metrics-port", "dapr-internal-grpc-port"}) {
+         {"config", "placement-host-address", "scheduler-host-address", "profile-port",
+          "metrics-port", "dapr-internal-grpc-port"}) {
         const QString name = QString::fromLatin1(f);
         QCOMPARE(c->notes.filter(u"--%1 is accepted"_s.arg(name)).size(), 1);
     }

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Shared helpers of the Python end-to-end tests: free ports and a real binderyd process."""
+"""Shared helpers of the Python end-to-end tests: free ports, a real binderyd process, Kafka."""
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -19,13 +20,14 @@ def free_port():
 class Binderyd:
     """Runs binderyd with the given flags; waits until /v1.0/healthz/outbound answers 204."""
 
-    def __init__(self, args, dapr_port):
+    def __init__(self, args, dapr_port, env=None):
         exe = os.environ.get("BINDERYD", "")
         if not os.path.exists(exe):
             raise RuntimeError(f"BINDERYD does not point at binderyd: {exe!r}")
         self.port = dapr_port
         self.log_file = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([exe, *args], stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([exe, *args], stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -66,3 +68,36 @@ def wait_for(predicate, timeout, what):
 
 def serve_in_thread(server):
     threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def skip_or_fail(why):
+    """A missing server: exit code 77 (ctest's skip), or a failure under CI=true."""
+    if os.environ.get("CI") == "true":
+        print(f"FAIL: {why}", file=sys.stderr)
+        return 1
+    print(f"SKIP: {why}", file=sys.stderr)
+    return 77
+
+
+def kafka_brokers():
+    """The shared Kafka broker (scripts/services): KAFKA_BROKERS, else `scripts/services env kafka`;
+    None when nothing answers there."""
+    brokers = os.environ.get("KAFKA_BROKERS")
+    if not brokers:
+        source = os.environ.get("BINDERY_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+        try:
+            out = subprocess.run([os.path.join(source, "scripts", "services"), "env", "kafka"],
+                                 capture_output=True, text=True, timeout=20).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        for line in out.splitlines():
+            if line.startswith("KAFKA_BROKERS="):
+                brokers = line.split("=", 1)[1].strip()
+    if not brokers:
+        return None
+    host, _, port = brokers.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return brokers
+    except (OSError, ValueError):
+        return None

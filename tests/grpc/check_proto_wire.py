@@ -47,7 +47,12 @@ OMITTED_FIELDS = {
     "dapr.proto.runtime.v1.GetMetadataResponse": {"workflows", "mcp_servers",
                                                   "workflow_access_policies", "resiliencies"},
 }
-SDK_ROOTS = ["dapr/proto/runtime/v1/dapr.proto", "dapr/proto/runtime/v1/appcallback.proto"]
+SDK_ROOTS = ["dapr/proto/runtime/v1/dapr.proto", "dapr/proto/runtime/v1/appcallback.proto",
+             "google/rpc/status.proto", "google/rpc/error_details.proto"]
+# Messages compared in full although no method names them: the rich error detail daprd sends as
+# `grpc-status-details-bin` (google.rpc.Status holding a google.rpc.ErrorInfo), against
+# googleapis-common-protos (a dependency of the Python SDK's grpcio-status).
+ERROR_DETAIL_MESSAGES = [".google.rpc.Status", ".google.rpc.ErrorInfo"]
 
 
 def missing(what):
@@ -154,6 +159,8 @@ def load_theirs():
     from google.protobuf import descriptor_pool
     import dapr.proto.runtime.v1.appcallback_pb2  # noqa: F401  (registers the files)
     import dapr.proto.runtime.v1.dapr_pb2  # noqa: F401
+    import google.rpc.error_details_pb2  # noqa: F401
+    import google.rpc.status_pb2  # noqa: F401
     pool = descriptor_pool.Default()
     files, seen, todo = [], set(), list(SDK_ROOTS)
     while todo:
@@ -230,8 +237,8 @@ def main():
             print(f"ok {'full' if is_full else 'unimpl'} {path} {kind}"
                   f" {m.input_type[1:]} -> {m.output_type[1:]}")
 
-    # Messages reachable from the full methods are compared field by field.
-    reach, todo = [], list(full_types)
+    # Messages reachable from the full methods (and the error detail) are compared field by field.
+    reach, todo = [], list(full_types) + ERROR_DETAIL_MESSAGES
     while todo:
         name = todo.pop(0)
         if name in reach or name not in ours.messages:

@@ -83,6 +83,7 @@ private Q_SLOTS:
         ui::HostSettings hs;
         hs.apiPort = 0;        // a free port: never collides with a running console
         hs.builtinAppPort = 0; // likewise
+        hs.grpcApiPort = 0;    // and the gRPC API's
         hs.deliveryTimeoutMs = 3000;
         m_window->applySettings(hs, 1000000);
         for (QAbstractItemModel *model : std::initializer_list<QAbstractItemModel *>{

@@ -117,6 +117,7 @@ private Q_SLOTS:
         ui::RuntimeHost host(registry);
         ui::HostSettings hs;
         hs.apiPort = 0;
+        hs.grpcApiPort = 0;
         hs.resourcesPath = workspace.path();
         host.setSettings(hs);
         host.start();
@@ -163,6 +164,7 @@ private Q_SLOTS:
         ui::RuntimeHost host(registry);
         ui::HostSettings hs;
         hs.apiPort = 0;
+        hs.grpcApiPort = 0;
         hs.resourcesPath = workspace.path();
         host.setSettings(hs);
         host.start();

@@ -92,9 +92,11 @@ void AppRulesWidget::refresh()
                            "and every delivery by these rules.")
                             .arg(m_host.appPort()));
     else
-        m_mode->setText(tr("Deliveries go to the external app on 127.0.0.1:%1 (Settings). Its real "
-                           "answers show in the traffic table.")
-                            .arg(hs.externalAppPort));
+        m_mode->setText(
+            tr("Deliveries go to the external %1 app on 127.0.0.1:%2 (Settings). Its "
+               "real answers show in the traffic table.")
+                .arg(hs.externalAppProtocol == QStringLiteral("grpc") ? tr("gRPC") : tr("HTTP"))
+                .arg(hs.externalAppPort));
     m_filling = true;
     QList<core::ComponentStatus> inputs;
     for (const core::ComponentStatus &c : m_host.components()) {
