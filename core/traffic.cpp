@@ -108,6 +108,10 @@ QByteArray trafficRecordToJson(const TrafficRecord &r)
         j["attempt"] = r.attempt;
         j["outcome"] = r.outcome.toStdString();
     }
+    if (r.pending)
+        j["pending"] = true;
+    if (r.replayOf)
+        j["replayOf"] = r.replayOf;
     return QByteArray::fromStdString(
         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
@@ -141,6 +145,8 @@ bool trafficRecordFromJson(const QByteArray &line, TrafficRecord *r, QString *er
         r->eventKey = s("eventKey");
         r->attempt = j.value("attempt", 1);
         r->outcome = s("outcome");
+        r->pending = j.value("pending", false);
+        r->replayOf = j.value("replayOf", quint64(0));
         return true;
     } catch (const nlohmann::json::exception &e) {
         if (error)
