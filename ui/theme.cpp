@@ -40,7 +40,8 @@ QColor blend(const QColor &a, const QColor &b, double t)
 
 bool isDark(const QPalette &palette)
 {
-    return palette.color(QPalette::Window).lightness() < palette.color(QPalette::WindowText).lightness();
+    return palette.color(QPalette::Window).lightness()
+           < palette.color(QPalette::WindowText).lightness();
 }
 
 QColor colour(Role role, const QPalette &palette)

@@ -118,8 +118,7 @@ QList<LatencyStats::Summary> LatencyStats::summaries(const QStringList &strings)
     return out;
 }
 
-QList<LatencyStats::Bar> LatencyStats::histogram(const QStringList &strings,
-                                                 const QString &binding,
+QList<LatencyStats::Bar> LatencyStats::histogram(const QStringList &strings, const QString &binding,
                                                  const QString &operation) const
 {
     // 1-2-5 steps: <100 µs, 100-200 µs, ..., 5-10 s, >= 10 s.
@@ -165,8 +164,8 @@ QByteArray LatencyStats::toCsv(const QStringList &strings) const
         return b;
     };
     for (const Summary &s : summaries(strings)) {
-        out += field(s.binding) + ',' + field(s.operation) + ',' + QByteArray::number(s.count)
-               + ',' + QByteArray::number(s.errors) + ',' + ms(s.minUs) + ',' + ms(s.meanUs) + ','
+        out += field(s.binding) + ',' + field(s.operation) + ',' + QByteArray::number(s.count) + ','
+               + QByteArray::number(s.errors) + ',' + ms(s.minUs) + ',' + ms(s.meanUs) + ','
                + ms(s.p50Us) + ',' + ms(s.p90Us) + ',' + ms(s.p99Us) + ',' + ms(s.maxUs) + '\n';
     }
     return out;

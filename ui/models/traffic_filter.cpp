@@ -23,7 +23,18 @@ bool containsCaseInsensitive(QByteArrayView hay, const QByteArray &needleLower)
     return it != hay.end();
 }
 
-enum class Field { Text, Binding, Type, Direction, Op, Route, Status, LatencyAbove, LatencyBelow, Trace };
+enum class Field {
+    Text,
+    Binding,
+    Type,
+    Direction,
+    Op,
+    Route,
+    Status,
+    LatencyAbove,
+    LatencyBelow,
+    Trace
+};
 
 struct Token
 {
@@ -96,8 +107,7 @@ struct TrafficFilter::Node
         case Field::Binding: return anyContains(values, row.binding);
         case Field::Type: return anyContains(values, row.bindingType);
         case Field::Route: return anyContains(values, row.route);
-        case Field::Op:
-            return row.operation && values.contains(row.operation->toLower());
+        case Field::Op: return row.operation && values.contains(row.operation->toLower());
         case Field::Direction: return kinds.contains(row.kind);
         case Field::Status: {
             if (pendingWanted && row.pending)
@@ -191,7 +201,8 @@ private:
                 t.text += d;
                 ++i;
             }
-            t.quoted = sawQuote && onlyQuoted;
+            // A word that starts with a quote is text, whatever follows ("a:b" or "k":).
+            t.quoted = (sawQuote && onlyQuoted) || m_text.at(t.pos) == u'"';
             m_tokens.push_back(t);
         }
         m_tokens.push_back({Token::End, {}, false, int(n)});
@@ -301,8 +312,9 @@ private:
         n->kind = TrafficFilter::Node::Term;
         const QString w = t.text;
         const QString lower = w.toLower();
-        if (!t.quoted && (lower.startsWith(QStringLiteral("latency>"))
-                          || lower.startsWith(QStringLiteral("latency<")))) {
+        if (!t.quoted
+            && (lower.startsWith(QStringLiteral("latency>"))
+                || lower.startsWith(QStringLiteral("latency<")))) {
             const bool above = lower.at(7) == u'>';
             QString v = w.mid(8);
             if (v.startsWith(u'='))

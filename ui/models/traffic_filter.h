@@ -22,8 +22,8 @@ struct FilterSubject
     bool ok = false;
     bool pending = false;
     qint64 latencyUs = 0;
-    quint64 traceHash = 0;  ///< traceHash() of the row's trace id, 0 = none
-    QByteArrayView packed;  ///< every other field as UTF-8 bytes (for free text)
+    quint64 traceHash = 0; ///< traceHash() of the row's trace id, 0 = none
+    QByteArrayView packed; ///< every other field as UTF-8 bytes (for free text)
 };
 
 /**
