@@ -81,6 +81,7 @@ public:
     quint64 errorsHeld() const { return m_errorsHeld; }
     /// Rows still waiting for the app's answer.
     int pendingCount() const { return int(m_pendingById.size()); }
+    bool isPending(quint64 id) const { return m_pendingById.contains(id); }
     /// Statistics of the rows that pass the filter (completed rows only).
     const LatencyStats &stats() const { return m_stats; }
     const QStringList &strings() const { return m_strings; }
