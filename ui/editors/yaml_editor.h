@@ -26,6 +26,8 @@ class YamlEditor final : public QsciScintilla
     Q_DISABLE_COPY_MOVE(YamlEditor)
 
 public:
+    /// Takes the palette's colours (Scintilla does not follow the palette by itself).
+    void applyPalette();
     enum Marker { ErrorMarker = 1, WarningMarker = 2 };
     enum ListId { NameList = 1, ValueList = 2, TypeList = 3 };
 
