@@ -75,6 +75,12 @@ void RuntimeHost::stopAppServer()
 
 void RuntimeHost::start()
 {
+    // A sidecar whose start failed lingers until its queued teardown: start anew at once rather
+    // than ignore the request (the notice bar's "Use a free port" comes right after a failure).
+    if (m_sidecar && !m_sidecar->isActive()) {
+        m_sidecar->disconnect(this);
+        m_sidecar.reset();
+    }
     if (m_sidecar && m_sidecar->state() == core::RuntimeState::Stopping) {
         m_startWhenStopped = true;
         return;
@@ -126,6 +132,10 @@ void RuntimeHost::stop()
     m_startWhenStopped = false;
     if (!m_sidecar || m_sidecar->state() == core::RuntimeState::Stopping)
         return;
+    if (!m_sidecar->isActive()) { // a failed start: nothing runs, finish the teardown now
+        onSidecarStopped();
+        return;
+    }
     // A delivery parked by a "delay" or "never answer" rule would hold a reader thread; drop it
     // first so the runtime's stop joins promptly.
     if (m_app)
