@@ -1152,7 +1152,7 @@ private Q_SLOTS:
         // Closing saves geometry and dock state, hides at once and finishes once the runtime
         // stopped (it never waits on the UI thread).
         // Quitting with an unexported capture asks first; Cancel keeps the window open.
-        QVERIFY(m_window->traffic()->hasUnsavedRecords());
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->traffic()->hasUnsavedRecords(), 6000); // cron ticks
         answerNextMessageBox(QMessageBox::Cancel);
         m_window->close();
         QVERIFY(m_window->isVisible());
