@@ -1,5 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # bindery_add_test(NAME tst_x SOURCES ... LIBS ... [LABELS ...] [GUI] [TIMEOUT s] [ENVIRONMENT ...])
+# `bindery_core_tests` builds every test labelled "core" (the asan-core preset builds just those).
+add_custom_target(bindery_core_tests)
+
 function(bindery_add_test)
     cmake_parse_arguments(ARG "GUI" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;ENVIRONMENT" ${ARGN})
     if(ARG_UNPARSED_ARGUMENTS)
@@ -16,6 +19,9 @@ function(bindery_add_test)
     set(timeout 120)
     if(ARG_TIMEOUT)
         set(timeout ${ARG_TIMEOUT})
+    endif()
+    if("core" IN_LIST ARG_LABELS)
+        add_dependencies(bindery_core_tests ${ARG_NAME})
     endif()
     set_tests_properties(${ARG_NAME} PROPERTIES
         LABELS "${ARG_LABELS}" TIMEOUT ${timeout} ENVIRONMENT "${env}")

@@ -86,15 +86,21 @@ struct InvokeResult
 /// Completion callback for OutputBinding::invoke: called exactly once, on any thread.
 using InvokeDone = std::function<void(InvokeResult)>;
 
-/** @brief Log sink a binding may use for warnings at init (e.g. "scheme dropped from brokers"). */
-using BindingLogger = std::function<void(const QString &message)>;
-
 /**
  * @brief An input binding, mirroring Dapr's Init/Read/Close.
  *
- * init() runs on the runtime thread; read() runs on a dedicated reader std::jthread and returns
- * when `stop` is requested (every blocking call inside must be bounded, ≤ 200 ms) or on a fatal
- * error. close() is idempotent and called after read() returned.
+ * Threads and lifetime (docs/architecture.md):
+ * - The runtime creates the instance on its thread and owns it (a shared_ptr it shares with the
+ *   reader thread); the instance lives until the component is stopped, reloaded or disabled.
+ * - init() runs on a helper thread the runtime starts for it and waits on, bounded by the
+ *   component's `initTimeout`; it must not assume any Qt event loop. Read settings with
+ *   BindingSettings (core/binding_settings.h).
+ * - read() runs on the binding's own reader std::jthread and returns when `stop` is requested
+ *   (every blocking call inside is bounded, ≤ 200 ms, so read() returns within 250 ms of the
+ *   request, also while a delivery is in flight) or on a fatal error. It may deliver from threads
+ *   of its own (e.g. one per Kafka partition); the EventHandler is thread-safe.
+ * - close() is called after read() returned (or without read() when the app never subscribed),
+ *   on the runtime thread; it is idempotent, and init() may be called again after it.
  */
 class InputBinding
 {
@@ -110,9 +116,16 @@ public:
 /**
  * @brief An output binding, mirroring Dapr's Init/Invoke/Operations/Close.
  *
- * init() and invoke() are called on the runtime thread. invoke() must not block: it completes
- * through `done`, exactly once, on any thread (e.g. from a Kafka delivery report). A binding
- * whose client library only blocks runs those calls on a bounded QThreadPool of its own.
+ * Threads and lifetime (docs/architecture.md):
+ * - The runtime owns the instance; every call in flight holds a shared_ptr to it, so a reload
+ *   never frees a binding under a call.
+ * - init() runs on a helper thread bounded by `initTimeout` (no Qt event loop may be assumed);
+ *   close() on the runtime thread; both as for InputBinding. operations() is constant after init.
+ * - invoke() may be called from any thread, concurrently (the HTTP and gRPC API threads, the
+ *   console). It must not block: it completes through `done`, exactly once, on any thread — also
+ *   when close() runs while the call is in flight (then with an error). A binding whose client
+ *   library only blocks runs those calls on a pool of its own
+ * (core/bindings/common/blocking_pool.h).
  */
 class OutputBinding
 {

@@ -4,10 +4,6 @@
 #include <map>
 #include <mutex>
 
-#include <QLoggingCategory>
-
-Q_LOGGING_CATEGORY(lcRegistry, "bindery.core.registry")
-
 namespace bindery::core {
 
 namespace {

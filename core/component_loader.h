@@ -50,7 +50,8 @@ public:
  * @brief Full static check of one file's text: YAML, component shape, and each binding's schema
  * (required, unknown with "did you mean", allowedValues, types, direction-specific fields).
  *
- * The console's editor diagnostics and binderyd's load path share this. Any thread.
+ * The console's editor diagnostics use it; the runtime runs the same checks per component
+ * (loadPaths(), then validateComponent() before each init). Any thread.
  */
 Diagnostics checkComponentText(const QByteArray &text, const QString &fileName,
                                const BindingRegistry &registry);

@@ -4,9 +4,14 @@
 #include <algorithm>
 
 #include <QFile>
+#include <QSet>
 #include <QTest>
 
+#include <future>
+#include <mutex>
+
 #include "core/binding_registry.h"
+#include "core/binding_settings.h"
 
 using namespace bindery;
 using namespace bindery::core;
@@ -22,6 +27,72 @@ public:
     void invoke(InvokeRequest, InvokeDone done) override { done({InvokeResponse{}, {}}); }
     void close() override {}
 };
+
+/// A binding with a bug: it reads a field its schema (loopback's) does not declare.
+class ReadsAnUndeclaredField final : public OutputBinding
+{
+public:
+    bindery::Result<> init(const ComponentSpec &spec) override
+    {
+        BindingSettings s(spec, builtinSchema(u"loopback"_s), {false, true});
+        s.integer(u"capacity"_s);
+        s.string(u"queueDepth"_s); // not in loopback/metadata.yaml
+        return s.result();
+    }
+    QStringList operations() const override { return {u"create"_s}; }
+    void invoke(InvokeRequest, InvokeDone done) override { done({InvokeResponse{}, {}}); }
+    void close() override {}
+};
+
+/// What one init of a binding read, as the settings reader's audit sink heard it.
+struct FieldAudit
+{
+    QSet<QString> read;
+    QStringList problems; ///< undeclared fields, wrong getters
+};
+
+/// Inits `binding` with an empty component (every binding reads all its fields before it checks
+/// them) and collects the reader's audit events for `type`.
+template <typename Binding> FieldAudit auditInit(Binding &binding, const QString &type)
+{
+    FieldAudit audit;
+    std::mutex mutex;
+    BindingSettings::setAuditSink([&](const BindingSettings::AuditEvent &e) {
+        std::lock_guard lock(mutex);
+        if (e.bindingType != type)
+            return;
+        if (e.declared)
+            audit.read.insert(e.field);
+        else
+            audit.problems << e.problem;
+    });
+    ComponentSpec spec;
+    spec.name = u"audit"_s;
+    spec.type = type;
+    // Bounded: a binding that would try to connect gives up at once without its server address.
+    auto done = std::async(std::launch::async, [&] { (void)binding.init(spec); });
+    done.wait_for(std::chrono::seconds(20));
+    BindingSettings::setAuditSink(nullptr);
+    binding.close();
+    std::lock_guard lock(mutex);
+    return audit;
+}
+
+/// The field-coverage rule of issue 8: every field read is declared, and every declared field is
+/// read or marked in the schema as accepted for compatibility only (or refused as unsupported).
+QStringList fieldCoverageProblems(const BindingMetadata &schema, const FieldAudit &audit)
+{
+    QStringList problems = audit.problems;
+    for (const MetadataField &f : schema.fields) {
+        if (f.builtin || !f.compatibility.isEmpty() || !f.unsupported.isEmpty())
+            continue;
+        if (!audit.read.contains(f.name))
+            problems << u"%1: field '%2' is declared but never read (read it, or mark it "
+                        u"'compatibility:' "
+                        "with the reason)"_s.arg(schema.type, f.name);
+    }
+    return problems;
+}
 
 BindingDescriptor descriptor(const QString &type, const QString &version = {})
 {
@@ -52,6 +123,9 @@ private Q_SLOTS:
     void hidesTestOnlyBindingsUnlessAsked();
     void opensEmbeddedMetadataThroughBinderyBindings();
     void everyDescriptorMatchesItsMetadata();
+    void everyBindingReadsExactlyItsDeclaredFields_data();
+    void everyBindingReadsExactlyItsDeclaredFields();
+    void readingAnUndeclaredFieldIsCaught();
 
 private:
     BindingRegistry m_builtin;
@@ -201,6 +275,54 @@ void tst_BindingRegistry::everyDescriptorMatchesItsMetadata()
                      qPrintable(d->type + u": "_s + f.name + u" has type "_s + f.type));
         }
     }
+}
+
+void tst_BindingRegistry::everyBindingReadsExactlyItsDeclaredFields_data()
+{
+    QTest::addColumn<QString>("type");
+    for (const BindingDescriptor *d : m_builtin.all(true))
+        QTest::newRow(qPrintable(d->type)) << d->type;
+}
+
+void tst_BindingRegistry::everyBindingReadsExactlyItsDeclaredFields()
+{
+    QFETCH(QString, type);
+    const BindingDescriptor *d = m_builtin.find(type);
+    QVERIFY(d);
+    FieldAudit all;
+    if (d->inputFactory) {
+        std::unique_ptr<InputBinding> b = d->inputFactory();
+        const FieldAudit a = auditInit(*b, type);
+        all.read.unite(a.read);
+        all.problems << a.problems;
+    }
+    if (d->outputFactory) {
+        std::unique_ptr<OutputBinding> b = d->outputFactory();
+        const FieldAudit a = auditInit(*b, type);
+        all.read.unite(a.read);
+        all.problems << a.problems;
+    }
+    const QStringList problems = fieldCoverageProblems(d->metadata, all);
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(u'\n')));
+}
+
+void tst_BindingRegistry::readingAnUndeclaredFieldIsCaught()
+{
+    ReadsAnUndeclaredField buggy;
+    const FieldAudit audit = auditInit(buggy, u"bindings.loopback"_s);
+    const QStringList problems = fieldCoverageProblems(builtinSchema(u"loopback"_s), audit);
+    QCOMPARE(problems.size(), 1);
+    QVERIFY2(problems.first().contains(u"'queueDepth' is not declared"_s),
+             qPrintable(problems.first()));
+    // And the init itself fails loudly instead of running with a value nobody validates.
+    ReadsAnUndeclaredField again;
+    ComponentSpec spec;
+    spec.name = u"x"_s;
+    spec.type = u"bindings.loopback"_s;
+    const Result<> r = again.init(spec);
+    QVERIFY(!r);
+    QVERIFY2(r.error().message.startsWith(u"internal: field 'queueDepth' is not declared"_s),
+             qPrintable(r.error().message));
 }
 
 QTEST_GUILESS_MAIN(tst_BindingRegistry)
