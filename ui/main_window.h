@@ -70,6 +70,8 @@ public:
     bool renameComponentTo(const QString &name, const QString &path, const QString &next,
                            QString *error);
     bool deleteComponentFile(const QString &path);
+    /// Whether Quit asks before dropping an unexported capture (unattended runs turn it off).
+    void setAskBeforeDroppingCapture(bool ask) { m_captureAnswered = !ask; }
 
 public Q_SLOTS:
     void startRuntime();

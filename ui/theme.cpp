@@ -75,6 +75,45 @@ QColor tint(Role role, const QPalette &palette)
     return blend(palette.color(QPalette::Base), colour(role, palette), 0.18);
 }
 
+namespace {
+QPalette greys(int window, int base, int alternate, int text, int button, int mid)
+{
+    auto grey = [](int l) { return QColor::fromHsl(215, 12, l); };
+    QPalette p;
+    for (const QPalette::ColorGroup g : {QPalette::Active, QPalette::Inactive, QPalette::Disabled}) {
+        const bool off = g == QPalette::Disabled;
+        p.setColor(g, QPalette::Window, grey(window));
+        p.setColor(g, QPalette::WindowText, grey(off ? mid : text));
+        p.setColor(g, QPalette::Base, grey(base));
+        p.setColor(g, QPalette::AlternateBase, grey(alternate));
+        p.setColor(g, QPalette::Text, grey(off ? mid : text));
+        p.setColor(g, QPalette::Button, grey(button));
+        p.setColor(g, QPalette::ButtonText, grey(off ? mid : text));
+        p.setColor(g, QPalette::PlaceholderText, grey(mid));
+        p.setColor(g, QPalette::Mid, grey(mid));
+        p.setColor(g, QPalette::Dark, grey(std::min(window, base) / 2));
+        p.setColor(g, QPalette::Light, grey(std::min(255, button + 30)));
+        p.setColor(g, QPalette::ToolTipBase, grey(base));
+        p.setColor(g, QPalette::ToolTipText, grey(text));
+        p.setColor(g, QPalette::Highlight, QColor::fromHsl(212, 160, window < 128 ? 90 : 150));
+        p.setColor(g, QPalette::HighlightedText, grey(window < 128 ? 245 : 255));
+        p.setColor(g, QPalette::Link, QColor::fromHsl(212, 200, window < 128 ? 175 : 90));
+        p.setColor(g, QPalette::BrightText, grey(255));
+    }
+    return p;
+}
+} // namespace
+
+QPalette darkPalette()
+{
+    return greys(45, 32, 40, 225, 55, 120);
+}
+
+QPalette lightPalette()
+{
+    return greys(238, 255, 246, 25, 232, 150);
+}
+
 QString span(Role role, const QString &text)
 {
     return QStringLiteral("<span style='color:%1'>%2</span>").arg(css(role), text.toHtmlEscaped());

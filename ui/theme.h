@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QColor>
+#include <QPalette>
 #include <QString>
 
 class QPalette;
@@ -34,6 +35,11 @@ QString css(Role role);
 QColor tint(Role role, const QPalette &palette);
 /// Whether the palette is a dark one (light text on a dark window).
 bool isDark(const QPalette &palette);
+/// A dark palette (for `bindery --palette dark` where the desktop offers none), built from
+/// lightness steps of a neutral grey and the status hues.
+QPalette darkPalette();
+/// A light palette likewise (`--palette light`).
+QPalette lightPalette();
 /// `text` wrapped in a span of the role's colour (HTML-escaped).
 QString span(Role role, const QString &text);
 

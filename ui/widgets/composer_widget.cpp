@@ -29,6 +29,7 @@
 #include <QScrollArea>
 #include <QImage>
 #include <QPixmap>
+#include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QUrl>
 #include <QShortcut>
@@ -811,6 +812,23 @@ void ComposerWidget::send()
                                 .arg(port)
                                 .arg(QString::fromUtf8(QUrl::toPercentEncoding(r.binding)))));
     nr.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+    // Every send starts a W3C trace, so the traffic links it to what it caused (unless the
+    // metadata already carries one).
+    bool traced = false;
+    for (const auto &[k, v] : r.metadata)
+        traced = traced || k.compare(QLatin1String("traceparent"), Qt::CaseInsensitive) == 0;
+    if (!traced) {
+        auto hex = [](int bytes) {
+            QByteArray b(bytes, Qt::Uninitialized);
+            QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(b.data()),
+                                                  bytes / 4);
+            return b.toHex();
+        };
+        m_lastTraceparent = "00-" + hex(16) + '-' + hex(8) + "-01";
+        nr.setRawHeader("traceparent", m_lastTraceparent);
+    } else {
+        m_lastTraceparent.clear();
+    }
     nr.setTransferTimeout(120000);
     m_sentRequest = r;
     m_timer.start();

@@ -88,6 +88,8 @@ public:
     QTableWidget *responseHeaders() const { return m_responseHeaders; }
     /// What the last body is: "json", "text", "image/png", "binary", "empty".
     QString bodyKind() const { return m_bodyKind; }
+    /// The `traceparent` the last send carried ("" when its metadata had its own).
+    QByteArray lastTraceparent() const { return m_lastTraceparent; }
     /// Shows a body as if it had been answered (history entries use it too).
     void showResponseBody(const QByteArray &body)
     {
@@ -157,6 +159,7 @@ private:
     QHash<QString, ComposerRequest> m_perBinding; ///< what each binding had, while another shows
     QString m_shownBinding;
     bool m_restoring = false;
+    QByteArray m_lastTraceparent;
 };
 
 } // namespace bindery::ui
