@@ -61,11 +61,13 @@ int main(int argc, char *argv[])
     parser.addOption(filter);
     QCommandLineOption selectAfter(
         QStringLiteral("select-after"),
-        QStringLiteral("Select the newest traffic row after <ms> milliseconds (its detail shows)."),
+        QStringLiteral("Select the newest output request after <ms> milliseconds (its detail and "
+                       "trace show)."),
         QStringLiteral("ms"));
     parser.addOption(selectAfter);
     parser.process(app);
-    if (parser.value(palette) == QStringLiteral("dark") || parser.value(palette) == QStringLiteral("light")) {
+    if (parser.value(palette) == QStringLiteral("dark")
+        || parser.value(palette) == QStringLiteral("light")) {
         QApplication::setStyle(QStringLiteral("Fusion"));
         QApplication::setPalette(parser.value(palette) == QStringLiteral("dark")
                                      ? bindery::ui::theme::darkPalette()
@@ -99,9 +101,13 @@ int main(int argc, char *argv[])
     if (parser.isSet(selectAfter))
         QTimer::singleShot(parser.value(selectAfter).toInt(), &window, [&window]() {
             bindery::ui::TrafficWidget *t = window.traffic();
-            const int rows = t->model()->rowCount();
-            if (rows > 0)
-                t->selectRecord(t->model()->record(rows - 1).id);
+            for (int row = t->model()->rowCount() - 1; row >= 0; --row) {
+                const bindery::core::TrafficRecord r = t->model()->record(row);
+                if (r.kind == bindery::core::TrafficRecord::Kind::Output) {
+                    t->selectRecord(r.id);
+                    break;
+                }
+            }
         });
     if (parser.isSet(quitAfter)) // unattended: quit without asking about the capture
         QTimer::singleShot(parser.value(quitAfter).toInt(), &window, [&window]() {

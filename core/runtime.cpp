@@ -590,32 +590,13 @@ void Runtime::startInput(Instance &inst)
             return reply;
         }
         TrafficRecord rec;
-        rec.id = traffic->nextId();
-        rec.kind = TrafficRecord::Kind::Input;
         rec.binding = name;
         rec.bindingType = type;
-        rec.operation = QStringLiteral("deliver");
         rec.route = route;
-        rec.metadata = event.metadata;
-        rec.payload = event.data;
-        rec.eventKey = event.eventKey;
-        rec.attempt = event.attempt;
-        rec.startedUs = nowUs();
-        if (traffic->startRecords()) { // the console shows the delivery while the app works
-            TrafficRecord started = rec;
-            started.pending = true;
-            traffic->push(std::move(started));
-        }
-        Headers responseHeaders;
-        AppReply reply = channel->deliver(route, event, timeout, &responseHeaders);
-        rec.latencyUs = nowUs() - rec.startedUs;
-        rec.status = reply.status;
-        rec.ok = reply.ok();
-        rec.error = reply.error;
-        rec.responseHeaders = std::move(responseHeaders);
-        rec.responseBody = reply.body;
-        rec.outcome = reply.ok() ? QStringLiteral("acked") : failurePolicyName(event.onFailure);
-        traffic->push(std::move(rec));
+        AppReply reply = deliverRecorded(
+            *channel, *traffic, std::move(rec), event, timeout, [&event](const AppReply &r) {
+                return r.ok() ? QStringLiteral("acked") : failurePolicyName(event.onFailure);
+            });
         if (!reply.ok())
             logDeliveryFailure(*throttle, name, event, reply);
         return reply;

@@ -325,10 +325,11 @@ void MainWindow::buildMenus()
                         }
                     });
     edit->addAction(tr("&Find"), QKeySequence::Find, this, &MainWindow::findInFocus);
-    edit->addAction(tr("Find and &Replace"), QKeySequence(QStringLiteral("Ctrl+H")), this, [this]() {
-        if (EditorPane *p = currentEditor())
-            p->openFind(true);
-    });
+    edit->addAction(tr("Find and &Replace"), QKeySequence(QStringLiteral("Ctrl+H")), this,
+                    [this]() {
+                        if (EditorPane *p = currentEditor())
+                            p->openFind(true);
+                    });
     edit->addAction(tr("&Filter Traffic"), QKeySequence(QStringLiteral("Ctrl+/")), this, [this]() {
         m_tabs->setCurrentWidget(m_traffic);
         m_traffic->filterEdit()->setFocus();
@@ -350,8 +351,8 @@ void MainWindow::buildMenus()
     });
     // One action for both Enter keys: a second shortcut for the same key anywhere in the window
     // makes it ambiguous, and then neither fires.
-    send->setShortcuts({QKeySequence(QStringLiteral("Ctrl+Return")),
-                        QKeySequence(QStringLiteral("Ctrl+Enter"))});
+    send->setShortcuts(
+        {QKeySequence(QStringLiteral("Ctrl+Return")), QKeySequence(QStringLiteral("Ctrl+Enter"))});
     request->addAction(tr("Copy as &curl"), QKeySequence(QStringLiteral("Ctrl+Shift+C")),
                        m_composer, &ComposerWidget::copyAsCurl);
     request->addAction(tr("&Pretty-print Payload"), QKeySequence(QStringLiteral("Ctrl+Shift+J")),
@@ -643,6 +644,19 @@ void MainWindow::refreshComponents()
                 }
                 if (!c.warnings.isEmpty())
                     tip += QStringLiteral("\n") + c.warnings.join(u'\n');
+                if (m_keptRunning.contains(QFileInfo(spec.location.file).absoluteFilePath())) {
+                    QStringList errors;
+                    for (const core::Diagnostic &d : all) {
+                        if (d.isError() && d.component == spec.name)
+                            errors << d.message;
+                    }
+                    if (!errors.isEmpty() && !stopping) {
+                        state
+                            = tr("running the previous version · file invalid: ") + errors.first();
+                        tip = errors.join(u'\n');
+                        colour = theme::colour(theme::Role::Warning);
+                    }
+                }
             } else if (spec.isSecretStore()) {
                 state = running ? tr("secret store") : tr("secret store · runtime stopped");
             } else {
@@ -767,10 +781,23 @@ bool MainWindow::saveEditor(EditorPane *pane)
         QMessageBox::warning(this, tr("Save"), tr("Cannot save %1: %2").arg(pane->path(), error));
         return false;
     }
-    if (m_host->isRunning())
+    const QString path = QFileInfo(pane->path()).absoluteFilePath();
+    if (m_host->isRunning() && core::hasErrors(pane->diagnostics())) {
+        // An invalid file never replaces a working component: the running one stays until the
+        // file loads, and the file (tree and editor) says so.
+        m_keptRunning.insert(path);
+        pane->showRuntimeStatus(m_host->components(), true);
+        pane->setKeptNotice(tr("Saved, not reloaded: the file has errors, so the running "
+                               "component stays as it was until the file is valid."));
+    } else if (m_host->isRunning()) {
+        m_keptRunning.remove(path);
+        pane->setKeptNotice(QString());
         m_host->reloadFile(pane->path());
-    else
+    } else {
+        m_keptRunning.remove(path);
+        pane->setKeptNotice(QString());
         pane->showRuntimeStatus({}, false);
+    }
     refreshComponents();
     return true;
 }
@@ -849,7 +876,7 @@ void MainWindow::updateStatus()
                              : s == core::RuntimeState::Failed ? theme::Role::Error
                                                                : theme::Role::Muted;
     m_stateLabel->setText(QStringLiteral("%1 %2").arg(theme::span(role, QStringLiteral("●")),
-                                                       tr("Runtime %1").arg(stateName(s))));
+                                                      tr("Runtime %1").arg(stateName(s))));
     if (s == core::RuntimeState::Running) {
         const HostSettings &hs = m_host->settings();
         m_apiLabel->setText(
@@ -914,7 +941,8 @@ TrafficWidget *MainWindow::openCapture(const QString &path)
     }
     connectTraffic(capture);
     const int i = m_tabs->addTab(capture, tr("Capture: %1").arg(QFileInfo(path).fileName()));
-    m_tabs->setTabToolTip(i, tr("%1 — %L2 records, sorted by time").arg(path).arg(capture->model()->totalRows()));
+    m_tabs->setTabToolTip(
+        i, tr("%1 — %L2 records, sorted by time").arg(path).arg(capture->model()->totalRows()));
     m_tabs->setCurrentIndex(i);
     return capture;
 }
@@ -984,10 +1012,10 @@ void MainWindow::offerFixForFailure(const QString &error)
                             m_host->start();
                         }});
     actions.append({tr("Settings…"), [this]() { showSettingsDialog(); }});
-    showNotice(NoticeKind::Failure,
-               tr("<b>The runtime did not start:</b> %1")
-                   .arg(format::maskSecrets(error).toHtmlEscaped()),
-               actions);
+    showNotice(
+        NoticeKind::Failure,
+        tr("<b>The runtime did not start:</b> %1").arg(format::maskSecrets(error).toHtmlEscaped()),
+        actions);
 }
 
 void MainWindow::showFirstStartHint(const QString &binding)
@@ -996,14 +1024,15 @@ void MainWindow::showFirstStartHint(const QString &binding)
     if (s.value(QStringLiteral("hints/preparedRequest")).toBool())
         return;
     s.setValue(QStringLiteral("hints/preparedRequest"), true);
-    showNotice(NoticeKind::Info,
-               tr("A request to <b>%1</b> is ready in the Composer: press <b>Ctrl+Enter</b> to send "
-                  "it and watch it arrive in Live traffic. Cron events are already flowing.")
-                   .arg(binding.toHtmlEscaped()),
-               {{tr("Open the Composer"), [this]() {
-                     m_tabs->setCurrentWidget(m_composer);
-                     m_composer->payloadEditor()->setFocus();
-                 }}});
+    showNotice(
+        NoticeKind::Info,
+        tr("A request to <b>%1</b> is ready in the Composer: press <b>Ctrl+Enter</b> to send "
+           "it and watch it arrive in Live traffic. Cron events are already flowing.")
+            .arg(binding.toHtmlEscaped()),
+        {{tr("Open the Composer"), [this]() {
+              m_tabs->setCurrentWidget(m_composer);
+              m_composer->payloadEditor()->setFocus();
+          }}});
 }
 
 void MainWindow::showShortcuts()
@@ -1056,10 +1085,10 @@ void MainWindow::showShortcuts()
 void MainWindow::renameComponent(const QString &name, const QString &path)
 {
     bool ok = false;
-    const QString next = QInputDialog::getText(this, tr("Rename component"),
-                                               tr("New name for '%1':").arg(name),
-                                               QLineEdit::Normal, name, &ok)
-                             .trimmed();
+    const QString next
+        = QInputDialog::getText(this, tr("Rename component"), tr("New name for '%1':").arg(name),
+                                QLineEdit::Normal, name, &ok)
+              .trimmed();
     if (!ok || next.isEmpty() || next == name)
         return;
     QString error;
@@ -1115,7 +1144,8 @@ bool MainWindow::deleteComponentFile(const QString &path)
 {
     const QString abs = QFileInfo(path).absoluteFilePath();
     for (int i = m_tabs->count() - 1; i >= 0; --i) {
-        if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i)); pane && pane->path() == abs) {
+        if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
+            pane && pane->path() == abs) {
             m_tabs->removeTab(i);
             pane->deleteLater();
         }

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include <QMainWindow>
+#include <QSet>
 
 #include "ui/runtime_host.h"
 
@@ -125,6 +126,7 @@ private:
     QLabel *m_noticeText = nullptr;
     QHBoxLayout *m_noticeButtons = nullptr;
     NoticeKind m_noticeKind = NoticeKind::Info;
+    QSet<QString> m_keptRunning; ///< saved files with errors whose running version was kept
 };
 
 } // namespace bindery::ui

@@ -64,19 +64,19 @@ QString metadataGroup(const QString &key)
     static const QSet<QString> trace{QStringLiteral("traceparent"), QStringLiteral("tracestate"),
                                      QStringLiteral("baggage")};
     static const QSet<QString> amqp{
-        QStringLiteral("messageid"),      QStringLiteral("correlationid"),
-        QStringLiteral("contenttype"),    QStringLiteral("contentencoding"),
-        QStringLiteral("replyto"),        QStringLiteral("expiration"),
-        QStringLiteral("priority"),       QStringLiteral("deliverymode"),
-        QStringLiteral("timestamp"),      QStringLiteral("type"),
-        QStringLiteral("userid"),         QStringLiteral("appid"),
-        QStringLiteral("routingkey"),     QStringLiteral("exchange"),
-        QStringLiteral("redelivered"),    QStringLiteral("deliverytag"),
-        QStringLiteral("consumertag"),    QStringLiteral("ttlinseconds"),
-        QStringLiteral("message_id"),     QStringLiteral("correlation_id"),
-        QStringLiteral("content_type"),   QStringLiteral("reply_to"),
-        QStringLiteral("delivery_mode"),  QStringLiteral("app_id"),
-        QStringLiteral("routing_key"),    QStringLiteral("delivery_tag")};
+        QStringLiteral("messageid"),     QStringLiteral("correlationid"),
+        QStringLiteral("contenttype"),   QStringLiteral("contentencoding"),
+        QStringLiteral("replyto"),       QStringLiteral("expiration"),
+        QStringLiteral("priority"),      QStringLiteral("deliverymode"),
+        QStringLiteral("timestamp"),     QStringLiteral("type"),
+        QStringLiteral("userid"),        QStringLiteral("appid"),
+        QStringLiteral("routingkey"),    QStringLiteral("exchange"),
+        QStringLiteral("redelivered"),   QStringLiteral("deliverytag"),
+        QStringLiteral("consumertag"),   QStringLiteral("ttlinseconds"),
+        QStringLiteral("message_id"),    QStringLiteral("correlation_id"),
+        QStringLiteral("content_type"),  QStringLiteral("reply_to"),
+        QStringLiteral("delivery_mode"), QStringLiteral("app_id"),
+        QStringLiteral("routing_key"),   QStringLiteral("delivery_tag")};
     static const QSet<QString> sqs{QStringLiteral("receipthandle"),
                                    QStringLiteral("md5ofbody"),
                                    QStringLiteral("senttimestamp"),
@@ -87,12 +87,11 @@ QString metadataGroup(const QString &key)
                                    QStringLiteral("messagededuplicationid"),
                                    QStringLiteral("sequencenumber"),
                                    QStringLiteral("queueurl")};
-    static const QSet<QString> storage{QStringLiteral("bucket"),      QStringLiteral("key"),
-                                       QStringLiteral("name"),        QStringLiteral("md5hash"),
-                                       QStringLiteral("crc32c"),      QStringLiteral("etag"),
-                                       QStringLiteral("generation"),  QStringLiteral("size"),
-                                       QStringLiteral("storageclass"), QStringLiteral("filename"),
-                                       QStringLiteral("medialink"),   QStringLiteral("selflink")};
+    static const QSet<QString> storage{
+        QStringLiteral("bucket"),     QStringLiteral("key"),       QStringLiteral("name"),
+        QStringLiteral("md5hash"),    QStringLiteral("crc32c"),    QStringLiteral("etag"),
+        QStringLiteral("generation"), QStringLiteral("size"),      QStringLiteral("storageclass"),
+        QStringLiteral("filename"),   QStringLiteral("medialink"), QStringLiteral("selflink")};
     if (trace.contains(k))
         return QStringLiteral("Trace context");
     if (k.startsWith(QStringLiteral("x-opt-")))
@@ -247,8 +246,8 @@ QString maskSecrets(const QString &text)
     static const QRegularExpression urlPassword(
         QStringLiteral("(\\b[a-z][a-z0-9+.-]*://[^:/@\\s]+:)([^@/\\s]+)(@)"),
         QRegularExpression::CaseInsensitiveOption);
-    static const QRegularExpression pem(
-        QStringLiteral("-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\\s\\S]*?-----END \\1PRIVATE KEY-----"));
+    static const QRegularExpression pem(QStringLiteral(
+        "-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\\s\\S]*?-----END \\1PRIVATE KEY-----"));
     static const QRegularExpression jsonKey(
         QStringLiteral("(\"private_key\"\\s*:\\s*\")((?:[^\"\\\\]|\\\\.)*)(\")"));
     QString out = text;

@@ -205,36 +205,19 @@ bool RuntimeHost::redeliver(const core::TrafficRecord &original, QString *error)
     event.metadata.append({QStringLiteral("bindery-replay-of"), QString::number(original.id)});
     event.eventKey = original.eventKey;
     event.attempt = 1;
-    const QString route = original.route;
     const int timeout = m_settings.deliveryTimeoutMs;
     core::TrafficStream *traffic = &m_traffic;
     core::TrafficRecord rec;
-    rec.id = traffic->nextId();
-    rec.kind = core::TrafficRecord::Kind::Input;
     rec.binding = original.binding;
     rec.bindingType = original.bindingType;
-    rec.operation = QStringLiteral("deliver");
-    rec.route = route;
-    rec.metadata = event.metadata;
-    rec.payload = event.data;
-    rec.eventKey = event.eventKey;
+    rec.route = original.route;
     rec.replayOf = original.id;
     // The app channel blocks until the app answered: never on the UI thread.
-    QThreadPool::globalInstance()->start([channel, event, route, timeout, traffic, rec]() mutable {
-        rec.startedUs = core::nowUs();
-        core::TrafficRecord started = rec;
-        started.pending = true;
-        traffic->push(std::move(started));
-        core::Headers responseHeaders;
-        const core::AppReply reply = channel->deliver(route, event, timeout, &responseHeaders);
-        rec.latencyUs = core::nowUs() - rec.startedUs;
-        rec.status = reply.status;
-        rec.ok = reply.ok();
-        rec.error = reply.error;
-        rec.responseHeaders = std::move(responseHeaders);
-        rec.responseBody = reply.body;
-        rec.outcome = reply.ok() ? QStringLiteral("replayed") : QStringLiteral("replay failed");
-        traffic->push(std::move(rec));
+    QThreadPool::globalInstance()->start([channel, event, timeout, traffic, rec]() {
+        core::deliverRecorded(
+            *channel, *traffic, rec, event, timeout, [](const core::AppReply &reply) {
+                return reply.ok() ? QStringLiteral("replayed") : QStringLiteral("replay failed");
+            });
     });
     return true;
 }

@@ -80,7 +80,8 @@ QPalette greys(int window, int base, int alternate, int text, int button, int mi
 {
     auto grey = [](int l) { return QColor::fromHsl(215, 12, l); };
     QPalette p;
-    for (const QPalette::ColorGroup g : {QPalette::Active, QPalette::Inactive, QPalette::Disabled}) {
+    for (const QPalette::ColorGroup g :
+         {QPalette::Active, QPalette::Inactive, QPalette::Disabled}) {
         const bool off = g == QPalette::Disabled;
         p.setColor(g, QPalette::Window, grey(window));
         p.setColor(g, QPalette::WindowText, grey(off ? mid : text));

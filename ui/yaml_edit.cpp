@@ -391,7 +391,8 @@ QString setComponentName(const QString &text, const QString &from, const QString
     for (qsizetype i = 0; i < lines.size(); ++i) {
         const QString &line = lines.at(i);
         const QString trimmed = line.trimmed();
-        const int indent = int(line.size() - QString(line).remove(QRegularExpression(QStringLiteral("^\\s+"))).size());
+        const int indent = int(
+            line.size() - QString(line).remove(QRegularExpression(QStringLiteral("^\\s+"))).size());
         if (trimmed.isEmpty() || trimmed.startsWith(u'#'))
             continue;
         if (trimmed == QStringLiteral("metadata:") && indent == 0) {

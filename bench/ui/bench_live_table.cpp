@@ -67,10 +67,9 @@ core::TrafficRecord synthetic(quint64 n)
     r.metadata = {{QStringLiteral("topic"), QStringLiteral("orders")},
                   {QStringLiteral("partition"), QString::number(n % 6)},
                   {QStringLiteral("offset"), QString::number(n)},
-                  {QStringLiteral("traceparent"),
-                   QStringLiteral("00-%1-%2-01")
-                       .arg(n / 4 + 1, 32, 16, QLatin1Char('0'))
-                       .arg(n + 1, 16, 16, QLatin1Char('0'))}};
+                  {QStringLiteral("traceparent"), QStringLiteral("00-%1-%2-01")
+                                                      .arg(n / 4 + 1, 32, 16, QLatin1Char('0'))
+                                                      .arg(n + 1, 16, 16, QLatin1Char('0'))}};
     r.payload = QByteArray("{\"orderId\":") + QByteArray::number(n)
                 + QByteArray(",\"sku\":\"A-1042\",\"qty\":3,\"price\":19.99,\"note\":\"x\"}");
     r.status = (n % 97 == 0) ? 500 : 200;

@@ -144,14 +144,17 @@ private Q_SLOTS:
         ui::ComponentForm form;
         form.setSchema(&meta);
         QVERIFY(form.keyFileButton());
-        const QString key = QStringLiteral("-----BEGIN PRIVATE KEY-----\nMIIEv...\n-----END PRIVATE KEY-----\n");
-        QJsonObject json{{QStringLiteral("type"), QStringLiteral("service_account")},
-                         {QStringLiteral("project_id"), QStringLiteral("demo-project")},
-                         {QStringLiteral("private_key_id"), QStringLiteral("abc123")},
-                         {QStringLiteral("private_key"), key},
-                         {QStringLiteral("client_email"), QStringLiteral("sa@demo-project.iam.gserviceaccount.com")},
-                         {QStringLiteral("client_id"), QStringLiteral("1234567890")},
-                         {QStringLiteral("token_uri"), QStringLiteral("https://oauth2.googleapis.com/token")}};
+        const QString key
+            = QStringLiteral("-----BEGIN PRIVATE KEY-----\nMIIEv...\n-----END PRIVATE KEY-----\n");
+        QJsonObject json{
+            {QStringLiteral("type"), QStringLiteral("service_account")},
+            {QStringLiteral("project_id"), QStringLiteral("demo-project")},
+            {QStringLiteral("private_key_id"), QStringLiteral("abc123")},
+            {QStringLiteral("private_key"), key},
+            {QStringLiteral("client_email"),
+             QStringLiteral("sa@demo-project.iam.gserviceaccount.com")},
+            {QStringLiteral("client_id"), QStringLiteral("1234567890")},
+            {QStringLiteral("token_uri"), QStringLiteral("https://oauth2.googleapis.com/token")}};
         const QString path = writeFile(QStringLiteral("key.json"),
                                        QString::fromUtf8(QJsonDocument(json).toJson()));
         QSignalSpy edited(&form, &ui::ComponentForm::fieldEdited);
@@ -174,7 +177,6 @@ private Q_SLOTS:
         QCOMPARE(form.loadKeyFile(bad, &error), -1);
         QVERIFY(error.contains(QStringLiteral("bad.json")));
     }
-
 
     void typoGetsDiagnosticAtItsLine_data()
     {

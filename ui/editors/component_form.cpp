@@ -73,8 +73,8 @@ void ComponentForm::setSchema(const core::BindingMetadata *meta)
             tr("Fill the service-account fields from a JSON key file; the private key stays masked "
                "here (consider secretKeyRef for it)."));
         connect(m_keyFileButton, &QPushButton::clicked, this, [this]() {
-            const QString path = QFileDialog::getOpenFileName(
-                this, tr("Service-account key file"), QString(), tr("JSON (*.json)"));
+            const QString path = QFileDialog::getOpenFileName(this, tr("Service-account key file"),
+                                                              QString(), tr("JSON (*.json)"));
             QString error;
             if (!path.isEmpty() && loadKeyFile(path, &error) < 0)
                 QMessageBox::warning(this, tr("Load key file"), error);

@@ -167,7 +167,8 @@ void EditorPane::recheck()
         auto *item = new QTreeWidgetItem(m_problems);
         item->setText(0, QString::number(d.location.line));
         item->setText(1, d.isError() ? tr("error") : tr("warning"));
-        item->setForeground(1, theme::colour(d.isError() ? theme::Role::Error : theme::Role::Warning));
+        item->setForeground(1,
+                            theme::colour(d.isError() ? theme::Role::Error : theme::Role::Warning));
         item->setText(2, d.field);
         QString msg = d.message;
         if (!d.suggestion.isEmpty() && !msg.contains(d.suggestion))
@@ -260,6 +261,20 @@ void EditorPane::onSecretRef(const QString &name)
     replaceTextKeepingView(yamledit::setMetadataSecretRef(m_editor->text(), name, secret, key));
 }
 
+void EditorPane::setKeptNotice(const QString &text)
+{
+    m_keptNotice = text;
+    m_status->setText(text.isEmpty()
+                          ? m_runtimeLines
+                          : theme::span(theme::Role::Warning, QStringLiteral("⚠ ") + text)
+                                + QStringLiteral("<br>") + m_runtimeLines);
+}
+
+QString EditorPane::statusText() const
+{
+    return m_status->text();
+}
+
 void EditorPane::openFind(bool replace)
 {
     m_tabs->setCurrentIndex(0);
@@ -324,8 +339,10 @@ void EditorPane::showRuntimeStatus(const QList<core::ComponentStatus> &component
         lines << theme::span(theme::Role::Muted,
                              tr("Runtime not running: start it (F5) to load this file."));
     else if (lines.isEmpty())
-        lines << theme::span(theme::Role::Muted, tr("The runtime has no component from this file."));
-    m_status->setText(lines.join(QStringLiteral("<br>")));
+        lines << theme::span(theme::Role::Muted,
+                             tr("The runtime has no component from this file."));
+    m_runtimeLines = lines.join(QStringLiteral("<br>"));
+    setKeptNotice(m_keptNotice);
     if (problems != m_runtimeProblems) {
         m_runtimeProblems = problems;
         recheck();

@@ -54,6 +54,9 @@ public:
     void showFormTab(bool form);
     /// Opens the find (and replace) bar over the YAML.
     void openFind(bool replace);
+    /// A line above the runtime status (e.g. "saved, not reloaded"); empty hides it.
+    void setKeptNotice(const QString &text);
+    QString statusText() const;
     FindReplaceBar *findBar() const { return m_find; }
     /// Applies a problem's "did you mean" fix; false when it has none.
     bool applyFix(QTreeWidgetItem *item);
@@ -79,6 +82,8 @@ private:
     QTimer *m_debounce = nullptr;
     bool m_syncing = false;
     FindReplaceBar *m_find = nullptr;
+    QString m_keptNotice;
+    QString m_runtimeLines;
     QList<QPair<int, QString>> m_runtimeProblems; ///< (1 error / 0 warning, text) from the runtime
 };
 

@@ -85,8 +85,8 @@ bool FindReplaceBar::findNext(bool backwards)
         m_editor->getCursorPosition(&line, &index);
     }
     // findFirst(expr, re, cs, wo, wrap, forward, line, index)
-    const bool found = m_editor->findFirst(needle, false, false, false, true, !backwards, line,
-                                           index, true);
+    const bool found
+        = m_editor->findFirst(needle, false, false, false, true, !backwards, line, index, true);
     m_status->setText(found ? QString() : tr("no match"));
     return found;
 }

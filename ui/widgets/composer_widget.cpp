@@ -466,14 +466,13 @@ void ComposerWidget::setWorkspace(const QString &folder)
     // History is kept per workspace (a folder's requests belong to its components).
     const QString dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
     QDir().mkpath(dataDir + QStringLiteral("/history"));
-    const QString key
-        = folder.isEmpty()
-              ? QStringLiteral("default")
-              : QString::fromLatin1(
-                    QCryptographicHash::hash(QFileInfo(folder).absoluteFilePath().toUtf8(),
-                                             QCryptographicHash::Sha1)
-                        .toHex()
-                        .left(16));
+    const QString key = folder.isEmpty()
+                            ? QStringLiteral("default")
+                            : QString::fromLatin1(QCryptographicHash::hash(
+                                                      QFileInfo(folder).absoluteFilePath().toUtf8(),
+                                                      QCryptographicHash::Sha1)
+                                                      .toHex()
+                                                      .left(16));
     m_historyPath = dataDir + QStringLiteral("/history/") + key + QStringLiteral(".jsonl");
     m_history->removeRows(0, m_history->rowCount());
     loadHistory();
@@ -820,8 +819,7 @@ void ComposerWidget::send()
     if (!traced) {
         auto hex = [](int bytes) {
             QByteArray b(bytes, Qt::Uninitialized);
-            QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(b.data()),
-                                                  bytes / 4);
+            QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(b.data()), bytes / 4);
             return b.toHex();
         };
         m_lastTraceparent = "00-" + hex(16) + '-' + hex(8) + "-01";
@@ -936,7 +934,10 @@ void ComposerWidget::showBody()
         m_bodyPreview->setToolTip(QString());
     }
     if (m_bodyKind != kind) // a new kind of body: show the view that suits it
-        m_bodyTabs->setCurrentIndex(kind == QStringLiteral("json") ? 0 : isImage ? 2 : text ? 3 : 4);
+        m_bodyTabs->setCurrentIndex(kind == QStringLiteral("json") ? 0
+                                    : isImage                      ? 2
+                                    : text                         ? 3
+                                                                   : 4);
     m_bodyKind = kind;
 }
 
@@ -971,8 +972,8 @@ void ComposerWidget::appendHistory(const ComposerRequest &request, int status, q
     item->setData(
         QString(item->text() + u' ' + request.payload + u' ' + QString::fromUtf8(body.left(2048))),
         SearchRole);
-    item->setForeground(theme::colour(status >= 200 && status < 300 ? theme::Role::Ok
-                                                                    : theme::Role::Error));
+    item->setForeground(
+        theme::colour(status >= 200 && status < 300 ? theme::Role::Ok : theme::Role::Error));
     m_history->insertRow(0, item);
 }
 
@@ -1008,8 +1009,8 @@ void ComposerWidget::loadHistory()
                                       resp.value(QStringLiteral("body")).toString().toLatin1())
                                       .left(2048))),
                       SearchRole);
-        item->setForeground(theme::colour(status >= 200 && status < 300 ? theme::Role::Ok
-                                                                        : theme::Role::Error));
+        item->setForeground(
+            theme::colour(status >= 200 && status < 300 ? theme::Role::Ok : theme::Role::Error));
         items.prepend(item);
     }
     // Keep the newest 5,000 in the list (the file keeps everything).

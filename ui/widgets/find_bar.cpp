@@ -100,7 +100,9 @@ bool FindBar::find(bool backwards)
     const QTextDocument::FindFlags flags
         = backwards ? QTextDocument::FindBackward : QTextDocument::FindFlags();
     auto attempt = [&]() {
-        return m_text ? m_text->find(needle, flags) : m_plain ? m_plain->find(needle, flags) : false;
+        return m_text    ? m_text->find(needle, flags)
+               : m_plain ? m_plain->find(needle, flags)
+                         : false;
     };
     bool found = attempt();
     if (!found) { // wrap around

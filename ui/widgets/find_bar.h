@@ -13,8 +13,9 @@ namespace bindery::ui {
 
 /**
  * @brief An inline find bar for a read-only text view (the traffic detail pane, the composer's
- * response): the window's Find (Ctrl+F) opens the bar of the focused view, Enter / Shift+Enter find the next / previous match, Esc
- * closes it and gives the focus back. Matches wrap around. UI thread.
+ * response): the window's Find (Ctrl+F) opens the bar of the focused view, Enter / Shift+Enter find
+ * the next / previous match, Esc closes it and gives the focus back. Matches wrap around. UI
+ * thread.
  */
 class FindBar final : public QWidget
 {

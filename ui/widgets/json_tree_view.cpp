@@ -95,9 +95,8 @@ void JsonTreeView::add(QTreeWidgetItem *parent, const QString &key, const QStrin
         item->setText(1, tr("{%n key(s)}", nullptr, int(o.size())));
         item->setData(0, ValueRole, QJsonDocument(o).toJson(QJsonDocument::Compact));
         for (auto it = o.begin(); it != o.end(); ++it) {
-            const QString part = isIdentifier(it.key())
-                                     ? u'.' + it.key()
-                                     : QStringLiteral("[\"%1\"]").arg(it.key());
+            const QString part = isIdentifier(it.key()) ? u'.' + it.key()
+                                                        : QStringLiteral("[\"%1\"]").arg(it.key());
             add(item, it.key(), part, it.value());
         }
     } else if (value.isArray()) {

@@ -143,9 +143,16 @@ void StatsPanel::refresh()
     int reselect = -1;
     for (int i = 0; i < rows.size(); ++i) {
         const LatencyStats::Summary &s = rows.at(i);
-        const QStringList cells{s.binding,   s.operation,  QString::number(s.count),
-                                QString::number(s.errors), ms(s.minUs), ms(s.meanUs),
-                                ms(s.p50Us), ms(s.p90Us), ms(s.p99Us), ms(s.maxUs)};
+        const QStringList cells{s.binding,
+                                s.operation,
+                                QString::number(s.count),
+                                QString::number(s.errors),
+                                ms(s.minUs),
+                                ms(s.meanUs),
+                                ms(s.p50Us),
+                                ms(s.p90Us),
+                                ms(s.p99Us),
+                                ms(s.maxUs)};
         for (int c = 0; c < ColumnCount; ++c) {
             QTableWidgetItem *item = m_table->item(i, c);
             if (!item) {
@@ -171,8 +178,8 @@ void StatsPanel::refresh()
 void StatsPanel::refreshHistogram()
 {
     QString binding, op;
-    if (const int r = m_table->currentRow(); r >= 0 && m_table->item(r, Binding)
-                                             && m_table->item(r, Binding)->isSelected()) {
+    if (const int r = m_table->currentRow();
+        r >= 0 && m_table->item(r, Binding) && m_table->item(r, Binding)->isSelected()) {
         binding = m_table->item(r, Binding)->text();
         op = m_table->item(r, Operation)->text();
     }

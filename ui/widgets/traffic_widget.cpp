@@ -131,8 +131,8 @@ void TrafficWidget::build()
     m_completer->setWidget(m_filter);
     m_filterStatus = new QLabel(this);
     m_filterStatus->setObjectName(QStringLiteral("trafficFilterStatus"));
-    m_filterStatus->setMinimumWidth(m_filterStatus->fontMetrics().horizontalAdvance(
-        QStringLiteral("0,000,000 match")));
+    m_filterStatus->setMinimumWidth(
+        m_filterStatus->fontMetrics().horizontalAdvance(QStringLiteral("0,000,000 match")));
     m_capture = new QToolButton(this);
     m_capture->setObjectName(QStringLiteral("captureButton"));
     m_capture->setText(tr("● Capturing"));
@@ -498,7 +498,7 @@ void TrafficWidget::tick()
     const double max = std::max(step * std::ceil(std::max<double>(top * 1.1, 1.0) / step), step);
     m_axisY->setRange(0, max);
     m_axisY->setTickInterval(step);
-    m_axisY->setLabelFormat(step >= 1 ? QStringLiteral("%.0f")
+    m_axisY->setLabelFormat(step >= 1     ? QStringLiteral("%.0f")
                             : step >= 0.1 ? QStringLiteral("%.1f")
                                           : QStringLiteral("%.2f"));
     updateCounts();
@@ -514,13 +514,15 @@ QList<qreal> TrafficWidget::rateValues() const
 
 void TrafficWidget::updateCounts()
 {
-    QString text = tr("%L1 rows shown · %L2 held · %L3 errors").arg(m_model->rowCount())
+    QString text = tr("%L1 rows shown · %L2 held · %L3 errors")
+                       .arg(m_model->rowCount())
                        .arg(qulonglong(m_model->totalRows()))
                        .arg(m_model->errorsHeld());
     if (m_model->pendingCount() > 0)
         text += tr(" · %L1 waiting for the app").arg(m_model->pendingCount());
     if (m_pump) {
-        text += tr(" · %L1 seen · %L2 dropped by the tap").arg(m_model->totalSeen())
+        text += tr(" · %L1 seen · %L2 dropped by the tap")
+                    .arg(m_model->totalSeen())
                     .arg(m_pump->dropped());
         if (!m_pump->capturing() || m_pump->notCaptured() > 0)
             text += tr(" · %L1 passed over while the capture was stopped")
@@ -547,8 +549,7 @@ void TrafficWidget::updateFilterStatus()
     if (!f.error.isEmpty())
         m_filterStatus->setText(f.error);
     else
-        m_filterStatus->setText(f.isEmpty() ? QString()
-                                            : tr("%L1 match").arg(m_model->rowCount()));
+        m_filterStatus->setText(f.isEmpty() ? QString() : tr("%L1 match").arg(m_model->rowCount()));
 }
 
 void TrafficWidget::applyFilter()
@@ -557,7 +558,7 @@ void TrafficWidget::applyFilter()
     QPalette pal = m_filter->palette();
     pal.setColor(QPalette::Base, !f.error.isEmpty() ? theme::tint(theme::Role::Error, palette())
                                  : f.isEmpty()      ? palette().color(QPalette::Base)
-                                               : theme::tint(theme::Role::Ok, palette()));
+                                                    : theme::tint(theme::Role::Ok, palette()));
     m_filter->setPalette(pal);
     m_message.clear();
     if (!f.error.isEmpty()) {
@@ -635,7 +636,8 @@ void TrafficWidget::fillContextMenu(QMenu *menu, int row)
 {
     const core::TrafficRecord r = m_model->record(row);
     if (r.kind == core::TrafficRecord::Kind::Output) {
-        menu->addAction(tr("Open in composer"), this, [this, r]() { Q_EMIT openInComposer(r, false); });
+        menu->addAction(tr("Open in composer"), this,
+                        [this, r]() { Q_EMIT openInComposer(r, false); });
         menu->addAction(tr("Re-send"), this, [this, r]() { Q_EMIT openInComposer(r, true); });
     } else if (r.kind == core::TrafficRecord::Kind::Input) {
         QAction *again = menu->addAction(tr("Re-deliver to the app (marked as a replay)"), this,
@@ -657,9 +659,10 @@ void TrafficWidget::fillContextMenu(QMenu *menu, int row)
         }
     }
     QMenu *apply = menu->addMenu(tr("Apply as filter"));
-    const QString direction = r.kind == core::TrafficRecord::Kind::Output  ? QStringLiteral("out")
-                              : r.kind == core::TrafficRecord::Kind::Input ? QStringLiteral("in")
-                                                                           : QStringLiteral("probe");
+    const QString direction = r.kind == core::TrafficRecord::Kind::Output ? QStringLiteral("out")
+                              : r.kind == core::TrafficRecord::Kind::Input
+                                  ? QStringLiteral("in")
+                                  : QStringLiteral("probe");
     QStringList terms{QStringLiteral("binding:") + TrafficFilter::quote(r.binding),
                       QStringLiteral("op:") + TrafficFilter::quote(r.operation),
                       QStringLiteral("direction:") + direction,
@@ -699,9 +702,9 @@ void TrafficWidget::showDetail()
                     .arg(r.replayOf);
     html += QStringLiteral("<p>%1 · %2 · id %3%4</p>")
                 .arg(timeOf(r.startedUs),
-                     r.pending ? theme::span(theme::Role::Pending,
-                                             tr("waiting for the app for %1")
-                                                 .arg(msText(core::nowUs() - r.startedUs)))
+                     r.pending ? theme::span(
+                         theme::Role::Pending,
+                         tr("waiting for the app for %1").arg(msText(core::nowUs() - r.startedUs)))
                                : tr("latency %1").arg(msText(r.latencyUs)))
                 .arg(r.id)
                 .arg(r.route.isEmpty()
@@ -751,8 +754,9 @@ void TrafficWidget::showDetail()
                                                    : theme::Role::Error,
                                          statusText(a)),
                              a.pending ? QStringLiteral("…") : msText(a.latencyUs),
-                             QString(a.outcome
-                                     + (a.error.isEmpty() ? QString() : QStringLiteral(": ") + a.error))
+                             QString(
+                                 a.outcome
+                                 + (a.error.isEmpty() ? QString() : QStringLiteral(": ") + a.error))
                                  .toHtmlEscaped());
         }
         html += QStringLiteral("</table>");
@@ -869,8 +873,8 @@ qint64 TrafficWidget::importJsonl(const QString &path, QString *error)
 
 void TrafficWidget::exportDialog()
 {
-    const QString start
-        = (m_workspace.isEmpty() ? QString() : m_workspace + u'/') + QStringLiteral("traffic.jsonl");
+    const QString start = (m_workspace.isEmpty() ? QString() : m_workspace + u'/')
+                          + QStringLiteral("traffic.jsonl");
     const QString path = QFileDialog::getSaveFileName(this, tr("Export traffic"), start,
                                                       tr("JSON Lines (*.jsonl)"));
     if (path.isEmpty())
