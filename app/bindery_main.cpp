@@ -12,6 +12,7 @@
 #include "ui/widgets/traffic_widget.h"
 
 #include <QLineEdit>
+#include <QScreen>
 #include <QTabWidget>
 
 int main(int argc, char *argv[])
@@ -77,9 +78,11 @@ int main(int argc, char *argv[])
     bindery::core::BindingRegistry registry;
     bindery::core::registerBuiltinBindings(registry);
     bindery::ui::MainWindow window(registry);
-    if (parser.isSet(maximized))
+    if (parser.isSet(maximized) && window.screen()) {
+        // Also without a window manager (Xvfb): take the screen's whole available area.
+        window.setGeometry(window.screen()->availableGeometry());
         window.showMaximized();
-    else
+    } else
         window.show();
     if (!parser.positionalArguments().isEmpty())
         window.openWorkspace(parser.positionalArguments().first());

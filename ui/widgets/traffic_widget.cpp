@@ -381,6 +381,12 @@ void TrafficWidget::arrangeForWidth(int width)
     m_side->setVisible(!narrow);
 }
 
+bool TrafficWidget::hasUnsavedRecords() const
+{
+    // Anything that arrived since the last export, import or clear (pending rows included).
+    return m_model->totalRows() > 0 && m_model->totalSeen() != m_seenWhenSaved;
+}
+
 void TrafficWidget::setWorkspace(const QString &folder)
 {
     m_workspace = folder;
@@ -458,8 +464,6 @@ void TrafficWidget::onCounted(int rows, int errors)
 {
     m_secondEvents += rows;
     m_secondErrors += errors;
-    if (rows > 0)
-        m_unsaved = true;
     updateCounts();
     if (!m_model->filter().isEmpty())
         updateFilterStatus();
@@ -590,7 +594,7 @@ void TrafficWidget::applyAsFilter(const QString &term, bool replace)
 
 bool TrafficWidget::clear()
 {
-    if (m_unsaved && m_model->totalRows() > 0) {
+    if (hasUnsavedRecords()) {
         const auto answer = QMessageBox::question(
             this, tr("Clear traffic"),
             tr("Drop the %L1 rows of this capture? They were not exported.")
@@ -608,7 +612,7 @@ void TrafficWidget::clearNow()
     m_model->clear();
     m_detail->clear();
     m_tree->clear();
-    m_unsaved = false;
+    m_seenWhenSaved = m_model->totalSeen();
     m_message.clear();
     updateFilterStatus();
     updateCounts();
@@ -710,6 +714,64 @@ void TrafficWidget::showDetail()
                 .arg(r.route.isEmpty()
                          ? QString()
                          : QStringLiteral(" · route <code>%1</code>").arg(r.route.toHtmlEscaped()));
+    const QString trace = m_model->traceId(idx.row());
+    QString traceHtml;
+    if (!trace.isEmpty()) {
+        const QList<core::TrafficRecord> flow = m_model->correlated(idx.row());
+        int outputs = 0, deliveries = 0, failed = 0;
+        const core::TrafficRecord *cause = nullptr;
+        for (const core::TrafficRecord &c : flow) {
+            if (c.kind == core::TrafficRecord::Kind::Output) {
+                ++outputs;
+                if (!cause)
+                    cause = &c;
+            } else if (c.kind == core::TrafficRecord::Kind::Input) {
+                ++deliveries;
+                failed += (!c.ok && !c.pending) ? 1 : 0;
+            }
+        }
+        traceHtml += QStringLiteral("<h4>%1 <code>%2</code></h4>").arg(tr("Trace"), trace);
+        if (r.kind == core::TrafficRecord::Kind::Input && cause)
+            traceHtml += QStringLiteral("<p>%1 <a href='bindery://row/%2'>%3 %4 #%2</a></p>")
+                             .arg(tr("Caused by the output request"))
+                             .arg(cause->id)
+                             .arg(cause->binding.toHtmlEscaped(), cause->operation.toHtmlEscaped());
+        else if (r.kind == core::TrafficRecord::Kind::Output)
+            traceHtml += QStringLiteral("<p>%1</p>")
+                             .arg(tr("Caused %n delivery(ies) to the app", nullptr, deliveries)
+                                  + (failed ? tr(", %n failed", nullptr, failed) : QString()));
+        traceHtml += QStringLiteral("<p><a href='bindery://trace/%1'>%2</a> · %3</p>")
+                         .arg(trace, tr("Show only this trace"),
+                              tr("%n exchange(s)", nullptr, int(flow.size())));
+        // The flow: every hop of the trace in time order, with its offset from the first.
+        traceHtml += QStringLiteral("<table cellspacing=0 cellpadding=2><tr><th>+ms</th><th>%1</th>"
+                                    "<th></th><th>%2</th><th>%3</th><th>%4</th></tr>")
+                         .arg(tr("from"), tr("to"), tr("status"), tr("latency"));
+        const qint64 t0 = flow.isEmpty() ? 0 : flow.first().startedUs;
+        for (const core::TrafficRecord &c : flow) {
+            const bool out = c.kind == core::TrafficRecord::Kind::Output;
+            const QString from = out ? tr("caller") : c.binding;
+            const QString to = out ? QStringLiteral("%1 (%2)").arg(c.binding, c.operation)
+                                   : tr("app %1").arg(c.route);
+            const bool self = c.id == r.id && c.startedUs == r.startedUs;
+            const QString cell = self ? QStringLiteral("<b>%1</b>") : QStringLiteral("%1");
+            traceHtml
+                += QStringLiteral("<tr><td align=right>%1</td><td>%2</td><td>→</td><td><a "
+                                  "href='bindery://row/%3'>%4</a></td><td>%5</td><td>%6</td></tr>")
+                       .arg(double(c.startedUs - t0) / 1000.0, 0, 'f', 1)
+                       .arg(cell.arg(from.toHtmlEscaped()))
+                       .arg(c.id)
+                       .arg(cell.arg(to.toHtmlEscaped()),
+                            theme::span(c.pending ? theme::Role::Pending
+                                        : c.ok    ? theme::Role::Ok
+                                                  : theme::Role::Error,
+                                        statusText(c)),
+                            c.pending ? QStringLiteral("…") : msText(c.latencyUs));
+        }
+        traceHtml += QStringLiteral("</table>");
+    }
+    // The trace first: what this row caused, or what caused it.
+    html += traceHtml;
     html += QStringLiteral("<h4>%1</h4>")
                 .arg(r.kind == core::TrafficRecord::Kind::Output
                          ? tr("Request metadata")
@@ -761,60 +823,6 @@ void TrafficWidget::showDetail()
         }
         html += QStringLiteral("</table>");
     }
-    const QString trace = m_model->traceId(idx.row());
-    if (!trace.isEmpty()) {
-        const QList<core::TrafficRecord> flow = m_model->correlated(idx.row());
-        int outputs = 0, deliveries = 0, failed = 0;
-        const core::TrafficRecord *cause = nullptr;
-        for (const core::TrafficRecord &c : flow) {
-            if (c.kind == core::TrafficRecord::Kind::Output) {
-                ++outputs;
-                if (!cause)
-                    cause = &c;
-            } else if (c.kind == core::TrafficRecord::Kind::Input) {
-                ++deliveries;
-                failed += (!c.ok && !c.pending) ? 1 : 0;
-            }
-        }
-        html += QStringLiteral("<h4>%1 <code>%2</code></h4>").arg(tr("Trace"), trace);
-        if (r.kind == core::TrafficRecord::Kind::Input && cause)
-            html += QStringLiteral("<p>%1 <a href='bindery://row/%2'>%3 %4 #%2</a></p>")
-                        .arg(tr("Caused by the output request"))
-                        .arg(cause->id)
-                        .arg(cause->binding.toHtmlEscaped(), cause->operation.toHtmlEscaped());
-        else if (r.kind == core::TrafficRecord::Kind::Output)
-            html += QStringLiteral("<p>%1</p>")
-                        .arg(tr("Caused %n delivery(ies) to the app", nullptr, deliveries)
-                             + (failed ? tr(", %n failed", nullptr, failed) : QString()));
-        html += QStringLiteral("<p><a href='bindery://trace/%1'>%2</a> · %3</p>")
-                    .arg(trace, tr("Show only this trace"),
-                         tr("%n exchange(s)", nullptr, int(flow.size())));
-        // The flow: every hop of the trace in time order, with its offset from the first.
-        html += QStringLiteral("<table cellspacing=0 cellpadding=2><tr><th>+ms</th><th>%1</th>"
-                               "<th></th><th>%2</th><th>%3</th><th>%4</th></tr>")
-                    .arg(tr("from"), tr("to"), tr("status"), tr("latency"));
-        const qint64 t0 = flow.isEmpty() ? 0 : flow.first().startedUs;
-        for (const core::TrafficRecord &c : flow) {
-            const bool out = c.kind == core::TrafficRecord::Kind::Output;
-            const QString from = out ? tr("caller") : c.binding;
-            const QString to = out ? QStringLiteral("%1 (%2)").arg(c.binding, c.operation)
-                                   : tr("app %1").arg(c.route);
-            const bool self = c.id == r.id && c.startedUs == r.startedUs;
-            const QString cell = self ? QStringLiteral("<b>%1</b>") : QStringLiteral("%1");
-            html += QStringLiteral("<tr><td align=right>%1</td><td>%2</td><td>→</td><td><a "
-                                   "href='bindery://row/%3'>%4</a></td><td>%5</td><td>%6</td></tr>")
-                        .arg(double(c.startedUs - t0) / 1000.0, 0, 'f', 1)
-                        .arg(cell.arg(from.toHtmlEscaped()))
-                        .arg(c.id)
-                        .arg(cell.arg(to.toHtmlEscaped()),
-                             theme::span(c.pending ? theme::Role::Pending
-                                         : c.ok    ? theme::Role::Ok
-                                                   : theme::Role::Error,
-                                         statusText(c)),
-                             c.pending ? QStringLiteral("…") : msText(c.latencyUs));
-        }
-        html += QStringLiteral("</table>");
-    }
     m_detail->setHtml(html);
 }
 
@@ -832,7 +840,7 @@ qint64 TrafficWidget::exportJsonl(const QString &path, QString *error)
         f.write("\n");
         ++n;
     });
-    m_unsaved = false;
+    m_seenWhenSaved = m_model->totalSeen();
     return n;
 }
 
@@ -864,7 +872,7 @@ qint64 TrafficWidget::importJsonl(const QString &path, QString *error)
     const qint64 n = qint64(records.size());
     m_model->setMaxRows(std::max<size_t>(m_model->maxRows(), records.size()));
     m_model->setRecords(std::move(records));
-    m_unsaved = false;
+    m_seenWhenSaved = m_model->totalSeen();
     updateCounts();
     updateFilterStatus();
     m_stats->refresh();

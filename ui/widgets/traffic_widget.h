@@ -74,7 +74,7 @@ public:
     void setCapturing(bool on);
     bool capturing() const;
     /// Rows were added since the last export (Clear and Quit ask before dropping them).
-    bool hasUnsavedRecords() const { return m_unsaved; }
+    bool hasUnsavedRecords() const;
     /// Export and import dialogs start here.
     void setWorkspace(const QString &folder);
     /// Binding names offered by the filter's completion.
@@ -154,7 +154,7 @@ private:
     QString m_message;
     int m_messageMs = 6000;
     bool m_autoScroll = true;
-    bool m_unsaved = false;
+    quint64 m_seenWhenSaved = 0; ///< the model's totalSeen() at the last export, import or clear
     bool m_narrow = false;
     qint64 m_secondEvents = 0;
     qint64 m_secondErrors = 0;
