@@ -58,13 +58,13 @@ YamlEditor::YamlEditor(const core::BindingRegistry &registry, QWidget *parent)
     // shortcut of the editor's own made the key ambiguous: neither fired).
 }
 
-void YamlEditor::applyPalette()
+void applyPaletteTo(QsciScintilla *editor)
 {
     // Scintilla paints its own colours: give it the palette's, so light and dark themes both read.
-    const QPalette pal = palette();
+    const QPalette pal = editor->palette();
     const QColor text = pal.color(QPalette::Text);
     const QColor base = pal.color(QPalette::Base);
-    if (QsciLexer *l = lexer()) {
+    if (QsciLexer *l = editor->lexer()) {
         l->setDefaultPaper(base);
         l->setPaper(base);
         l->setDefaultColor(text);
@@ -79,13 +79,19 @@ void YamlEditor::applyPalette()
             }
         }
     }
-    setCaretForegroundColor(text);
-    setCaretLineBackgroundColor(pal.color(QPalette::AlternateBase));
-    setMarginsBackgroundColor(pal.color(QPalette::Window));
-    setMarginsForegroundColor(theme::colour(theme::Role::Muted, pal));
-    setFoldMarginColors(pal.color(QPalette::Window), pal.color(QPalette::Window));
-    setSelectionBackgroundColor(pal.color(QPalette::Highlight));
-    setSelectionForegroundColor(pal.color(QPalette::HighlightedText));
+    editor->setCaretForegroundColor(text);
+    editor->setCaretLineBackgroundColor(pal.color(QPalette::AlternateBase));
+    editor->setMarginsBackgroundColor(pal.color(QPalette::Window));
+    editor->setMarginsForegroundColor(theme::colour(theme::Role::Muted, pal));
+    editor->setFoldMarginColors(pal.color(QPalette::Window), pal.color(QPalette::Window));
+    editor->setSelectionBackgroundColor(pal.color(QPalette::Highlight));
+    editor->setSelectionForegroundColor(pal.color(QPalette::HighlightedText));
+}
+
+void YamlEditor::applyPalette()
+{
+    applyPaletteTo(this);
+    const QPalette pal = palette();
     const QColor error = theme::colour(theme::Role::Error, pal);
     const QColor warning = theme::colour(theme::Role::Warning, pal);
     setMarkerBackgroundColor(error, ErrorMarker);

@@ -57,4 +57,8 @@ private:
     int m_warningIndicator = 9;
 };
 
+/// Gives a QScintilla editor the palette's colours (text, paper, margins, caret line,
+/// selection), lifting the lexer's styles on dark palettes. UI thread.
+void applyPaletteTo(QsciScintilla *editor);
+
 } // namespace bindery::ui

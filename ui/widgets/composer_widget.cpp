@@ -47,6 +47,7 @@
 
 #include "core/binding_registry.h"
 #include "core/runtime.h"
+#include "ui/editors/yaml_editor.h"
 #include "ui/record_format.h"
 #include "ui/runtime_host.h"
 #include "ui/theme.h"
@@ -272,6 +273,7 @@ ComposerWidget::ComposerWidget(RuntimeHost &host, QWidget *parent)
     m_payload->setFolding(QsciScintilla::BoxedTreeFoldStyle, 2);
     m_payload->indicatorDefine(QsciScintilla::SquiggleIndicator, 8);
     m_payload->setIndicatorForegroundColor(theme::colour(theme::Role::Error), 8);
+    applyPaletteTo(m_payload);
     rl->addWidget(m_payload, 1);
     m_payloadStatus = new QLabel(req);
     rl->addWidget(m_payloadStatus);

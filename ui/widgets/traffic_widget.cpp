@@ -46,7 +46,7 @@ namespace {
 
 constexpr int kRateWindowS = 10; ///< the chart plots a moving average over this many seconds
 constexpr int kChartSeconds = 120;
-constexpr int kNarrowWidth = 1180; ///< below it the chart and statistics move into the tabs
+constexpr int kNarrowWidth = 980; ///< below it the chart and statistics move into the tabs
 
 QString timeOf(qint64 us)
 {
@@ -736,13 +736,16 @@ void TrafficWidget::showDetail()
                              .arg(tr("Caused by the output request"))
                              .arg(cause->id)
                              .arg(cause->binding.toHtmlEscaped(), cause->operation.toHtmlEscaped());
-        else if (r.kind == core::TrafficRecord::Kind::Output)
+        else if (r.kind == core::TrafficRecord::Kind::Output && deliveries > 0)
             traceHtml += QStringLiteral("<p>%1</p>")
-                             .arg(tr("Caused %n delivery(ies) to the app", nullptr, deliveries)
-                                  + (failed ? tr(", %n failed", nullptr, failed) : QString()));
+                             .arg((deliveries == 1
+                                       ? tr("Caused 1 delivery to the app")
+                                       : tr("Caused %1 deliveries to the app").arg(deliveries))
+                                  + (failed ? tr(", %1 failed").arg(failed) : QString()));
         traceHtml += QStringLiteral("<p><a href='bindery://trace/%1'>%2</a> · %3</p>")
                          .arg(trace, tr("Show only this trace"),
-                              tr("%n exchange(s)", nullptr, int(flow.size())));
+                              (flow.size() == 1 ? tr("1 exchange")
+                                                : tr("%1 exchanges").arg(flow.size())));
         // The flow: every hop of the trace in time order, with its offset from the first.
         traceHtml += QStringLiteral("<table cellspacing=0 cellpadding=2><tr><th>+ms</th><th>%1</th>"
                                     "<th></th><th>%2</th><th>%3</th><th>%4</th></tr>")
