@@ -110,6 +110,18 @@ class TstConsole : public QObject
         });
     }
 
+    /// Writes a component file into the workspace; its path ("" when it cannot be written).
+    QString writeComponent(const QString &file, const char *nameLine, const char *type,
+                           const char *items)
+    {
+        QFile f(m_workspace.filePath(file));
+        if (!f.open(QIODevice::WriteOnly))
+            return {};
+        f.write(QByteArray("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n") + nameLine
+                + "spec:\n  type: " + type + "\n  version: v1\n  metadata:\n" + items);
+        return f.fileName();
+    }
+
     /// The action of a row's context menu whose text starts with `prefix`, or nullptr.
     static QAction *menuAction(QMenu &menu, const QString &prefix)
     {
@@ -167,12 +179,9 @@ private Q_SLOTS:
         ls.close();
         // A loopback component: `create` on its output side becomes a delivery on its input side
         // with the request's metadata, so a traceparent travels like binderyd's does.
-        QFile loop(m_workspace.filePath(QStringLiteral("loop.yaml")));
-        QVERIFY(loop.open(QIODevice::WriteOnly));
-        loop.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: loop\n"
-                   "spec:\n  type: bindings.loopback\n  version: v1\n  metadata:\n"
-                   "  - name: capacity\n    value: 100\n");
-        loop.close();
+        QVERIFY(!writeComponent(QStringLiteral("loop.yaml"), "  name: loop\n", "bindings.loopback",
+                                "  - name: capacity\n    value: 100\n")
+                     .isEmpty());
 
         m_window = std::make_unique<ui::MainWindow>(m_registry);
         ui::HostSettings hs;
@@ -1102,12 +1111,9 @@ private Q_SLOTS:
         QSettings s;
         QVERIFY(s.value(QStringLiteral("hints/preparedRequest")).toBool());
         // Rename a component from the tree, then delete it.
-        QFile f(m_workspace.filePath(QStringLiteral("extra.yaml")));
-        QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: extra # kept\n"
-                "spec:\n  type: bindings.cron\n  version: v1\n  metadata:\n"
-                "  - name: schedule\n    value: \"@every 1h\"\n");
-        f.close();
+        QFile f(writeComponent(QStringLiteral("extra.yaml"), "  name: extra # kept\n",
+                               "bindings.cron", "  - name: schedule\n    value: \"@every 1h\"\n"));
+        QVERIFY(f.exists());
         QString error;
         QVERIFY2(m_window->renameComponentTo(QStringLiteral("extra"), f.fileName(),
                                              QStringLiteral("renamed"), &error),
