@@ -43,4 +43,36 @@ ProbeResult AppChannel::healthProbe(const QString &path, int timeoutMs)
     return r;
 }
 
+AppReply deliverRecorded(AppChannel &channel, TrafficStream &traffic, TrafficRecord record,
+                         const QString &route, const BindingEvent &event, int timeoutMs,
+                         const std::function<QString(const AppReply &)> &outcome)
+{
+    record.id = traffic.nextId();
+    record.kind = TrafficRecord::Kind::Input;
+    record.operation = QStringLiteral("deliver");
+    record.metadata = event.metadata;
+    record.payload = event.data;
+    record.eventKey = event.eventKey;
+    record.attempt = event.attempt;
+    record.redelivered = event.redelivered;
+    record.properties = event.properties;
+    record.startedUs = nowUs();
+    if (traffic.startRecords()) { // the console shows the delivery while the app works
+        TrafficRecord started = record;
+        started.pending = true;
+        traffic.push(std::move(started));
+    }
+    Headers responseHeaders;
+    AppReply reply = channel.deliver(record.binding, route, event, timeoutMs, &responseHeaders);
+    record.latencyUs = nowUs() - record.startedUs;
+    record.status = reply.status;
+    record.ok = reply.ok();
+    record.error = reply.error;
+    record.responseHeaders = std::move(responseHeaders);
+    record.responseBody = reply.body;
+    record.outcome = outcome(reply);
+    traffic.push(std::move(record));
+    return reply;
+}
+
 } // namespace bindery::core

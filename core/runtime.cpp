@@ -910,29 +910,13 @@ void Runtime::startInput(Instance &inst)
             return reply;
         }
         TrafficRecord rec;
-        rec.id = traffic->nextId();
-        rec.kind = TrafficRecord::Kind::Input;
-        rec.startedUs = nowUs();
-        Headers responseHeaders;
-        AppReply reply = channel->deliver(name, route, event, timeout, &responseHeaders);
-        rec.latencyUs = nowUs() - rec.startedUs;
         rec.binding = name;
         rec.bindingType = type;
-        rec.operation = QStringLiteral("deliver");
         rec.route = target;
-        rec.metadata = event.metadata;
-        rec.payload = event.data;
-        rec.status = reply.status;
-        rec.ok = reply.ok();
-        rec.error = reply.error;
-        rec.responseHeaders = std::move(responseHeaders);
-        rec.responseBody = reply.body;
-        rec.eventKey = event.eventKey;
-        rec.redelivered = event.redelivered;
-        rec.properties = event.properties;
-        rec.attempt = event.attempt;
-        rec.outcome = reply.ok() ? QStringLiteral("acked") : failureOutcome(event, reply);
-        traffic->push(std::move(rec));
+        AppReply reply = deliverRecorded(
+            *channel, *traffic, std::move(rec), route, event, timeout, [&event](const AppReply &r) {
+                return r.ok() ? QStringLiteral("acked") : failureOutcome(event, r);
+            });
         if (!reply.ok())
             logDeliveryFailure(*throttle, name, event, reply);
         return reply;

@@ -116,6 +116,10 @@ QByteArray trafficRecordToJson(const TrafficRecord &r)
         if (!r.properties.isEmpty())
             j["properties"] = headersToJson(r.properties);
     }
+    if (r.pending)
+        j["pending"] = true;
+    if (r.replayOf)
+        j["replayOf"] = r.replayOf;
     return QByteArray::fromStdString(
         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
@@ -151,6 +155,8 @@ bool trafficRecordFromJson(const QByteArray &line, TrafficRecord *r, QString *er
         r->outcome = s("outcome");
         r->redelivered = j.value("redelivered", false);
         r->properties = headersFromJson(j.value("properties", nlohmann::json::array()));
+        r->pending = j.value("pending", false);
+        r->replayOf = j.value("replayOf", quint64(0));
         return true;
     } catch (const nlohmann::json::exception &e) {
         if (error)

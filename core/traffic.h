@@ -54,6 +54,10 @@ struct TrafficRecord
     /// The binding says the app may have seen this message before (JSON: "redelivered", written
     /// only when true; older files read as false).
     bool redelivered = false;
+    /// A start record: the delivery is under way (no answer yet). The record with the same id
+    /// that follows completes it. Pushed only while TrafficStream::startRecords() is on.
+    bool pending = false;
+    quint64 replayOf = 0; ///< a replay (re-sent by a person) of the record with this id
 
     QString kindName() const;
     static Kind kindFromName(const QString &name);
@@ -89,6 +93,14 @@ public:
     /// False for a disabled tap (capacity 0, binderyd without --traffic-log): producers may
     /// then skip building records at all.
     bool enabled() const { return m_capacity > 0; }
+    /// Whether producers also push a `pending` start record before each delivery to the app, so
+    /// a consumer can show deliveries in flight (the console does; binderyd's log does not).
+    /// Off by default: an exchange is then exactly one record. Any thread.
+    void setStartRecords(bool on) { m_startRecords.store(on, std::memory_order_relaxed); }
+    bool startRecords() const
+    {
+        return m_capacity > 0 && m_startRecords.load(std::memory_order_relaxed);
+    }
 
 private:
     const size_t m_capacity;
@@ -98,6 +110,7 @@ private:
     std::atomic<quint64> m_nextId{1};
     std::atomic<quint64> m_dropped{0};
     std::atomic<quint64> m_pushed{0};
+    std::atomic<bool> m_startRecords{false};
 };
 
 /** @brief Microseconds since the Unix epoch, from the system clock. */

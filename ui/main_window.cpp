@@ -34,6 +34,16 @@
 #include <QTabWidget>
 #include <QTimer>
 #include <QTreeView>
+#include <QComboBox>
+#include <QFrame>
+#include <QPushButton>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QKeySequence>
+#include <QScrollBar>
+#include <QTableWidget>
+#include <QToolButton>
+#include <QVBoxLayout>
 
 #include "core/binding_registry.h"
 #include "core/component_loader.h"
@@ -41,10 +51,14 @@
 #include "ui/dialogs/new_component_dialog.h"
 #include "ui/editors/editor_pane.h"
 #include "ui/editors/yaml_editor.h"
+#include "ui/yaml_edit.h"
 #include "ui/models/event_pump.h"
 #include "ui/models/event_table_model.h"
 #include "ui/widgets/app_rules_widget.h"
 #include "ui/widgets/composer_widget.h"
+#include "ui/record_format.h"
+#include "ui/theme.h"
+#include "ui/widgets/find_bar.h"
 #include "ui/widgets/traffic_widget.h"
 
 namespace bindery::ui {
@@ -89,8 +103,40 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
         m_tabs->tabBar()->setTabButton(i, QTabBar::RightSide, nullptr);
         m_tabs->tabBar()->setTabButton(i, QTabBar::LeftSide, nullptr);
     }
-    setCentralWidget(m_tabs);
+    // A notice bar above the tabs offers the fix for what went wrong (a port in use) or the next
+    // step (the prepared request); it never blocks like a dialog.
+    auto *central = new QWidget(this);
+    auto *cl = new QVBoxLayout(central);
+    cl->setContentsMargins(0, 0, 0, 0);
+    cl->setSpacing(0);
+    m_notice = new QFrame(central);
+    m_notice->setObjectName(QStringLiteral("noticeBar"));
+    m_notice->setFrameShape(QFrame::StyledPanel);
+    m_notice->setAutoFillBackground(true);
+    auto *nl = new QHBoxLayout(m_notice);
+    nl->setContentsMargins(8, 4, 4, 4);
+    m_noticeText = new QLabel(m_notice);
+    m_noticeText->setWordWrap(true);
+    m_noticeText->setTextFormat(Qt::RichText);
+    nl->addWidget(m_noticeText, 1);
+    m_noticeButtons = new QHBoxLayout;
+    nl->addLayout(m_noticeButtons);
+    auto *dismiss = new QToolButton(m_notice);
+    dismiss->setText(QStringLiteral("✕"));
+    dismiss->setToolTip(tr("Dismiss"));
+    connect(dismiss, &QToolButton::clicked, m_notice, &QWidget::hide);
+    nl->addWidget(dismiss);
+    m_notice->hide();
+    cl->addWidget(m_notice);
+    cl->addWidget(m_tabs, 1);
+    setCentralWidget(central);
     connect(m_tabs, &QTabWidget::tabCloseRequested, this, [this](int i) {
+        if (auto *capture = qobject_cast<TrafficWidget *>(m_tabs->widget(i));
+            capture && capture != m_traffic) {
+            m_tabs->removeTab(i);
+            capture->deleteLater();
+            return;
+        }
         auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
         if (!pane)
             return;
@@ -146,6 +192,10 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
             [this, name, disabled]() { m_host->setComponentEnabled(name, disabled); });
         toggle->setEnabled(m_host->isRunning() && !name.isEmpty());
         menu.addAction(tr("Reload file"), this, [this, path]() { m_host->reloadFile(path); });
+        menu.addSeparator();
+        menu.addAction(tr("Rename…"), this, [this, name, path]() { renameComponent(name, path); })
+            ->setEnabled(!name.isEmpty());
+        menu.addAction(tr("Delete…"), this, [this, name, path]() { deleteComponent(name, path); });
         menu.exec(m_tree->viewport()->mapToGlobal(pos));
     });
 
@@ -174,6 +224,13 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
     addDockWidget(Qt::BottomDockWidgetArea, logDock);
     tabifyDockWidget(rulesDock, logDock);
     rulesDock->raise();
+    // Raised, the log shows its newest lines (it opened on its oldest).
+    connect(logDock, &QDockWidget::visibilityChanged, this, [this](bool visible) {
+        if (visible)
+            m_log->verticalScrollBar()->setValue(m_log->verticalScrollBar()->maximum());
+    });
+    for (QDockWidget *d : {treeDock, historyDock, rulesDock, logDock})
+        d->setMinimumWidth(160);
 
     // Status bar.
     m_stateLabel = new QLabel(this);
@@ -184,8 +241,13 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
     statusBar()->addPermanentWidget(m_countsLabel);
 
     connect(m_host, &RuntimeHost::stateChanged, this, [this](core::RuntimeState s) {
-        if (s == core::RuntimeState::Failed && !m_host->lastError().isEmpty())
-            m_log->appendPlainText(tr("runtime failed: ") + m_host->lastError());
+        if (s == core::RuntimeState::Failed && !m_host->lastError().isEmpty()) {
+            m_log->appendPlainText(tr("runtime failed: ")
+                                   + format::maskSecrets(m_host->lastError()));
+            offerFixForFailure(m_host->lastError());
+        } else if (s == core::RuntimeState::Running && m_noticeKind == NoticeKind::Failure) {
+            m_notice->hide();
+        }
         updateStatus();
         m_rules->refresh();
         m_rules->pushAll();
@@ -193,10 +255,12 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
     connect(m_host, &RuntimeHost::componentsChanged, this, &MainWindow::refreshComponents);
     connect(m_host, &RuntimeHost::logMessage, this, [this](int level, const QString &text) {
         static const char *names[] = {"debug", "info", "warn", "error"};
+        // Connection strings and keys never reach the log in clear.
         m_log->appendPlainText(
             QStringLiteral("%1 %2  %3")
                 .arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss.zzz")),
-                     QString::fromLatin1(names[std::clamp(level, 0, 3)]), text));
+                     QString::fromLatin1(names[std::clamp(level, 0, 3)]),
+                     format::maskSecrets(text)));
     });
     connect(m_host, &RuntimeHost::fileReloaded, this, [this](const QString &path) {
         for (int i = 0; i < m_tabs->count(); ++i) {
@@ -206,6 +270,7 @@ MainWindow::MainWindow(const core::BindingRegistry &registry, QWidget *parent)
         }
     });
     connect(m_traffic, &TrafficWidget::countsChanged, this, &MainWindow::updateStatus);
+    connectTraffic(m_traffic);
 
     buildMenus();
     loadSettings();
@@ -245,7 +310,7 @@ void MainWindow::buildMenus()
     file->addAction(tr("Se&ttings…"), QKeySequence::Preferences, this,
                     &MainWindow::showSettingsDialog);
     file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    m_quitAction = file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
     edit->addAction(tr("&Complete"), QKeySequence(QStringLiteral("Ctrl+Space")), this, [this]() {
@@ -261,7 +326,13 @@ void MainWindow::buildMenus()
                             p->showFormTab(toggle);
                         }
                     });
-    edit->addAction(tr("&Filter Traffic"), QKeySequence::Find, this, [this]() {
+    edit->addAction(tr("&Find"), QKeySequence::Find, this, &MainWindow::findInFocus);
+    edit->addAction(tr("Find and &Replace"), QKeySequence(QStringLiteral("Ctrl+H")), this,
+                    [this]() {
+                        if (EditorPane *p = currentEditor())
+                            p->openFind(true);
+                    });
+    edit->addAction(tr("&Filter Traffic"), QKeySequence(QStringLiteral("Ctrl+/")), this, [this]() {
         m_tabs->setCurrentWidget(m_traffic);
         m_traffic->filterEdit()->setFocus();
         m_traffic->filterEdit()->selectAll();
@@ -276,10 +347,14 @@ void MainWindow::buildMenus()
                        &MainWindow::restartRuntime);
 
     QMenu *request = menuBar()->addMenu(tr("Re&quest"));
-    request->addAction(tr("&Send"), QKeySequence(QStringLiteral("Ctrl+Return")), this, [this]() {
+    QAction *send = request->addAction(tr("&Send"), this, [this]() {
         m_tabs->setCurrentWidget(m_composer);
         m_composer->send();
     });
+    // One action for both Enter keys: a second shortcut for the same key anywhere in the window
+    // makes it ambiguous, and then neither fires.
+    send->setShortcuts(
+        {QKeySequence(QStringLiteral("Ctrl+Return")), QKeySequence(QStringLiteral("Ctrl+Enter"))});
     request->addAction(tr("Copy as &curl"), QKeySequence(QStringLiteral("Ctrl+Shift+C")),
                        m_composer, &ComposerWidget::copyAsCurl);
     request->addAction(tr("&Pretty-print Payload"), QKeySequence(QStringLiteral("Ctrl+Shift+J")),
@@ -288,19 +363,27 @@ void MainWindow::buildMenus()
                        m_composer, [this]() { m_composer->saveRequest(); });
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
-    view->addAction(tr("&Live Traffic"), QKeySequence(QStringLiteral("Ctrl+1")), this,
-                    [this]() { m_tabs->setCurrentWidget(m_traffic); });
-    view->addAction(tr("&Composer"), QKeySequence(QStringLiteral("Ctrl+2")), this,
-                    [this]() { m_tabs->setCurrentWidget(m_composer); });
+    view->addAction(tr("&Live Traffic"), QKeySequence(QStringLiteral("Ctrl+1")), this, [this]() {
+        m_tabs->setCurrentWidget(m_traffic);
+        m_traffic->view()->setFocus(Qt::ShortcutFocusReason);
+    });
+    view->addAction(tr("&Composer"), QKeySequence(QStringLiteral("Ctrl+2")), this, [this]() {
+        m_tabs->setCurrentWidget(m_composer);
+        m_composer->bindingPicker()->setFocus(Qt::ShortcutFocusReason);
+    });
+    view->addAction(tr("Start/Stop &Capture"), QKeySequence(QStringLiteral("Ctrl+Shift+E")), this,
+                    [this]() { m_traffic->setCapturing(!m_traffic->capturing()); });
     view->addAction(tr("Pause/Resume &Auto-scroll"), QKeySequence(QStringLiteral("Ctrl+Shift+P")),
                     this, [this]() { m_traffic->setAutoScroll(!m_traffic->autoScroll()); });
     view->addAction(tr("C&lear Traffic"), QKeySequence(QStringLiteral("Ctrl+L")), m_traffic,
-                    &TrafficWidget::clear);
+                    [this]() { m_traffic->clear(); });
     view->addSeparator();
     for (QDockWidget *d : findChildren<QDockWidget *>())
         view->addAction(d->toggleViewAction());
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard Shortcuts"), QKeySequence(QStringLiteral("F1")), this,
+                    &MainWindow::showShortcuts);
     help->addAction(tr("&About Bindery"), this, [this]() {
         QMessageBox::about(this, tr("About Bindery"),
                            tr("<b>Bindery %1</b><p>A developer console for Dapr bindings: author "
@@ -386,6 +469,26 @@ void MainWindow::closeEvent(QCloseEvent *event)
                 saveEditor(pane);
         }
     }
+    if (!m_closing && !m_captureAnswered && m_traffic->hasUnsavedRecords()
+        && m_traffic->model()->totalRows() > 0) {
+        const auto answer = QMessageBox::question(
+            this, tr("Quit"),
+            tr("The capture holds %L1 rows that were not exported. Export them before quitting?")
+                .arg(m_traffic->model()->totalRows()),
+            QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Cancel);
+        if (answer == QMessageBox::Cancel) {
+            event->ignore();
+            return;
+        }
+        if (answer == QMessageBox::Save) {
+            m_traffic->exportDialog();
+            if (m_traffic->hasUnsavedRecords()) { // the export was cancelled
+                event->ignore();
+                return;
+            }
+        }
+        m_captureAnswered = true;
+    }
     if (!m_closing) {
         QSettings s;
         s.setValue(QStringLiteral("window/geometry"), saveGeometry());
@@ -440,6 +543,7 @@ void MainWindow::openWorkspace(const QString &folder)
     hs.resourcesPath = abs;
     m_host->setSettings(hs);
     m_composer->setWorkspace(abs);
+    m_traffic->setWorkspace(abs);
     m_requestPrepared = false;
     refreshComponents();
     m_host->start();
@@ -520,7 +624,7 @@ void MainWindow::refreshComponents()
             }
             QString state;
             QString tip;
-            QColor colour(0x60, 0x60, 0x60);
+            QColor colour = theme::colour(theme::Role::Muted);
             int stateCode = -1;
             if (byName.contains(spec.name)) {
                 const core::ComponentStatus &c = byName.value(spec.name);
@@ -535,13 +639,11 @@ void MainWindow::refreshComponents()
                         && c.connectionState != QStringLiteral("connected"))
                         state += QStringLiteral(" · ") + c.connectionState;
                     tip = c.subscription;
-                    if (!c.connection.isEmpty())
-                        tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + c.connection;
-                    colour = QColor(0x1a, 0x7f, 0x37);
+                    colour = theme::colour(theme::Role::Ok);
                     // The binding's own report: credentials refused, server unreachable.
                     if (!c.connectionHealthy) {
                         state += QStringLiteral(" · ") + c.connection;
-                        colour = QColor(0xb0, 0x60, 0x00);
+                        colour = theme::colour(theme::Role::Warning);
                     }
                     if (!c.connection.isEmpty())
                         tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + c.connection;
@@ -549,17 +651,30 @@ void MainWindow::refreshComponents()
                 case core::ComponentState::Failed:
                     state = tr("failed: ") + c.error;
                     tip = c.error;
-                    colour = QColor(0xc0, 0x20, 0x20);
+                    colour = theme::colour(theme::Role::Error);
                     break;
                 case core::ComponentState::Disabled: state = tr("disabled"); break;
                 case core::ComponentState::Pending: state = tr("initialising"); break;
                 }
                 if (stopping) {
                     state = tr("stopping…");
-                    colour = QColor(0x60, 0x60, 0x60);
+                    colour = theme::colour(theme::Role::Muted);
                 }
                 if (!c.warnings.isEmpty())
                     tip += QStringLiteral("\n") + c.warnings.join(u'\n');
+                if (m_keptRunning.contains(QFileInfo(spec.location.file).absoluteFilePath())) {
+                    QStringList errors;
+                    for (const core::Diagnostic &d : all) {
+                        if (d.isError() && d.component == spec.name)
+                            errors << d.message;
+                    }
+                    if (!errors.isEmpty() && !stopping) {
+                        state
+                            = tr("running the previous version · file invalid: ") + errors.first();
+                        tip = errors.join(u'\n');
+                        colour = theme::colour(theme::Role::Warning);
+                    }
+                }
             } else if (spec.isSecretStore()) {
                 state = running ? tr("secret store") : tr("secret store · runtime stopped");
             } else {
@@ -572,7 +687,7 @@ void MainWindow::refreshComponents()
                                          : tr("invalid: ") + errors.first();
                 tip = errors.join(u'\n');
                 if (!errors.isEmpty())
-                    colour = QColor(0xc0, 0x20, 0x20);
+                    colour = theme::colour(theme::Role::Error);
             }
             name->setData(stateCode, StateRole);
             auto *type = new QStandardItem(spec.type);
@@ -594,12 +709,16 @@ void MainWindow::refreshComponents()
             auto *name = new QStandardItem(QFileInfo(d.location.file).fileName());
             name->setData(d.location.file, PathRole);
             auto *stateItem = new QStandardItem(tr("invalid: ") + d.message);
-            stateItem->setForeground(QColor(0xc0, 0x20, 0x20));
+            stateItem->setForeground(theme::colour(theme::Role::Error));
             stateItem->setToolTip(d.toString());
             m_treeModel->appendRow({name, new QStandardItem(QStringLiteral("?")),
                                     new QStandardItem(QStringLiteral("—")), stateItem});
         }
     }
+    QStringList bindingNames;
+    for (const core::ComponentStatus &c : statuses)
+        bindingNames << c.name;
+    m_traffic->setBindingNames(bindingNames);
     m_composer->refreshBindings();
     m_rules->refresh();
     m_rules->pushAll();
@@ -633,6 +752,7 @@ void MainWindow::prepareDefaultRequest()
             r.payload
                 = QStringLiteral("{\n  \"message\": \"hello from Bindery\",\n  \"count\": 1\n}");
             m_composer->setRequest(r);
+            showFirstStartHint(c.name);
             return;
         }
     }
@@ -679,10 +799,23 @@ bool MainWindow::saveEditor(EditorPane *pane)
         QMessageBox::warning(this, tr("Save"), tr("Cannot save %1: %2").arg(pane->path(), error));
         return false;
     }
-    if (m_host->isRunning())
+    const QString path = QFileInfo(pane->path()).absoluteFilePath();
+    if (m_host->isRunning() && core::hasErrors(pane->diagnostics())) {
+        // An invalid file never replaces a working component: the running one stays until the
+        // file loads, and the file (tree and editor) says so.
+        m_keptRunning.insert(path);
+        pane->showRuntimeStatus(m_host->components(), true);
+        pane->setKeptNotice(tr("Saved, not reloaded: the file has errors, so the running "
+                               "component stays as it was until the file is valid."));
+    } else if (m_host->isRunning()) {
+        m_keptRunning.remove(path);
+        pane->setKeptNotice(QString());
         m_host->reloadFile(pane->path());
-    else
+    } else {
+        m_keptRunning.remove(path);
+        pane->setKeptNotice(QString());
         pane->showRuntimeStatus({}, false);
+    }
     refreshComponents();
     return true;
 }
@@ -775,11 +908,11 @@ void MainWindow::showSettingsDialog()
 void MainWindow::updateStatus()
 {
     const core::RuntimeState s = m_host->state();
-    QString colour = s == core::RuntimeState::Running  ? QStringLiteral("#1a7f37")
-                     : s == core::RuntimeState::Failed ? QStringLiteral("#c02020")
-                                                       : QStringLiteral("#707070");
-    m_stateLabel->setText(
-        QStringLiteral("<span style='color:%1'>●</span> Runtime %2").arg(colour, stateName(s)));
+    const theme::Role role = s == core::RuntimeState::Running  ? theme::Role::Ok
+                             : s == core::RuntimeState::Failed ? theme::Role::Error
+                                                               : theme::Role::Muted;
+    m_stateLabel->setText(QStringLiteral("%1 %2").arg(theme::span(role, QStringLiteral("●")),
+                                                      tr("Runtime %1").arg(stateName(s))));
     if (s == core::RuntimeState::Running) {
         const HostSettings &hs = m_host->settings();
         const QString grpc
@@ -806,8 +939,264 @@ void MainWindow::updateStatus()
                                .arg(failed)
                                .arg(m_traffic->model()->totalSeen())
                                .arg(m_traffic->pump()->dropped()));
+    m_countsLabel->setToolTip(m_traffic->countsLabel()->text());
     m_startAction->setEnabled(s == core::RuntimeState::Stopped || s == core::RuntimeState::Failed);
     m_stopAction->setEnabled(s == core::RuntimeState::Starting || s == core::RuntimeState::Running);
+}
+
+} // namespace bindery::ui
+
+namespace bindery::ui {
+
+void MainWindow::connectTraffic(TrafficWidget *traffic)
+{
+    connect(traffic, &TrafficWidget::openInComposer, this,
+            [this](const core::TrafficRecord &record, bool sendNow) {
+                m_composer->setRequest(ComposerRequest::fromRecord(record));
+                m_tabs->setCurrentWidget(m_composer);
+                if (sendNow)
+                    m_composer->send();
+                else
+                    m_composer->payloadEditor()->setFocus();
+            });
+    connect(traffic, &TrafficWidget::redeliver, this, [this](const core::TrafficRecord &record) {
+        QString error;
+        if (!m_host->redeliver(record, &error))
+            showNotice(NoticeKind::Info, error.toHtmlEscaped(), {});
+        else
+            m_tabs->setCurrentWidget(m_traffic);
+    });
+    connect(traffic, &TrafficWidget::importRequested, this, &MainWindow::openCapture);
+}
+
+TrafficWidget *MainWindow::openCapture(const QString &path)
+{
+    auto *capture = new TrafficWidget(m_tabs);
+    capture->setObjectName(QStringLiteral("capture"));
+    capture->setWorkspace(m_workspace);
+    QString error;
+    if (capture->importJsonl(path, &error) < 0) {
+        delete capture;
+        QMessageBox::warning(this, tr("Import traffic"), error);
+        return nullptr;
+    }
+    connectTraffic(capture);
+    const int i = m_tabs->addTab(capture, tr("Capture: %1").arg(QFileInfo(path).fileName()));
+    m_tabs->setTabToolTip(
+        i, tr("%1 — %L2 records, sorted by time").arg(path).arg(capture->model()->totalRows()));
+    m_tabs->setCurrentIndex(i);
+    return capture;
+}
+
+void MainWindow::findInFocus()
+{
+    QWidget *focus = QApplication::focusWidget();
+    if (FindBar *bar = FindBar::of(focus)) {
+        bar->open();
+        return;
+    }
+    for (QWidget *w = focus; w; w = w->parentWidget()) {
+        if (auto *pane = qobject_cast<EditorPane *>(w)) {
+            pane->openFind(false);
+            return;
+        }
+    }
+    if (EditorPane *pane = currentEditor()) {
+        pane->openFind(false);
+        return;
+    }
+    auto *traffic = qobject_cast<TrafficWidget *>(m_tabs->currentWidget());
+    if (!traffic)
+        traffic = m_traffic;
+    m_tabs->setCurrentWidget(traffic);
+    traffic->filterEdit()->setFocus(Qt::ShortcutFocusReason);
+    traffic->filterEdit()->selectAll();
+}
+
+void MainWindow::showNotice(NoticeKind kind, const QString &html,
+                            const QList<QPair<QString, std::function<void()>>> &actions)
+{
+    m_noticeKind = kind;
+    QPalette pal = m_notice->palette();
+    pal.setColor(QPalette::Window,
+                 theme::tint(kind == NoticeKind::Failure ? theme::Role::Error : theme::Role::Output,
+                             palette()));
+    m_notice->setPalette(pal);
+    m_noticeText->setText(html);
+    while (QLayoutItem *item = m_noticeButtons->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    for (const auto &[label, fn] : actions) {
+        auto *b = new QPushButton(label, m_notice);
+        connect(b, &QPushButton::clicked, this, [this, fn]() {
+            m_notice->hide();
+            fn();
+        });
+        m_noticeButtons->addWidget(b);
+    }
+    m_notice->show();
+}
+
+void MainWindow::offerFixForFailure(const QString &error)
+{
+    const bool portTaken = error.contains(QStringLiteral("in use"), Qt::CaseInsensitive)
+                           || error.contains(QStringLiteral("address already"), Qt::CaseInsensitive)
+                           || error.contains(QStringLiteral("cannot listen"), Qt::CaseInsensitive)
+                           || error.contains(QStringLiteral("bind"), Qt::CaseInsensitive);
+    QList<QPair<QString, std::function<void()>>> actions;
+    if (portTaken)
+        actions.append({tr("Use a free port"), [this]() {
+                            HostSettings hs = m_host->settings();
+                            hs.apiPort = 0;
+                            applySettings(hs, int(m_traffic->model()->maxRows()));
+                            m_host->start();
+                        }});
+    actions.append({tr("Settings…"), [this]() { showSettingsDialog(); }});
+    showNotice(
+        NoticeKind::Failure,
+        tr("<b>The runtime did not start:</b> %1").arg(format::maskSecrets(error).toHtmlEscaped()),
+        actions);
+}
+
+void MainWindow::showFirstStartHint(const QString &binding)
+{
+    QSettings s;
+    if (s.value(QStringLiteral("hints/preparedRequest")).toBool())
+        return;
+    s.setValue(QStringLiteral("hints/preparedRequest"), true);
+    showNotice(
+        NoticeKind::Info,
+        tr("A request to <b>%1</b> is ready in the Composer: press <b>Ctrl+Enter</b> to send "
+           "it and watch it arrive in Live traffic. Cron events are already flowing.")
+            .arg(binding.toHtmlEscaped()),
+        {{tr("Open the Composer"), [this]() {
+              m_tabs->setCurrentWidget(m_composer);
+              m_composer->payloadEditor()->setFocus();
+          }}});
+}
+
+void MainWindow::showShortcuts()
+{
+    QDialog d(this);
+    d.setWindowTitle(tr("Keyboard shortcuts"));
+    auto *layout = new QVBoxLayout(&d);
+    auto *table = new QTableWidget(0, 3, &d);
+    table->setObjectName(QStringLiteral("shortcutTable"));
+    table->setHorizontalHeaderLabels({tr("Menu"), tr("Action"), tr("Shortcut")});
+    table->verticalHeader()->hide();
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->horizontalHeader()->setStretchLastSection(true);
+    for (QAction *menuAction : menuBar()->actions()) {
+        QMenu *menu = menuAction->menu();
+        if (!menu)
+            continue;
+        for (QAction *a : menu->actions()) {
+            if (a->shortcuts().isEmpty())
+                continue;
+            QStringList keys;
+            for (const QKeySequence &k : a->shortcuts())
+                keys << k.toString(QKeySequence::NativeText);
+            const int row = table->rowCount();
+            table->insertRow(row);
+            table->setItem(row, 0, new QTableWidgetItem(menuAction->text().remove(u'&')));
+            table->setItem(row, 1, new QTableWidgetItem(a->text().remove(u'&')));
+            table->setItem(row, 2, new QTableWidgetItem(keys.join(QStringLiteral(", "))));
+        }
+    }
+    const QStringList more{tr("Traffic table|Right-click a row|Replay, apply as filter, trace"),
+                           tr("Filter|Tab / arrows|Complete a field or binding name"),
+                           tr("Find bar|Enter / Shift+Enter / Esc|Next, previous, close")};
+    for (const QString &m : more) {
+        const QStringList parts = m.split(u'|');
+        const int row = table->rowCount();
+        table->insertRow(row);
+        for (int c = 0; c < 3; ++c)
+            table->setItem(row, c, new QTableWidgetItem(parts.value(c)));
+    }
+    table->resizeColumnsToContents();
+    layout->addWidget(table);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, &d);
+    connect(buttons, &QDialogButtonBox::rejected, &d, &QDialog::reject);
+    layout->addWidget(buttons);
+    d.resize(620, 520);
+    d.exec();
+}
+
+void MainWindow::renameComponent(const QString &name, const QString &path)
+{
+    bool ok = false;
+    const QString next
+        = QInputDialog::getText(this, tr("Rename component"), tr("New name for '%1':").arg(name),
+                                QLineEdit::Normal, name, &ok)
+              .trimmed();
+    if (!ok || next.isEmpty() || next == name)
+        return;
+    QString error;
+    if (!renameComponentTo(name, path, next, &error))
+        QMessageBox::warning(this, tr("Rename component"), error);
+}
+
+bool MainWindow::renameComponentTo(const QString &name, const QString &path, const QString &next,
+                                   QString *error)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *error = f.errorString();
+        return false;
+    }
+    const QString text = QString::fromUtf8(f.readAll());
+    f.close();
+    const QString renamed = yamledit::setComponentName(text, name, next);
+    if (renamed == text) {
+        *error = tr("No 'metadata.name: %1' found in %2").arg(name, path);
+        return false;
+    }
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+        *error = f.errorString();
+        return false;
+    }
+    f.write(renamed.toUtf8());
+    f.close();
+    for (int i = 0; i < m_tabs->count(); ++i) {
+        if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
+            pane && pane->path() == QFileInfo(path).absoluteFilePath() && !pane->isModified())
+            pane->load();
+    }
+    if (m_host->isRunning())
+        m_host->reloadFile(path);
+    refreshComponents();
+    return true;
+}
+
+void MainWindow::deleteComponent(const QString &name, const QString &path)
+{
+    const auto answer = QMessageBox::question(
+        this, tr("Delete component"),
+        tr("Delete %1 (the file %2)? The runtime unloads it.")
+            .arg(name.isEmpty() ? tr("this file") : QStringLiteral("'%1'").arg(name),
+                 QFileInfo(path).fileName()),
+        QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+    if (answer == QMessageBox::Yes)
+        deleteComponentFile(path);
+}
+
+bool MainWindow::deleteComponentFile(const QString &path)
+{
+    const QString abs = QFileInfo(path).absoluteFilePath();
+    for (int i = m_tabs->count() - 1; i >= 0; --i) {
+        if (auto *pane = qobject_cast<EditorPane *>(m_tabs->widget(i));
+            pane && pane->path() == abs) {
+            m_tabs->removeTab(i);
+            pane->deleteLater();
+        }
+    }
+    if (!QFile::remove(abs))
+        return false;
+    if (m_host->isRunning())
+        m_host->reloadFile(abs);
+    refreshComponents();
+    return true;
 }
 
 } // namespace bindery::ui

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <functional>
+
 #include <QMainWindow>
+#include <QSet>
 
 #include "ui/runtime_host.h"
 
 class QAction;
+class QFrame;
+class QHBoxLayout;
 class QLabel;
 class QMenu;
 class QPlainTextEdit;
@@ -55,6 +60,19 @@ public:
     AppRulesWidget *appRules() const { return m_rules; }
     QStandardItemModel *componentModel() const { return m_treeModel; }
     QTabWidget *tabs() const { return m_tabs; }
+    QFrame *noticeBar() const { return m_notice; }
+    QLabel *noticeText() const { return m_noticeText; }
+    QPlainTextEdit *log() const { return m_log; }
+    /// Opens a JSON Lines capture in a tab of its own (sorted by time); nullptr on error.
+    TrafficWidget *openCapture(const QString &path);
+    /// The window's Find (Ctrl+F): the find bar of the focused view, the editor's find, or the
+    /// traffic filter.
+    void findInFocus();
+    bool renameComponentTo(const QString &name, const QString &path, const QString &next,
+                           QString *error);
+    bool deleteComponentFile(const QString &path);
+    /// Whether Quit asks before dropping an unexported capture (unattended runs turn it off).
+    void setAskBeforeDroppingCapture(bool ask) { m_captureAnswered = !ask; }
 
 public Q_SLOTS:
     void startRuntime();
@@ -74,6 +92,15 @@ private:
     void showSettingsDialog();
     void newComponent();
     void openFolderDialog();
+    void connectTraffic(TrafficWidget *traffic);
+    enum class NoticeKind { Info, Failure };
+    void showNotice(NoticeKind kind, const QString &html,
+                    const QList<QPair<QString, std::function<void()>>> &actions);
+    void offerFixForFailure(const QString &error);
+    void showFirstStartHint(const QString &binding);
+    void showShortcuts();
+    void renameComponent(const QString &name, const QString &path);
+    void deleteComponent(const QString &name, const QString &path);
 
     const core::BindingRegistry &m_registry;
     RuntimeHost *m_host = nullptr;
@@ -93,6 +120,13 @@ private:
     QAction *m_startAction = nullptr;
     QAction *m_stopAction = nullptr;
     bool m_requestPrepared = false;
+    bool m_captureAnswered = false; ///< Quit already asked about the unsaved capture
+    QAction *m_quitAction = nullptr;
+    QFrame *m_notice = nullptr;
+    QLabel *m_noticeText = nullptr;
+    QHBoxLayout *m_noticeButtons = nullptr;
+    NoticeKind m_noticeKind = NoticeKind::Info;
+    QSet<QString> m_keptRunning; ///< saved files with errors whose running version was kept
 };
 
 } // namespace bindery::ui

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ui/runtime_host.h"
 
+#include <QPointer>
 #include <QThread>
+#include <QThreadPool>
 
+#include "core/app_channel.h"
 #include "core/binding_registry.h"
 
 namespace bindery::ui {
@@ -12,6 +15,8 @@ RuntimeHost::RuntimeHost(const core::BindingRegistry &registry, QObject *parent)
     , m_registry(registry)
     , m_traffic(400000)
 {
+    // The console shows deliveries in flight: the runtime announces each before the app answers.
+    m_traffic.setStartRecords(true);
     qRegisterMetaType<bindery::core::RuntimeState>();
     qRegisterMetaType<bindery::core::ComponentStatus>();
 }
@@ -28,6 +33,10 @@ RuntimeHost::~RuntimeHost()
 
 void RuntimeHost::startAppServer()
 {
+    // A port asked for in the settings that differs from the one bound: listen anew (the setting
+    // used to be ignored until the console restarted).
+    if (m_app && m_settings.builtinAppPort != 0 && m_settings.builtinAppPort != m_appPort)
+        stopAppServer();
     if (m_app)
         return;
     m_appThread = new QThread(this);
@@ -66,6 +75,12 @@ void RuntimeHost::stopAppServer()
 
 void RuntimeHost::start()
 {
+    // A sidecar whose start failed lingers until its queued teardown: start anew at once rather
+    // than ignore the request (the notice bar's "Use a free port" comes right after a failure).
+    if (m_sidecar && !m_sidecar->isActive()) {
+        m_sidecar->disconnect(this);
+        m_sidecar.reset();
+    }
     if (m_sidecar && m_sidecar->state() == core::RuntimeState::Stopping) {
         m_startWhenStopped = true;
         return;
@@ -119,6 +134,10 @@ void RuntimeHost::stop()
     m_startWhenStopped = false;
     if (!m_sidecar || m_sidecar->state() == core::RuntimeState::Stopping)
         return;
+    if (!m_sidecar->isActive()) { // a failed start: nothing runs, finish the teardown now
+        onSidecarStopped();
+        return;
+    }
     // A delivery parked by a "delay" or "never answer" rule would hold a reader thread; drop it
     // first so the runtime's stop joins promptly.
     if (m_app)
@@ -165,6 +184,44 @@ void RuntimeHost::setComponentEnabled(const QString &name, bool enabled)
 {
     if (m_sidecar)
         m_sidecar->setComponentEnabled(name, enabled);
+}
+
+bool RuntimeHost::redeliver(const core::TrafficRecord &original, QString *error)
+{
+    std::shared_ptr<core::AppChannel> channel
+        = m_sidecar && m_sidecar->runtime() ? m_sidecar->runtime()->appChannel() : nullptr;
+    if (!channel || !isRunning()) {
+        if (error)
+            *error = tr("The runtime is not running, or has no app to deliver to.");
+        return false;
+    }
+    if (original.kind != core::TrafficRecord::Kind::Input) {
+        if (error)
+            *error = tr("Only input events can be re-delivered.");
+        return false;
+    }
+    core::BindingEvent event;
+    event.data = original.payload;
+    event.metadata = original.metadata;
+    // Marked as a replay for the app, which sees it as a header.
+    event.metadata.append({QStringLiteral("bindery-replay-of"), QString::number(original.id)});
+    event.eventKey = original.eventKey;
+    event.attempt = 1;
+    const int timeout = m_settings.deliveryTimeoutMs;
+    core::TrafficStream *traffic = &m_traffic;
+    core::TrafficRecord rec;
+    rec.binding = original.binding;
+    rec.bindingType = original.bindingType;
+    rec.route = original.route;
+    rec.replayOf = original.id;
+    // The app channel blocks until the app answered: never on the UI thread.
+    QThreadPool::globalInstance()->start([channel, event, timeout, traffic, rec]() {
+        core::deliverRecorded(
+            *channel, *traffic, rec, rec.route, event, timeout, [](const core::AppReply &reply) {
+                return reply.ok() ? QStringLiteral("replayed") : QStringLiteral("replay failed");
+            });
+    });
+    return true;
 }
 
 bool RuntimeHost::isRunning() const

@@ -69,6 +69,10 @@ public:
     /// Queued Runtime::reloadFile.
     void reloadFile(const QString &path);
     void setComponentEnabled(const QString &name, bool enabled);
+    /// Re-delivers a captured input event to the app through the runtime's app channel, on a
+    /// worker thread, with its metadata plus `bindery-replay-of: <id>`; the delivery shows in the
+    /// traffic as a replay of `original`. False (and *error) when there is no app channel.
+    bool redeliver(const core::TrafficRecord &original, QString *error = nullptr);
 
     bool isRunning() const;
     /// Starting, running or stopping: a stop() would have something to do.

@@ -381,4 +381,36 @@ int metadataItemLine(const QString &text, const QString &name)
     return it ? it->first + 1 : 0;
 }
 
+QString setComponentName(const QString &text, const QString &from, const QString &to)
+{
+    QStringList lines = text.split(u'\n');
+    bool inMetadata = false;
+    int metadataIndent = -1;
+    static const QRegularExpression nameLine(
+        QStringLiteral("^(\\s+name:\\s*)(['\"]?)([^'\"#]*?)\\2(\\s*(#.*)?)$"));
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        const QString &line = lines.at(i);
+        const QString trimmed = line.trimmed();
+        const int indent = int(
+            line.size() - QString(line).remove(QRegularExpression(QStringLiteral("^\\s+"))).size());
+        if (trimmed.isEmpty() || trimmed.startsWith(u'#'))
+            continue;
+        if (trimmed == QStringLiteral("metadata:") && indent == 0) {
+            inMetadata = true;
+            metadataIndent = indent;
+            continue;
+        }
+        if (inMetadata && indent <= metadataIndent)
+            inMetadata = false;
+        if (!inMetadata)
+            continue;
+        const QRegularExpressionMatch m = nameLine.match(line);
+        if (m.hasMatch() && m.captured(3).trimmed() == from) {
+            lines[i] = m.captured(1) + formatScalar(to) + m.captured(4);
+            return lines.join(u'\n');
+        }
+    }
+    return text;
+}
+
 } // namespace bindery::ui::yamledit

@@ -26,6 +26,9 @@ QString setMetadataSecretRef(const QString &text, const QString &name, const QSt
 /// Removes the item `name` (and only its lines). Unchanged text if absent.
 QString removeMetadataItem(const QString &text, const QString &name);
 
+/// Renames the component `from` to `to` (its `metadata.name:` line only). Unchanged if absent.
+QString setComponentName(const QString &text, const QString &from, const QString &to);
+
 /// The 1-based line of the item's `name:` entry, or 0.
 int metadataItemLine(const QString &text, const QString &name);
 

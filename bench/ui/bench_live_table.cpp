@@ -18,11 +18,13 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QTableView>
+#include <QTabWidget>
 #include <QTimer>
 
 #include "core/traffic.h"
 #include "ui/models/event_pump.h"
 #include "ui/models/event_table_model.h"
+#include "ui/widgets/stats_panel.h"
 #include "ui/widgets/traffic_widget.h"
 
 using namespace bindery;
@@ -60,9 +62,14 @@ core::TrafficRecord synthetic(quint64 n)
     r.bindingType = QStringLiteral("bindings.kafka");
     r.operation = QStringLiteral("deliver");
     r.route = QStringLiteral("/orders");
+    // Every delivery carries W3C trace context (four deliveries per trace), so the correlation
+    // index is built for every row, as binderyd's traceparent makes it in real use.
     r.metadata = {{QStringLiteral("topic"), QStringLiteral("orders")},
                   {QStringLiteral("partition"), QString::number(n % 6)},
-                  {QStringLiteral("offset"), QString::number(n)}};
+                  {QStringLiteral("offset"), QString::number(n)},
+                  {QStringLiteral("traceparent"), QStringLiteral("00-%1-%2-01")
+                                                      .arg(n / 4 + 1, 32, 16, QLatin1Char('0'))
+                                                      .arg(n + 1, 16, 16, QLatin1Char('0'))}};
     r.payload = QByteArray("{\"orderId\":") + QByteArray::number(n)
                 + QByteArray(",\"sku\":\"A-1042\",\"qty\":3,\"price\":19.99,\"note\":\"x\"}");
     r.status = (n % 97 == 0) ? 500 : 200;
@@ -134,7 +141,7 @@ int main(int argc, char *argv[])
         modelUsPerRecord = (threadCpuSeconds() - c0) * 1e6 / (286.0 * 700.0);
     }
 
-    core::TrafficStream stream(400000);
+    core::TrafficStream stream(800000); // two records (start, answer) per delivery
     ui::TrafficWidget widget(stream);
     widget.model()->setMaxRows(size_t(maxRows));
     widget.resize(1400, 900);
@@ -144,6 +151,15 @@ int main(int argc, char *argv[])
         widget.chartPanel()->hide();
     if (variant == "noview")
         widget.view()->hide();
+    // Statistics on screen (refreshed every second from the incrementally kept figures).
+    if (variant != "chart") {
+        for (QWidget *w = widget.statsPanel(); w; w = w->parentWidget()) {
+            if (auto *tabs = qobject_cast<QTabWidget *>(w)) {
+                tabs->setCurrentWidget(widget.statsPanel());
+                break;
+            }
+        }
+    }
     spin(500);
 
     // Floor 2: the idle event loop's longest stall (same widget, no load), 3 s.
@@ -166,8 +182,16 @@ int main(int argc, char *argv[])
             if (elapsed >= seconds)
                 break;
             const quint64 due = quint64(elapsed * rate);
-            while (n < due)
-                stream.push(synthetic(++n));
+            while (n < due) {
+                // As the console's runtime does: a pending start record, then the answer.
+                core::TrafficRecord done = synthetic(++n);
+                core::TrafficRecord started = done;
+                started.pending = true;
+                started.status = 0;
+                started.ok = false;
+                stream.push(std::move(started));
+                stream.push(std::move(done));
+            }
             produced.store(n);
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
@@ -202,8 +226,9 @@ int main(int argc, char *argv[])
     const double uiUsPerRecord = cpu * 1e6 / double(std::max<quint64>(seen, 1));
     const double modelMiB = double(widget.model()->approximateBytes()) / 1048576.0;
 
-    std::printf("bench_live_table: %d s at %d records/s into the live TrafficWidget (offscreen), "
-                "bound %d rows\n",
+    std::printf("bench_live_table: %d s at %d deliveries/s (a pending start record and its answer "
+                "each, traceparent on every one, statistics shown) into the live TrafficWidget "
+                "(offscreen), bound %d rows\n",
                 seconds, rate, maxRows);
     std::printf(
         "  produced %llu, shown %llu, dropped by the tap %llu, insert batches %llu (%.1f Hz)\n",

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The component editor: diagnostics at the right line, completion from the schema, form <-> text.
 #include <QComboBox>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
 #include <QLineEdit>
 #include <QTemporaryDir>
 #include <QTest>
@@ -10,6 +13,8 @@
 #include "ui/dialogs/new_component_dialog.h"
 #include "ui/editors/component_form.h"
 #include "ui/editors/editor_pane.h"
+#include "ui/editors/find_replace_bar.h"
+#include "core/runtime.h"
 #include "ui/editors/yaml_editor.h"
 #include "core/component_loader.h"
 #include "console_test_env.h"
@@ -52,6 +57,126 @@ class TstEditorPane : public QObject
 
 private Q_SLOTS:
     void initTestCase() { core::registerBuiltinBindings(m_registry); }
+
+    // Bug 6: a component the runtime failed to load (or warned about) is not "No problems.".
+    void runtimeFailureIsAProblemOfTheFile()
+    {
+        const QString path = writeFile(QStringLiteral("web-fail.yaml"), kHttp);
+        ui::EditorPane pane(m_registry, path);
+        QVERIFY(pane.load());
+        auto texts = [&]() {
+            QStringList out;
+            for (int i = 0; i < pane.problems()->topLevelItemCount(); ++i)
+                out << pane.problems()->topLevelItem(i)->text(3);
+            return out;
+        };
+        QCOMPARE(texts(), QStringList{QStringLiteral("No problems.")});
+        core::ComponentStatus failed;
+        failed.name = QStringLiteral("web");
+        failed.location.file = path;
+        failed.state = core::ComponentState::Failed;
+        failed.error = QStringLiteral("connection refused");
+        failed.warnings = {QStringLiteral("brokers: plain http:// scheme accepted")};
+        pane.showRuntimeStatus({failed}, true);
+        const QStringList after = texts();
+        QVERIFY2(!after.contains(QStringLiteral("No problems.")), qPrintable(after.join(u'|')));
+        QVERIFY(after.join(u'|').contains(QStringLiteral("connection refused")));
+        QVERIFY(after.join(u'|').contains(QStringLiteral("plain http://")));
+        failed.state = core::ComponentState::Loaded;
+        failed.warnings.clear();
+        pane.showRuntimeStatus({failed}, true);
+        QCOMPARE(texts(), QStringList{QStringLiteral("No problems.")});
+    }
+
+    void findAndReplaceInTheYaml()
+    {
+        const QString path = writeFile(QStringLiteral("web-find.yaml"), kHttp);
+        ui::EditorPane pane(m_registry, path);
+        QVERIFY(pane.load());
+        pane.show();
+        pane.openFind(true);
+        QVERIFY(pane.findBar()->isVisible());
+        QVERIFY(pane.findBar()->replaceEdit()->isVisible());
+        pane.findBar()->findEdit()->setText(QStringLiteral("10s"));
+        QVERIFY(pane.findBar()->findNext());
+        QCOMPARE(pane.editor()->selectedText(), QStringLiteral("10s"));
+        pane.findBar()->findEdit()->setText(QStringLiteral("3500"));
+        pane.findBar()->replaceEdit()->setText(QStringLiteral("3600"));
+        QCOMPARE(pane.findBar()->replaceAll(), 1);
+        QVERIFY(pane.text().contains(QStringLiteral("127.0.0.1:3600")));
+        QVERIFY(pane.text().contains(QStringLiteral("This comment must survive")));
+        pane.editor()->undo();
+        QVERIFY(pane.text().contains(QStringLiteral("127.0.0.1:3500")));
+    }
+
+    void didYouMeanHasAOneClickFix()
+    {
+        QString text = kHttp;
+        text.replace(QStringLiteral("responseTimeout"), QStringLiteral("responseTimout"));
+        const QString path = writeFile(QStringLiteral("web-typo.yaml"), text);
+        ui::EditorPane pane(m_registry, path);
+        QVERIFY(pane.load());
+        QTreeWidgetItem *fixable = nullptr;
+        for (int i = 0; i < pane.problems()->topLevelItemCount(); ++i) {
+            if (pane.problems()->topLevelItem(i)->text(3).contains(QStringLiteral("double-click")))
+                fixable = pane.problems()->topLevelItem(i);
+        }
+        QVERIFY(fixable);
+        QVERIFY(pane.applyFix(fixable));
+        QVERIFY(pane.text().contains(QStringLiteral("  - name: responseTimeout\n")));
+        QCOMPARE(pane.problems()->topLevelItem(0)->text(3), QStringLiteral("No problems."));
+    }
+
+    // GCS: a service-account JSON key file fills the form; the private key never shows in clear.
+    void keyFileFillsTheServiceAccountFields()
+    {
+        core::BindingMetadata meta;
+        meta.type = QStringLiteral("bindings.gcp.bucket");
+        meta.name = QStringLiteral("gcp.bucket");
+        meta.title = QStringLiteral("GCP Storage Bucket");
+        for (const char *name : {"bucket", "projectID", "privateKeyID", "privateKey", "clientEmail",
+                                 "clientID", "tokenURI"}) {
+            core::MetadataField f;
+            f.name = QString::fromLatin1(name);
+            f.sensitive = f.name.startsWith(QStringLiteral("privateKey"));
+            meta.fields << f;
+        }
+        ui::ComponentForm form;
+        form.setSchema(&meta);
+        QVERIFY(form.keyFileButton());
+        const QString key
+            = QStringLiteral("-----BEGIN PRIVATE KEY-----\nMIIEv...\n-----END PRIVATE KEY-----\n");
+        QJsonObject json{
+            {QStringLiteral("type"), QStringLiteral("service_account")},
+            {QStringLiteral("project_id"), QStringLiteral("demo-project")},
+            {QStringLiteral("private_key_id"), QStringLiteral("abc123")},
+            {QStringLiteral("private_key"), key},
+            {QStringLiteral("client_email"),
+             QStringLiteral("sa@demo-project.iam.gserviceaccount.com")},
+            {QStringLiteral("client_id"), QStringLiteral("1234567890")},
+            {QStringLiteral("token_uri"), QStringLiteral("https://oauth2.googleapis.com/token")}};
+        const QString path = writeFile(QStringLiteral("key.json"),
+                                       QString::fromUtf8(QJsonDocument(json).toJson()));
+        QSignalSpy edited(&form, &ui::ComponentForm::fieldEdited);
+        QString error;
+        QCOMPARE(form.loadKeyFile(path, &error), 6);
+        QHash<QString, QString> values;
+        for (const QList<QVariant> &e : edited)
+            values.insert(e.at(0).toString(), e.at(1).toString());
+        QCOMPARE(values.value(QStringLiteral("projectID")), QStringLiteral("demo-project"));
+        QCOMPARE(values.value(QStringLiteral("privateKey")), key);
+        QCOMPARE(values.value(QStringLiteral("clientEmail")),
+                 QStringLiteral("sa@demo-project.iam.gserviceaccount.com"));
+        auto *line = qobject_cast<QLineEdit *>(form.fieldWidget(QStringLiteral("privateKey")));
+        QVERIFY(line);
+        QCOMPARE(line->text(), key);
+        QVERIFY(line->echoMode() != QLineEdit::Normal);
+        QVERIFY(!line->displayText().contains(QStringLiteral("PRIVATE KEY")));
+        // A file that is not a key says so.
+        const QString bad = writeFile(QStringLiteral("bad.json"), QStringLiteral("{nope"));
+        QCOMPARE(form.loadKeyFile(bad, &error), -1);
+        QVERIFY(error.contains(QStringLiteral("bad.json")));
+    }
 
     void typoGetsDiagnosticAtItsLine_data()
     {

@@ -176,6 +176,16 @@ private Q_SLOTS:
         QTest::newRow("free text payload") << QStringLiteral("WORLD") << 100;
         QTest::newRow("free text metadata") << QStringLiteral("f42.txt") << 1;
         QTest::newRow("nothing") << QStringLiteral("binding:nope") << 0;
+        QTest::newRow("or") << QStringLiteral("binding:tick or binding:orders") << 200;
+        QTest::newRow("not") << QStringLiteral("!binding:files") << 200;
+        QTest::newRow("not keyword") << QStringLiteral("not status:ok") << 200;
+        QTest::newRow("parentheses")
+            << QStringLiteral("(binding:files and op:get) or binding:tick") << 200;
+        QTest::newRow("and, not") << QStringLiteral("binding:files && !op:get") << 100;
+        QTest::newRow("alternatives") << QStringLiteral("op:get,create status:5xx") << 100;
+        QTest::newRow("quoted text") << QStringLiteral("\"\\\"world\\\"\"") << 100;
+        QTest::newRow("quoted colon") << QStringLiteral("\"fileName=f42\"") << 0;
+        QTest::newRow("type") << QStringLiteral("type:bindings.orders") << 100;
     }
     void filterNarrowsRows()
     {
@@ -202,13 +212,169 @@ private Q_SLOTS:
             << QStringLiteral("direction:sideways") << QStringLiteral("sideways");
         QTest::newRow("status") << QStringLiteral("status:abc") << QStringLiteral("abc");
         QTest::newRow("latency") << QStringLiteral("latency>fast") << QStringLiteral("fast");
+        QTest::newRow("unknown field")
+            << QStringLiteral("bindng:files") << QStringLiteral("unknown field 'bindng'");
+        QTest::newRow("unbalanced") << QStringLiteral("(binding:files") << QStringLiteral("')'");
+        QTest::newRow("dangling or")
+            << QStringLiteral("binding:files or") << QStringLiteral("ends");
+        QTest::newRow("trace") << QStringLiteral("trace:xyz") << QStringLiteral("xyz");
     }
     void malformedFilterSaysWhy()
     {
         QFETCH(QString, expression);
         QFETCH(QString, mentions);
         const ui::TrafficFilter f = ui::TrafficFilter::parse(expression);
-        QVERIFY(f.error.contains(mentions));
+        QVERIFY2(f.error.contains(mentions), qPrintable(f.error));
+    }
+
+    void pendingRowCompletesInPlace_data()
+    {
+        QTest::addColumn<bool>("sameBatch");
+        QTest::addColumn<QString>("filter");
+        QTest::newRow("later batch") << false << QString();
+        QTest::newRow("same batch") << true << QString();
+        QTest::newRow("filtered") << false << QStringLiteral("binding:orders");
+    }
+    void pendingRowCompletesInPlace()
+    {
+        QFETCH(bool, sameBatch);
+        QFETCH(QString, filter);
+        ui::EventTableModel model;
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setFilter(ui::TrafficFilter::parse(filter));
+        TrafficRecord done = makeRecord(7, TrafficRecord::Kind::Input, QStringLiteral("orders"),
+                                        QStringLiteral("deliver"), 200, 1500);
+        TrafficRecord started = done;
+        started.pending = true;
+        started.status = 0;
+        started.ok = false;
+        started.latencyUs = 0;
+        started.startedUs = core::nowUs() - 2'000'000; // the app has been working for 2 s
+        std::vector<TrafficRecord> first{makeRecord(6, TrafficRecord::Kind::Input,
+                                                    QStringLiteral("orders"),
+                                                    QStringLiteral("deliver"), 200, 100),
+                                         started};
+        if (sameBatch)
+            first.push_back(done);
+        model.appendBatch(std::move(first));
+        QCOMPARE(model.rowCount(), 2);
+        if (!sameBatch) {
+            QCOMPARE(model.pendingCount(), 1);
+            QCOMPARE(model.data(model.index(1, ui::EventTableModel::Status)).toString(),
+                     QStringLiteral("pending"));
+            QVERIFY(model.data(model.index(1, 0), ui::EventTableModel::PendingRole).toBool());
+            // The timer runs: the latency shown is the time since the delivery started.
+            const QString running
+                = model.data(model.index(1, ui::EventTableModel::Latency)).toString();
+            QVERIFY2(running.endsWith(QStringLiteral(" …"))
+                         && running.startsWith(QStringLiteral("20")),
+                     qPrintable(running));
+            QCOMPARE(model.stats().count(), quint64(1)); // pending rows are not counted yet
+            QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+            model.refreshPending();
+            QCOMPARE(changed.count(), 1);
+            QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+            model.appendBatch({done});
+            QCOMPARE(inserted.count(), 0); // completed in place
+        }
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(model.pendingCount(), 0);
+        QCOMPARE(model.data(model.index(1, ui::EventTableModel::Status)).toString(),
+                 QStringLiteral("200"));
+        QCOMPARE(model.record(1).latencyUs, qint64(1500));
+        QVERIFY(!model.record(1).pending);
+        QCOMPARE(model.stats().count(), quint64(2));
+        QCOMPARE(model.totalSeen(), quint64(2));
+    }
+
+    void correlatesByTraceId()
+    {
+        const QString t1 = QStringLiteral("4bf92f3577b34da6a3ce929d0e0e4736");
+        const QString t2 = QStringLiteral("0af7651916cd43dd8448eb211c80319c");
+        auto tp = [](const QString &trace, const char *span) {
+            return QStringLiteral("00-%1-%2-01").arg(trace, QLatin1String(span));
+        };
+        std::vector<TrafficRecord> batch;
+        TrafficRecord request = makeRecord(1, TrafficRecord::Kind::Output, QStringLiteral("queue"),
+                                           QStringLiteral("create"), 204, 800);
+        request.metadata.append({QStringLiteral("traceparent"), tp(t1, "00f067aa0ba902b7")});
+        batch.push_back(request);
+        batch.push_back(makeRecord(2, TrafficRecord::Kind::Output, QStringLiteral("files"),
+                                   QStringLiteral("get"), 200, 10));
+        for (quint64 id : {3, 4}) {
+            TrafficRecord d = makeRecord(id, TrafficRecord::Kind::Input, QStringLiteral("queue"),
+                                         QStringLiteral("deliver"), id == 3 ? 500 : 200, 900);
+            d.metadata.append({QStringLiteral("Traceparent"), tp(t1, "b7ad6b7169203331")});
+            batch.push_back(d);
+        }
+        TrafficRecord other = makeRecord(5, TrafficRecord::Kind::Input, QStringLiteral("queue"),
+                                         QStringLiteral("deliver"), 200, 900);
+        other.metadata.append({QStringLiteral("traceparent"), tp(t2, "b7ad6b7169203331")});
+        batch.push_back(other);
+        ui::EventTableModel model;
+        model.appendBatch(std::move(batch));
+        QCOMPARE(model.traceId(0), t1);
+        QCOMPARE(model.traceId(1), QString());
+        const QList<TrafficRecord> flow = model.correlated(0);
+        QCOMPARE(flow.size(), 3);
+        QCOMPARE(flow.at(0).id, quint64(1));
+        QCOMPARE(flow.at(1).id, quint64(3));
+        QCOMPARE(flow.at(2).id, quint64(4));
+        QCOMPARE(model.correlated(4).size(), 1);
+        QCOMPARE(model.correlated(1).size(), 0);
+        QCOMPARE(model.rowOfId(4), 3);
+        // The filter language reaches the same rows by trace id, or by a whole traceparent.
+        model.setFilter(ui::TrafficFilter::parse(QStringLiteral("trace:") + t1));
+        QCOMPARE(model.rowCount(), 3);
+        model.setFilter(
+            ui::TrafficFilter::parse(QStringLiteral("trace:") + tp(t2, "b7ad6b7169203331")));
+        QCOMPARE(model.rowCount(), 1);
+    }
+
+    void statisticsFollowFilterAndBound()
+    {
+        ui::EventTableModel model;
+        model.appendBatch(mixedBatch(1, 400));
+        QList<ui::LatencyStats::Summary> all = model.stats().summaries(model.strings());
+        QCOMPARE(all.size(), 4);
+        for (const ui::LatencyStats::Summary &s : all)
+            QCOMPARE(s.count, quint64(100));
+        const auto create = std::find_if(all.begin(), all.end(), [](const auto &s) {
+            return s.binding == QStringLiteral("files") && s.operation == QStringLiteral("create");
+        });
+        QVERIFY(create != all.end());
+        QCOMPARE(create->errors, quint64(0));
+        QVERIFY(std::abs(create->p50Us - 90'000) <= 90'000 / 20); // within the 5 % buckets
+        QCOMPARE(create->maxUs, qint64(90'000));
+        const auto get = std::find_if(all.begin(), all.end(), [](const auto &s) {
+            return s.operation == QStringLiteral("get");
+        });
+        QCOMPARE(get->errors, quint64(100));
+        QVERIFY(model.stats().toCsv(model.strings()).startsWith("binding,operation,count"));
+        QCOMPARE(model.stats().toCsv(model.strings()).count('\n'), 5);
+        // The histogram holds every row once.
+        quint64 inBars = 0;
+        for (const ui::LatencyStats::Bar &b : model.stats().histogram(model.strings()))
+            inBars += b.count;
+        QCOMPARE(inBars, quint64(400));
+
+        QSignalSpy counted(&model, &ui::EventTableModel::batchCounted);
+        model.setFilter(ui::TrafficFilter::parse(QStringLiteral("binding:files")));
+        QCOMPARE(model.stats().summaries(model.strings()).size(), 2);
+        QCOMPARE(model.stats().count(), quint64(200));
+        model.appendBatch(mixedBatch(401, 8));
+        QCOMPARE(counted.count(), 1);
+        QCOMPARE(counted.at(0).at(0).toInt(), 4); // the files rows only
+        QCOMPARE(counted.at(0).at(1).toInt(), 2); // of which the gets failed
+        QCOMPARE(model.stats().count(), quint64(204));
+        // Rows that leave at the bound leave the statistics too.
+        model.setFilter({});
+        model.setMaxRows(100);
+        QCOMPARE(model.stats().count(), quint64(100));
+        model.appendBatch(mixedBatch(1000, 40));
+        QCOMPARE(model.stats().count(), quint64(100));
+        QCOMPARE(model.errorsHeld(), quint64(50));
     }
 
     void recordUnpacksLosslessly()

@@ -8,6 +8,12 @@
 #include <QLineEdit>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <QFile>
+#include <QFileDialog>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QMessageBox>
+#include <QPushButton>
 
 #include "core/binding_metadata.h"
 
@@ -51,6 +57,29 @@ void ComponentForm::setSchema(const core::BindingMetadata *meta)
     for (const core::MetadataField &f : meta->fields) {
         if (!f.required && !f.deprecated)
             fields << &f;
+    }
+    // A schema with a Google service account (privateKey and clientEmail): its JSON key file
+    // fills those fields at once.
+    m_keyFileButton = nullptr;
+    auto has = [&](const char *name) {
+        return std::any_of(fields.begin(), fields.end(), [name](const core::MetadataField *f) {
+            return f->name.compare(QLatin1String(name), Qt::CaseInsensitive) == 0;
+        });
+    };
+    if (has("privateKey") && has("clientEmail")) {
+        m_keyFileButton = new QPushButton(tr("Load key file…"), this);
+        m_keyFileButton->setObjectName(QStringLiteral("loadKeyFile"));
+        m_keyFileButton->setToolTip(
+            tr("Fill the service-account fields from a JSON key file; the private key stays masked "
+               "here (consider secretKeyRef for it)."));
+        connect(m_keyFileButton, &QPushButton::clicked, this, [this]() {
+            const QString path = QFileDialog::getOpenFileName(this, tr("Service-account key file"),
+                                                              QString(), tr("JSON (*.json)"));
+            QString error;
+            if (!path.isEmpty() && loadKeyFile(path, &error) < 0)
+                QMessageBox::warning(this, tr("Load key file"), error);
+        });
+        m_layout->addRow(tr("Service account"), m_keyFileButton);
     }
     for (const core::MetadataField *f : fields) {
         const QString name = f->name;
@@ -114,6 +143,41 @@ void ComponentForm::setSchema(const core::BindingMetadata *meta)
         m_layout->addRow(label, field);
         m_widgets.insert(name.toLower(), editor);
     }
+}
+
+int ComponentForm::loadKeyFile(const QString &path, QString *error)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        if (error)
+            *error = f.errorString();
+        return -1;
+    }
+    QJsonParseError pe;
+    const QJsonObject key = QJsonDocument::fromJson(f.readAll(), &pe).object();
+    if (pe.error != QJsonParseError::NoError || key.isEmpty()) {
+        if (error)
+            *error = tr("%1 is not a JSON key file: %2").arg(path, pe.errorString());
+        return -1;
+    }
+    // Google's snake_case keys name the schema's fields ("private_key_id" -> privateKeyID).
+    auto norm = [](QString s) { return s.remove(u'_').remove(u'-').toLower(); };
+    int filled = 0;
+    for (auto it = key.begin(); it != key.end(); ++it) {
+        if (!it.value().isString())
+            continue;
+        const QString wanted = norm(it.key());
+        for (auto w = m_widgets.begin(); w != m_widgets.end(); ++w) {
+            if (norm(w.key()) != wanted)
+                continue;
+            setWidgetValue(w.value(), it.value().toString());
+            Q_EMIT fieldEdited(w.value()->objectName().mid(6), it.value().toString());
+            ++filled;
+        }
+    }
+    if (filled == 0 && error)
+        *error = tr("No field of %1 matches this form.").arg(path);
+    return filled == 0 ? -1 : filled;
 }
 
 void ComponentForm::setWidgetValue(QWidget *w, const QString &value)

@@ -8,6 +8,7 @@
 
 class QFormLayout;
 class QLabel;
+class QPushButton;
 
 namespace bindery::core {
 struct BindingMetadata;
@@ -34,6 +35,11 @@ public:
     /// Rebuilds the fields for `meta` (null = unknown type) and shows `spec`'s values.
     void setSchema(const core::BindingMetadata *meta);
     void setSpec(const core::ComponentSpec &spec);
+    /// Fills the fields a service-account JSON key file names (Google's `private_key_id` fills
+    /// `privateKeyID`, ...), as if typed; the number filled, or -1 (and *error).
+    int loadKeyFile(const QString &path, QString *error = nullptr);
+    /// The "Load key file…" button of a schema with a `serviceAccountKey` group, or nullptr.
+    QPushButton *keyFileButton() const { return m_keyFileButton; }
     /// The editor widget for a field (tests), or null.
     QWidget *fieldWidget(const QString &name) const { return m_widgets.value(name.toLower()); }
 
@@ -51,6 +57,7 @@ private:
     QHash<QString, QWidget *> m_widgets; ///< by lower-cased field name
     bool m_updating = false;
     bool m_built = false;
+    QPushButton *m_keyFileButton = nullptr;
 };
 
 } // namespace bindery::ui

@@ -18,10 +18,17 @@
 #include "core/component_loader.h"
 #include "core/runtime.h"
 #include "ui/editors/component_form.h"
+#include "ui/editors/find_replace_bar.h"
 #include "ui/editors/yaml_editor.h"
+#include "ui/theme.h"
 #include "ui/yaml_edit.h"
 
 namespace bindery::ui {
+
+namespace {
+constexpr int FixFromRole = Qt::UserRole + 1;
+constexpr int FixToRole = Qt::UserRole + 2;
+} // namespace
 
 EditorPane::EditorPane(const core::BindingRegistry &registry, const QString &path, QWidget *parent)
     : QWidget(parent)
@@ -34,15 +41,21 @@ EditorPane::EditorPane(const core::BindingRegistry &registry, const QString &pat
     m_status->setTextFormat(Qt::RichText);
     m_status->setWordWrap(true);
     m_status->setContentsMargins(6, 4, 6, 4);
-    m_status->setText(
-        QStringLiteral("<span style='color:gray'>%1</span>").arg(path.toHtmlEscaped()));
+    m_status->setText(theme::span(theme::Role::Muted, path));
     layout->addWidget(m_status);
 
     auto *splitter = new QSplitter(Qt::Vertical, this);
     m_tabs = new QTabWidget(splitter);
     m_tabs->setDocumentMode(true);
     m_editor = new YamlEditor(registry, m_tabs);
-    m_tabs->addTab(m_editor, tr("YAML"));
+    auto *yamlPage = new QWidget(m_tabs);
+    auto *yl = new QVBoxLayout(yamlPage);
+    yl->setContentsMargins(0, 0, 0, 0);
+    m_editor->setParent(yamlPage);
+    yl->addWidget(m_editor, 1);
+    m_find = new FindReplaceBar(m_editor, yamlPage);
+    yl->addWidget(m_find);
+    m_tabs->addTab(yamlPage, tr("YAML"));
     auto *scroll = new QScrollArea(m_tabs);
     scroll->setWidgetResizable(true);
     m_form = new ComponentForm(scroll);
@@ -72,6 +85,8 @@ EditorPane::EditorPane(const core::BindingRegistry &registry, const QString &pat
     connect(m_form, &ComponentForm::fieldEdited, this, &EditorPane::onFieldEdited);
     connect(m_form, &ComponentForm::secretRefRequested, this, &EditorPane::onSecretRef);
     connect(m_problems, &QTreeWidget::itemActivated, this, [this](QTreeWidgetItem *item) {
+        if (applyFix(item))
+            return;
         const int line = item->text(0).toInt();
         m_tabs->setCurrentIndex(0);
         m_editor->setCursorPosition(std::max(0, line - 1), 0);
@@ -152,19 +167,37 @@ void EditorPane::recheck()
         auto *item = new QTreeWidgetItem(m_problems);
         item->setText(0, QString::number(d.location.line));
         item->setText(1, d.isError() ? tr("error") : tr("warning"));
-        item->setForeground(1, d.isError() ? QColor(0xc0, 0x20, 0x20) : QColor(0xb0, 0x70, 0x00));
+        item->setForeground(1,
+                            theme::colour(d.isError() ? theme::Role::Error : theme::Role::Warning));
         item->setText(2, d.field);
         QString msg = d.message;
         if (!d.suggestion.isEmpty() && !msg.contains(d.suggestion))
             msg += tr(" (did you mean '%1'?)").arg(d.suggestion);
+        if (!d.suggestion.isEmpty() && !d.field.isEmpty()) {
+            // One-click fix: activating the problem puts the suggestion in place.
+            msg += tr(" — double-click to use '%1'").arg(d.suggestion);
+            item->setData(0, FixFromRole, d.field);
+            item->setData(0, FixToRole, d.suggestion);
+        }
         item->setText(3, msg);
         item->setToolTip(3, d.toString());
         (d.isError() ? errors : warnings)++;
     }
-    if (diags.isEmpty()) {
+    // What the runtime said when it loaded the file (a failed init, a warning) is a problem of
+    // the file too: "No problems." only when neither the text nor the runtime has one.
+    for (const auto &[severity, text] : std::as_const(m_runtimeProblems)) {
+        auto *item = new QTreeWidgetItem(m_problems);
+        item->setText(1, severity ? tr("error") : tr("warning"));
+        item->setForeground(1, theme::colour(severity ? theme::Role::Error : theme::Role::Warning));
+        item->setText(2, tr("runtime"));
+        item->setText(3, text);
+        item->setToolTip(3, text);
+        (severity ? errors : warnings)++;
+    }
+    if (errors == 0 && warnings == 0) {
         auto *item = new QTreeWidgetItem(m_problems);
         item->setText(3, tr("No problems."));
-        item->setForeground(3, QColor(0x20, 0x80, 0x30));
+        item->setForeground(3, theme::colour(theme::Role::Ok));
     }
     applyToForm();
     Q_EMIT diagnosticsChanged(errors, warnings);
@@ -228,10 +261,49 @@ void EditorPane::onSecretRef(const QString &name)
     replaceTextKeepingView(yamledit::setMetadataSecretRef(m_editor->text(), name, secret, key));
 }
 
+void EditorPane::setKeptNotice(const QString &text)
+{
+    m_keptNotice = text;
+    m_status->setText(text.isEmpty()
+                          ? m_runtimeLines
+                          : theme::span(theme::Role::Warning, QStringLiteral("⚠ ") + text)
+                                + QStringLiteral("<br>") + m_runtimeLines);
+}
+
+QString EditorPane::statusText() const
+{
+    return m_status->text();
+}
+
+void EditorPane::openFind(bool replace)
+{
+    m_tabs->setCurrentIndex(0);
+    m_find->open(replace);
+}
+
+bool EditorPane::applyFix(QTreeWidgetItem *item)
+{
+    const QString from = item->data(0, FixFromRole).toString();
+    const QString to = item->data(0, FixToRole).toString();
+    const int line = item->text(0).toInt() - 1;
+    if (from.isEmpty() || to.isEmpty() || line < 0 || line >= m_editor->lines())
+        return false;
+    const QString text = m_editor->text(line);
+    const qsizetype at = text.indexOf(from);
+    if (at < 0)
+        return false;
+    m_tabs->setCurrentIndex(0);
+    m_editor->setSelection(line, int(at), line, int(at + from.size()));
+    m_editor->replaceSelectedText(to);
+    recheck();
+    return true;
+}
+
 void EditorPane::showRuntimeStatus(const QList<core::ComponentStatus> &components, bool running)
 {
     const QString canonical = QFileInfo(m_path).canonicalFilePath();
     QStringList lines;
+    QList<QPair<int, QString>> problems;
     for (const core::ComponentStatus &c : components) {
         if (QFileInfo(c.location.file).canonicalFilePath() != canonical)
             continue;
@@ -241,15 +313,15 @@ void EditorPane::showRuntimeStatus(const QList<core::ComponentStatus> &component
                                             : QString();
         switch (c.state) {
         case core::ComponentState::Loaded:
-            lines << QStringLiteral("<span style='color:#1a7f37'>✔ <b>%1</b> loaded</span> (%2)%3")
-                         .arg(c.name.toHtmlEscaped(), dir,
+            lines << QStringLiteral("%1 (%2)%3")
+                         .arg(theme::span(theme::Role::Ok, tr("✔ %1 loaded").arg(c.name)), dir,
                               c.subscription.isEmpty()
                                   ? QString()
                                   : QStringLiteral(" — ") + c.subscription.toHtmlEscaped());
             break;
         case core::ComponentState::Failed:
-            lines << QStringLiteral("<span style='color:#c02020'>✖ <b>%1</b> failed: %2</span>")
-                         .arg(c.name.toHtmlEscaped(), c.error.toHtmlEscaped());
+            lines << theme::span(theme::Role::Error, tr("✖ %1 failed: %2").arg(c.name, c.error));
+            problems.append({1, tr("%1 failed to load: %2").arg(c.name, c.error)});
             break;
         case core::ComponentState::Disabled:
             lines << QStringLiteral("<b>%1</b> disabled").arg(c.name.toHtmlEscaped());
@@ -258,16 +330,23 @@ void EditorPane::showRuntimeStatus(const QList<core::ComponentStatus> &component
             lines << QStringLiteral("<b>%1</b> initialising…").arg(c.name.toHtmlEscaped());
             break;
         }
-        for (const QString &w : c.warnings)
-            lines
-                << QStringLiteral("<span style='color:#b07000'>⚠ %1</span>").arg(w.toHtmlEscaped());
+        for (const QString &w : c.warnings) {
+            lines << theme::span(theme::Role::Warning, QStringLiteral("⚠ ") + w);
+            problems.append({0, w});
+        }
     }
     if (!running)
-        lines << tr("<span style='color:gray'>Runtime not running: start it (F5) to load this "
-                    "file.</span>");
+        lines << theme::span(theme::Role::Muted,
+                             tr("Runtime not running: start it (F5) to load this file."));
     else if (lines.isEmpty())
-        lines << tr("<span style='color:gray'>The runtime has no component from this file.</span>");
-    m_status->setText(lines.join(QStringLiteral("<br>")));
+        lines << theme::span(theme::Role::Muted,
+                             tr("The runtime has no component from this file."));
+    m_runtimeLines = lines.join(QStringLiteral("<br>"));
+    setKeptNotice(m_keptNotice);
+    if (problems != m_runtimeProblems) {
+        m_runtimeProblems = problems;
+        recheck();
+    }
 }
 
 void EditorPane::showFormTab(bool form)

@@ -9,6 +9,7 @@ class QLabel;
 class QTabWidget;
 class QTimer;
 class QTreeWidget;
+class QTreeWidgetItem;
 
 namespace bindery::core {
 class BindingRegistry;
@@ -18,6 +19,7 @@ struct ComponentStatus;
 namespace bindery::ui {
 
 class ComponentForm;
+class FindReplaceBar;
 class YamlEditor;
 
 /**
@@ -50,6 +52,14 @@ public:
     /// Shows the runtime's view of this file's components (after a save + reload).
     void showRuntimeStatus(const QList<core::ComponentStatus> &components, bool running);
     void showFormTab(bool form);
+    /// Opens the find (and replace) bar over the YAML.
+    void openFind(bool replace);
+    /// A line above the runtime status (e.g. "saved, not reloaded"); empty hides it.
+    void setKeptNotice(const QString &text);
+    QString statusText() const;
+    FindReplaceBar *findBar() const { return m_find; }
+    /// Applies a problem's "did you mean" fix; false when it has none.
+    bool applyFix(QTreeWidgetItem *item);
 
 Q_SIGNALS:
     void modificationChanged(bool modified);
@@ -71,6 +81,10 @@ private:
     QLabel *m_status = nullptr;
     QTimer *m_debounce = nullptr;
     bool m_syncing = false;
+    FindReplaceBar *m_find = nullptr;
+    QString m_keptNotice;
+    QString m_runtimeLines;
+    QList<QPair<int, QString>> m_runtimeProblems; ///< (1 error / 0 warning, text) from the runtime
 };
 
 } // namespace bindery::ui

@@ -4,6 +4,8 @@
 #include <QFontDatabase>
 #include <QRegularExpression>
 #include <QShortcut>
+
+#include "ui/theme.h"
 #include <QToolTip>
 
 #include <Qsci/qscilexeryaml.h>
@@ -30,7 +32,7 @@ YamlEditor::YamlEditor(const core::BindingRegistry &registry, QWidget *parent)
     setTabWidth(2);
     setBraceMatching(QsciScintilla::NoBraceMatch);
     setCaretLineVisible(true);
-    setCaretLineBackgroundColor(QColor(0xf4, 0xf7, 0xfb));
+    applyPalette();
     setEolMode(QsciScintilla::EolUnix);
 
     // Margin 0: line numbers; margin 1: diagnostic markers; margin 3: folding.
@@ -41,26 +43,63 @@ YamlEditor::YamlEditor(const core::BindingRegistry &registry, QWidget *parent)
     setMarginWidth(1, 16);
     setMarginSensitivity(1, true);
     markerDefine(QsciScintilla::Circle, ErrorMarker);
-    setMarkerBackgroundColor(QColor(0xd0, 0x30, 0x30), ErrorMarker);
-    setMarkerForegroundColor(QColor(0x90, 0x10, 0x10), ErrorMarker);
     markerDefine(QsciScintilla::Circle, WarningMarker);
-    setMarkerBackgroundColor(QColor(0xe8, 0xa0, 0x20), WarningMarker);
-    setMarkerForegroundColor(QColor(0xa0, 0x60, 0x00), WarningMarker);
     setMarginMarkerMask(1, (1 << ErrorMarker) | (1 << WarningMarker));
-
     m_errorIndicator = indicatorDefine(QsciScintilla::SquiggleIndicator, 8);
-    setIndicatorForegroundColor(QColor(0xd0, 0x20, 0x20), m_errorIndicator);
     m_warningIndicator = indicatorDefine(QsciScintilla::SquiggleIndicator, 9);
-    setIndicatorForegroundColor(QColor(0xd0, 0x90, 0x10), m_warningIndicator);
+    applyPalette();
 
     SendScintilla(SCI_SETMOUSEDWELLTIME, 400);
     connect(this, &QsciScintillaBase::SCN_DWELLSTART, this, &YamlEditor::onDwell);
     connect(this, &QsciScintillaBase::SCN_DWELLEND, this, []() { QToolTip::hideText(); });
     connect(this, &QsciScintillaBase::SCN_CHARADDED, this, &YamlEditor::onCharAdded);
     connect(this, &QsciScintilla::userListActivated, this, &YamlEditor::onUserList);
-    auto *shortcut = new QShortcut(QKeySequence(QStringLiteral("Ctrl+Space")), this);
-    shortcut->setContext(Qt::WidgetShortcut);
-    connect(shortcut, &QShortcut::activated, this, &YamlEditor::complete);
+    // Ctrl+Space is the window's Edit ▸ Complete, which completes in the current editor (a
+    // shortcut of the editor's own made the key ambiguous: neither fired).
+}
+
+void applyPaletteTo(QsciScintilla *editor)
+{
+    // Scintilla paints its own colours: give it the palette's, so light and dark themes both read.
+    const QPalette pal = editor->palette();
+    const QColor text = pal.color(QPalette::Text);
+    const QColor base = pal.color(QPalette::Base);
+    if (QsciLexer *l = editor->lexer()) {
+        l->setDefaultPaper(base);
+        l->setPaper(base);
+        l->setDefaultColor(text);
+        if (theme::isDark(pal)) {
+            // The lexer's own styles are for light backgrounds: lift them on dark ones.
+            for (int style = 0; style <= 127; ++style) {
+                const QColor c = l->color(style);
+                if (c.lightness() < 140)
+                    l->setColor(QColor::fromHsl(c.hslHue() < 0 ? 0 : c.hslHue(), c.hslSaturation(),
+                                                std::max(170, 255 - c.lightness())),
+                                style);
+            }
+        }
+    }
+    editor->setCaretForegroundColor(text);
+    editor->setCaretLineBackgroundColor(pal.color(QPalette::AlternateBase));
+    editor->setMarginsBackgroundColor(pal.color(QPalette::Window));
+    editor->setMarginsForegroundColor(theme::colour(theme::Role::Muted, pal));
+    editor->setFoldMarginColors(pal.color(QPalette::Window), pal.color(QPalette::Window));
+    editor->setSelectionBackgroundColor(pal.color(QPalette::Highlight));
+    editor->setSelectionForegroundColor(pal.color(QPalette::HighlightedText));
+}
+
+void YamlEditor::applyPalette()
+{
+    applyPaletteTo(this);
+    const QPalette pal = palette();
+    const QColor error = theme::colour(theme::Role::Error, pal);
+    const QColor warning = theme::colour(theme::Role::Warning, pal);
+    setMarkerBackgroundColor(error, ErrorMarker);
+    setMarkerForegroundColor(error.darker(150), ErrorMarker);
+    setMarkerBackgroundColor(warning, WarningMarker);
+    setMarkerForegroundColor(warning.darker(150), WarningMarker);
+    setIndicatorForegroundColor(error, m_errorIndicator);
+    setIndicatorForegroundColor(warning, m_warningIndicator);
 }
 
 void YamlEditor::setDiagnostics(const core::Diagnostics &diagnostics)

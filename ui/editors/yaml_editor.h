@@ -26,6 +26,8 @@ class YamlEditor final : public QsciScintilla
     Q_DISABLE_COPY_MOVE(YamlEditor)
 
 public:
+    /// Takes the palette's colours (Scintilla does not follow the palette by itself).
+    void applyPalette();
     enum Marker { ErrorMarker = 1, WarningMarker = 2 };
     enum ListId { NameList = 1, ValueList = 2, TypeList = 3 };
 
@@ -54,5 +56,9 @@ private:
     int m_errorIndicator = 8;
     int m_warningIndicator = 9;
 };
+
+/// Gives a QScintilla editor the palette's colours (text, paper, margins, caret line,
+/// selection), lifting the lexer's styles on dark palettes. UI thread.
+void applyPaletteTo(QsciScintilla *editor);
 
 } // namespace bindery::ui

@@ -66,6 +66,19 @@ void EventPump::drainNow()
         return;
     if (batch.size() == EventTableModel::kMaxBatch)
         wake(); // more queued: the stream will not notify again while non-empty
+    if (!m_capturing) {
+        // Only answers to rows already shown as pending get through (they would wait forever).
+        std::vector<core::TrafficRecord> answers;
+        for (core::TrafficRecord &r : batch) {
+            if (!r.pending && m_model.isPending(r.id))
+                answers.push_back(std::move(r));
+            else
+                m_notCaptured += r.pending ? 0 : 1;
+        }
+        if (answers.empty())
+            return;
+        batch = std::move(answers);
+    }
     int errors = 0;
     for (const core::TrafficRecord &r : batch)
         errors += r.ok ? 0 : 1;

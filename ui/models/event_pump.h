@@ -35,6 +35,11 @@ public:
     void setIntervalMs(int ms) { m_intervalMs = ms; }
     quint64 dropped() const;
     quint64 batches() const { return m_batches; }
+    /// Stops or resumes the capture: while stopped the stream is still drained (so it never
+    /// overflows) but nothing reaches the table; the records passed over are counted.
+    void setCapturing(bool on) { m_capturing = on; }
+    bool capturing() const { return m_capturing; }
+    quint64 notCaptured() const { return m_notCaptured; }
 
 public Q_SLOTS:
     void wake();
@@ -57,6 +62,8 @@ private:
     bool m_scheduled = false;
     int m_intervalMs = 40;
     quint64 m_batches = 0;
+    bool m_capturing = true;
+    quint64 m_notCaptured = 0;
 };
 
 } // namespace bindery::ui

@@ -5,10 +5,11 @@
 #include <cstring>
 #include <memory>
 
-#include <QColor>
 #include <QDateTime>
 #include <QFont>
 #include <QLocale>
+
+#include "ui/theme.h"
 
 namespace bindery::ui {
 
@@ -78,18 +79,6 @@ struct Reader
     }
 };
 
-bool containsCaseInsensitive(QByteArrayView hay, const QByteArray &needleLower)
-{
-    if (needleLower.isEmpty())
-        return true;
-    auto it = std::search(hay.begin(), hay.end(), needleLower.begin(), needleLower.end(),
-                          [](char a, char b) {
-                              const char la = (a >= 'A' && a <= 'Z') ? char(a + 32) : a;
-                              return la == b;
-                          });
-    return it != hay.end();
-}
-
 QString previewBytes(const QByteArray &b, int max = 120)
 {
     if (b.isEmpty())
@@ -131,91 +120,19 @@ QString formatSize(quint32 n)
 
 } // namespace
 
-// ---- TrafficFilter ----
-
-bool TrafficFilter::isEmpty() const
+QString traceIdOfRecord(const core::TrafficRecord &r)
 {
-    return text.isEmpty() && bindings.isEmpty() && directions.isEmpty() && operations.isEmpty()
-           && statuses.isEmpty() && okFilter < 0 && latencyAboveUs < 0 && latencyBelowUs < 0;
-}
-
-TrafficFilter TrafficFilter::parse(const QString &expression)
-{
-    TrafficFilter f;
-    QStringList free;
-    const QStringList words = expression.split(u' ', Qt::SkipEmptyParts);
-    auto parseMs = [&](const QString &v, qint64 *out) {
-        QString t = v.trimmed().toLower();
-        double factor = 1000.0; // ms -> µs
-        if (t.endsWith(QStringLiteral("ms"))) {
-            t.chop(2);
-        } else if (t.endsWith(QStringLiteral("us")) || t.endsWith(QStringLiteral("µs"))) {
-            t.chop(2);
-            factor = 1.0;
-        } else if (t.endsWith(u's')) {
-            t.chop(1);
-            factor = 1e6;
-        }
-        bool ok = false;
-        const double d = t.toDouble(&ok);
-        if (!ok) {
-            f.error = QStringLiteral("latency: '%1' is not a number of ms").arg(v);
-            return;
-        }
-        *out = qint64(d * factor);
-    };
-    for (const QString &w : words) {
-        const QString lower = w.toLower();
-        auto value = [&](int prefix) { return w.mid(prefix); };
-        if (lower.startsWith(QStringLiteral("binding:"))) {
-            f.bindings << value(8).split(u',', Qt::SkipEmptyParts);
-        } else if (lower.startsWith(QStringLiteral("direction:"))
-                   || lower.startsWith(QStringLiteral("dir:"))) {
-            const QString v = value(lower.startsWith(QStringLiteral("dir:")) ? 4 : 10).toLower();
-            for (const QString &d : v.split(u',', Qt::SkipEmptyParts)) {
-                if (d == QStringLiteral("out") || d == QStringLiteral("output"))
-                    f.directions << QStringLiteral("output");
-                else if (d == QStringLiteral("in") || d == QStringLiteral("input"))
-                    f.directions << QStringLiteral("input");
-                else if (d == QStringLiteral("probe"))
-                    f.directions << QStringLiteral("probe");
-                else
-                    f.error
-                        = QStringLiteral("direction: expected in, out or probe, not '%1'").arg(d);
+    for (const core::Headers *h : {&r.metadata, &r.responseHeaders}) {
+        for (const auto &[k, v] : *h) {
+            if (k.compare(QLatin1String("traceparent"), Qt::CaseInsensitive) == 0
+                || k.compare(QLatin1String("metadata.traceparent"), Qt::CaseInsensitive) == 0) {
+                const QString id = traceIdOf(v);
+                if (!id.isEmpty())
+                    return id;
             }
-        } else if (lower.startsWith(QStringLiteral("op:"))) {
-            f.operations << value(3).toLower().split(u',', Qt::SkipEmptyParts);
-        } else if (lower.startsWith(QStringLiteral("status:"))) {
-            for (const QString &s : value(7).toLower().split(u',', Qt::SkipEmptyParts)) {
-                if (s == QStringLiteral("ok")) {
-                    f.okFilter = 1;
-                } else if (s == QStringLiteral("error") || s == QStringLiteral("failed")
-                           || s == QStringLiteral("fail")) {
-                    f.okFilter = 0;
-                } else if (s.size() == 3 && s.endsWith(QStringLiteral("xx")) && s.at(0).isDigit()) {
-                    const int h = s.at(0).digitValue() * 100;
-                    f.statuses.append({h, h + 99});
-                } else {
-                    bool ok = false;
-                    const int n = s.toInt(&ok);
-                    if (ok)
-                        f.statuses.append({n, n});
-                    else
-                        f.error
-                            = QStringLiteral("status: expected a code, 5xx, ok or error, not '%1'")
-                                  .arg(s);
-                }
-            }
-        } else if (lower.startsWith(QStringLiteral("latency>"))) {
-            parseMs(w.mid(8), &f.latencyAboveUs);
-        } else if (lower.startsWith(QStringLiteral("latency<"))) {
-            parseMs(w.mid(8), &f.latencyBelowUs);
-        } else {
-            free << w;
         }
     }
-    f.text = free.join(u' ');
-    return f;
+    return {};
 }
 
 // ---- EventTableModel ----
@@ -274,6 +191,8 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
                            ? r.payload.size() + r.responseBody.size()
                            : r.payload.size());
     row.keyHash = r.eventKey.isEmpty() ? 0 : (qHash(r.eventKey) | 1u);
+    row.pending = r.pending ? 1 : 0;
+    row.traceHash = TrafficFilter::traceHash(traceIdOfRecord(r));
     QByteArray p;
     p.reserve(48 + r.payload.size() + r.responseBody.size() + r.metadata.size() * 16);
     // Names that did not fit the string table (index 0 while non-empty) are written inline.
@@ -303,6 +222,7 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
     putVar(p, quint64(qint64(r.status) + 0x10000)); // the full status, beyond qint16
     putVar(p, r.redelivered ? 1u : 0u);
     headers(r.properties);
+    putVar(p, r.replayOf);
     row.packedSize = quint32(p.size());
     row.packed.reset(new char[size_t(p.size())]);
     std::memcpy(row.packed.get(), p.constData(), size_t(p.size()));
@@ -338,69 +258,124 @@ core::TrafficRecord EventTableModel::unpack(const Row &row) const
     r.status = int(qint64(rd.var()) - 0x10000);
     r.redelivered = rd.var() != 0;
     r.properties = rd.headers();
+    r.replayOf = rd.var();
+    r.pending = row.pending != 0;
     return r;
 }
 
 bool EventTableModel::matches(const Row &row) const
 {
-    const TrafficFilter &f = m_filter;
-    if (!f.directions.isEmpty()) {
-        const QString k = core::TrafficRecord::Kind(row.kind) == core::TrafficRecord::Kind::Output
-                              ? QStringLiteral("output")
-                          : core::TrafficRecord::Kind(row.kind) == core::TrafficRecord::Kind::Input
-                              ? QStringLiteral("input")
-                              : QStringLiteral("probe");
-        if (!f.directions.contains(k))
-            return false;
-    }
-    if (!f.bindings.isEmpty()) {
-        const QString &b = m_strings.at(row.binding);
-        bool any = false;
-        for (const QString &want : f.bindings)
-            any = any || b.contains(want, Qt::CaseInsensitive);
-        if (!any)
-            return false;
-    }
-    if (!f.operations.isEmpty()) {
-        if (!f.operations.contains(m_strings.at(row.operation).toLower()))
-            return false;
-    }
-    if (f.okFilter >= 0 && int(row.ok) != f.okFilter)
-        return false;
-    if (!f.statuses.isEmpty()) {
-        bool any = false;
-        for (const auto &[lo, hi] : f.statuses)
-            any = any || (row.status >= lo && row.status <= hi);
-        if (!any)
-            return false;
-    }
-    if (f.latencyAboveUs >= 0 && row.latencyUs <= f.latencyAboveUs)
-        return false;
-    if (f.latencyBelowUs >= 0 && row.latencyUs >= f.latencyBelowUs)
-        return false;
-    if (!f.text.isEmpty()) {
-        const QByteArray needle = f.text.toLower().toUtf8();
-        if (!containsCaseInsensitive(row.bytes(), needle) && !stringMatches(row.binding)
-            && !stringMatches(row.operation) && !stringMatches(row.bindingType)
-            && !stringMatches(row.route) && !QString::number(row.status).contains(f.text))
-            return false;
-    }
-    return true;
+    FilterSubject f;
+    f.kind = row.kind;
+    f.binding = &m_strings.at(row.binding);
+    f.operation = &m_strings.at(row.operation);
+    f.bindingType = &m_strings.at(row.bindingType);
+    f.route = &m_strings.at(row.route);
+    f.status = row.status;
+    f.ok = row.ok != 0;
+    f.pending = row.pending != 0;
+    f.latencyUs = row.latencyUs;
+    f.traceHash = row.traceHash;
+    f.packed = row.bytes();
+    return m_filter.matches(f);
 }
 
-bool EventTableModel::stringMatches(quint16 index) const
+void EventTableModel::count(const Row &row, int sign)
 {
-    if (index == 0)
-        return false;
-    if (m_textMatch.size() < size_t(m_strings.size()))
-        m_textMatch.resize(size_t(m_strings.size()), -1);
-    qint8 &cached = m_textMatch[index];
-    if (cached < 0)
-        cached = m_strings.at(index).contains(m_filter.text, Qt::CaseInsensitive) ? 1 : 0;
-    return cached == 1;
+    if (row.pending)
+        return;
+    if (sign > 0)
+        m_stats.add(row.binding, row.operation, row.latencyUs, row.ok != 0);
+    else
+        m_stats.remove(row.binding, row.operation, row.latencyUs, row.ok != 0);
+}
+
+int EventTableModel::visibleRowOfSeq(quint64 seq) const
+{
+    if (seq < m_firstSeq || seq >= m_firstSeq + m_rows.size())
+        return -1;
+    if (!m_filtering)
+        return int(seq - m_firstSeq);
+    const auto it = std::lower_bound(m_visible.begin(), m_visible.end(), seq);
+    if (it == m_visible.end() || *it != seq)
+        return -1;
+    return int(it - m_visible.begin());
+}
+
+void EventTableModel::noteAdded(const Row &row, quint64 seq, bool visible)
+{
+    if (row.pending) {
+        m_pendingById.insert(row.id, seq);
+        return;
+    }
+    m_errorsHeld += row.ok ? 0 : 1;
+    if (visible) {
+        count(row, +1);
+        ++m_batchRows;
+        m_batchErrors += row.ok ? 0 : 1;
+    }
+}
+
+void EventTableModel::noteDropped(const Row &row, quint64 seq, bool visible)
+{
+    if (row.pending) {
+        auto it = m_pendingById.find(row.id);
+        if (it != m_pendingById.end() && it.value() == seq)
+            m_pendingById.erase(it);
+        return;
+    }
+    m_errorsHeld -= (!row.ok && m_errorsHeld) ? 1 : 0;
+    if (visible)
+        count(row, -1);
 }
 
 void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
+{
+    if (records.empty())
+        return;
+    m_batchRows = 0;
+    m_batchErrors = 0;
+    // A record that completes a pending row replaces it in place (in the same batch: takes its
+    // place in the batch); everything else is appended.
+    std::vector<core::TrafficRecord> rest;
+    rest.reserve(records.size());
+    QHash<quint64, size_t> pendingInBatch;
+    for (core::TrafficRecord &r : records) {
+        if (r.pending) {
+            pendingInBatch.insert(r.id, rest.size());
+            rest.push_back(std::move(r));
+            continue;
+        }
+        if (!pendingInBatch.isEmpty()) {
+            const auto it = pendingInBatch.constFind(r.id);
+            if (it != pendingInBatch.constEnd()) {
+                rest[it.value()] = std::move(r);
+                pendingInBatch.erase(it);
+                continue;
+            }
+        }
+        if (!m_pendingById.isEmpty()) {
+            const auto it = m_pendingById.constFind(r.id);
+            if (it != m_pendingById.constEnd()) {
+                const quint64 seq = it.value();
+                m_pendingById.erase(it);
+                Row &held = m_rows[size_t(seq - m_firstSeq)];
+                held = makeRow(std::move(r));
+                const int visibleRow = visibleRowOfSeq(seq);
+                noteAdded(held, seq, visibleRow >= 0);
+                m_displayCache.remove(seq);
+                if (visibleRow >= 0)
+                    Q_EMIT dataChanged(index(visibleRow, 0), index(visibleRow, ColumnCount - 1));
+                continue;
+            }
+        }
+        rest.push_back(std::move(r));
+    }
+    appendRows(std::move(rest));
+    Q_EMIT batchCounted(m_batchRows, m_batchErrors);
+}
+
+void EventTableModel::appendRows(std::vector<core::TrafficRecord> records)
 {
     if (records.empty())
         return;
@@ -418,8 +393,10 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
         // Growing: one beginInsertRows for the whole batch.
         if (!m_filtering) {
             beginInsertRows({}, oldCount, oldCount + int(incoming) - 1);
-            for (size_t i = skip; i < records.size(); ++i)
+            for (size_t i = skip; i < records.size(); ++i) {
                 m_rows.push_back(makeRow(std::move(records[i])));
+                noteAdded(m_rows.back(), m_firstSeq + m_rows.size() - 1, true);
+            }
             endInsertRows();
             return;
         }
@@ -427,8 +404,10 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
         for (size_t i = skip; i < records.size(); ++i) {
             const quint64 seq = m_firstSeq + m_rows.size();
             m_rows.push_back(makeRow(std::move(records[i])));
-            if (matches(m_rows.back()))
+            const bool visible = matches(m_rows.back());
+            if (visible)
                 passing.push_back(seq);
+            noteAdded(m_rows.back(), seq, visible);
         }
         if (passing.empty())
             return;
@@ -461,6 +440,24 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
         }
     }
     const size_t added = m_filtering ? passing.size() : incoming;
+    {
+        size_t v = 0; // m_visible is sorted: walk it beside the dropped rows
+        for (size_t i = 0; i < drop; ++i) {
+            const quint64 seq = m_firstSeq + i;
+            while (m_filtering && v < removedVisible && m_visible[v] < seq)
+                ++v;
+            const bool visible = !m_filtering || (v < removedVisible && m_visible[v] == seq);
+            noteDropped(m_rows[i], seq, visible);
+        }
+        const quint64 base = m_firstSeq + m_rows.size();
+        size_t p = 0;
+        for (size_t i = 0; i < fresh.size(); ++i) {
+            const quint64 seq = base + i;
+            while (m_filtering && p < passing.size() && passing[p] < seq)
+                ++p;
+            noteAdded(fresh[i], seq, !m_filtering || (p < passing.size() && passing[p] == seq));
+        }
+    }
     // All held rows move first (hidden ones do not concern the view).
     m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
     const quint64 oldFirst = m_firstSeq;
@@ -512,6 +509,17 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
     }
 }
 
+void EventTableModel::setRecords(std::vector<core::TrafficRecord> records)
+{
+    std::stable_sort(records.begin(), records.end(),
+                     [](const core::TrafficRecord &a, const core::TrafficRecord &b) {
+                         return a.startedUs < b.startedUs;
+                     });
+    clear();
+    m_seen = 0;
+    appendBatch(std::move(records));
+}
+
 void EventTableModel::clear()
 {
     beginResetModel();
@@ -520,6 +528,9 @@ void EventTableModel::clear()
     m_rows.shrink_to_fit();
     m_visible.clear();
     m_displayCache.clear();
+    m_pendingById.clear();
+    m_stats.clear();
+    m_errorsHeld = 0;
     endResetModel();
 }
 
@@ -529,11 +540,14 @@ void EventTableModel::setMaxRows(size_t maxRows)
     if (maxRows < m_rows.size()) {
         beginResetModel();
         const size_t drop = m_rows.size() - maxRows;
+        for (size_t i = 0; i < drop; ++i)
+            noteDropped(m_rows[i], m_firstSeq + i, false);
         m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
         m_firstSeq += drop;
         while (!m_visible.empty() && m_visible.front() < m_firstSeq)
             m_visible.pop_front();
         m_maxRows = maxRows;
+        recount();
         endResetModel();
         return;
     }
@@ -544,7 +558,6 @@ void EventTableModel::setFilter(const TrafficFilter &filter)
 {
     beginResetModel();
     m_filter = filter;
-    m_textMatch.clear();
     m_filtering = filter.error.isEmpty() && !filter.isEmpty();
     m_visible.clear();
     if (m_filtering) {
@@ -553,7 +566,20 @@ void EventTableModel::setFilter(const TrafficFilter &filter)
                 m_visible.push_back(m_firstSeq + i);
         }
     }
+    recount();
     endResetModel();
+}
+
+void EventTableModel::recount()
+{
+    m_stats.clear();
+    if (!m_filtering) {
+        for (const Row &r : m_rows)
+            count(r, +1);
+        return;
+    }
+    for (const quint64 seq : m_visible)
+        count(m_rows[size_t(seq - m_firstSeq)], +1);
 }
 
 const EventTableModel::Row &EventTableModel::rowAt(int visibleRow) const
@@ -594,6 +620,56 @@ QList<core::TrafficRecord> EventTableModel::attempts(int row) const
     return out;
 }
 
+QList<core::TrafficRecord> EventTableModel::correlated(int row) const
+{
+    QList<core::TrafficRecord> out;
+    if (row < 0 || row >= rowCount())
+        return out;
+    const quint64 trace = rowAt(row).traceHash;
+    if (trace == 0)
+        return out;
+    for (const Row &r : m_rows) {
+        if (r.traceHash == trace)
+            out << unpack(r);
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const core::TrafficRecord &a, const core::TrafficRecord &b) {
+                         return a.startedUs < b.startedUs;
+                     });
+    return out;
+}
+
+QString EventTableModel::traceId(int row) const
+{
+    if (row < 0 || row >= rowCount() || rowAt(row).traceHash == 0)
+        return {};
+    return traceIdOfRecord(unpack(rowAt(row)));
+}
+
+int EventTableModel::rowOfId(quint64 id) const
+{
+    for (int r = rowCount() - 1; r >= 0; --r) {
+        if (rowAt(r).id == id)
+            return r;
+    }
+    return -1;
+}
+
+void EventTableModel::refreshPending()
+{
+    int first = -1, last = -1;
+    for (const quint64 seq : std::as_const(m_pendingById)) {
+        const int r = visibleRowOfSeq(seq);
+        if (r < 0)
+            continue;
+        first = first < 0 ? r : std::min(first, r);
+        last = std::max(last, r);
+    }
+    if (first >= 0)
+        Q_EMIT dataChanged(index(first, Status), index(last, Latency),
+                           {Qt::DisplayRole, Qt::ForegroundRole});
+}
+
 void EventTableModel::forEachVisible(
     const std::function<void(const core::TrafficRecord &)> &fn) const
 {
@@ -632,12 +708,19 @@ QString EventTableModel::summary(const Row &row) const
         QString answer = r.error.isEmpty() ? previewBytes(r.responseBody, 60) : r.error;
         if (answer.isEmpty())
             answer = QStringLiteral("%1").arg(r.status);
-        return QStringLiteral("%1 → %2 ⇒ app: %3").arg(s, r.route, answer);
+        if (r.pending)
+            answer = tr("waiting…");
+        return QStringLiteral("%1%2 → %3 ⇒ app: %4")
+            .arg(r.replayOf ? tr("↻ replay of #%1  ").arg(r.replayOf) : QString(), s, r.route,
+                 answer);
     }
     case core::TrafficRecord::Kind::Output: {
         QStringList parts;
-        for (const auto &[k, v] : r.metadata)
-            parts << k + u'=' + v;
+        for (const auto &[k, v] : r.metadata) {
+            if (k.compare(QLatin1String("traceparent"), Qt::CaseInsensitive) != 0
+                && k.compare(QLatin1String("tracestate"), Qt::CaseInsensitive) != 0)
+                parts << k + u'=' + v;
+        }
         QString s = parts.join(u' ');
         const QString payload = previewBytes(r.payload, 60);
         if (!payload.isEmpty())
@@ -682,6 +765,8 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
         case Binding: return m_strings.at(row.binding);
         case Operation: return m_strings.at(row.operation);
         case Status: {
+            if (row.pending)
+                return tr("pending");
             if (row.status == 0 && !row.ok)
                 return QStringLiteral("no answer");
             QString s = QString::number(row.status);
@@ -689,17 +774,22 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
                 s += QStringLiteral(" failed");
             return s;
         }
-        case Latency: return formatLatency(row.latencyUs);
+        case Latency:
+            return row.pending ? formatLatency(std::max<qint64>(0, core::nowUs() - row.startedUs))
+                                     + QStringLiteral(" …")
+                               : formatLatency(row.latencyUs);
         case Size: return formatSize(row.size);
         }
         break;
     case Qt::ForegroundRole:
-        if (!row.ok && (index.column() == Status || index.column() == Summary))
-            return QColor(0xc0, 0x20, 0x20);
+        if (row.pending && (index.column() == Status || index.column() == Latency))
+            return theme::colour(theme::Role::Pending);
+        if (!row.ok && !row.pending && (index.column() == Status || index.column() == Summary))
+            return theme::colour(theme::Role::Error);
         if (index.column() == Direction)
-            return kind == core::TrafficRecord::Kind::Output  ? QColor(0x1f, 0x5f, 0xbf)
-                   : kind == core::TrafficRecord::Kind::Input ? QColor(0x1f, 0x8f, 0x3f)
-                                                              : QColor(0x80, 0x80, 0x80);
+            return theme::colour(kind == core::TrafficRecord::Kind::Output  ? theme::Role::Output
+                                 : kind == core::TrafficRecord::Kind::Input ? theme::Role::Input
+                                                                            : theme::Role::Muted);
         break;
     case Qt::TextAlignmentRole:
         if (index.column() == Latency || index.column() == Size)
@@ -707,6 +797,8 @@ QVariant EventTableModel::data(const QModelIndex &index, int role) const
         break;
     case RecordIdRole: return QVariant::fromValue(row.id);
     case OkRole: return row.ok != 0;
+    case PendingRole: return row.pending != 0;
+    case TraceRole: return QVariant::fromValue(row.traceHash);
     case SequenceRole:
         return QVariant::fromValue(m_filtering ? m_visible[size_t(index.row())]
                                                : m_firstSeq + quint64(index.row()));

@@ -14,28 +14,13 @@
 #include <QStringList>
 
 #include "core/traffic.h"
+#include "ui/models/latency_stats.h"
+#include "ui/models/traffic_filter.h"
 
 namespace bindery::ui {
 
-/**
- * @brief A parsed traffic filter: free text plus typed terms
- * (`binding:`, `direction:`, `status:`, `op:`, `latency>` / `latency<` in ms). Terms AND together.
- */
-struct TrafficFilter
-{
-    QString text;                    ///< free text (case-insensitive, matched against every field)
-    QStringList bindings;            ///< binding: (substring, case-insensitive); any of
-    QStringList directions;          ///< direction: output|input|probe|in|out; any of
-    QStringList operations;          ///< op: exact, case-insensitive; any of
-    QList<QPair<int, int>> statuses; ///< status: ranges, e.g. 500, 5xx, error, ok
-    int okFilter = -1;               ///< status:ok (1) / status:error (0) / any (-1)
-    qint64 latencyAboveUs = -1;
-    qint64 latencyBelowUs = -1;
-    QString error; ///< non-empty when the expression is malformed
-
-    bool isEmpty() const;
-    static TrafficFilter parse(const QString &expression);
-};
+/// The trace id of a record: from a `traceparent` in its metadata, else in its answer's headers.
+QString traceIdOfRecord(const core::TrafficRecord &record);
 
 /**
  * @brief The live traffic table: a bounded, append-only list of exchanges.
@@ -45,6 +30,11 @@ struct TrafficFilter
  * dataChanged for the shifted rows: see appendBatch()), rows are compact structs with the
  * rarely shown fields packed into one byte array, every string is formatted lazily in data(),
  * and filtering runs over an own index of visible rows (no sorted proxy).
+ *
+ * A `pending` record (a delivery the app has not answered yet) shows as a row whose latency runs;
+ * the record with the same id that follows completes that row in place. Rows carrying a W3C
+ * `traceparent` are indexed by trace id (correlated()). LatencyStats for the rows that pass the
+ * filter are kept as rows come and go.
  */
 class EventTableModel final : public QAbstractTableModel
 {
@@ -63,7 +53,7 @@ public:
         Size,
         ColumnCount
     };
-    enum Role { RecordIdRole = Qt::UserRole + 1, OkRole, SequenceRole };
+    enum Role { RecordIdRole = Qt::UserRole + 1, OkRole, SequenceRole, PendingRole, TraceRole };
     /// Most records moved into the table per drain; the rest wait in the (bounded) stream.
     static constexpr size_t kMaxBatch = 10000;
 
@@ -79,20 +69,44 @@ public:
     /// Appends one batch, dropping the oldest rows beyond the bound: at most one structural
     /// change (insert at the end, or remove at the top) and one dataChanged per batch.
     void appendBatch(std::vector<core::TrafficRecord> records);
+    /// Replaces everything with `records` sorted by start time (an imported capture).
+    void setRecords(std::vector<core::TrafficRecord> records);
     void clear();
     void setMaxRows(size_t maxRows);
     size_t maxRows() const { return m_maxRows; }
     /// All rows held, whatever the filter.
     size_t totalRows() const { return m_rows.size(); }
     quint64 totalSeen() const { return m_seen; }
+    /// Failed exchanges among the rows held (pending rows are not failed).
+    quint64 errorsHeld() const { return m_errorsHeld; }
+    /// Rows still waiting for the app's answer.
+    int pendingCount() const { return int(m_pendingById.size()); }
+    bool isPending(quint64 id) const { return m_pendingById.contains(id); }
+    /// Statistics of the rows that pass the filter (completed rows only).
+    const LatencyStats &stats() const { return m_stats; }
+    const QStringList &strings() const { return m_strings; }
 
     void setFilter(const TrafficFilter &filter);
     const TrafficFilter &filter() const { return m_filter; }
 
+Q_SIGNALS:
+    /// After each appendBatch(): completed rows added that pass the filter, and errors among
+    /// them (the rate chart follows the filter through this).
+    void batchCounted(int rows, int errors);
+
+public:
     /// The full record behind a visible row (unpacked on demand).
     core::TrafficRecord record(int row) const;
     /// Every held record with the same eventKey as `row` (its delivery attempts), oldest first.
     QList<core::TrafficRecord> attempts(int row) const;
+    /// Every held record with the same trace id as `row` (itself included), oldest first.
+    QList<core::TrafficRecord> correlated(int row) const;
+    /// The trace id (32 hex digits) of a visible row, or "".
+    QString traceId(int row) const;
+    /// The visible row showing the record `id` (the newest such), or -1.
+    int rowOfId(quint64 id) const;
+    /// Repaints the running latency of visible pending rows (the view calls it on a timer).
+    void refreshPending();
     /// Visible rows, in order, as full records (for export).
     void forEachVisible(const std::function<void(const core::TrafficRecord &)> &fn) const;
 
@@ -107,6 +121,7 @@ private:
         qint64 latencyUs = 0;
         quint32 size = 0;        ///< payload bytes (output/input) or answer bytes
         quint32 keyHash = 0;     ///< hash of eventKey, 0 = none
+        quint64 traceHash = 0;   ///< TrafficFilter::traceHash() of the trace id, 0 = none
         quint16 binding = 0;     ///< index into m_strings
         quint16 operation = 0;   ///< index into m_strings
         quint16 bindingType = 0; ///< index into m_strings
@@ -114,6 +129,7 @@ private:
         qint16 status = 0;
         quint8 kind = 0;
         quint8 ok = 0;
+        quint8 pending = 0;
         quint32 packedSize = 0;
         std::unique_ptr<char[]>
             packed; ///< every other field (varint-framed), see makeRow()/unpack()
@@ -125,7 +141,12 @@ private:
     Row makeRow(core::TrafficRecord &&r);
     core::TrafficRecord unpack(const Row &row) const;
     bool matches(const Row &row) const;
-    bool stringMatches(quint16 index) const;
+    void count(const Row &row, int sign);
+    void noteAdded(const Row &row, quint64 seq, bool visible);
+    void noteDropped(const Row &row, quint64 seq, bool visible);
+    void appendRows(std::vector<core::TrafficRecord> records);
+    void recount();
+    int visibleRowOfSeq(quint64 seq) const;
     const Row &rowAt(int visibleRow) const;
     quint64 seqAt(int visibleRow) const;
     QString summary(const Row &row) const;
@@ -136,6 +157,11 @@ private:
     bool m_filtering = false;
     int m_visibleLimit = -1; ///< during appendBatch(): the row count the view knows (-1 = none)
     TrafficFilter m_filter;
+    LatencyStats m_stats;
+    QHash<quint64, quint64> m_pendingById; ///< record id -> sequence number of a pending row
+    quint64 m_errorsHeld = 0;
+    int m_batchRows = 0;
+    int m_batchErrors = 0;
     size_t m_maxRows = 1000000;
     quint64 m_seen = 0;
     QStringList m_strings;
@@ -143,8 +169,6 @@ private:
     /// Formatted Time/Summary strings of recently painted rows, by sequence number (the
     /// view asks for the same visible cells at every repaint). Bounded; cleared when full.
     mutable QHash<quint64, QPair<QString, QString>> m_displayCache;
-    mutable std::vector<qint8>
-        m_textMatch; ///< per interned string: -1 unknown, 0/1 free text match
 };
 
 } // namespace bindery::ui

@@ -87,7 +87,11 @@ void AppRulesWidget::pushAll()
 void AppRulesWidget::refresh()
 {
     const HostSettings &hs = m_host.settings();
-    if (hs.builtinApp)
+    if (hs.builtinApp && !m_host.isRunning())
+        // No port while the runtime is not running: the last one shown would be stale.
+        m_mode->setText(tr("The console is the app: it answers the OPTIONS probe and every "
+                           "delivery by these rules once the runtime runs."));
+    else if (hs.builtinApp)
         m_mode->setText(tr("The console is the app on 127.0.0.1:%1: it answers the OPTIONS probe "
                            "and every delivery by these rules.")
                             .arg(m_host.appPort()));

@@ -23,6 +23,8 @@ class AppRulesWidget final : public QWidget
     Q_DISABLE_COPY_MOVE(AppRulesWidget)
 
 public:
+    /// The header line: who answers deliveries, and on which port.
+    QLabel *modeLabel() const { return m_mode; }
     AppRulesWidget(RuntimeHost &host, QWidget *parent = nullptr);
 
     /// Re-lists the runtime's input components (keeps rules).

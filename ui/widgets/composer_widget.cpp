@@ -9,6 +9,9 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFontDatabase>
+#include <QCryptographicHash>
+#include <QKeyEvent>
+#include <QScopeGuard>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -23,6 +26,10 @@
 #include <QNetworkRequest>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QImage>
+#include <QPixmap>
+#include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QUrl>
 #include <QShortcut>
@@ -40,7 +47,12 @@
 
 #include "core/binding_registry.h"
 #include "core/runtime.h"
+#include "ui/editors/yaml_editor.h"
+#include "ui/record_format.h"
 #include "ui/runtime_host.h"
+#include "ui/theme.h"
+#include "ui/widgets/find_bar.h"
+#include "ui/widgets/json_tree_view.h"
 
 namespace bindery::ui {
 
@@ -56,31 +68,6 @@ QByteArray jsonString(const QString &s)
     QJsonArray a{s};
     QByteArray b = QJsonDocument(a).toJson(QJsonDocument::Compact);
     return b.mid(1, b.size() - 2);
-}
-
-QString hexDump(const QByteArray &b, int max = 64 * 1024)
-{
-    QString out;
-    const int n = std::min<int>(int(b.size()), max);
-    for (int off = 0; off < n; off += 16) {
-        out += QStringLiteral("%1  ").arg(off, 8, 16, QLatin1Char('0'));
-        QString ascii;
-        for (int i = 0; i < 16; ++i) {
-            if (off + i < n) {
-                const quint8 c = quint8(b.at(off + i));
-                out += QStringLiteral("%1 ").arg(c, 2, 16, QLatin1Char('0'));
-                ascii += (c >= 0x20 && c < 0x7f) ? QChar(char16_t(c)) : QChar(u'.');
-            } else {
-                out += QStringLiteral("   ");
-            }
-            if (i == 7)
-                out += u' ';
-        }
-        out += QStringLiteral(" |") + ascii + QStringLiteral("|\n");
-    }
-    if (b.size() > max)
-        out += QStringLiteral("… %1 more bytes\n").arg(b.size() - max);
-    return out;
 }
 
 QString shellQuote(const QString &s)
@@ -285,7 +272,8 @@ ComposerWidget::ComposerWidget(RuntimeHost &host, QWidget *parent)
     m_payload->setIndentationWidth(2);
     m_payload->setFolding(QsciScintilla::BoxedTreeFoldStyle, 2);
     m_payload->indicatorDefine(QsciScintilla::SquiggleIndicator, 8);
-    m_payload->setIndicatorForegroundColor(QColor(0xd0, 0x20, 0x20), 8);
+    m_payload->setIndicatorForegroundColor(theme::colour(theme::Role::Error), 8);
+    applyPaletteTo(m_payload);
     rl->addWidget(m_payload, 1);
     m_payloadStatus = new QLabel(req);
     rl->addWidget(m_payloadStatus);
@@ -306,21 +294,48 @@ ComposerWidget::ComposerWidget(RuntimeHost &host, QWidget *parent)
     m_responseHeaders->verticalHeader()->hide();
     m_responseHeaders->setColumnWidth(0, 200);
     m_responseHeaders->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_responseHeaders->setMaximumHeight(150);
-    pl->addWidget(m_responseHeaders);
-    m_bodyTabs = new QTabWidget(resp);
-    m_bodyPretty = new QPlainTextEdit(resp);
-    m_bodyRaw = new QPlainTextEdit(resp);
-    m_bodyHex = new QPlainTextEdit(resp);
+    m_responseHeaders->setMinimumHeight(60);
+    m_responseHeaders->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Interactive);
+    m_responseHeaders->setWordWrap(false);
+    auto *respSplit = new QSplitter(Qt::Vertical, resp);
+    respSplit->setChildrenCollapsible(false);
+    respSplit->addWidget(m_responseHeaders);
+    auto *bodyPage = new QWidget(respSplit);
+    auto *bl = new QVBoxLayout(bodyPage);
+    bl->setContentsMargins(0, 0, 0, 0);
+    m_bodyTabs = new QTabWidget(bodyPage);
+    m_bodyPretty = new QPlainTextEdit(bodyPage);
+    m_bodyPretty->setObjectName(QStringLiteral("responsePretty"));
+    m_bodyRaw = new QPlainTextEdit(bodyPage);
+    m_bodyHex = new QPlainTextEdit(bodyPage);
     for (QPlainTextEdit *e : {m_bodyPretty, m_bodyRaw, m_bodyHex}) {
         e->setReadOnly(true);
         e->setFont(mono);
         e->setLineWrapMode(e == m_bodyRaw ? QPlainTextEdit::WidgetWidth : QPlainTextEdit::NoWrap);
     }
+    m_bodyTree = new JsonTreeView(bodyPage);
+    m_bodyTree->setObjectName(QStringLiteral("responseTree"));
+    m_bodyPreview = new QLabel(bodyPage);
+    m_bodyPreview->setObjectName(QStringLiteral("responsePreview"));
+    m_bodyPreview->setAlignment(Qt::AlignCenter);
+    m_bodyPreview->setWordWrap(true);
+    auto *previewScroll = new QScrollArea(bodyPage);
+    previewScroll->setWidget(m_bodyPreview);
+    previewScroll->setWidgetResizable(true);
     m_bodyTabs->addTab(m_bodyPretty, tr("Pretty"));
+    m_bodyTabs->addTab(m_bodyTree, tr("Tree"));
+    m_bodyTabs->addTab(previewScroll, tr("Preview"));
     m_bodyTabs->addTab(m_bodyRaw, tr("Raw"));
     m_bodyTabs->addTab(m_bodyHex, tr("Hex"));
-    pl->addWidget(m_bodyTabs, 1);
+    m_prettyFind = new FindBar(m_bodyPretty, bodyPage);
+    m_rawFind = new FindBar(m_bodyRaw, bodyPage);
+    bl->addWidget(m_bodyTabs, 1);
+    bl->addWidget(m_prettyFind);
+    bl->addWidget(m_rawFind);
+    respSplit->addWidget(bodyPage);
+    respSplit->setStretchFactor(0, 1);
+    respSplit->setStretchFactor(1, 4);
+    pl->addWidget(respSplit, 1);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({560, 500});
@@ -425,18 +440,19 @@ ComposerWidget::ComposerWidget(RuntimeHost &host, QWidget *parent)
         addMetadataRow(parts.value(0), parts.value(1));
     });
     connect(m_bodyTabs, &QTabWidget::currentChanged, this, [this]() { showBody(); });
-    for (QWidget *w : {static_cast<QWidget *>(this), m_historyPanel.data()}) {
-        for (const char *seq : {"Ctrl+Return", "Ctrl+Enter"}) {
-            auto *sc = new QShortcut(QKeySequence(QString::fromLatin1(seq)), w);
-            sc->setContext(Qt::WidgetWithChildrenShortcut);
-            connect(sc, &QShortcut::activated, this, &ComposerWidget::send);
-        }
-    }
+    // Ctrl+Enter is the window's Request ▸ Send: one shortcut (a second one here made the key
+    // ambiguous, and it did nothing while the focus was in the composer).
 
-    const QString dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    QDir().mkpath(dataDir);
-    m_historyPath = dataDir + QStringLiteral("/history.jsonl");
-    loadHistory();
+    // Tab leaves the metadata table and the payload editor instead of cycling inside them.
+    m_metadata->setTabKeyNavigation(false);
+    m_payload->installEventFilter(this);
+    setTabOrder(m_binding, m_operation);
+    setTabOrder(m_operation, m_send);
+    setTabOrder(m_send, m_metadata);
+    setTabOrder(m_metadata, m_payload);
+    setTabOrder(m_payload, m_bodyTabs);
+
+    setWorkspace(QString());
     validatePayload();
 }
 
@@ -449,7 +465,62 @@ ComposerWidget::~ComposerWidget()
 void ComposerWidget::setWorkspace(const QString &folder)
 {
     m_workspace = folder;
+    // History is kept per workspace (a folder's requests belong to its components).
+    const QString dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    QDir().mkpath(dataDir + QStringLiteral("/history"));
+    const QString key = folder.isEmpty()
+                            ? QStringLiteral("default")
+                            : QString::fromLatin1(QCryptographicHash::hash(
+                                                      QFileInfo(folder).absoluteFilePath().toUtf8(),
+                                                      QCryptographicHash::Sha1)
+                                                      .toHex()
+                                                      .left(16));
+    m_historyPath = dataDir + QStringLiteral("/history/") + key + QStringLiteral(".jsonl");
+    m_history->removeRows(0, m_history->rowCount());
+    loadHistory();
+    m_perBinding.clear();
     loadSaved();
+}
+
+bool ComposerWidget::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == m_payload && event->type() == QEvent::KeyPress) {
+        const auto *key = static_cast<QKeyEvent *>(event);
+        if ((key->key() == Qt::Key_Tab || key->key() == Qt::Key_Backtab)
+            && !(key->modifiers() & Qt::ControlModifier)) {
+            const bool forward
+                = key->key() == Qt::Key_Tab && !(key->modifiers() & Qt::ShiftModifier);
+            (forward ? static_cast<QWidget *>(m_bodyTabs) : static_cast<QWidget *>(m_metadata))
+                ->setFocus(forward ? Qt::TabFocusReason : Qt::BacktabFocusReason);
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+ComposerRequest ComposerRequest::fromRecord(const core::TrafficRecord &record)
+{
+    ComposerRequest r;
+    r.binding = record.binding;
+    r.operation = record.operation;
+    for (const auto &[k, v] : record.metadata) {
+        // A new send gets a trace of its own.
+        if (k.compare(QLatin1String("traceparent"), Qt::CaseInsensitive) != 0
+            && k.compare(QLatin1String("tracestate"), Qt::CaseInsensitive) != 0)
+            r.metadata.append({k, v});
+    }
+    const QString kind = format::sniff(record.payload);
+    if (kind == QStringLiteral("json") || kind == QStringLiteral("empty")) {
+        r.mode = QStringLiteral("json");
+        r.payload = QString::fromUtf8(record.payload);
+    } else if (kind == QStringLiteral("text")) {
+        r.mode = QStringLiteral("raw");
+        r.payload = QString::fromUtf8(record.payload);
+    } else {
+        r.mode = QStringLiteral("base64");
+        r.payload = QString::fromLatin1(record.payload.toBase64());
+    }
+    return r;
 }
 
 void ComposerWidget::refreshBindings()
@@ -482,6 +553,21 @@ void ComposerWidget::refreshBindings()
 void ComposerWidget::onBindingChanged()
 {
     const QString name = m_binding->currentText();
+    // Metadata and payload belong to a binding: keep what was typed for the one left, and bring
+    // back what this one had (nothing, the first time), so nothing leaks across bindings.
+    if (!m_restoring && !m_shownBinding.isEmpty() && m_shownBinding != name) {
+        ComposerRequest left = request();
+        left.binding = m_shownBinding;
+        m_perBinding.insert(m_shownBinding, left);
+        const ComposerRequest back = m_perBinding.value(name);
+        m_metadata->setRowCount(0);
+        for (const auto &[k, v] : back.metadata)
+            addMetadataRow(k, v);
+        const int mode = m_mode->findData(back.mode);
+        m_mode->setCurrentIndex(mode >= 0 ? mode : 0);
+        m_payload->setText(back.payload);
+    }
+    m_shownBinding = name;
     QStringList ops;
     QString type;
     for (const core::ComponentStatus &c : m_host.components()) {
@@ -555,6 +641,8 @@ void ComposerWidget::addMetadataRow(const QString &key, const QString &value, co
 
 void ComposerWidget::setRequest(const ComposerRequest &r)
 {
+    m_restoring = true;
+    const auto restore = qScopeGuard([this]() { m_restoring = false; });
     int idx = m_binding->findText(r.binding);
     if (idx < 0 && !r.binding.isEmpty()) {
         m_binding->addItem(r.binding);
@@ -627,11 +715,10 @@ void ComposerWidget::validatePayload()
               : mode == QStringLiteral("base64")
                   ? tr("%1 bytes (base64)").arg(QByteArray::fromBase64(text.toLatin1()).size())
                   : tr("%1 characters of text").arg(text.size());
-        m_payloadStatus->setText(
-            QStringLiteral("<span style='color:#1a7f37'>✔ %1</span>").arg(what));
+        m_payloadStatus->setText(theme::span(theme::Role::Ok, QStringLiteral("✔ ") + what));
     } else {
-        m_payloadStatus->setText(QStringLiteral("<span style='color:#c02020'>✖ %1</span>")
-                                     .arg(m_payloadError.toHtmlEscaped()));
+        m_payloadStatus->setText(
+            theme::span(theme::Role::Error, QStringLiteral("✖ ") + m_payloadError));
     }
 }
 
@@ -705,19 +792,19 @@ void ComposerWidget::send()
     QString error;
     if (r.binding.isEmpty()) {
         m_responseStatus->setText(
-            tr("<span style='color:#c02020'>Pick an output binding first.</span>"));
+            theme::span(theme::Role::Error, tr("Pick an output binding first.")));
         return;
     }
     if (!r.body(&body, &error)) {
         m_responseStatus->setText(
-            tr("<span style='color:#c02020'>Payload: %1</span>")
-                .arg((m_payloadError.isEmpty() ? error : m_payloadError).toHtmlEscaped()));
+            theme::span(theme::Role::Error,
+                        tr("Payload: %1").arg(m_payloadError.isEmpty() ? error : m_payloadError)));
         return;
     }
     const quint16 port = m_host.apiPort();
     if (port == 0) {
-        m_responseStatus->setText(tr("<span style='color:#c02020'>The runtime is not running "
-                                     "(Runtime ▸ Start, F5).</span>"));
+        m_responseStatus->setText(theme::span(
+            theme::Role::Error, tr("The runtime is not running (Runtime ▸ Start, F5).")));
         return;
     }
     if (m_inFlight)
@@ -726,6 +813,22 @@ void ComposerWidget::send()
                                 .arg(port)
                                 .arg(QString::fromUtf8(QUrl::toPercentEncoding(r.binding)))));
     nr.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+    // Every send starts a W3C trace, so the traffic links it to what it caused (unless the
+    // metadata already carries one).
+    bool traced = false;
+    for (const auto &[k, v] : r.metadata)
+        traced = traced || k.compare(QLatin1String("traceparent"), Qt::CaseInsensitive) == 0;
+    if (!traced) {
+        auto hex = [](int bytes) {
+            QByteArray b(bytes, Qt::Uninitialized);
+            QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(b.data()), bytes / 4);
+            return b.toHex();
+        };
+        m_lastTraceparent = "00-" + hex(16) + '-' + hex(8) + "-01";
+        nr.setRawHeader("traceparent", m_lastTraceparent);
+    } else {
+        m_lastTraceparent.clear();
+    }
     nr.setTransferTimeout(120000);
     m_sentRequest = r;
     m_timer.start();
@@ -753,24 +856,26 @@ void ComposerWidget::onReply(QNetworkReply *reply)
     }
     m_lastStatus = status;
     m_lastBody = body;
+    // What the time measures: from the request leaving the console to the last byte of the
+    // answer, through the runtime's HTTP API and the binding.
+    const QString timing = tr("%1 ms round trip").arg(ms);
+    m_responseStatus->setToolTip(
+        tr("Round trip: from the console sending the request to the last byte of the answer, "
+           "through the runtime's HTTP API and the binding."));
     if (status == 0) {
-        m_responseStatus->setText(
-            tr("<span style='color:#c02020'><b>No answer</b></span> · %1 ms · %2")
-                .arg(ms)
-                .arg(reply->errorString().toHtmlEscaped()));
+        m_responseStatus->setText(QStringLiteral("<b>%1</b> · %2 · %3")
+                                      .arg(theme::span(theme::Role::Error, tr("No answer")), timing,
+                                           reply->errorString().toHtmlEscaped()));
     } else {
-        const QString colour = status < 300   ? QStringLiteral("#1a7f37")
-                               : status < 500 ? QStringLiteral("#b07000")
-                                              : QStringLiteral("#c02020");
+        const theme::Role role = status < 300   ? theme::Role::Ok
+                                 : status < 500 ? theme::Role::Warning
+                                                : theme::Role::Error;
+        const QString reason
+            = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString();
         m_responseStatus->setText(
-            QStringLiteral("<span style='color:%1'><b>%2 %3</b></span> · %4 ms · %5 bytes")
-                .arg(colour)
-                .arg(status)
-                .arg(reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute)
-                         .toString()
-                         .toHtmlEscaped())
-                .arg(ms)
-                .arg(body.size()));
+            QStringLiteral("<b>%1</b> · %2 · %3")
+                .arg(theme::span(role, QStringLiteral("%1 %2").arg(status).arg(reason)), timing,
+                     tr("%n byte(s)", nullptr, int(body.size()))));
     }
     m_responseHeaders->setRowCount(0);
     auto addHeader = [this](const QString &k, const QString &v, bool bold) {
@@ -804,8 +909,38 @@ void ComposerWidget::showBody()
         m_bodyPretty->setPlainText(QString::fromUtf8(doc.toJson(QJsonDocument::Indented)));
     else
         m_bodyPretty->setPlainText(QString::fromUtf8(body));
-    m_bodyRaw->setPlainText(QString::fromUtf8(body));
-    m_bodyHex->setPlainText(hexDump(body));
+    const QString kind = format::sniff(body);
+    const bool text = kind == QStringLiteral("json") || kind == QStringLiteral("text")
+                      || kind == QStringLiteral("empty");
+    const bool isImage = kind.startsWith(QStringLiteral("image/"));
+    if (!text) // never mojibake: binary bodies are shown as an image, or in hex
+        m_bodyPretty->setPlainText(
+            tr("%1, %2 bytes: see %3")
+                .arg(isImage ? kind.mid(6).toUpper() + tr(" image") : tr("binary"))
+                .arg(body.size())
+                .arg(isImage ? tr("Preview") : tr("Hex")));
+    m_bodyRaw->setPlainText(text ? QString::fromUtf8(body) : m_bodyPretty->toPlainText());
+    m_bodyHex->setPlainText(format::hexDump(body));
+    m_bodyTree->setJson(body);
+    QImage image;
+    if (isImage && image.loadFromData(body)) {
+        m_bodyPreview->setPixmap(QPixmap::fromImage(image));
+        m_bodyPreview->setToolTip(tr("%1 × %2 %3 image")
+                                      .arg(image.width())
+                                      .arg(image.height())
+                                      .arg(kind.mid(6).toUpper()));
+    } else {
+        m_bodyPreview->setPixmap({});
+        m_bodyPreview->setText(text ? QString::fromUtf8(body.left(100000))
+                                    : tr("No preview: binary data (see Hex)."));
+        m_bodyPreview->setToolTip(QString());
+    }
+    if (m_bodyKind != kind) // a new kind of body: show the view that suits it
+        m_bodyTabs->setCurrentIndex(kind == QStringLiteral("json") ? 0
+                                    : isImage                      ? 2
+                                    : text                         ? 3
+                                                                   : 4);
+    m_bodyKind = kind;
 }
 
 void ComposerWidget::appendHistory(const ComposerRequest &request, int status, qint64 ms,
@@ -839,8 +974,8 @@ void ComposerWidget::appendHistory(const ComposerRequest &request, int status, q
     item->setData(
         QString(item->text() + u' ' + request.payload + u' ' + QString::fromUtf8(body.left(2048))),
         SearchRole);
-    item->setForeground(status >= 200 && status < 300 ? QColor(0x1a, 0x7f, 0x37)
-                                                      : QColor(0xc0, 0x20, 0x20));
+    item->setForeground(
+        theme::colour(status >= 200 && status < 300 ? theme::Role::Ok : theme::Role::Error));
     m_history->insertRow(0, item);
 }
 
@@ -876,8 +1011,8 @@ void ComposerWidget::loadHistory()
                                       resp.value(QStringLiteral("body")).toString().toLatin1())
                                       .left(2048))),
                       SearchRole);
-        item->setForeground(status >= 200 && status < 300 ? QColor(0x1a, 0x7f, 0x37)
-                                                          : QColor(0xc0, 0x20, 0x20));
+        item->setForeground(
+            theme::colour(status >= 200 && status < 300 ? theme::Role::Ok : theme::Role::Error));
         items.prepend(item);
     }
     // Keep the newest 5,000 in the list (the file keeps everything).

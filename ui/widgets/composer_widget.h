@@ -4,7 +4,10 @@
 #include <QElapsedTimer>
 #include <QJsonObject>
 #include <QPointer>
+#include <QHash>
 #include <QWidget>
+
+#include "core/traffic.h"
 
 class QComboBox;
 class QLabel;
@@ -22,6 +25,8 @@ class QsciScintilla;
 
 namespace bindery::ui {
 
+class FindBar;
+class JsonTreeView;
 class RuntimeHost;
 
 /** @brief A request as the composer holds it; saved requests and history entries use it. */
@@ -36,6 +41,8 @@ struct ComposerRequest
 
     QJsonObject toJson() const;
     static ComposerRequest fromJson(const QJsonObject &o);
+    /// A captured output request as a composer request (replay); its trace context is dropped.
+    static ComposerRequest fromRecord(const core::TrafficRecord &record);
     /// The body POSTed to /v1.0/bindings/<binding>; false + *error if the payload is invalid.
     bool body(QByteArray *out, QString *error) const;
 };
@@ -71,6 +78,24 @@ public:
     QStandardItemModel *historyModel() const { return m_history; }
     QStandardItemModel *savedModel() const { return m_saved; }
     QWidget *historyPanel() const { return m_historyPanel; }
+    QTableWidget *metadataTable() const { return m_metadata; }
+    QsciScintilla *payloadEditor() const { return m_payload; }
+    QComboBox *bindingPicker() const { return m_binding; }
+    QTabWidget *bodyTabs() const { return m_bodyTabs; }
+    QLabel *bodyPreview() const { return m_bodyPreview; }
+    JsonTreeView *bodyTree() const { return m_bodyTree; }
+    QLabel *responseStatus() const { return m_responseStatus; }
+    QTableWidget *responseHeaders() const { return m_responseHeaders; }
+    /// What the last body is: "json", "text", "image/png", "binary", "empty".
+    QString bodyKind() const { return m_bodyKind; }
+    /// The `traceparent` the last send carried ("" when its metadata had its own).
+    QByteArray lastTraceparent() const { return m_lastTraceparent; }
+    /// Shows a body as if it had been answered (history entries use it too).
+    void showResponseBody(const QByteArray &body)
+    {
+        m_lastBody = body;
+        showBody();
+    }
 
 public Q_SLOTS:
     void send();
@@ -82,6 +107,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     /// After every answered (or failed) send.
     void responseReceived(int status, qint64 elapsedMs);
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     void onBindingChanged();
@@ -112,6 +140,11 @@ private:
     QPlainTextEdit *m_bodyPretty = nullptr;
     QPlainTextEdit *m_bodyRaw = nullptr;
     QPlainTextEdit *m_bodyHex = nullptr;
+    JsonTreeView *m_bodyTree = nullptr;
+    QLabel *m_bodyPreview = nullptr;
+    FindBar *m_prettyFind = nullptr;
+    FindBar *m_rawFind = nullptr;
+    QString m_bodyKind;
     QPointer<QWidget> m_historyPanel; ///< reparented into a dock by the window
     QStandardItemModel *m_history = nullptr;
     QSortFilterProxyModel *m_historyFilter = nullptr;
@@ -123,6 +156,10 @@ private:
     ComposerRequest m_sentRequest;
     int m_lastStatus = 0;
     QByteArray m_lastBody;
+    QHash<QString, ComposerRequest> m_perBinding; ///< what each binding had, while another shows
+    QString m_shownBinding;
+    bool m_restoring = false;
+    QByteArray m_lastTraceparent;
 };
 
 } // namespace bindery::ui
