@@ -140,18 +140,6 @@ QString formatWait(int ms);
 using ConnectionReporter = std::function<void(const ConnectionReport &report)>;
 
 /**
- * @brief How a running binding tells the runtime about its connection to its server, for the log
- * and the console tree (e.g. credentials refused, server unreachable, connected again).
- *
- * `healthy` false means the binding cannot work until something changes (it keeps retrying at
- * its own, bounded pace); true means it works again. `text` is a sentence for people and must
- * never contain a secret. Optional: the runtime installs one through setConnectionReporter()
- * before init(). Callable from any thread, cheap and non-blocking (the runtime queues it to its
- * own thread); a binding reports changes, not every attempt.
- */
-using ConnectionReporter = std::function<void(bool healthy, const QString &text)>;
-
-/**
  * @brief An input binding, mirroring Dapr's Init/Read/Close.
  *
  * Threads and lifetime (docs/architecture.md):

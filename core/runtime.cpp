@@ -734,31 +734,6 @@ bool Runtime::initInstance(Instance &inst)
                         QStringLiteral("init timeout for component %1").arg(spec.logName()));
         return future.get();
     };
-    // Connection reports (credentials refused, reachable again) come from the bindings' own
-    // threads: queue them here, to this instance only (a reload makes a new generation).
-    QPointer<Runtime> self(this);
-    const QString name = spec.name;
-    const quint64 generation = inst.generation;
-    const ConnectionReporter reporter = [self, name, generation](bool healthy,
-                                                                 const QString &text) {
-        QMetaObject::invokeMethod(
-            self,
-            [self, name, generation, healthy, text]() {
-                Instance *i = self ? self->find(name) : nullptr;
-                if (!i || i->generation != generation
-                    || (i->status.connectionHealthy == healthy && i->status.connection == text))
-                    return;
-                i->status.connection = text;
-                i->status.connectionHealthy = healthy;
-                self->log(healthy ? 1 : 2, QStringLiteral("%1: %2").arg(i->spec.logName(), text));
-                self->publishStatus();
-            },
-            Qt::QueuedConnection);
-    };
-    if (inst.input)
-        inst.input->setConnectionReporter(reporter);
-    if (inst.output)
-        inst.output->setConnectionReporter(reporter);
     if (inst.input) {
         if (Result<> r = runInit(inst.input); !r)
             return failWith(r.error().message);

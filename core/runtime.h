@@ -58,10 +58,6 @@ struct ComponentStatus
     QStringList warnings;
     QString subscription; ///< input only: "reading", "not subscribed (404)", "waiting for app", ...
     QString route;        ///< input only: the app path
-    /// The binding's last connection report (ConnectionReporter), e.g. "credentials refused:
-    /// SignatureDoesNotMatch ..."; empty when it reported nothing.
-    QString connection;
-    bool connectionHealthy = true;
     QStringList operations;
     /// The binding's own connection to its server, as it reported it (empty for bindings that
     /// report none, see InputBinding::setConnectionReporter): "connected", "reconnecting in 5 s:

@@ -62,13 +62,6 @@ struct RuntimeOptions
     int appHealthProbeIntervalMs = 5000;
     int appHealthProbeTimeoutMs = 500;
     int appHealthThreshold = 3;
-
-    /// --unix-domain-socket: a folder. daprd then serves its HTTP API on the Unix socket
-    /// <folder>/dapr-<appId>-http.socket instead of TCP. Empty = TCP. (Transport: core/http.)
-    QString unixDomainSocket;
-    /// --read-buffer-size (--dapr-http-read-buffer-size in KiB): the largest request head
-    /// (request line and headers) the HTTP API reads, as daprd's. (Transport: core/http.)
-    qint64 readBufferSize = 4 * 1024;
 };
 
 } // namespace bindery::core

@@ -47,13 +47,11 @@ struct TrafficRecord
     QByteArray responseBody;
     // Input only:
     QString eventKey;         ///< identity of the message across retries (e.g. "orders/2@41")
-    bool redelivered = false; ///< the broker delivered it before (BindingEvent::redelivered)
+    /// The app may have seen it before (BindingEvent::redelivered); in JSON only when true.
+    bool redelivered = false;
     Headers properties;       ///< message properties not sent to the app (BindingEvent::properties)
     int attempt = 1;
     QString outcome; ///< "acked", "retry", "requeue", "dropped", "skipped" (never delivered)
-    /// The binding says the app may have seen this message before (JSON: "redelivered", written
-    /// only when true; older files read as false).
-    bool redelivered = false;
     /// A start record: the delivery is under way (no answer yet). The record with the same id
     /// that follows completes it. Pushed only while TrafficStream::startRecords() is on.
     bool pending = false;

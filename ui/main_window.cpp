@@ -640,11 +640,10 @@ void MainWindow::refreshComponents()
                         state += QStringLiteral(" · ") + c.connectionState;
                     tip = c.subscription;
                     colour = theme::colour(theme::Role::Ok);
-                    // The binding's own report: credentials refused, server unreachable.
-                    if (!c.connectionHealthy) {
-                        state += QStringLiteral(" · ") + c.connection;
+                    // The binding's own report: server unreachable, credentials refused.
+                    if (!c.connectionState.isEmpty()
+                        && c.connectionState != QStringLiteral("connected"))
                         colour = theme::colour(theme::Role::Warning);
-                    }
                     if (!c.connection.isEmpty())
                         tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + c.connection;
                     break;

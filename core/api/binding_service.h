@@ -73,20 +73,6 @@ struct BulkSecretOutcome
     QMap<QString, QMap<QString, QString>> data;
 };
 
-/** @brief GET /v1.0/secrets/<store>/<key>: the secret's key/value map, or Dapr's error. */
-struct SecretOutcome
-{
-    std::optional<DaprFailure> failure;
-    QMap<QString, QString> data;
-};
-
-/** @brief GET /v1.0/secrets/<store>/bulk: every secret's key/value map, or Dapr's error. */
-struct BulkSecretOutcome
-{
-    std::optional<DaprFailure> failure;
-    QMap<QString, QMap<QString, QString>> data;
-};
-
 /** @brief What GET /v1.0/healthz and /v1.0/healthz/outbound answer. */
 struct HealthSnapshot
 {

@@ -564,7 +564,7 @@ void tst_AppChannel::cancelledDeliveryEndsPromptly()
         BindingEvent e;
         e.data = "{}";
         e.cancel = stop.get_token();
-        reply = channel.deliver(u"slow"_s, e, 30000, nullptr);
+        reply = channel.deliver(u"slow"_s, u"slow"_s, e, 30000, nullptr);
     });
     QTest::qWait(300);
     stop.request_stop();

@@ -930,7 +930,7 @@ void tst_AwsSqsBinding::refusedCredentialsWhileReadingBackOffAndShowInStatus()
     // From now on the server refuses every signature, as it would a rotated secret.
     proxy.setCorrupt(true);
     proxy.dropConnections();
-    QTRY_VERIFY_WITH_TIMEOUT(!status(*sidecar, u"refused"_s).connectionHealthy, 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(status(*sidecar, u"refused"_s).connectionState, u"failed"_s, 30000);
     const ComponentStatus s = status(*sidecar, u"refused"_s);
     QVERIFY2(s.connection.contains(u"SignatureDoesNotMatch"_s), qPrintable(s.connection));
     QVERIFY2(s.connection.contains(u"refused the credentials"_s), qPrintable(s.connection));
@@ -943,12 +943,12 @@ void tst_AwsSqsBinding::refusedCredentialsWhileReadingBackOffAndShowInStatus()
     QVERIFY2(during <= 8, qPrintable(u"%1 requests in 8 s while refused"_s.arg(during)));
     // Said once in the log, not once per attempt.
     QCOMPARE(LogCapture::instance().count(
-                 u"refused (bindings.aws.sqs/v1): SQS refused the credentials"_s),
+                 u"refused (bindings.aws.sqs/v1) input: failed: SQS refused the credentials"_s),
              1);
 
     // Accepted again: the binding recovers on its own and delivers.
     proxy.setCorrupt(false);
-    QTRY_VERIFY_WITH_TIMEOUT(status(*sidecar, u"refused"_s).connectionHealthy, 40000);
+    QTRY_COMPARE_WITH_TIMEOUT(status(*sidecar, u"refused"_s).connectionState, u"connected"_s, 40000);
     peer({u"send"_s, url}, R"([{"body":"after"}])");
     QTRY_COMPARE_WITH_TIMEOUT(m_app->count("POST", "/refused"), 1, 30000);
     QCOMPARE(m_app->requests().last().body, QByteArray("after"));

@@ -171,7 +171,7 @@ void ConnectionTracker::failed(const QString &text)
     m_failed = true;
     m_last = text;
     if (m_reporter)
-        m_reporter(false, text);
+        m_reporter(core::ConnectionReport{core::ConnectionState::Failed, text, 0});
 }
 
 void ConnectionTracker::recovered(const QString &text)
@@ -184,7 +184,7 @@ void ConnectionTracker::recovered(const QString &text)
     m_failed = false;
     m_last = text;
     if (m_reporter)
-        m_reporter(true, text);
+        m_reporter(core::ConnectionReport{core::ConnectionState::Connected, text, 0});
 }
 
 // ----------------------------------------------------------------------------------- output ---
