@@ -156,14 +156,26 @@ inline QByteArray componentYaml(const QString &name, const QString &type,
     return y;
 }
 
+/// The JSON objects of JSON-lines text (a traffic log, a journal, a tool's -J output); lines that
+/// are empty or not an object are passed over.
+inline QList<QJsonObject> jsonLines(const QByteArray &text)
+{
+    QList<QJsonObject> out;
+    for (const QByteArray &line : text.split('\n')) {
+        const QJsonObject o = QJsonDocument::fromJson(line).object();
+        if (!o.isEmpty())
+            out << o;
+    }
+    return out;
+}
+
 /// The records of a --traffic-log file of one `kind` ("input", "output", "connection"), those
 /// whose JSON contains `needle` when given.
 inline QList<QJsonObject> trafficRecords(const QString &path, const QString &kind,
                                          const QString &needle = {})
 {
     QList<QJsonObject> out;
-    for (const QByteArray &line : readFile(path).split('\n')) {
-        const QJsonObject o = QJsonDocument::fromJson(line).object();
+    for (const QJsonObject &o : jsonLines(readFile(path))) {
         if (o.value(u"kind"_s).toString() != kind)
             continue;
         if (!needle.isEmpty()

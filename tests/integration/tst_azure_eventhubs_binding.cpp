@@ -72,14 +72,10 @@ private:
                            QString::number(count), u"30"_s});
         p.waitForFinished(60000);
         QList<EhRecord> out;
-        for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
-            const QJsonObject o = QJsonDocument::fromJson(line).object();
-            if (o.isEmpty())
-                continue;
+        for (const QJsonObject &o : jsonLines(p.readAllStandardOutput()))
             out << EhRecord{o.value(u"key"_s).toString(), o.value(u"value"_s).toString(),
                             o.value(u"headers"_s).toObject(), o.value(u"partition"_s).toInt(),
                             o.value(u"offset"_s).toInteger()};
-        }
         return out;
     }
     /// The sample component (resources/samples/eventhubs) with the test connection string and

@@ -135,10 +135,7 @@ inline QList<KcatRecord> kcatConsume(const QString &brokers, const QString &topi
                         u"-q"_s, u"-J"_s});
     p.waitForFinished(30000);
     QList<KcatRecord> out;
-    for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
-        const QJsonObject o = QJsonDocument::fromJson(line).object();
-        if (o.isEmpty())
-            continue;
+    for (const QJsonObject &o : jsonLines(p.readAllStandardOutput())) {
         KcatRecord r;
         r.partition = o.value(u"partition"_s).toInt();
         r.offset = o.value(u"offset"_s).toInteger();
@@ -185,9 +182,8 @@ inline QByteArray component(const QString &name, const QList<QPair<QString, QStr
 inline QMap<QString, int> journalCounts(const QString &path, const QString &field = u"id"_s)
 {
     QMap<QString, int> out;
-    for (const QByteArray &line : readFile(path).split('\n')) {
-        const QJsonObject o = QJsonDocument::fromJson(line).object();
-        if (o.isEmpty() || o.value(u"status"_s).toInt() / 100 != 2)
+    for (const QJsonObject &o : jsonLines(readFile(path))) {
+        if (o.value(u"status"_s).toInt() / 100 != 2)
             continue;
         const QString id = QJsonDocument::fromJson(o.value(u"body"_s).toString().toUtf8())
                                .object()
