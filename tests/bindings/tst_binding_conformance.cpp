@@ -494,7 +494,7 @@ void tst_BindingConformance::unknownOperationFailsWithDaprsError()
     InvokeRequest req;
     req.operation = u"no-such-operation"_s;
     service.invoke(u"conf"_s, req, api::Transport::Console,
-                   [&p](api::InvokeOutcome o) { p.set_value(std::move(o)); });
+                   [&p](api::InvokeOutcome outcome) { p.set_value(std::move(outcome)); });
     std::future<api::InvokeOutcome> fut = p.get_future();
     QCOMPARE(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
     const api::InvokeOutcome out = fut.get();
@@ -594,7 +594,7 @@ void tst_BindingConformance::readReturnsPromptlyAfterStop()
         while (!inHandler && std::chrono::steady_clock::now() < deadline) {
             if (row.produce)
                 QVERIFY(row.produce(items));
-            QTest::qWaitFor([&] { return inHandler.load(); }, 1000);
+            (void)QTest::qWaitFor([&] { return inHandler.load(); }, 1000);
         }
         QVERIFY(inHandler.load());
     } else {
