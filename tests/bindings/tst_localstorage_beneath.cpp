@@ -87,6 +87,7 @@ private Q_SLOTS:
     void refusesLinksToOutside_data();
     void refusesLinksToOutside();
     void followsLinksThatStayInside();
+    void neverBlocksOnAFifo();
     void racingFolderSwapWritesNothingOutside_data();
     void racingFolderSwapWritesNothingOutside();
 
@@ -187,6 +188,19 @@ void tst_LocalStorageBeneath::followsLinksThatStayInside()
     beneath::forceDescriptorWalk(true);
     QVERIFY(!run(*m_binding, u"get"_s, "null", u"alias/f.txt"_s).result);
     QVERIFY(run(*m_binding, u"get"_s, "null", u"real/f.txt"_s).result);
+}
+
+void tst_LocalStorageBeneath::neverBlocksOnAFifo()
+{
+    // Opened without O_NONBLOCK, a FIFO nobody writes to (or reads from) would hang the call.
+    QCOMPARE(mkfifo(qPrintable(m_root + u"/pipe"_s), 0600), 0);
+    const InvokeResult got = run(*m_binding, u"get"_s, "null", u"pipe"_s);
+    QVERIFY(!got.result);
+    QCOMPARE(got.result.error().message, u"file not found: "_s + m_root + u"/pipe"_s);
+    const InvokeResult created = run(*m_binding, u"create"_s, R"("x")", u"pipe"_s);
+    QVERIFY(!created.result);
+    QVERIFY2(created.result.error().message.startsWith(u"error writing file "_s),
+             qPrintable(created.result.error().message));
 }
 
 void tst_LocalStorageBeneath::racingFolderSwapWritesNothingOutside_data()

@@ -245,7 +245,8 @@ core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) 
         Fd parent(beneath::makeFolders(m_rootFd, folders));
         int fd = parent.fd;
         if (parent.fd >= 0)
-            fd = beneath::open(m_rootFd, relative, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+            // O_NONBLOCK: a FIFO in the root fails (ENXIO) instead of hanging a pool thread.
+            fd = beneath::open(m_rootFd, relative, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0666);
         if (fd < 0)
             return failure(
                 beneath::isEscape(-fd)
@@ -274,7 +275,7 @@ core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) 
         Result<QString> path = resolve(fileName);
         if (!path)
             return failure(path.error().message);
-        Fd file(beneath::open(m_rootFd, relativeTo(*path), O_RDONLY));
+        Fd file(beneath::open(m_rootFd, relativeTo(*path), O_RDONLY | O_NONBLOCK));
         if (file.fd < 0 && beneath::isEscape(-file.fd))
             return failure(escapeMessage(fileName));
         struct stat st
