@@ -168,6 +168,7 @@ void Redactor::learnValue(const QString &value)
     for (const QString &v : std::as_const(next->text))
         next->bytes << v.toUtf8();
     m_values = std::move(next);
+    m_any.store(true, std::memory_order_release);
 }
 
 std::shared_ptr<const Redactor::Values> Redactor::snapshot() const
@@ -184,6 +185,8 @@ qsizetype Redactor::size() const
 QString Redactor::redact(const QString &text) const
 {
     QString out = maskUrlPasswords(text);
+    if (!m_any.load(std::memory_order_acquire) || out.isEmpty())
+        return out;
     const std::shared_ptr<const Values> values = snapshot();
     for (const QString &v : values->text)
         out.replace(v, QLatin1String(kRedactedMask));
@@ -193,6 +196,8 @@ QString Redactor::redact(const QString &text) const
 QByteArray Redactor::redact(const QByteArray &text) const
 {
     QByteArray out = maskUrlPasswords(text);
+    if (!m_any.load(std::memory_order_acquire) || out.isEmpty())
+        return out;
     const std::shared_ptr<const Values> values = snapshot();
     for (const QByteArray &v : values->bytes)
         out.replace(v, QByteArray(kRedactedMask));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -64,6 +65,7 @@ private:
 
     mutable std::mutex m_mutex;
     std::shared_ptr<const Values> m_values = std::make_shared<Values>();
+    std::atomic<bool> m_any{false}; ///< anything learned: else redact() takes no lock
 };
 
 /// Redactor::global().redact(text): the form the rest of the code calls.

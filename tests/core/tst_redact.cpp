@@ -11,6 +11,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "core/api/dapr_errors.h"
 #include "core/redact.h"
 #include "core/secret_store.h"
 #include "http_client.h"
@@ -76,6 +77,7 @@ private Q_SLOTS:
     void masksUrlPasswords_data();
     void masksUrlPasswords();
     void learnsSecretStoreValuesAndUrlPasswords();
+    void apiErrorsAreMaskedForEveryTransport();
     void binderydShowsNoSecret_data();
     void binderydShowsNoSecret();
 
@@ -137,6 +139,18 @@ void tst_Redact::learnsSecretStoreValuesAndUrlPasswords()
     // Too short to mask without garbling every message; plain values are not secrets.
     QCOMPARE(r.redact(u"port 42, topic orders-topic"_s), u"port 42, topic orders-topic"_s);
     QCOMPARE(r.size(), 3);
+}
+
+void tst_Redact::apiErrorsAreMaskedForEveryTransport()
+{
+    // DaprFailure is what the HTTP and the gRPC transports answer from: its message is masked
+    // when made, and the JSON body masks again whatever was assigned later.
+    api::DaprFailure f(api::DaprError::InvokeOutputBinding,
+                       u"Post \"http://u:ApiPassw0rd-31@h/\": refused"_s);
+    QCOMPARE(f.message, u"Post \"http://u:***@h/\": refused"_s);
+    f.message = u"dial amqp://u:ApiPassw0rd-31@h"_s;
+    QVERIFY(!f.jsonBody().contains("ApiPassw0rd-31"));
+    QVERIFY(f.jsonBody().contains("amqp://u:***@h"));
 }
 
 void tst_Redact::binderydShowsNoSecret_data()
