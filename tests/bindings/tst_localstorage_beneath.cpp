@@ -218,10 +218,10 @@ void tst_LocalStorageBeneath::racingFolderSwapWritesNothingOutside()
     QVERIFY(QFile::link(m_outside, m_root + u"/swap"_s));
     const QByteArray d = QFile::encodeName(m_root + u"/d"_s);
     const QByteArray swap = QFile::encodeName(m_root + u"/swap"_s);
-    std::atomic<bool> stop{false};
     std::atomic<int> swaps{0};
-    std::thread swapper([&] {
-        while (!stop.load()) {
+    // A jthread: a failed QVERIFY below returns early, and its destructor still stops and joins.
+    std::jthread swapper([&](std::stop_token stop) {
+        while (!stop.stop_requested()) {
             if (renameat2(AT_FDCWD, d.constData(), AT_FDCWD, swap.constData(), RENAME_EXCHANGE)
                 == 0)
                 swaps.fetch_add(1);
@@ -252,7 +252,7 @@ void tst_LocalStorageBeneath::racingFolderSwapWritesNothingOutside()
             }
         }
     }
-    stop.store(true);
+    swapper.request_stop();
     swapper.join();
     const int outside = countEntries(m_outside);
     qInfo("%d creates: %d written inside, %d refused, %d swaps, %d files outside", creates, written,

@@ -118,16 +118,21 @@ int makeFolders(int rootFd, const QByteArrayList &components)
     for (const QByteArray &part : components) {
         if (current < 0)
             return current;
-        // mkdirat never follows a symlink in its last component (EEXIST); the folder it creates
-        // is inside `current`, which was itself opened beneath the root.
-        if (mkdirat(current, part.constData(), 0777) != 0 && errno != EEXIST) {
-            const int error = errno;
-            ::close(current);
-            return -error;
-        }
         prefix = prefix.isEmpty() ? part : prefix + '/' + part;
+        int next = open(rootFd, prefix, O_RDONLY | O_DIRECTORY);
+        // mkdirat never follows a link in its last component (EEXIST); the folder it creates is
+        // inside `current`, itself opened beneath the root. Only when missing: a mkdirat that
+        // answers EEXIST still takes the parent's lock.
+        if (next == -ENOENT) {
+            if (mkdirat(current, part.constData(), 0777) != 0 && errno != EEXIST) {
+                const int error = errno;
+                ::close(current);
+                return -error;
+            }
+            next = open(rootFd, prefix, O_RDONLY | O_DIRECTORY);
+        }
         ::close(current);
-        current = open(rootFd, prefix, O_RDONLY | O_DIRECTORY);
+        current = next;
     }
     return current;
 }
