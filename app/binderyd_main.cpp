@@ -27,6 +27,7 @@
 #include "core/go_time.h"
 #include "core/host/sidecar.h"
 #include "core/http_client.h"
+#include "core/redact.h"
 #include "core/traffic.h"
 #include "core/traffic_log.h"
 
@@ -112,13 +113,15 @@ void messageHandler(QtMsgType type, const QMessageLogContext &context, const QSt
     if (level < g_minLevel)
         return;
     const bool named = context.category && std::strcmp(context.category, "default") != 0;
-    writeLine(formatLine(
-        name, message, named ? QString::fromLatin1(context.category) : QStringLiteral("binderyd")));
+    // Every line leaves with the secrets masked (core/redact.h), whoever logged it.
+    writeLine(
+        formatLine(name, bindery::core::redacted(message),
+                   named ? QString::fromLatin1(context.category) : QStringLiteral("binderyd")));
 }
 
 int fatal(const QString &message)
 {
-    writeLine(formatLine("fatal", message, QStringLiteral("binderyd")));
+    writeLine(formatLine("fatal", bindery::core::redacted(message), QStringLiteral("binderyd")));
     return 1;
 }
 

@@ -16,6 +16,7 @@
 
 #include "core/component_loader.h"
 #include "core/http_app_channel.h"
+#include "core/redact.h"
 #include "core/secret_store.h"
 #include "core/trace_context.h"
 
@@ -229,8 +230,10 @@ Runtime::~Runtime()
     stop();
 }
 
-void Runtime::log(int level, const QString &text)
+void Runtime::log(int level, const QString &raw)
 {
+    // The console shows these lines; binderyd's sink masks again (any category), harmlessly.
+    const QString text = redacted(raw);
     switch (level) {
     case 0: qCDebug(lcRuntime).noquote() << text; break;
     case 1: qCInfo(lcRuntime).noquote() << text; break;

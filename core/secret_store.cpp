@@ -8,6 +8,8 @@
 #include <QFileInfo>
 #include <QProcessEnvironment>
 
+#include "core/redact.h"
+
 namespace bindery::core {
 
 namespace {
@@ -241,6 +243,8 @@ Diagnostics resolveSecrets(QList<ComponentSpec> &components, SecretStores *initi
             item.value = secret->value(item.secretKey);
         }
     }
+    // From here on every output of the process masks these values (core/redact.h).
+    Redactor::global().learn(components);
     return out;
 }
 

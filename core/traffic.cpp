@@ -7,6 +7,8 @@
 
 #include <QStringDecoder>
 
+#include "core/redact.h"
+
 namespace bindery::core {
 
 namespace {
@@ -172,14 +174,25 @@ TrafficStream::TrafficStream(size_t capacity)
 
 void TrafficStream::push(TrafficRecord record)
 {
+    if (m_capacity == 0) { // a disabled tap keeps nothing (pop_front on empty is UB)
+        m_dropped.fetch_add(1, std::memory_order_relaxed);
+        m_pushed.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    // Every consumer (the traffic log, the console's views and exports) gets records with the
+    // secrets masked: mask once, here, outside the lock.
+    const Redactor &redactor = Redactor::global();
+    record.error = redactor.redact(record.error);
+    record.route = redactor.redact(record.route);
+    record.payload = redactor.redact(record.payload);
+    record.responseBody = redactor.redact(record.responseBody);
+    for (Headers *headers : {&record.metadata, &record.responseHeaders, &record.properties}) {
+        for (auto &header : *headers)
+            header.second = redactor.redact(header.second);
+    }
     std::function<void()> notify;
     {
         std::lock_guard lock(m_mutex);
-        if (m_capacity == 0) { // a disabled tap keeps nothing (pop_front on empty is UB)
-            m_dropped.fetch_add(1, std::memory_order_relaxed);
-            m_pushed.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
         if (m_queue.size() >= m_capacity) {
             m_queue.pop_front();
             m_dropped.fetch_add(1, std::memory_order_relaxed);

@@ -645,11 +645,12 @@ void MainWindow::refreshComponents()
                         && c.connectionState != QStringLiteral("connected"))
                         colour = theme::colour(theme::Role::Warning);
                     if (!c.connection.isEmpty())
-                        tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + c.connection;
+                        tip += (tip.isEmpty() ? QString() : QStringLiteral("\n"))
+                               + format::maskSecrets(c.connection);
                     break;
                 case core::ComponentState::Failed:
-                    state = tr("failed: ") + c.error;
-                    tip = c.error;
+                    state = tr("failed: ") + format::maskSecrets(c.error);
+                    tip = format::maskSecrets(c.error);
                     colour = theme::colour(theme::Role::Error);
                     break;
                 case core::ComponentState::Disabled: state = tr("disabled"); break;
@@ -924,7 +925,7 @@ void MainWindow::updateStatus()
                                 .arg(m_host->apiAddress(), grpc, app)
                                 .arg(m_host->appPort()));
     } else if (s == core::RuntimeState::Failed) {
-        m_apiLabel->setText(m_host->lastError().left(160));
+        m_apiLabel->setText(format::maskSecrets(m_host->lastError()).left(160));
     } else {
         m_apiLabel->setText(QString());
     }

@@ -9,6 +9,8 @@
 #include <QSet>
 #include <QStringDecoder>
 
+#include "core/redact.h"
+
 namespace bindery::ui::format {
 
 namespace {
@@ -257,7 +259,8 @@ QString maskSecrets(const QString &text)
     out.replace(pem, QStringLiteral("-----BEGIN PRIVATE KEY-----") + mask
                          + QStringLiteral("-----END PRIVATE KEY-----"));
     out.replace(jsonKey, QStringLiteral("\\1") + mask + QStringLiteral("\\3"));
-    return out;
+    // And every value taken from a secret store, which no pattern can know.
+    return core::redacted(out);
 }
 
 core::TrafficRecord masked(core::TrafficRecord r)

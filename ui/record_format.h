@@ -40,7 +40,8 @@ QString maskSecrets(const QString &text);
 /// exports and the clipboard).
 core::TrafficRecord masked(core::TrafficRecord record);
 
-inline constexpr char16_t kMask[] = u"••••••";
+/// daprd's mask, the same as core/redact.h writes.
+inline constexpr char16_t kMask[] = u"***";
 
 } // namespace format
 } // namespace bindery::ui

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/go_json.h"
+#include "core/redact.h"
 
 namespace bindery::core::api {
 
@@ -59,11 +60,18 @@ DaprError daprErrorForInvoke(ErrorCode code)
                                        : DaprError::InvokeOutputBinding;
 }
 
+DaprFailure::DaprFailure(DaprError e, const QString &text)
+    : error(e)
+    , message(redacted(text))
+{
+}
+
 QByteArray DaprFailure::jsonBody() const
 {
     // APIError.JSONErrorValue is json.Marshal: Go's escaping (<, >, & as \u00XX), no newline.
-    QByteArray out = "{\"errorCode\":" + goJsonMarshal(nlohmann::json(info().code))
-                     + ",\"message\":" + goJsonMarshal(nlohmann::json(message.toStdString()));
+    QByteArray out
+        = "{\"errorCode\":" + goJsonMarshal(nlohmann::json(info().code))
+          + ",\"message\":" + goJsonMarshal(nlohmann::json(redacted(message).toStdString()));
     if (!reason.isEmpty()) {
         nlohmann::json meta = nlohmann::json::object();
         for (auto it = reasonMetadata.cbegin(); it != reasonMetadata.cend(); ++it)

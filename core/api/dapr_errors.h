@@ -52,11 +52,8 @@ DaprError daprErrorForInvoke(ErrorCode code);
 struct DaprFailure
 {
     DaprFailure() = default;
-    DaprFailure(DaprError e, QString text)
-        : error(e)
-        , message(std::move(text))
-    {
-    }
+    /// `text` is masked (core/redact.h): an API answer never shows a secret.
+    DaprFailure(DaprError e, const QString &text);
 
     DaprError error = DaprError::InvokeOutputBinding;
     QString message;

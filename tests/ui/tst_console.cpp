@@ -51,6 +51,7 @@
 #include <QSettings>
 
 #include "core/binding_registry.h"
+#include "core/redact.h"
 #include "core/runtime.h"
 #include "ui/editors/editor_pane.h"
 #include "ui/app_server.h"
@@ -984,6 +985,58 @@ private Q_SLOTS:
             2, QStringLiteral("init failed: Endpoint=sb://x/;SharedAccessKey=s3cr3t;EntityPath=e"));
         QVERIFY(m_window->log()->blockCount() > before);
         QVERIFY(!m_window->log()->toPlainText().contains(QStringLiteral("s3cr3t")));
+    }
+
+    void secretStoreValuesAndUrlPasswordsShowAsDaprsMask()
+    {
+        // What resolveSecrets learns when a component takes a value from a secret store.
+        const QString fromStore = QStringLiteral("ConsoleStoreSecret-1c7e");
+        const QString urlPassword = QStringLiteral("ConsoleUrlPass-2d9a");
+        core::ComponentSpec spec;
+        spec.name = QStringLiteral("db");
+        core::MetadataItem item;
+        item.name = QStringLiteral("password");
+        item.value = fromStore;
+        item.secretName = QStringLiteral("db");
+        item.secretKey = QStringLiteral("password");
+        spec.items << item;
+        core::Redactor::global().learn({spec});
+        core::TrafficStream stream;
+        ui::TrafficWidget w(stream);
+        core::TrafficRecord r;
+        r.id = 6;
+        r.kind = core::TrafficRecord::Kind::Output;
+        r.binding = QStringLiteral("api");
+        r.operation = QStringLiteral("post");
+        r.metadata = {{QStringLiteral("note"), fromStore}};
+        r.payload = fromStore.toUtf8();
+        r.status = 500;
+        r.error = QStringLiteral("Post \"http://svc:%1@127.0.0.1:1/\": refused").arg(urlPassword);
+        r.responseBody = r.error.toUtf8();
+        stream.push(r);
+        w.model()->appendBatch(stream.drain());
+        w.view()->setCurrentIndex(w.model()->index(0, 0));
+        const QString text = w.detail()->toPlainText();
+        QVERIFY(!text.contains(fromStore));
+        QVERIFY(!text.contains(urlPassword));
+        QVERIFY(text.contains(QStringLiteral("svc:***@127.0.0.1")));
+        const QString path = m_workspace.filePath(QStringLiteral("masked-store.jsonl"));
+        QCOMPARE(w.exportJsonl(path), qint64(1));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray exported = f.readAll();
+        QVERIFY(!exported.contains(fromStore.toUtf8()));
+        QVERIFY(!exported.contains(urlPassword.toUtf8()));
+        QVERIFY(exported.contains("***"));
+        const int before = m_window->log()->blockCount();
+        Q_EMIT m_window->host().logMessage(
+            3, QStringLiteral("init failed: rootPath '%1', url http://u:%2@h/")
+                   .arg(fromStore, urlPassword));
+        QVERIFY(m_window->log()->blockCount() > before);
+        const QString log = m_window->log()->toPlainText();
+        QVERIFY(!log.contains(fromStore));
+        QVERIFY(!log.contains(urlPassword));
+        QVERIFY(log.contains(QStringLiteral("rootPath '***', url http://u:***@h/")));
     }
 
     void responsePaneShowsImagesTextAndJsonTrees()

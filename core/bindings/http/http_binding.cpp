@@ -15,6 +15,7 @@
 #include "core/bindings/common/rest_client.h"
 #include "core/bindings/http/lean_http.h"
 #include "core/http_client.h"
+#include "core/redact.h"
 
 namespace bindery::bindings::http {
 
@@ -54,7 +55,9 @@ QString goRequestError(const QByteArray &method, const QByteArray &url, const Re
         why = QStringLiteral("context deadline exceeded (Client.Timeout: %1)").arg(r.error);
     else if (r.errorKind == TransportError::Connect)
         why = QStringLiteral("dial tcp: %1").arg(r.error);
-    return QStringLiteral("%1 \"%2\": %3").arg(op, QString::fromUtf8(url), why);
+    // Go's client writes the URL with its password masked (net/http stripPassword).
+    return QStringLiteral("%1 \"%2\": %3")
+        .arg(op, core::maskUrlPasswords(QString::fromUtf8(url)), why);
 }
 
 // The binding's answer from an HTTP response, whichever client carried it.

@@ -1,21 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/bindings/localstorage/localstorage_binding.h"
 
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include <QDir>
-#include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
 #include <QUuid>
 
 #include "core/binding_registry.h"
 #include "core/binding_settings.h"
+#include "core/bindings/localstorage/beneath.h"
 #include "core/go_json.h"
 
 namespace bindery::bindings::localstorage {
 
 namespace {
+
+QString errnoText(int error)
+{
+    return QString::fromLocal8Bit(std::strerror(error));
+}
 
 core::InvokeResult failure(const QString &message)
 {
@@ -71,6 +83,8 @@ LocalStorageBinding::LocalStorageBinding()
 LocalStorageBinding::~LocalStorageBinding()
 {
     close();
+    if (m_rootFd >= 0)
+        ::close(m_rootFd);
 }
 
 Result<> LocalStorageBinding::init(const core::ComponentSpec &spec)
@@ -94,6 +108,16 @@ Result<> LocalStorageBinding::init(const core::ComponentSpec &spec)
                             .arg(root, forbidden),
                         spec.name);
     }
+    const int fd
+        = ::open(QFile::encodeName(canonical).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(
+            ErrorCode::InitFailed,
+            QStringLiteral("rootPath '%1': cannot open the folder: %2").arg(root, errnoText(errno)),
+            spec.name);
+    if (m_rootFd >= 0)
+        ::close(m_rootFd);
+    m_rootFd = fd;
     m_root = canonical;
     return {};
 }
@@ -118,17 +142,8 @@ Result<QString> LocalStorageBinding::resolve(const QString &fileName) const
         return fail(ErrorCode::InvalidMetadata,
                     QStringLiteral("fileName '%1' is outside rootPath %2; it is refused")
                         .arg(fileName, m_root));
-    // A symlink inside the root may still point out of it: check the deepest existing ancestor.
-    QFileInfo probe(joined);
-    while (!probe.exists() && probe.absoluteFilePath() != m_root)
-        probe = QFileInfo(probe.absolutePath());
-    const QString real = probe.canonicalFilePath();
-    if (!real.isEmpty() && real != m_root && !real.startsWith(m_root + u'/'))
-        return fail(
-            ErrorCode::InvalidMetadata,
-            QStringLiteral(
-                "fileName '%1' resolves through a link to %2, outside rootPath %3; it is refused")
-                .arg(fileName, real, m_root));
+    // A link inside the root may still point out of it: that is refused when the path is opened
+    // (beneath::open), not checked here, so that nothing can change between a check and the open.
     return joined;
 }
 
@@ -138,8 +153,78 @@ void LocalStorageBinding::invoke(core::InvokeRequest request, core::InvokeDone d
         [this, request = std::move(request), done = std::move(done)]() { done(run(request)); });
 }
 
+namespace {
+
+/// A descriptor closed when it goes out of scope.
+struct Fd
+{
+    int fd = -1;
+    explicit Fd(int f)
+        : fd(f)
+    {
+    }
+    Fd(const Fd &) = delete;
+    Fd &operator=(const Fd &) = delete;
+    ~Fd()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
+
+// Every non-folder entry beneath `dirFd`, recursively, without following links (as daprd's
+// filepath.Walk lists with Lstat). Takes ownership of `dirFd`.
+void listBeneath(int dirFd, const QString &path, QStringList *files)
+{
+    DIR *dir = fdopendir(dirFd);
+    if (!dir) {
+        ::close(dirFd);
+        return;
+    }
+    while (const dirent *e = readdir(dir)) {
+        const QByteArray name(e->d_name);
+        if (name == "." || name == "..")
+            continue;
+        bool isDir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st
+            {
+            };
+            if (fstatat(dirfd(dir), name.constData(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+                continue;
+            isDir = S_ISDIR(st.st_mode);
+        }
+        const QString child = path + u'/' + QFile::decodeName(name);
+        if (!isDir) {
+            *files << child;
+            continue;
+        }
+        const int sub
+            = openat(dirfd(dir), name.constData(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0)
+            listBeneath(sub, child, files);
+    }
+    closedir(dir);
+}
+
+} // namespace
+
+QString LocalStorageBinding::escapeMessage(const QString &fileName) const
+{
+    return QStringLiteral(
+               "fileName '%1' resolves through a link outside rootPath %2; it is refused")
+        .arg(fileName, m_root);
+}
+
+QByteArray LocalStorageBinding::relativeTo(const QString &path) const
+{
+    return path == m_root ? QByteArray() : QFile::encodeName(path.mid(m_root.size() + 1));
+}
+
 core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) const
 {
+    // Every open below goes through beneath::open on the root's descriptor: the path is resolved
+    // beneath the root at open time, so a link or a folder swapped for one never leads outside.
     const QString op = request.operation;
     const QString fileName = request.metadata.value(QStringLiteral("fileName"));
     if (op == QStringLiteral("create")) {
@@ -154,12 +239,33 @@ core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) 
             bytes = tmp;
         if (strictBase64(bytes, &tmp))
             bytes = tmp;
-        QDir().mkpath(QFileInfo(*path).absolutePath());
-        QFile f(*path);
-        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size())
-            return failure(QStringLiteral("error writing file %1: %2").arg(*path, f.errorString()));
+        const QByteArray relative = relativeTo(*path);
+        QByteArrayList folders = relative.split('/');
+        folders.removeLast();
+        Fd parent(beneath::makeFolders(m_rootFd, folders));
+        int fd = parent.fd;
+        if (parent.fd >= 0)
+            // O_NONBLOCK: a FIFO in the root fails (ENXIO) instead of hanging a pool thread.
+            fd = beneath::open(m_rootFd, relative, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0666);
+        if (fd < 0)
+            return failure(
+                beneath::isEscape(-fd)
+                    ? escapeMessage(name)
+                    : QStringLiteral("error writing file %1: %2").arg(*path, errnoText(-fd)));
+        Fd file(fd);
+        qsizetype written = 0;
+        while (written < bytes.size()) {
+            const ssize_t n = ::write(file.fd, bytes.constData() + written,
+                                      static_cast<size_t>(bytes.size() - written));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return failure(
+                    QStringLiteral("error writing file %1: %2").arg(*path, errnoText(errno)));
+            written += n;
+        }
         nlohmann::json j;
-        j["fileName"] = QDir(m_root).relativeFilePath(*path).toStdString();
+        j["fileName"] = QString::fromUtf8(relative).toStdString();
         return data(core::goJsonMarshal(j));
     }
     if (op == QStringLiteral("get")) {
@@ -169,8 +275,16 @@ core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) 
         Result<QString> path = resolve(fileName);
         if (!path)
             return failure(path.error().message);
-        QFile f(*path);
-        if (!QFileInfo(*path).isFile() || !f.open(QIODevice::ReadOnly))
+        Fd file(beneath::open(m_rootFd, relativeTo(*path), O_RDONLY | O_NONBLOCK));
+        if (file.fd < 0 && beneath::isEscape(-file.fd))
+            return failure(escapeMessage(fileName));
+        struct stat st
+        {
+        };
+        if (file.fd < 0 || fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode))
+            return failure(QStringLiteral("file not found: %1").arg(*path));
+        QFile f;
+        if (!f.open(file.fd, QIODevice::ReadOnly, QFileDevice::DontCloseHandle))
             return failure(QStringLiteral("file not found: %1").arg(*path));
         return data(f.readAll());
     }
@@ -181,22 +295,37 @@ core::InvokeResult LocalStorageBinding::run(const core::InvokeRequest &request) 
         Result<QString> path = resolve(fileName);
         if (!path)
             return failure(path.error().message);
-        QFile f(*path);
-        if (!f.remove())
+        const QByteArray relative = relativeTo(*path);
+        QByteArrayList parts = relative.split('/');
+        const QByteArray last = parts.takeLast();
+        Fd parent(beneath::open(m_rootFd, parts.join('/'), O_RDONLY | O_DIRECTORY));
+        // A link inside the root that points outside is refused too (though unlinking it would
+        // only remove the link), as get and create refuse it.
+        if ((parent.fd < 0 && beneath::isEscape(-parent.fd))
+            || (parent.fd >= 0 && beneath::leadsOutside(m_rootFd, relative)))
+            return failure(escapeMessage(fileName));
+        int error = parent.fd < 0 ? -parent.fd : 0;
+        if (!error && last.isEmpty())
+            error = EISDIR; // the root itself
+        // unlinkat removes a link itself, never what it points to.
+        if (!error && unlinkat(parent.fd, last.constData(), 0) != 0)
+            error = errno;
+        if (error)
             return failure(
-                QStringLiteral("error deleting file %1: %2").arg(*path, f.errorString()));
+                QStringLiteral("error deleting file %1: %2").arg(*path, errnoText(error)));
         return {core::InvokeResponse{}, {}};
     }
     if (op == QStringLiteral("list")) {
         Result<QString> dir = resolve(fileName);
         if (!dir)
             return failure(dir.error().message);
-        if (!QFileInfo(*dir).isDir())
+        const int fd = beneath::open(m_rootFd, relativeTo(*dir), O_RDONLY | O_DIRECTORY);
+        if (fd < 0 && beneath::isEscape(-fd))
+            return failure(escapeMessage(fileName));
+        if (fd < 0)
             return failure(QStringLiteral("error listing %1: not a directory").arg(*dir));
         QStringList files;
-        QDirIterator it(*dir, QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
-        while (it.hasNext())
-            files << it.next();
+        listBeneath(fd, *dir, &files);
         files.sort();
         if (files.isEmpty())
             return data("null");
