@@ -97,7 +97,11 @@ QString scalarText(const YAML::Node &node, NodeBudget &budget)
     if (node.IsScalar())
         return QString::fromStdString(node.Scalar());
     // Dapr's DynamicValue keeps non-string values as JSON text.
-    std::string json = yamlToJson(node, budget).dump();
+    // Invalid UTF-8 becomes U+FFFD, as Go's json.Marshal writes it and as scalars read here
+    // (QString::fromStdString); dump() would otherwise throw out of the loader (found by
+    // tests/fuzz).
+    std::string json
+        = yamlToJson(node, budget).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (json.size() > size_t(kMaxValueChars))
         throw BudgetExceeded{};
     return QString::fromStdString(json);

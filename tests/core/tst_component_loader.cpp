@@ -94,6 +94,7 @@ private Q_SLOTS:
     void explainsAComponentWhoseFirstLineIsIndented();
     void reportsATypeCategoryTypoAsIncorrectType();
     void skipsOnlyTheDocumentWithUndecodableMetadata();
+    void keepsAStructuredValueWithInvalidUtf8();
 
 private:
     BindingRegistry m_registry;
@@ -626,6 +627,23 @@ void tst_ComponentLoader::skipsOnlyTheDocumentWithUndecodableMetadata()
     QVERIFY2(r.diagnostics.first().toString().startsWith(
                  u"two.yaml:18:5: component 'broken': document skipped: spec.metadata entries"_s),
              qPrintable(r.diagnostics.first().toString()));
+}
+
+void tst_ComponentLoader::keepsAStructuredValueWithInvalidUtf8()
+{
+    // Found by tests/fuzz (fuzz_component_loader): a mapping or list value holding bytes that
+    // are not UTF-8 made nlohmann::json::dump() throw out of parseText (binderyd: terminate).
+    // They become U+FFFD, as in a plain value and as Go's json.Marshal writes them.
+    const LoadResult r = ComponentLoader::parseText(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n"
+        "  type: bindings.cron\n  metadata:\n  - name: x\n    value: [\"a\x9a\xff"
+        "b\"]\n"
+        "  - name: y\n    value: \"c\x9a\"\n",
+        u"utf8.yaml"_s);
+    QVERIFY2(r.diagnostics.isEmpty(), qPrintable(r.diagnostics.value(0).toString()));
+    QCOMPARE(r.components.size(), 1);
+    QCOMPARE(r.components.first().item(u"x"_s)->rawValue, u"[\"a\uFFFD\uFFFDb\"]"_s);
+    QCOMPARE(r.components.first().item(u"y"_s)->rawValue, u"c\uFFFD"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_ComponentLoader)
