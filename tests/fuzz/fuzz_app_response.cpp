@@ -194,9 +194,11 @@ void checkReader(const QByteArray &input)
     constexpr qint64 kMaxBody = 1024;
     const ReaderResult whole = readAll(input, qMax<qsizetype>(1, input.size()), kMaxBody);
     const ReaderResult pieces = readAll(input, 1 + input.size() % 61, kMaxBody);
+    // (A refused answer's partial body is never used: only a complete one's is compared.)
     if (whole.state != pieces.state || whole.response.status != pieces.response.status
-        || whole.response.body != pieces.response.body
-        || whole.response.error != pieces.response.error)
+        || whole.response.error != pieces.response.error
+        || (whole.state == ResponseReader::State::Done
+            && whole.response.body != pieces.response.body))
         failWith("the reader's answer depends on how the bytes arrive", input);
     const LeanResponse &r = whole.response;
     if (whole.state == ResponseReader::State::Bad && r.error.isEmpty())
