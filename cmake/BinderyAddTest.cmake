@@ -23,6 +23,10 @@ function(bindery_add_test)
     if("core" IN_LIST ARG_LABELS)
         add_dependencies(bindery_core_tests ${ARG_NAME})
     endif()
+    # One test at a time on the shared servers (some restart them): every test holds the
+    # "bindery-serial" lock, except one that names its own (the SQS test, bound by its emulator's
+    # single core, runs beside the rest; see scripts/test).
     set_tests_properties(${ARG_NAME} PROPERTIES
-        LABELS "${ARG_LABELS}" TIMEOUT ${timeout} ENVIRONMENT "${env}")
+        LABELS "${ARG_LABELS}" TIMEOUT ${timeout} ENVIRONMENT "${env}"
+        RESOURCE_LOCK bindery-serial)
 endfunction()

@@ -72,9 +72,10 @@ public:
 
 /**
  * @brief Delivers `event` for `route` through `channel` and records the exchange in `traffic`:
- * `record` brings the binding, type, the route as traffic shows it (and replayOf); the rest comes from the event and the answer,
- * with `outcome(reply)` as its outcome. When the stream asks for start records a pending one goes
- * first. Blocks like AppChannel::deliver(); called on the delivering thread, never the UI's.
+ * `record` brings the binding, type, the route as traffic shows it (and replayOf); the rest comes
+ * from the event and the answer, with `outcome(reply)` as its outcome. When the stream asks for
+ * start records a pending one goes first. Blocks like AppChannel::deliver(); called on the
+ * delivering thread, never the UI's.
  */
 AppReply deliverRecorded(AppChannel &channel, TrafficStream &traffic, TrafficRecord record,
                          const QString &route, const BindingEvent &event, int timeoutMs,

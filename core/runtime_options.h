@@ -37,8 +37,8 @@ struct RuntimeOptions
     int httpBodyTimeoutMs = 60000;   ///< end of the header to the end of the body
     int httpIdleTimeoutMs = 120000;  ///< a keep-alive connection with no request is closed
     int httpMaxConnections = 0;      ///< 0: from the descriptor limit (at most 10,000)
-    QByteArray apiToken;    ///< DAPR_API_TOKEN
-    QByteArray appApiToken; ///< APP_API_TOKEN
+    QByteArray apiToken;             ///< DAPR_API_TOKEN
+    QByteArray appApiToken;          ///< APP_API_TOKEN
     int probeTimeoutMs = 3000;
     int deliveryTimeoutMs = 60000;
     /// daprd exits when a component without ignoreErrors fails; the console keeps going.

@@ -46,10 +46,10 @@ struct TrafficRecord
     Headers responseHeaders; ///< output: the `metadata.*` headers; input: the app's headers
     QByteArray responseBody;
     // Input only:
-    QString eventKey;         ///< identity of the message across retries (e.g. "orders/2@41")
+    QString eventKey; ///< identity of the message across retries (e.g. "orders/2@41")
     /// The app may have seen it before (BindingEvent::redelivered); in JSON only when true.
     bool redelivered = false;
-    Headers properties;       ///< message properties not sent to the app (BindingEvent::properties)
+    Headers properties; ///< message properties not sent to the app (BindingEvent::properties)
     int attempt = 1;
     QString outcome; ///< "acked", "retry", "requeue", "dropped", "skipped" (never delivered)
     /// A start record: the delivery is under way (no answer yet). The record with the same id

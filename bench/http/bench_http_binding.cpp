@@ -19,44 +19,6 @@
 
 namespace {
 
-// A daprd-compatible runtime process started with its own argv; ready when healthz answers.
-class Runtime
-{
-public:
-    Runtime(std::string name, std::vector<std::string> args, int port)
-        : m_name(std::move(name))
-        , m_args(std::move(args))
-        , m_port(port)
-    {
-    }
-    ~Runtime() { stop(); }
-    bool start()
-    {
-        std::vector<char *> argv;
-        for (auto &a : m_args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        const std::string log = "/tmp/bench-http-" + m_name + ".log";
-        posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        const int rc = posix_spawn(&m_pid, m_args[0].c_str(), &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        return rc == 0 && bench::waitUntilServing(m_pid, m_port, 300);
-    }
-    void stop() { bench::terminate(m_pid); }
-    const std::string &name() const { return m_name; }
-    int port() const { return m_port; }
-    pid_t pid() const { return m_pid; }
-
-private:
-    std::string m_name;
-    std::vector<std::string> m_args;
-    int m_port;
-    pid_t m_pid = 0;
-};
-
 struct Sample
 {
     double rps = 0;
@@ -64,7 +26,7 @@ struct Sample
     double failedShare = 0;
 };
 
-Sample measure(Runtime &rt, int conns, double seconds)
+Sample measure(bench::Runtime &rt, int conns, double seconds)
 {
     const std::string body = R"({"operation":"post","data":{"hello":"world"}})";
     const std::string request = "POST /v1.0/bindings/upstream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -82,11 +44,6 @@ Sample measure(Runtime &rt, int conns, double seconds)
     return s;
 }
 
-double median(std::vector<double> v)
-{
-    return bench::percentile(std::move(v), 50);
-}
-
 std::vector<int> parseList(const std::string &text)
 {
     std::vector<int> out;
@@ -95,17 +52,6 @@ std::vector<int> parseList(const std::string &text)
     while (std::getline(ss, item, ','))
         out.push_back(std::atoi(item.c_str()));
     return out;
-}
-
-double loadAverage()
-{
-    double l = 0;
-    if (FILE *f = fopen("/proc/loadavg", "r")) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = 0;
-        fclose(f);
-    }
-    return l;
 }
 
 } // namespace
@@ -126,58 +72,23 @@ int main()
                      "    value: http://127.0.0.1:"
                          + std::to_string(upstream.port()) + "/things\n");
 
-    std::vector<std::unique_ptr<Runtime>> runtimes;
-    const int bp = bench::freePort();
-    runtimes.push_back(std::make_unique<Runtime>(
-        "binderyd",
-        std::vector<std::string>{bench::env("BINDERY_BIN_DIR", BENCH_BIN_DIR) + "/binderyd",
-                                 "--app-id", "bench", "--dapr-http-port", std::to_string(bp),
-                                 "--resources-path", dir, "--log-level", "warn"},
-        bp));
-    if (!daprd.empty()) {
-        const int dp = bench::freePort();
-        const std::string g = std::to_string(bench::freePort());
-        const std::string m = std::to_string(bench::freePort());
-        const std::string ig = std::to_string(bench::freePort());
-        runtimes.insert(runtimes.begin(),
-                        std::make_unique<Runtime>(
-                            "daprd",
-                            std::vector<std::string>{daprd,
-                                                     "--app-id",
-                                                     "bench",
-                                                     "--dapr-http-port",
-                                                     std::to_string(dp),
-                                                     "--dapr-grpc-port",
-                                                     g,
-                                                     "--metrics-port",
-                                                     m,
-                                                     "--dapr-internal-grpc-port",
-                                                     ig,
-                                                     "--dapr-listen-addresses",
-                                                     "127.0.0.1",
-                                                     "--metrics-listen-address",
-                                                     "127.0.0.1",
-                                                     "--dapr-internal-grpc-listen-address",
-                                                     "127.0.0.1",
-                                                     "--enable-metrics=false",
-                                                     "--resources-path",
-                                                     dir,
-                                                     "--log-level",
-                                                     "warn"},
-                            dp));
-    } else {
+    std::vector<std::unique_ptr<bench::Runtime>> runtimes;
+    if (!daprd.empty())
+        runtimes.push_back(std::make_unique<bench::Runtime>("daprd", daprd, true));
+    else
         std::printf("DAPRD is not set: measuring binderyd alone (no ratios).\n");
-    }
+    runtimes.push_back(std::make_unique<bench::Runtime>("binderyd", bench::binderydPath(), false));
     for (auto &rt : runtimes) {
-        if (!rt->start()) {
-            std::fprintf(stderr, "%s did not start (see /tmp/bench-http-%s.log)\n",
-                         rt->name().c_str(), rt->name().c_str());
+        const std::string log = "/tmp/bench-http-" + rt->name() + ".log";
+        unlink(log.c_str());
+        if (!rt->start(dir, 0, log)) {
+            std::fprintf(stderr, "%s did not start (see %s)\n", rt->name().c_str(), log.c_str());
             return 1;
         }
     }
     std::printf("http binding POST to a trivial local upstream; %d round(s) of %.1f s per point, "
                 "rounds interleaved; load average at start %.2f\n",
-                rounds, seconds, loadAverage());
+                rounds, seconds, bench::loadAverage());
 
     // results[runtime][conns] -> per-round samples
     std::map<std::string, std::map<int, std::vector<Sample>>> results;
@@ -189,7 +100,7 @@ int main()
                 std::printf("  round %d  %-8s %2d conn: %8.0f req/s  %6.1f us CPU/req  "
                             "failed %.1f%%  (load %.2f)\n",
                             round + 1, rt->name().c_str(), conns, s.rps, s.cpuUsPerRequest,
-                            s.failedShare * 100, loadAverage());
+                            s.failedShare * 100, bench::loadAverage());
                 std::fflush(stdout);
             }
         }
@@ -206,8 +117,8 @@ int main()
             bcpu.push_back(s.cpuUsPerRequest);
         }
         if (daprd.empty()) {
-            std::printf("| %d | - | %.0f | - | - | %.1f | - |\n", conns, median(brps),
-                        median(bcpu));
+            std::printf("| %d | - | %.0f | - | - | %.1f | - |\n", conns, bench::median(brps),
+                        bench::median(bcpu));
             continue;
         }
         const auto &d = results["daprd"][conns];
@@ -219,12 +130,13 @@ int main()
             cpuRatio.push_back(
                 b[i].cpuUsPerRequest > 0 ? d[i].cpuUsPerRequest / b[i].cpuUsPerRequest : 0);
         }
-        std::printf("| %d | %.0f | %.0f | **%.2fx** | %.1f | %.1f | %.2fx |\n", conns, median(drps),
-                    median(brps), median(ratio), median(dcpu), median(bcpu), median(cpuRatio));
+        std::printf("| %d | %.0f | %.0f | **%.2fx** | %.1f | %.1f | %.2fx |\n", conns,
+                    bench::median(drps), bench::median(brps), bench::median(ratio),
+                    bench::median(dcpu), bench::median(bcpu), bench::median(cpuRatio));
     }
     std::printf("\nload average at end %.2f; targets (issue 16.1): ratio >= 1.5x at every "
                 "concurrency, binderyd <= 100 us CPU per request\n",
-                loadAverage());
+                bench::loadAverage());
     for (auto &rt : runtimes)
         rt->stop();
     unlink((dir + "/upstream.yaml").c_str());

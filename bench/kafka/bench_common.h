@@ -277,10 +277,40 @@ inline LoadResult runLoad(int port, const std::string &request, int conns, doubl
     return r;
 }
 
-/// binderyd as a child process.
-/// Polls GET /v1.0/healthz on `port` every 100 ms until it answers 204 (true), the process
+/**
+ * Closed loop like runLoad, with the connections spread over `threads` generator threads (at most
+ * one per connection), so that the load generator is not what caps a fast server. The result
+ * merges the threads' counts and latencies; its seconds are the measured window's.
+ */
+inline LoadResult runLoadParallel(int port, const std::string &request, int conns, double seconds,
+                                  double warmupSeconds, int threads)
+{
+    threads = std::clamp(threads, 1, std::max(conns, 1));
+    if (threads == 1)
+        return runLoad(port, request, conns, seconds, 0, warmupSeconds);
+    std::vector<LoadResult> parts(static_cast<size_t>(threads));
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+        const int mine = conns / threads + (t < conns % threads ? 1 : 0);
+        ts.emplace_back([&, t, mine] {
+            parts[static_cast<size_t>(t)] = runLoad(port, request, mine, seconds, 0, warmupSeconds);
+        });
+    }
+    LoadResult r;
+    for (auto &t : ts)
+        t.join();
+    for (auto &p : parts) {
+        r.ok += p.ok;
+        r.failed += p.failed;
+        r.latUs.insert(r.latUs.end(), p.latUs.begin(), p.latUs.end());
+        r.seconds = std::max(r.seconds, p.seconds);
+    }
+    return r;
+}
+
+/// Polls GET /v1.0/healthz on `port` every `pollUs` until it answers 204 (true), the process
 /// exits (false, `pid` becomes 0) or `attempts` ran out.
-inline bool waitUntilServing(pid_t &pid, int port, int attempts)
+inline bool waitUntilServing(pid_t &pid, int port, int attempts, useconds_t pollUs = 100000)
 {
     int fd = -1;
     for (int i = 0; i < attempts; ++i) {
@@ -293,8 +323,10 @@ inline bool waitUntilServing(pid_t &pid, int port, int attempts)
             close(fd);
             return true;
         }
-        usleep(100000);
+        usleep(pollUs);
     }
+    if (fd >= 0)
+        close(fd);
     return false;
 }
 
@@ -309,40 +341,109 @@ inline void terminate(pid_t &pid)
     }
 }
 
-class Daemon
+inline std::string binderydPath()
+{
+    return env("BINDERY_BIN_DIR", BENCH_BIN_DIR) + "/binderyd";
+}
+
+/**
+ * A daprd-compatible runtime as a child process with loopback ports of its own: binderyd, or a
+ * real daprd (`daprd` true) with the flags /work/scratch/dapr/README.md section 4 gives it (no
+ * placement, scheduler or metrics). Both get a free HTTP and gRPC API port.
+ */
+class Runtime
 {
 public:
-    bool start(const std::string &resources, int appPort)
+    Runtime(std::string name, std::string bin, bool daprd)
+        : m_name(std::move(name))
+        , m_bin(std::move(bin))
+        , m_daprd(daprd)
     {
+    }
+    Runtime(const Runtime &) = delete;
+    Runtime &operator=(const Runtime &) = delete;
+    ~Runtime() { stop(); }
+
+    /// Starts it with the components in `resources` and, when `appPort` is not 0, the app on that
+    /// port. True once GET /v1.0/healthz answered 204 (polled every `pollUs`, for up to 30 s);
+    /// `startMs()` is then the time from spawning to that answer. Its output goes to `log`, or
+    /// to this process' own when `log` is empty.
+    bool start(const std::string &resources, int appPort = 0, const std::string &log = "",
+               useconds_t pollUs = 100000)
+    {
+        stop();
         m_port = freePort();
-        const std::string bin = env("BINDERY_BIN_DIR", BENCH_BIN_DIR) + "/binderyd";
-        std::vector<std::string> args{bin,
+        std::vector<std::string> args{m_bin,
                                       "--app-id",
                                       "bench",
                                       "--dapr-http-port",
                                       std::to_string(m_port),
+                                      "--dapr-grpc-port",
+                                      std::to_string(freePort()),
                                       "--resources-path",
                                       resources,
                                       "--log-level",
                                       "warn"};
+        if (m_daprd)
+            args.insert(args.end(),
+                        {"--metrics-port", std::to_string(freePort()), "--dapr-internal-grpc-port",
+                         std::to_string(freePort()), "--dapr-listen-addresses", "127.0.0.1",
+                         "--metrics-listen-address", "127.0.0.1",
+                         "--dapr-internal-grpc-listen-address", "127.0.0.1",
+                         "--enable-metrics=false"});
         if (appPort)
             args.insert(args.end(), {"--app-port", std::to_string(appPort)});
         std::vector<char *> argv;
         for (auto &a : args)
             argv.push_back(a.data());
         argv.push_back(nullptr);
-        if (posix_spawn(&m_pid, bin.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        if (!log.empty()) {
+            posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                             0644);
+            posix_spawn_file_actions_adddup2(&fa, 1, 2);
+        }
+        const auto t0 = Clock::now();
+        const int rc = posix_spawn(&m_pid, m_bin.c_str(), &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0) {
+            m_pid = 0;
             return false;
-        return waitUntilServing(m_pid, m_port, 200);
+        }
+        const int attempts = static_cast<int>(30000000 / std::max<useconds_t>(pollUs, 1));
+        const bool up = waitUntilServing(m_pid, m_port, attempts, pollUs);
+        m_startMs = usSince(t0) / 1000;
+        return up;
     }
     void stop() { terminate(m_pid); }
-    ~Daemon() { stop(); }
+    const std::string &name() const { return m_name; }
+    bool isDaprd() const { return m_daprd; }
     int port() const { return m_port; }
     pid_t pid() const { return m_pid; }
+    double startMs() const { return m_startMs; }
 
 private:
+    std::string m_name;
+    std::string m_bin;
+    bool m_daprd = false;
     pid_t m_pid = 0;
     int m_port = 0;
+    double m_startMs = 0;
+};
+
+/// binderyd as a child process, its output in this process' own.
+class Daemon : public Runtime
+{
+public:
+    Daemon()
+        : Runtime("binderyd", binderydPath(), false)
+    {
+    }
+    bool start(const std::string &resources, int appPort)
+    {
+        return Runtime::start(resources, appPort);
+    }
 };
 
 inline std::string kafkaBrokers()
@@ -377,6 +478,40 @@ inline double cpuSeconds(pid_t pid)
     if (p)
         sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
     return static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// Resident set size of process `pid` in MiB (VmRSS), 0 if unknown.
+inline double rssMiB(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[256];
+    long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return static_cast<double>(kb) / 1024.0;
+}
+
+/// The 1-minute load average.
+inline double loadAverage()
+{
+    double l = 0;
+    if (FILE *f = fopen("/proc/loadavg", "r")) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = 0;
+        fclose(f);
+    }
+    return l;
+}
+
+inline double median(std::vector<double> v)
+{
+    return percentile(std::move(v), 50);
 }
 
 } // namespace bench

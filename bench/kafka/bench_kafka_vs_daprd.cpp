@@ -19,89 +19,6 @@ struct Figures
     double p50 = 0, p90 = 0, p99 = 0;
 };
 
-/// daprd as a child process, on loopback ports of its own (scratch README, section 4).
-class Daprd
-{
-public:
-    bool start(const std::string &bin, const std::string &resources)
-    {
-        m_port = freePort();
-        std::vector<std::string> args{bin,
-                                      "--app-id",
-                                      "bench-daprd",
-                                      "--dapr-http-port",
-                                      std::to_string(m_port),
-                                      "--dapr-grpc-port",
-                                      std::to_string(freePort()),
-                                      "--metrics-port",
-                                      std::to_string(freePort()),
-                                      "--dapr-internal-grpc-port",
-                                      std::to_string(freePort()),
-                                      "--dapr-listen-addresses",
-                                      "127.0.0.1",
-                                      "--metrics-listen-address",
-                                      "127.0.0.1",
-                                      "--dapr-internal-grpc-listen-address",
-                                      "127.0.0.1",
-                                      "--resources-path",
-                                      resources,
-                                      "--log-level",
-                                      "warn",
-                                      "--enable-metrics=false"};
-        std::vector<char *> argv;
-        for (auto &a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-        const int rc = posix_spawn(&m_pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0)
-            return false;
-        int fd = -1;
-        for (int i = 0; i < 300; ++i) {
-            if (blockingRequest(fd, m_port, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                == 204) {
-                close(fd);
-                return true;
-            }
-            usleep(100000);
-        }
-        return false;
-    }
-    ~Daprd()
-    {
-        if (m_pid > 0) {
-            kill(m_pid, SIGTERM);
-            int st = 0;
-            waitpid(m_pid, &st, 0);
-        }
-    }
-    int port() const { return m_port; }
-
-private:
-    pid_t m_pid = 0;
-    int m_port = 0;
-};
-
-double loadAverage()
-{
-    double l = 0;
-    if (FILE *f = fopen("/proc/loadavg", "r")) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = 0;
-        fclose(f);
-    }
-    return l;
-}
-
-double median(std::vector<double> v)
-{
-    return percentile(std::move(v), 50);
-}
-
 Figures measure(int port, const std::string &req, double seconds)
 {
     Figures f;
@@ -158,15 +75,15 @@ int main()
     mkdir(bdir.c_str(), 0755);
     writeFile(bdir + "/out.yaml",
               linger.empty() ? yaml : yaml + "  - name: lingerMs\n    value: \"" + linger + "\"\n");
-    Daemon b;
-    if (!b.start(bdir, 0)) {
+    Runtime b("binderyd", binderydPath(), false);
+    if (!b.start(bdir)) {
         fprintf(stderr,
                 "binderyd did not start (is the broker up? scripts/services start kafka)\n");
         return 1;
     }
-    Daprd d;
+    Runtime d("daprd", daprdBin, true);
     const bool withDaprd = !daprdBin.empty();
-    if (withDaprd && !d.start(daprdBin, dir)) {
+    if (withDaprd && !d.start(dir, 0, "/dev/null")) {
         fprintf(stderr, "daprd (%s) did not start\n", daprdBin.c_str());
         return 1;
     }

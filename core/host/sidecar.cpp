@@ -127,8 +127,8 @@ void Sidecar::start()
                 else
                     error = path.error().message;
             } else {
-                const Result<quint16> port = http->listen(options.listenAddresses,
-                                                          static_cast<quint16>(options.httpPort));
+                const Result<quint16> port
+                    = http->listen(options.listenAddresses, static_cast<quint16>(options.httpPort));
                 if (port)
                     bound = *port;
                 else
@@ -190,8 +190,8 @@ void Sidecar::finishStart(bool ok, const QString &error, quint16 port, quint16 g
         m_lastError = error;
     }
     if (ok && !apiSocketPath().isEmpty()) {
-        Q_EMIT logMessage(1, QStringLiteral("HTTP API listening on unix socket %1")
-                                 .arg(apiSocketPath()));
+        Q_EMIT logMessage(
+            1, QStringLiteral("HTTP API listening on unix socket %1").arg(apiSocketPath()));
     } else if (ok) {
         Q_EMIT logMessage(
             1, QStringLiteral("HTTP API listening on %1 (%2)")

@@ -235,7 +235,8 @@ QList<BindingRow> bindingRows()
                          {u"dialTimeout"_s, u"5s"_s}};
         };
         r.operation = u"create"_s;
-        r.produce = [](const Items &items) { return createThroughOutput(u"bindings.kafka"_s, items); };
+        r.produce
+            = [](const Items &items) { return createThroughOutput(u"bindings.kafka"_s, items); };
         rows << r;
     }
     {

@@ -199,7 +199,7 @@ void tst_BinderydCli::servesWithTheCliArgv()
 void tst_BinderydCli::logsARefusedFlagInJson()
 {
     QProcess d;
-    d.start(binderyd(), {u"--log-as-json"_s, u"--app-protocol"_s, u"grpc"_s});
+    d.start(binderyd(), {u"--log-as-json"_s, u"--app-protocol"_s, u"h2c"_s});
     QVERIFY(d.waitForFinished(10000));
     QCOMPARE(d.exitCode(), 1);
     const QByteArray out = d.readAllStandardOutput().trimmed();
@@ -207,7 +207,7 @@ void tst_BinderydCli::logsARefusedFlagInJson()
     const QJsonObject o = QJsonDocument::fromJson(out, &error).object();
     QVERIFY2(error.error == QJsonParseError::NoError, out.constData());
     QCOMPARE(o.value(u"level"_s).toString(), u"fatal"_s);
-    QVERIFY2(o.value(u"msg"_s).toString().startsWith(u"--app-protocol grpc: "_s), out.constData());
+    QVERIFY2(o.value(u"msg"_s).toString().startsWith(u"--app-protocol h2c: "_s), out.constData());
     QVERIFY(o.contains(u"instance"_s) && o.contains(u"ver"_s));
 }
 

@@ -185,9 +185,8 @@ void tst_DaprdFlags::takesTheDaprCliArgv()
     QCOMPARE(c->logJson, json);
     QCOMPARE(c->logLevel, 1);
     // Each flag Bindery does not act on says so once, with the reason.
-    for (const char *f :
-         {"config", "placement-host-address", "scheduler-host-address", "profile-port",
-          "metrics-port", "dapr-internal-grpc-port"}) {
+    for (const char *f : {"config", "placement-host-address", "scheduler-host-address",
+                          "profile-port", "metrics-port", "dapr-internal-grpc-port"}) {
         const QString name = QString::fromLatin1(f);
         QCOMPARE(c->notes.filter(u"--%1 is accepted"_s.arg(name)).size(), 1);
     }

@@ -420,7 +420,8 @@ void tst_Runtime::showsABindingsConnectionStateInStatusLogAndTraffic()
     writeComponent("link", "bindings.loopback", "  - name: direction\n    value: \"output\"\n");
     std::unique_ptr<Sidecar> rt = start(0);
     QStringList logged;
-    connect(rt->runtime(), &Runtime::logMessage, this,
+    QObject receiver; // gone before `logged`: a late queued message cannot reach a dead list
+    connect(rt->runtime(), &Runtime::logMessage, &receiver,
             [&](int, const QString &text) { logged << text; });
     m_traffic.drain();
     auto status = [&] {

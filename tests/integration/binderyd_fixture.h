@@ -2,8 +2,10 @@
 // What the broker-backed integration tests share: real `binderyd` processes, the seed-style
 // recording app (tests/integration/kafka/seed_app.py), component files, the traffic log, and the
 // service scripts (scripts/services). Header-only; each test executable includes it once.
+// tests/integration/kafka/kafka_it.h adds what only the Kafka and Event Hubs tests need.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include <QDateTime>
@@ -13,6 +15,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMap>
 #include <QNetworkAccessManager>
 #include <QProcess>
 #include <QTcpServer>
@@ -21,6 +24,7 @@
 #include <QTest>
 
 #include "tests/core/http_client.h"
+#include "tests/core/test_paths.h"
 
 namespace bindery::tests {
 
@@ -31,23 +35,6 @@ inline quint16 freePort()
     QTcpServer s;
     s.listen(QHostAddress::LocalHost, 0);
     return s.serverPort();
-}
-
-inline QString sourceDir()
-{
-    const QString d = qEnvironmentVariable("BINDERY_SOURCE_DIR");
-    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_SOURCE_DIR) : d;
-}
-
-inline QString binDir()
-{
-    const QString d = qEnvironmentVariable("BINDERY_BIN_DIR");
-    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_BIN_DIR) : d;
-}
-
-inline bool isCi()
-{
-    return qEnvironmentVariable("CI").compare(u"true"_s, Qt::CaseInsensitive) == 0;
 }
 
 /// Spins the event loop (QNAM replies, process output) for `ms`.
@@ -72,6 +59,13 @@ inline bool reachable(const QString &host, quint16 port)
     return s.waitForConnected(2000);
 }
 
+/// The same for "host:port" (a broker list's entry).
+inline bool reachable(const QString &hostPort)
+{
+    const qsizetype colon = hostPort.lastIndexOf(u':');
+    return reachable(hostPort.left(colon), hostPort.mid(colon + 1).toUShort());
+}
+
 /// `scripts/services <args>`; its exit code (-1 when it hung), its output in `output`.
 inline int runServices(const QStringList &args, QByteArray *output = nullptr)
 {
@@ -84,6 +78,28 @@ inline int runServices(const QStringList &args, QByteArray *output = nullptr)
         *output = p.readAll();
     return p.exitCode();
 }
+
+/// `scripts/services <args>` in the background, for a test that keeps working meanwhile (e.g. a
+/// broker stopped and started while records flow).
+class ServicesCall
+{
+public:
+    explicit ServicesCall(const QStringList &args)
+    {
+        m_proc.setProcessChannelMode(QProcess::MergedChannels);
+        m_proc.start(sourceDir() + u"/scripts/services"_s, args);
+    }
+    bool running() { return m_proc.state() != QProcess::NotRunning; }
+    bool finishedOk(int ms = 180000)
+    {
+        if (m_proc.state() != QProcess::NotRunning && !m_proc.waitForFinished(ms))
+            return false;
+        return m_proc.exitStatus() == QProcess::NormalExit && m_proc.exitCode() == 0;
+    }
+
+private:
+    QProcess m_proc;
+};
 
 /// The NAME=value lines of `scripts/services env <service>`; variables already in this process's
 /// environment (named in `names`) win.
@@ -140,14 +156,26 @@ inline QByteArray componentYaml(const QString &name, const QString &type,
     return y;
 }
 
+/// The JSON objects of JSON-lines text (a traffic log, a journal, a tool's -J output); lines that
+/// are empty or not an object are passed over.
+inline QList<QJsonObject> jsonLines(const QByteArray &text)
+{
+    QList<QJsonObject> out;
+    for (const QByteArray &line : text.split('\n')) {
+        const QJsonObject o = QJsonDocument::fromJson(line).object();
+        if (!o.isEmpty())
+            out << o;
+    }
+    return out;
+}
+
 /// The records of a --traffic-log file of one `kind` ("input", "output", "connection"), those
 /// whose JSON contains `needle` when given.
 inline QList<QJsonObject> trafficRecords(const QString &path, const QString &kind,
                                          const QString &needle = {})
 {
     QList<QJsonObject> out;
-    for (const QByteArray &line : readFile(path).split('\n')) {
-        const QJsonObject o = QJsonDocument::fromJson(line).object();
+    for (const QJsonObject &o : jsonLines(readFile(path))) {
         if (o.value(u"kind"_s).toString() != kind)
             continue;
         if (!needle.isEmpty()
@@ -194,12 +222,17 @@ inline bool binderydBuilt()
 class RecordingApp
 {
 public:
-    bool start()
+    /// `port` 0 picks a free one; a `journal` file keeps every delivery across restarts (one JSON
+    /// line each: {body, status, headers}).
+    bool start(quint16 port = 0, const QString &journal = {})
     {
-        m_port = freePort();
+        m_port = port ? port : freePort();
         m_proc.setProcessChannelMode(QProcess::MergedChannels);
-        m_proc.start(u"python3"_s, {sourceDir() + u"/tests/integration/kafka/seed_app.py"_s,
-                                    QString::number(m_port)});
+        QStringList args{sourceDir() + u"/tests/integration/kafka/seed_app.py"_s,
+                         QString::number(m_port)};
+        if (!journal.isEmpty())
+            args << journal;
+        m_proc.start(u"python3"_s, args);
         if (!m_proc.waitForStarted(5000))
             return false;
         for (int i = 0; i < 100; ++i) {
@@ -209,7 +242,9 @@ public:
         }
         return false;
     }
-    ~RecordingApp()
+    ~RecordingApp() { stop(); }
+    /// The app goes away: its port refuses connections until start() again.
+    void stop()
     {
         if (m_proc.state() != QProcess::NotRunning) {
             m_proc.terminate();
@@ -261,8 +296,11 @@ class Daemon
 public:
     ~Daemon() { stop(); }
     /// Starts binderyd; true once /v1.0/healthz answers. False if it exited (init error) or hung.
+    /// `launched` runs right after the process started, before waiting for health (e.g. to
+    /// start the app then, as the Kafka seed's sequence does).
     bool start(const QString &resources, quint16 appPort, const QString &trafficLog = {},
-               const QString &libraryPath = {}, const QString &appId = u"it"_s)
+               const QString &libraryPath = {}, const QString &appId = u"it"_s,
+               const std::function<void()> &launched = {})
     {
         m_port = freePort();
         QStringList args{u"--app-id"_s,         appId,
@@ -274,14 +312,19 @@ public:
             args << u"--traffic-log"_s << trafficLog;
         m_proc = std::make_unique<QProcess>();
         m_proc->setProcessChannelMode(QProcess::MergedChannels);
-        if (!libraryPath.isEmpty()) {
+        if (!libraryPath.isEmpty() || !m_env.isEmpty()) {
             QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-            env.insert(u"LD_LIBRARY_PATH"_s, libraryPath);
+            if (!libraryPath.isEmpty())
+                env.insert(u"LD_LIBRARY_PATH"_s, libraryPath);
+            for (auto it = m_env.cbegin(); it != m_env.cend(); ++it)
+                env.insert(it.key(), it.value());
             m_proc->setProcessEnvironment(env);
         }
         m_proc->start(binDir() + u"/binderyd"_s, args);
         if (!m_proc->waitForStarted(5000))
             return false;
+        if (launched)
+            launched();
         QElapsedTimer t;
         t.start();
         while (t.elapsed() < 20000) {
@@ -293,7 +336,7 @@ public:
         }
         return false;
     }
-    /// SIGTERM (graceful: inputs stop, acknowledgements are sent) and wait.
+    /// SIGTERM (graceful: inputs stop, acknowledgements are sent, offsets committed) and wait.
     void stop()
     {
         if (!m_proc || m_proc->state() == QProcess::NotRunning)
@@ -304,6 +347,16 @@ public:
             m_proc->waitForFinished(5000);
         }
     }
+    /// SIGKILL: no commit, no goodbye (a crash).
+    void kill()
+    {
+        if (m_proc && m_proc->state() != QProcess::NotRunning) {
+            m_proc->kill();
+            m_proc->waitForFinished(5000);
+        }
+    }
+    /// An environment variable for the next start().
+    void setEnv(const QString &name, const QString &value) { m_env.insert(name, value); }
     /// Waits for the process to exit by itself (init failure); its exit code, or -1.
     int waitExit(int ms)
     {
@@ -330,6 +383,7 @@ public:
 
 private:
     std::unique_ptr<QProcess> m_proc;
+    QMap<QString, QString> m_env;
     quint16 m_port = 0;
     QByteArray m_output;
     QNetworkAccessManager m_nam;

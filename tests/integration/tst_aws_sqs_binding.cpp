@@ -948,7 +948,8 @@ void tst_AwsSqsBinding::refusedCredentialsWhileReadingBackOffAndShowInStatus()
 
     // Accepted again: the binding recovers on its own and delivers.
     proxy.setCorrupt(false);
-    QTRY_COMPARE_WITH_TIMEOUT(status(*sidecar, u"refused"_s).connectionState, u"connected"_s, 40000);
+    QTRY_COMPARE_WITH_TIMEOUT(status(*sidecar, u"refused"_s).connectionState, u"connected"_s,
+                              40000);
     peer({u"send"_s, url}, R"([{"body":"after"}])");
     QTRY_COMPARE_WITH_TIMEOUT(m_app->count("POST", "/refused"), 1, 30000);
     QCOMPARE(m_app->requests().last().body, QByteArray("after"));

@@ -23,15 +23,11 @@ struct EhRecord
     qint64 offset = -1;
 };
 
-class tst_EventHubsBinding : public QObject
+class tst_EventHubsBinding : public KafkaTestCase
 {
     Q_OBJECT
 
 private Q_SLOTS:
-    void initTestCase();
-    void init();
-    void cleanup();
-
     void docsComponentLoadsSendsAndReceives();
     void getAllMessagePropertiesDeliversApplicationProperties();
     void wrongSharedAccessKeyIsAClearInitError();
@@ -76,14 +72,10 @@ private:
                            QString::number(count), u"30"_s});
         p.waitForFinished(60000);
         QList<EhRecord> out;
-        for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
-            const QJsonObject o = QJsonDocument::fromJson(line).object();
-            if (o.isEmpty())
-                continue;
+        for (const QJsonObject &o : jsonLines(p.readAllStandardOutput()))
             out << EhRecord{o.value(u"key"_s).toString(), o.value(u"value"_s).toString(),
                             o.value(u"headers"_s).toObject(), o.value(u"partition"_s).toInt(),
                             o.value(u"offset"_s).toInteger()};
-        }
         return out;
     }
     /// The sample component (resources/samples/eventhubs) with the test connection string and
@@ -108,9 +100,6 @@ private:
             y += "  - name: " + k.toUtf8() + "\n    value: \"" + v.toUtf8() + "\"\n";
         return y;
     }
-
-    KafkaEnv m_env;
-    std::unique_ptr<QTemporaryDir> m_dir;
 };
 
 #define REQUIRE_EVENTHUBS()                                                                        \
@@ -125,26 +114,6 @@ private:
         }                                                                                          \
     } while (0)
 
-void tst_EventHubsBinding::initTestCase()
-{
-    QVERIFY2(QFile::exists(binDir() + u"/binderyd"_s),
-             qPrintable(u"binderyd not built in "_s + binDir()));
-    m_env = loadEnv();
-}
-
-void tst_EventHubsBinding::init()
-{
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
-}
-
-void tst_EventHubsBinding::cleanup()
-{
-    if (QTest::currentTestFailed())
-        m_dir->setAutoRemove(false), qWarning("kept %s", qPrintable(m_dir->path()));
-    m_dir.reset();
-}
-
 // The component as daprd's docs show it, only the connection string changed (and the test CA
 // given the way OpenSSL takes a trusted CA, SSL_CERT_FILE, so the file stays as pasted): it loads
 // with one warning about the checkpoint store, sends and receives; the other side checks body,
@@ -155,7 +124,7 @@ void tst_EventHubsBinding::docsComponentLoadsSendsAndReceives()
     const QString hub = uniqueName(u"hub"_s);
     QCOMPARE(createTopic(m_env.brokers, hub, 2), QString());
     QVERIFY(writeFile(m_dir->filePath(u"eventhubs.yaml"_s), sample(hub, uniqueName(u"g"_s))));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     d.setEnv(u"SSL_CERT_FILE"_s, m_env.eventHubsCa);
@@ -217,7 +186,7 @@ void tst_EventHubsBinding::getAllMessagePropertiesDeliversApplicationProperties(
         sample(hub, uniqueName(u"g"_s),
                {{u"getAllMessageProperties"_s, u"true"_s}, {u"caCert"_s, m_env.eventHubsCa}},
                {u"storageAccountName"_s, u"storageAccountKey"_s, u"storageContainerName"_s})));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
@@ -239,12 +208,12 @@ void tst_EventHubsBinding::wrongSharedAccessKeyIsAClearInitError()
     const QString key = wrong.section(u"SharedAccessKey="_s, 1).section(u';', 0, 0);
     QVERIFY(!key.isEmpty());
     wrong.replace(key, u"d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkwMDA="_s);
-    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s), component(u"badkey"_s,
-                                                              {{u"connectionString"_s, wrong},
-                                                               {u"eventHub"_s, u"x"_s},
-                                                               {u"caCert"_s, m_env.eventHubsCa},
-                                                               {u"direction"_s, u"output"_s}},
-                                                              u"bindings.azure.eventhubs"_s)));
+    QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
+                      componentYaml(u"badkey"_s, u"bindings.azure.eventhubs"_s,
+                                    {{u"connectionString"_s, wrong},
+                                     {u"eventHub"_s, u"x"_s},
+                                     {u"caCert"_s, m_env.eventHubsCa},
+                                     {u"direction"_s, u"output"_s}})));
     Daemon d;
     QElapsedTimer t;
     t.start();
@@ -272,7 +241,7 @@ void tst_EventHubsBinding::inOrderPerPartitionAndAppErrorsRedeliveredAfterRestar
               "name: enableInOrderMessageDelivery\n    value: \"true\"");
     QVERIFY(y.contains("value: \"true\""));
     QVERIFY(writeFile(m_dir->filePath(u"eventhubs.yaml"_s), y));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     app.configure(500);
     QList<QJsonObject> recs;
@@ -348,7 +317,7 @@ void tst_EventHubsBinding::daprdFieldsWarnOrRefuse()
         items.prepend({u"connectionString"_s, m_env.eventHubsConnection});
     items.append({name, item.section(u'=', 1)});
     QVERIFY(writeFile(m_dir->filePath(u"c.yaml"_s),
-                      component(u"fields"_s, items, u"bindings.azure.eventhubs"_s)));
+                      componentYaml(u"fields"_s, u"bindings.azure.eventhubs"_s, items)));
     Daemon d;
     const bool started = d.start(m_dir->path(), 0);
     QCOMPARE(started, loads);

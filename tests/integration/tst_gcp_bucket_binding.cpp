@@ -289,8 +289,14 @@ int curlPost(const QUrl &url, const QString &bodyFile, const QString &outFile,
     const QByteArray out = curl.readAllStandardOutput();
     if (head)
         *head = out + curl.readAllStandardError();
-    const QList<QByteArray> first = out.split('\n').first().split(' ');
-    return first.size() > 1 ? first.at(1).toInt() : 0;
+    // The final status line: a large body is sent after an interim "HTTP/1.1 100 Continue".
+    int status = 0;
+    for (const QByteArray &line : out.split('\n')) {
+        const QList<QByteArray> words = line.split(' ');
+        if (line.startsWith("HTTP/") && words.size() > 1 && words.at(1).toInt() >= 200)
+            status = words.at(1).toInt();
+    }
+    return status;
 }
 
 /// This process's /proc/self/status field, in KiB.

@@ -16,15 +16,11 @@ using namespace bindery::tests;
 using namespace bindery::tests::kafkait;
 using namespace Qt::Literals::StringLiterals;
 
-class tst_KafkaBinding : public QObject
+class tst_KafkaBinding : public KafkaTestCase
 {
     Q_OBJECT
 
 private Q_SLOTS:
-    void initTestCase();
-    void init();
-    void cleanup();
-
     void seedExampleProducesAndDeliversAsPasted();
     void outputMapsKeyPartitionAndHeaders_data();
     void outputMapsKeyPartitionAndHeaders();
@@ -68,30 +64,7 @@ private:
             items.append({k, v == u"<topic>"_s ? topic : v});
         return writeFile(m_dir->filePath(u"c.yaml"_s), component(name, items)) ? topic : QString();
     }
-
-    KafkaEnv m_env;
-    std::unique_ptr<QTemporaryDir> m_dir;
 };
-
-void tst_KafkaBinding::initTestCase()
-{
-    QVERIFY2(QFile::exists(binDir() + u"/binderyd"_s),
-             qPrintable(u"binderyd not built in "_s + binDir()));
-    m_env = loadEnv();
-}
-
-void tst_KafkaBinding::init()
-{
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
-}
-
-void tst_KafkaBinding::cleanup()
-{
-    if (QTest::currentTestFailed())
-        m_dir->setAutoRemove(false), qWarning("kept %s", qPrintable(m_dir->path()));
-    m_dir.reset();
-}
 
 // The seed: its kafkaevent component verbatim (brokers http://localhost:5050, topic1, group1),
 // its curl request, its Flask app on /kafkaevent.
@@ -110,7 +83,7 @@ void tst_KafkaBinding::seedExampleProducesAndDeliversAsPasted()
         myKafka += '\n';
     myKafka += "  - name: direction\n    value: \"output\"\n";
     QVERIFY(writeFile(m_dir->filePath(u"mykafka.yaml"_s), myKafka));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
@@ -286,7 +259,7 @@ void tst_KafkaBinding::failedDeliveryIsNotCommittedAndComesBackAfterRestart()
                                             {u"direction"_s, u"input"_s}})));
     QVERIFY(kcatProduce(m_env.brokers, topic,
                         {{"a", "{\"n\":0}"}, {"b", "{\"n\":1}"}, {"c", "{\"n\":2}"}}));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     app.configure(500);
     const QString traffic = m_dir->filePath(u"traffic.jsonl"_s);
@@ -301,7 +274,7 @@ void tst_KafkaBinding::failedDeliveryIsNotCommittedAndComesBackAfterRestart()
                  d.output().constData());
     }
     QCOMPARE(app.records().size(), 3); // moved on, no retries (retry disabled)
-    const QList<QJsonObject> tr = trafficInputs(traffic);
+    const QList<QJsonObject> tr = trafficRecords(traffic, u"input"_s);
     QCOMPARE(tr.size(), 3);
     for (const QJsonObject &o : tr) {
         QCOMPARE(o.value(u"outcome"_s).toString(), u"dropped"_s);
@@ -354,7 +327,7 @@ void tst_KafkaBinding::retryEnabledRetriesWithBackoffUntilAcked()
                                                {u"consumeRetryInterval"_s, u"50ms"_s},
                                                {u"direction"_s, u"input"_s}})));
     QVERIFY(kcatProduce(m_env.brokers, topic, {{"a", "{\"n\":0}"}, {"b", "{\"n\":1}"}}));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     app.configure(200, 0, 3); // the first three deliveries fail
     const QString traffic = m_dir->filePath(u"traffic.jsonl"_s);
@@ -377,7 +350,7 @@ void tst_KafkaBinding::retryEnabledRetriesWithBackoffUntilAcked()
     QVERIFY2(gap1 >= 0.045 && gap3 >= 0.19 && gap3 > gap1,
              qPrintable(u"gaps %1 %2"_s.arg(gap1).arg(gap3)));
     d.stop();
-    const QList<QJsonObject> tr = trafficInputs(traffic);
+    const QList<QJsonObject> tr = trafficRecords(traffic, u"input"_s);
     QCOMPARE(tr.size(), 5);
     for (int i = 0; i < 4; ++i) {
         QCOMPARE(tr[i].value(u"attempt"_s).toInt(), i + 1);
@@ -398,7 +371,7 @@ void tst_KafkaBinding::topicCreatedAfterSubscribeIsPickedUpWithinSeconds()
                                             {u"consumerGroup"_s, topic},
                                             {u"initialOffset"_s, u"oldest"_s},
                                             {u"direction"_s, u"input"_s}})));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
@@ -439,7 +412,7 @@ void tst_KafkaBinding::partitionsAreDeliveredInParallelEachInOrder()
                                            {u"consumerGroup"_s, topic},
                                            {u"initialOffset"_s, u"oldest"_s},
                                            {u"direction"_s, u"input"_s}})));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     app.configure(200, delayMs);
     Daemon d;
@@ -514,7 +487,7 @@ void tst_KafkaBinding::rebalanceWaitsForInFlightAndLosesNothing()
                                              {u"consumerGroup"_s, topic},
                                              {u"initialOffset"_s, u"oldest"_s},
                                              {u"direction"_s, u"input"_s}})));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     app.configure(200, 50);
     Daemon a;
@@ -583,8 +556,8 @@ void tst_KafkaBinding::rebalanceWaitsForInFlightAndLosesNothing()
     }
     a.stop();
     b.stop();
-    const qsizetype byA = trafficInputs(m_dir->filePath(u"a.jsonl"_s)).size();
-    const qsizetype byB = trafficInputs(m_dir->filePath(u"b.jsonl"_s)).size();
+    const qsizetype byA = trafficRecords(m_dir->filePath(u"a.jsonl"_s), u"input"_s).size();
+    const qsizetype byB = trafficRecords(m_dir->filePath(u"b.jsonl"_s), u"input"_s).size();
     qInfo("rebalance: %lld deliveries for %d records (%d repeated after hand-over); member A %lld, "
           "member B %lld",
           static_cast<long long>(recs.size()), partitions * perPartition, repeats,
@@ -617,7 +590,7 @@ void tst_KafkaBinding::escapeHeadersUrlEscapesKeyAndHeaders()
                                            {u"initialOffset"_s, u"oldest"_s},
                                            {u"escapeHeaders"_s, escape ? u"true"_s : u"false"_s},
                                            {u"direction"_s, u"input"_s}})));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
@@ -678,7 +651,7 @@ void tst_KafkaBinding::authenticatedListenersWork()
         QVERIFY2(p.exitCode() == 0 && QFile::exists(libraryPath + u"/librdkafka.so.1"_s),
                  p.readAllStandardError().constData());
     }
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port(), {}, libraryPath), d.output().constData());
@@ -839,7 +812,7 @@ void tst_KafkaBinding::brokerDownGives500WithinBoundAndRecovers()
                                              {u"consumerGroup"_s, topic},
                                              {u"initialOffset"_s, u"oldest"_s},
                                              {u"deliveryTimeout"_s, u"3s"_s}})));
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
@@ -953,11 +926,12 @@ void tst_KafkaBinding::seedSequenceFirstRecordReachesTheApp()
     QVERIFY(writeFile(m_dir->filePath(u"mykafka.yaml"_s), myKafka));
 
     const quint16 appPort = freePort();
-    FlaskApp app;
+    RecordingApp app;
     bool appStarted = false;
     Daemon d; // 1. the runtime, then 2. the app, then 3. the curl as soon as the API answers
-    QVERIFY2(d.start(m_dir->path(), appPort, {}, {}, [&] { appStarted = app.start(appPort); }),
-             d.output().constData());
+    QVERIFY2(
+        d.start(m_dir->path(), appPort, {}, {}, u"it"_s, [&] { appStarted = app.start(appPort); }),
+        d.output().constData());
     QVERIFY(appStarted);
     const QString run = uniqueName(u"first"_s);
     QProcess curl; // 3. the seed's curl, at once
@@ -983,7 +957,7 @@ void tst_KafkaBinding::tombstonesAreProducedAndDeliveredAsNull()
     REQUIRE_BROKER();
     const QString topic = topicAndComponent(u"tomb"_s, 1, {{u"publishTopic"_s, u"<topic>"_s}});
     QVERIFY(!topic.isEmpty());
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
@@ -1023,7 +997,7 @@ void tst_KafkaBinding::traceparentIsKeptOnRecordsAndCarriedToTheApp()
     REQUIRE_BROKER();
     const QString topic = topicAndComponent(u"trace"_s, 1, {{u"publishTopic"_s, u"<topic>"_s}});
     QVERIFY(!topic.isEmpty());
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start());
     Daemon d;
     QVERIFY2(d.start(m_dir->path(), app.port()), d.output().constData());
@@ -1068,7 +1042,7 @@ void tst_KafkaBinding::faultAppStoppedTenSecondsLosesNothing()
     QVERIFY(!topic.isEmpty());
     const QString journal = m_dir->filePath(u"journal.jsonl"_s);
     const QString traffic = m_dir->filePath(u"traffic.jsonl"_s);
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start(0, journal));
     const quint16 appPort = app.port();
     Daemon d;
@@ -1081,7 +1055,7 @@ void tst_KafkaBinding::faultAppStoppedTenSecondsLosesNothing()
     QCOMPARE(during.size(), 500);
     produced << during;
     spin(10000);
-    FlaskApp back;
+    RecordingApp back;
     QVERIFY(back.start(appPort, journal));
     QTRY_COMPARE_WITH_TIMEOUT(lossReport(produced, journalCounts(journal)).missing, 0, 120000);
     const LossReport r = lossReport(produced, journalCounts(journal));
@@ -1091,7 +1065,7 @@ void tst_KafkaBinding::faultAppStoppedTenSecondsLosesNothing()
     d.stop();
     // The traffic shows the unanswered deliveries as retried, never dropped.
     int retried = 0;
-    for (const QJsonObject &o : trafficInputs(traffic)) {
+    for (const QJsonObject &o : trafficRecords(traffic, u"input"_s)) {
         QVERIFY2(o.value(u"outcome"_s).toString() != u"dropped"_s,
                  QJsonDocument(o).toJson(QJsonDocument::Compact).constData());
         if (o.value(u"outcome"_s).toString() == u"retry"_s) {
@@ -1112,7 +1086,7 @@ void tst_KafkaBinding::faultBinderydKilledMidStreamLosesNothing()
     const QString topic = topicAndComponent(u"kill"_s, 2, {{u"direction"_s, u"input"_s}});
     QVERIFY(!topic.isEmpty());
     const QString journal = m_dir->filePath(u"journal.jsonl"_s);
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start(0, journal));
     const QStringList produced = produceIds(m_env.brokers, topic, u"k"_s, 3000);
     QCOMPARE(produced.size(), 3000);
@@ -1142,7 +1116,7 @@ void tst_KafkaBinding::faultBinderydKilledMidStreamLosesNothing()
         qPrintable(u"%1 duplicates: more than about a second's worth (%2/s)"_s.arg(r.duplicates)
                        .arg(perSecond)));
     int marked = 0;
-    for (const QJsonObject &o : trafficInputs(traffic)) {
+    for (const QJsonObject &o : trafficRecords(traffic, u"input"_s)) {
         if (!o.value(u"redelivered"_s).toBool())
             continue;
         ++marked;
@@ -1172,7 +1146,7 @@ void tst_KafkaBinding::faultBrokerRestartedMidStreamLosesNothing()
     const QString topic = topicAndComponent(u"bounce"_s, 2, {{u"direction"_s, u"input"_s}});
     QVERIFY(!topic.isEmpty());
     const QString journal = m_dir->filePath(u"journal.jsonl"_s);
-    FlaskApp app;
+    RecordingApp app;
     QVERIFY(app.start(0, journal));
     app.configure(200, 2); // ~2 ms per record: the stream is still flowing when the broker goes
     Daemon d;

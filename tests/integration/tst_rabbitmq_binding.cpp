@@ -737,7 +737,10 @@ void tst_RabbitMqBinding::badSettingsAreClearInitErrors_data()
     // With TLS 1.3 the broker checks the client certificate after the client's handshake: the
     // refusal may come while signing in.
     QTest::newRow("client certificate the broker does not trust")
-        << u"client"_s << QStringList{u"rabbitmq: cannot"_s, u"alert"_s};
+        << u"client"_s
+        << QStringList{u"rabbitmq: cannot"_s,
+                       // TLS 1.3: the broker's alert is read, or only its end of the session is
+                       u"alert|may not trust the client certificate"_s};
     QTest::newRow("queue exists with another durable")
         << u"durable"_s << QStringList{u"metadata 'durable' differs"_s, u"PRECONDITION_FAILED"_s};
     QTest::newRow("queue exists with another x-message-ttl")
@@ -797,8 +800,12 @@ void tst_RabbitMqBinding::badSettingsAreClearInitErrors()
     QVERIFY(!d.start(m_dir->path(), 0));
     QVERIFY(d.waitExit(10000) != 0);
     const QByteArray out = d.output();
-    for (const QString &e : expected)
-        QVERIFY2(out.contains(e.toUtf8()), qPrintable(e + u" not in: "_s + QString::fromUtf8(out)));
+    for (const QString &e : expected) { // "a|b": either text
+        const QStringList any = e.split(u'|');
+        QVERIFY2(std::any_of(any.cbegin(), any.cend(),
+                             [&](const QString &alt) { return out.contains(alt.toUtf8()); }),
+                 qPrintable(e + u" not in: "_s + QString::fromUtf8(out)));
+    }
     QVERIFY2(out.contains("bad (bindings.rabbitmq"), out.constData());
     QVERIFY2(!out.contains(wrongPassword.toUtf8()) && !out.contains(m_env.password.toUtf8()),
              "a password leaked into the log");

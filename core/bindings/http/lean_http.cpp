@@ -327,7 +327,10 @@ Pool &threadPool()
 
 bool LeanHttp::usable()
 {
-    return QAbstractEventDispatcher::instance(QThread::currentThread()) != nullptr;
+    // A dispatcher alone is not enough: a thread that has one but blocks (a caller waiting on
+    // the answer outside any event loop) would never see the sockets become ready.
+    QThread *thread = QThread::currentThread();
+    return QAbstractEventDispatcher::instance(thread) != nullptr && thread->loopLevel() > 0;
 }
 
 void LeanHttp::send(const QByteArray &host, quint16 port, QByteArray head, QByteArray body,

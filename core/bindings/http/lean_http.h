@@ -41,7 +41,8 @@ struct LeanResponse
 class LeanHttp
 {
 public:
-    /// True on a thread with a Qt event dispatcher.
+    /// True on a thread that is running a Qt event loop (the API thread); elsewhere the binding
+    /// uses its worker-thread client.
     static bool usable();
     /**
      * @brief Sends `head` (request line and headers, ending in CRLF CRLF) and `body` to

@@ -303,6 +303,13 @@ AmqpConnection::open(const RabbitMqSettings &s, Role role, int boundMs, const QS
         if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION
             && login.library_error == AMQP_STATUS_CONNECTION_CLOSED)
             e.permanent = true;
+        // With TLS 1.3 the broker checks the client certificate after the handshake: its alert
+        // may come as a bare "SSL error" during sign-in, with no detail left to read.
+        if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION
+            && login.library_error == AMQP_STATUS_SSL_ERROR && !s.clientCert.isEmpty()
+            && !e.message.contains(u'('))
+            e.message += QStringLiteral(" (the broker ended the TLS session during sign-in: it "
+                                        "may not trust the client certificate 'clientCert')");
         return tl::unexpected(e);
     }
     c->m_broken = false;

@@ -1,68 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the broker-backed Kafka and Event Hubs tests share (tst_kafka_binding,
-// tst_eventhubs_binding): the broker's addresses from `scripts/services env kafka`, topics, kcat,
-// the seed-style Flask app (seed_app.py), real binderyd processes, traffic logs and fault-test
-// bookkeeping.
+// What only the broker-backed Kafka and Event Hubs tests share (tst_kafka_binding,
+// tst_azure_eventhubs_binding), on top of binderyd_fixture.h: the broker's addresses from
+// `scripts/services env kafka`, topics, kcat, Kafka component files, the seed app's journal and
+// fault-test bookkeeping, and the test classes' common base.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 
-#include <functional>
-#include <memory>
-
-#include <QDateTime>
-#include <QDir>
-#include <QElapsedTimer>
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMap>
+#include <QObject>
 #include <QProcess>
-#include <QTcpServer>
-#include <QTcpSocket>
-#include <QTemporaryDir>
 #include <QTest>
 
-#include "tests/core/http_client.h"
+#include "tests/integration/binderyd_fixture.h"
 
 namespace bindery::tests::kafkait {
 
 using namespace Qt::Literals::StringLiterals;
 
-inline quint16 freePort()
-{
-    QTcpServer s;
-    s.listen(QHostAddress::LocalHost, 0);
-    return s.serverPort();
-}
-
-inline QString sourceDir()
-{
-    const QString d = qEnvironmentVariable("BINDERY_SOURCE_DIR");
-    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_SOURCE_DIR) : d;
-}
-
-inline QString binDir()
-{
-    const QString d = qEnvironmentVariable("BINDERY_BIN_DIR");
-    return d.isEmpty() ? QStringLiteral(BINDERY_TEST_BIN_DIR) : d;
-}
-
-inline bool isCi()
-{
-    return qEnvironmentVariable("CI").compare(u"true"_s, Qt::CaseInsensitive) == 0;
-}
-
-/// Spins the event loop (QNAM replies, process output) for `ms`.
-inline void spin(int ms)
-{
-    QTest::qWait(ms);
-}
-
+/// A topic, group or run name no earlier run used: "hk-<stem>-<ms>-<n>".
 inline QString uniqueName(const QString &stem)
 {
-    static int counter = 0;
-    return u"hk-%1-%2-%3"_s.arg(stem).arg(QDateTime::currentMSecsSinceEpoch()).arg(++counter);
+    return tests::uniqueName(u"hk"_s, stem);
 }
 
 struct KafkaEnv
@@ -80,27 +42,12 @@ struct KafkaEnv
 
 inline KafkaEnv loadEnv()
 {
+    const QHash<QString, QString> vars = serviceEnv(
+        u"kafka"_s, {u"KAFKA_BROKERS"_s, u"KAFKA_SASL_BROKERS"_s, u"KAFKA_SASL_SSL_BROKERS"_s,
+                     u"KAFKA_SSL_BROKERS"_s, u"KAFKA_SASL_USERNAME"_s, u"KAFKA_SASL_PASSWORD"_s,
+                     u"KAFKA_CA_CERT"_s, u"KAFKA_CLIENT_CERT"_s, u"KAFKA_CLIENT_KEY"_s,
+                     u"EVENTHUBS_CONNECTION_STRING"_s, u"EVENTHUBS_CA_CERT"_s});
     KafkaEnv e;
-    QHash<QString, QString> vars;
-    for (const char *n :
-         {"KAFKA_BROKERS", "KAFKA_SASL_BROKERS", "KAFKA_SASL_SSL_BROKERS", "KAFKA_SSL_BROKERS",
-          "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_CA_CERT", "KAFKA_CLIENT_CERT",
-          "KAFKA_CLIENT_KEY", "EVENTHUBS_CONNECTION_STRING", "EVENTHUBS_CA_CERT"}) {
-        if (qEnvironmentVariableIsSet(n))
-            vars.insert(QString::fromLatin1(n), qEnvironmentVariable(n));
-    }
-    if (!vars.contains(u"KAFKA_CA_CERT"_s)) {
-        QProcess p;
-        p.start(sourceDir() + u"/scripts/services"_s, {u"env"_s, u"kafka"_s});
-        if (p.waitForFinished(20000)) {
-            for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
-                const qsizetype eq = line.indexOf('=');
-                if (eq > 0 && !vars.contains(QString::fromUtf8(line.left(eq))))
-                    vars.insert(QString::fromUtf8(line.left(eq)),
-                                QString::fromUtf8(line.mid(eq + 1)).trimmed());
-            }
-        }
-    }
     e.brokers = vars.value(u"KAFKA_BROKERS"_s, e.brokers);
     e.sasl = vars.value(u"KAFKA_SASL_BROKERS"_s, e.sasl);
     e.saslSsl = vars.value(u"KAFKA_SASL_SSL_BROKERS"_s, e.saslSsl);
@@ -116,14 +63,6 @@ inline KafkaEnv loadEnv()
         e.eventHubsConnection = e.eventHubsConnection.mid(1, e.eventHubsConnection.size() - 2);
     e.eventHubsCa = vars.value(u"EVENTHUBS_CA_CERT"_s);
     return e;
-}
-
-inline bool reachable(const QString &hostPort)
-{
-    const qsizetype c = hostPort.lastIndexOf(u':');
-    QTcpSocket s;
-    s.connectToHost(hostPort.left(c), hostPort.mid(c + 1).toUShort());
-    return s.waitForConnected(2000);
 }
 
 /// Creates a topic with `partitions` partitions through librdkafka's admin API.
@@ -196,10 +135,7 @@ inline QList<KcatRecord> kcatConsume(const QString &brokers, const QString &topi
                         u"-q"_s, u"-J"_s});
     p.waitForFinished(30000);
     QList<KcatRecord> out;
-    for (const QByteArray &line : p.readAllStandardOutput().split('\n')) {
-        const QJsonObject o = QJsonDocument::fromJson(line).object();
-        if (o.isEmpty())
-            continue;
+    for (const QJsonObject &o : jsonLines(p.readAllStandardOutput())) {
         KcatRecord r;
         r.partition = o.value(u"partition"_s).toInt();
         r.offset = o.value(u"offset"_s).toInteger();
@@ -235,240 +171,19 @@ inline bool kcatProduce(const QString &brokers, const QString &topic,
     return p.waitForFinished(30000) && p.exitCode() == 0;
 }
 
-/// The seed-style Flask app (tests/integration/kafka/seed_app.py) in its own process.
-class FlaskApp
+/// A bindings.kafka component file.
+inline QByteArray component(const QString &name, const QList<QPair<QString, QString>> &items)
 {
-public:
-    /// `port` 0 picks a free one; a `journal` file keeps every delivery across restarts.
-    bool start(quint16 port = 0, const QString &journal = {})
-    {
-        m_port = port ? port : freePort();
-        m_proc.setProcessChannelMode(QProcess::MergedChannels);
-        QStringList args{sourceDir() + u"/tests/integration/kafka/seed_app.py"_s,
-                         QString::number(m_port)};
-        if (!journal.isEmpty())
-            args << journal;
-        m_proc.start(u"python3"_s, args);
-        if (!m_proc.waitForStarted(5000))
-            return false;
-        for (int i = 0; i < 100; ++i) {
-            if (httpRequest(m_nam, "GET", url(u"/_records"_s), {}, {}, 1000).status == 200)
-                return true;
-            spin(100);
-        }
-        return false;
-    }
-    ~FlaskApp() { stop(); }
-    /// The app goes away: its port refuses connections until start() again.
-    void stop()
-    {
-        if (m_proc.state() != QProcess::NotRunning) {
-            m_proc.terminate();
-            if (!m_proc.waitForFinished(5000))
-                m_proc.kill();
-            m_proc.waitForFinished(2000);
-        }
-    }
-    quint16 port() const { return m_port; }
-    QUrl url(const QString &path) const
-    {
-        return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path));
-    }
-    void configure(int status, int delayMs = 0, int failFirst = 0)
-    {
-        httpRequest(m_nam, "POST", url(u"/_config"_s),
-                    u"{\"status\":%1,\"delayMs\":%2,\"failFirst\":%3}"_s.arg(status)
-                        .arg(delayMs)
-                        .arg(failFirst)
-                        .toUtf8());
-    }
-    void clear() { httpRequest(m_nam, "POST", url(u"/_clear"_s)); }
-    QJsonArray records()
-    {
-        return QJsonDocument::fromJson(httpRequest(m_nam, "GET", url(u"/_records"_s)).body).array();
-    }
-    /// Records whose body contains `needle`.
-    QList<QJsonObject> recordsWith(const QString &needle)
-    {
-        QList<QJsonObject> out;
-        for (const QJsonValue &v : records()) {
-            if (v.toObject().value(u"body"_s).toString().contains(needle))
-                out << v.toObject();
-        }
-        return out;
-    }
-
-private:
-    QProcess m_proc;
-    quint16 m_port = 0;
-    QNetworkAccessManager m_nam;
-};
-
-/// A real binderyd process.
-class Daemon
-{
-public:
-    ~Daemon() { stop(); }
-    /// Starts binderyd; true once /v1.0/healthz answers. False if it exited (init error) or hung.
-    /// `launched` runs right after the process started, before waiting for health (e.g. to
-    /// start the app then, as the seed's sequence does).
-    bool start(const QString &resources, quint16 appPort, const QString &trafficLog = {},
-               const QString &libraryPath = {}, const std::function<void()> &launched = {})
-    {
-        m_port = freePort();
-        QStringList args{u"--app-id"_s,           u"kafka-it"_s,         u"--dapr-http-port"_s,
-                         QString::number(m_port), u"--resources-path"_s, resources};
-        if (appPort)
-            args << u"--app-port"_s << QString::number(appPort);
-        if (!trafficLog.isEmpty())
-            args << u"--traffic-log"_s << trafficLog;
-        m_proc = std::make_unique<QProcess>();
-        m_proc->setProcessChannelMode(QProcess::MergedChannels);
-        if (!libraryPath.isEmpty() || !m_env.isEmpty()) {
-            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-            if (!libraryPath.isEmpty())
-                env.insert(u"LD_LIBRARY_PATH"_s, libraryPath);
-            for (auto it = m_env.cbegin(); it != m_env.cend(); ++it)
-                env.insert(it.key(), it.value());
-            m_proc->setProcessEnvironment(env);
-        }
-        m_proc->start(binDir() + u"/binderyd"_s, args);
-        if (!m_proc->waitForStarted(5000))
-            return false;
-        if (launched)
-            launched();
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < 20000) {
-            if (m_proc->state() == QProcess::NotRunning)
-                return false;
-            if (httpRequest(m_nam, "GET", url(u"/v1.0/healthz"_s), {}, {}, 1000).status == 204)
-                return true;
-            spin(100);
-        }
-        return false;
-    }
-    /// SIGTERM (graceful: inputs stop, offsets are committed) and wait.
-    void stop()
-    {
-        if (!m_proc || m_proc->state() == QProcess::NotRunning)
-            return;
-        m_proc->terminate();
-        if (!m_proc->waitForFinished(20000)) {
-            m_proc->kill();
-            m_proc->waitForFinished(5000);
-        }
-    }
-    /// An environment variable for the next start().
-    void setEnv(const QString &name, const QString &value) { m_env.insert(name, value); }
-    /// SIGKILL: no commit, no goodbye (issue 14's crash test).
-    void kill()
-    {
-        if (m_proc && m_proc->state() != QProcess::NotRunning) {
-            m_proc->kill();
-            m_proc->waitForFinished(5000);
-        }
-    }
-    /// Waits for the process to exit by itself (init failure); its exit code, or -1.
-    int waitExit(int ms)
-    {
-        if (!m_proc->waitForFinished(ms))
-            return -1;
-        return m_proc->exitCode();
-    }
-    QByteArray output()
-    {
-        if (m_proc)
-            m_output += m_proc->readAll();
-        return m_output;
-    }
-    QUrl url(const QString &path) const
-    {
-        return QUrl(u"http://127.0.0.1:%1%2"_s.arg(m_port).arg(path));
-    }
-    quint16 port() const { return m_port; }
-    HttpAnswer post(const QString &binding, const QByteArray &body, int timeoutMs = 30000)
-    {
-        return httpRequest(m_nam, "POST", url(u"/v1.0/bindings/"_s + binding), body, {}, timeoutMs);
-    }
-    QNetworkAccessManager &nam() { return m_nam; }
-
-private:
-    std::unique_ptr<QProcess> m_proc;
-    QMap<QString, QString> m_env;
-    quint16 m_port = 0;
-    QByteArray m_output;
-    QNetworkAccessManager m_nam;
-};
-
-/// A component file; `type` is bindings.kafka unless given.
-inline QByteArray component(const QString &name, const QList<QPair<QString, QString>> &items,
-                            const QString &type = QStringLiteral("bindings.kafka"))
-{
-    QByteArray y
-        = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name.toUtf8()
-          + "\nspec:\n  type: " + type.toUtf8() + "\n  version: v1\n  metadata:\n";
-    for (const auto &[k, v] : items) {
-        QByteArray value = v.toUtf8();
-        if (value.contains('\n')) {
-            QByteArray block = "|\n";
-            for (const QByteArray &l : value.split('\n'))
-                block += "        " + l + '\n';
-            y += "  - name: " + k.toUtf8() + "\n    value: " + block;
-        } else {
-            y += "  - name: " + k.toUtf8() + "\n    value: \"" + value + "\"\n";
-        }
-    }
-    return y;
+    return componentYaml(name, u"bindings.kafka"_s, items);
 }
 
-inline bool writeFile(const QString &path, const QByteArray &content)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly) && f.write(content) == content.size();
-}
-
-inline QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-inline QList<QJsonObject> trafficInputs(const QString &path, const QString &needle = {})
-{
-    QList<QJsonObject> out;
-    for (const QByteArray &line : readFile(path).split('\n')) {
-        const QJsonObject o = QJsonDocument::fromJson(line).object();
-        if (o.value(u"kind"_s).toString() != u"input"_s)
-            continue;
-        if (!needle.isEmpty()
-            && !QJsonDocument(o).toJson(QJsonDocument::Compact).contains(needle.toUtf8()))
-            continue;
-        out << o;
-    }
-    return out;
-}
-
-inline int runServices(const QStringList &args, QByteArray *output = nullptr)
-{
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(sourceDir() + u"/scripts/services"_s, args);
-    if (!p.waitForFinished(180000))
-        return -1;
-    if (output)
-        *output = p.readAll();
-    return p.exitCode();
-}
-
-/// Every delivery an app instance journaled (FlaskApp::start with a journal): body -> count of
+/// Every delivery an app instance journaled (RecordingApp::start with a journal): body -> count of
 /// 2xx answers, in arrival order of first sight.
 inline QMap<QString, int> journalCounts(const QString &path, const QString &field = u"id"_s)
 {
     QMap<QString, int> out;
-    for (const QByteArray &line : readFile(path).split('\n')) {
-        const QJsonObject o = QJsonDocument::fromJson(line).object();
-        if (o.isEmpty() || o.value(u"status"_s).toInt() / 100 != 2)
+    for (const QJsonObject &o : jsonLines(readFile(path))) {
+        if (o.value(u"status"_s).toInt() / 100 != 2)
             continue;
         const QString id = QJsonDocument::fromJson(o.value(u"body"_s).toString().toUtf8())
                                .object()
@@ -518,25 +233,24 @@ inline LossReport lossReport(const QStringList &acknowledged, const QMap<QString
     return r;
 }
 
-/// `scripts/services stop|start kafka` in the background, for a test that keeps working meanwhile.
-class ServicesCall
+/// The base of the Kafka-backed test classes: initTestCase() checks that binderyd is built and
+/// reads the broker's addresses; each test function gets its own folder (TestFolder).
+class KafkaTestCase : public QObject
 {
-public:
-    explicit ServicesCall(const QStringList &args)
-    {
-        m_proc.setProcessChannelMode(QProcess::MergedChannels);
-        m_proc.start(sourceDir() + u"/scripts/services"_s, args);
-    }
-    bool running() { return m_proc.state() != QProcess::NotRunning; }
-    bool finishedOk(int ms = 180000)
-    {
-        if (m_proc.state() != QProcess::NotRunning && !m_proc.waitForFinished(ms))
-            return false;
-        return m_proc.exitStatus() == QProcess::NormalExit && m_proc.exitCode() == 0;
-    }
+    Q_OBJECT
 
-private:
-    QProcess m_proc;
+protected:
+    KafkaEnv m_env;
+    TestFolder m_dir;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(binderydBuilt(), qPrintable(u"binderyd not built in "_s + binDir()));
+        m_env = loadEnv();
+    }
+    void init() { QVERIFY(m_dir.renew()); }
+    void cleanup() { m_dir.release(); }
 };
 
 } // namespace bindery::tests::kafkait
