@@ -569,8 +569,9 @@ void tst_Http::readerBoundsAHugeChunkSize_data()
 
 void tst_Http::readerBoundsAHugeChunkSize()
 {
-    // Found with tests/fuzz (fuzz_app_response): `eol + 2 + size + 2` overflowed for a chunk
-    // size near 2^63 and the huge chunk was copied out of a short buffer.
+    // Seen reading the code for tests/fuzz, which reproduces it (fuzz_app_response): `eol + 2 +
+    // size + 2` overflowed for a chunk size near 2^63 and the huge chunk was copied out of a short
+    // buffer.
     QFETCH(qint64, maxBody);
     QFETCH(QString, error);
     QFETCH(bool, tooLarge);

@@ -461,8 +461,8 @@ void tst_AppChannel::deliveryReadsEveryResponseFraming_data()
                               << u"malformed HTTP response"_s;
     QTest::newRow("closed without answering")
         << QByteArray() << true << 0 << QByteArray() << u"closed the connection"_s;
-    // Found with tests/fuzz (fuzz_app_response): `size + 2` overflowed for a chunk size near
-    // 2^63 and the huge chunk was copied out of a short buffer.
+    // Seen reading the code for tests/fuzz, which reproduces it (fuzz_app_response): `size + 2`
+    // overflowed for a chunk size near 2^63 and the huge chunk was copied out of a short buffer.
     QTest::newRow("chunk size 2^63 - 1")
         << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                       "7fffffffffffffff\r\nab")

@@ -131,8 +131,8 @@ private:
                     m_trailers = true;
                     continue;
                 }
-                // Announced sizes up to 2^63 - 1: compared without adding to them (found by
-                // tests/fuzz), and refused at once when over the bound.
+                // Announced sizes go up to 2^63 - 1: compared without adding to them (an
+                // overflow fuzz_app_response reproduces), and refused at once over the bound.
                 if (m_maxBody >= 0 && size > m_maxBody - r->body.size())
                     return append(r, nullptr, size);
                 const qint64 have = buffer.size() - (eol + 2);
