@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/component_loader.h"
 
+#include <cerrno>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
@@ -21,14 +24,16 @@ namespace {
 // Bounds on the work one file may cause (issue 14.2): a few hundred bytes of YAML aliases can
 // otherwise expand to gigabytes, and a huge value must not reach the log several times.
 constexpr qint64 kMaxFileBytes = 16 * 1024 * 1024;
-constexpr int kMaxNodesPerDocument = 200000;      ///< nodes visited, aliases counted at each use
+constexpr int kMaxNodesPerFile = 200000;          ///< nodes visited, aliases counted at each use
 constexpr qsizetype kMaxValueChars = 1024 * 1024; ///< a non-scalar value as JSON text
 constexpr qsizetype kMaxNameChars = 253;          ///< a Kubernetes object name's limit
 
-/// Visiting budget of one document; yamlToJson() throws when it is spent.
+/// Visiting budget of one file, shared by its documents (a budget per document let a file of
+/// many small alias bombs cost minutes; found by tests/fuzz); yamlToJson() throws when it is
+/// spent.
 struct NodeBudget
 {
-    int left = kMaxNodesPerDocument;
+    int left = kMaxNodesPerFile;
 };
 
 struct BudgetExceeded
@@ -64,15 +69,19 @@ nlohmann::json yamlToJson(const YAML::Node &node, NodeBudget &budget)
         if (node.Tag() == "?") { // plain scalar: numbers and bools keep their JSON type
             if (s == "true" || s == "false")
                 return s == "true";
-            try {
-                size_t used = 0;
-                const long long i = std::stoll(s, &used);
-                if (used == s.size())
+            // std::stoll, then std::stod, without their exceptions: one thrown per plain word
+            // made an alias bomb's 200000 nodes cost seconds (found by tests/fuzz).
+            const char *begin = s.c_str();
+            char *end = nullptr;
+            errno = 0;
+            const long long i = std::strtoll(begin, &end, 10);
+            if (end != begin && errno != ERANGE) {
+                if (end == begin + s.size())
                     return i;
-                const double d = std::stod(s, &used);
-                if (used == s.size())
+                errno = 0;
+                const double d = std::strtod(begin, &end);
+                if (end != begin && errno != ERANGE && end == begin + s.size())
                     return d;
-            } catch (...) {
             }
         }
         return s;
@@ -88,7 +97,11 @@ QString scalarText(const YAML::Node &node, NodeBudget &budget)
     if (node.IsScalar())
         return QString::fromStdString(node.Scalar());
     // Dapr's DynamicValue keeps non-string values as JSON text.
-    std::string json = yamlToJson(node, budget).dump();
+    // Invalid UTF-8 becomes U+FFFD, as Go's json.Marshal writes it and as scalars read here
+    // (QString::fromStdString); dump() would otherwise throw out of the loader (found by
+    // tests/fuzz).
+    std::string json
+        = yamlToJson(node, budget).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (json.size() > size_t(kMaxValueChars))
         throw BudgetExceeded{};
     return QString::fromStdString(json);
@@ -185,10 +198,9 @@ QList<Document> splitDocuments(const QByteArray &text)
 }
 
 void parseDocument(const Document &doc, const QString &file, const LoaderOptions &options,
-                   LoadResult &result)
+                   NodeBudget &budget, LoadResult &result)
 {
     const int off = doc.lineOffset;
-    NodeBudget budget;
     auto error = [&](const SourceLocation &where, const QString &message,
                      const QString &component = {}, const QString &field = {}) {
         Diagnostic d;
@@ -392,9 +404,9 @@ void parseDocument(const Document &doc, const QString &file, const LoaderOptions
               QStringLiteral("malformed component: ") + QString::fromStdString(e.msg));
     } catch (const BudgetExceeded &) {
         error(at(file, root.Mark(), off),
-              QStringLiteral("document skipped: it expands to more than %1 YAML nodes or a value "
-                             "longer than %2 characters (YAML aliases?)")
-                  .arg(kMaxNodesPerDocument)
+              QStringLiteral("document skipped: the file expands to more than %1 YAML nodes or "
+                             "a value longer than %2 characters (YAML aliases?)")
+                  .arg(kMaxNodesPerFile)
                   .arg(kMaxValueChars));
     }
 }
@@ -405,8 +417,9 @@ LoadResult ComponentLoader::parseText(const QByteArray &text, const QString &fil
                                       const LoaderOptions &options)
 {
     LoadResult result;
+    NodeBudget budget;
     for (const Document &doc : splitDocuments(text))
-        parseDocument(doc, fileName, options, result);
+        parseDocument(doc, fileName, options, budget, result);
     return result;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/component_spec.h"
 
+#include <limits>
+
 #include <QRegularExpression>
 
 namespace bindery::core {
@@ -86,9 +88,14 @@ bool parseGoDuration(const QString &text, qint64 *milliseconds)
     if (t.isEmpty())
         return false;
     // Dapr's decode hook takes a plain integer as seconds.
+    // Go's time.Duration holds int64 nanoseconds: about 292 years either way. Beyond that Go's
+    // parser says "invalid duration" (and its integer decoding wraps); here it is refused.
+    constexpr qint64 kMaxMs = std::numeric_limits<qint64>::max() / 1000000;
     bool isInt = false;
     const qint64 plain = t.toLongLong(&isInt);
     if (isInt) {
+        if (plain > kMaxMs / 1000 || plain < -kMaxMs / 1000)
+            return false;
         *milliseconds = plain * 1000;
         return true;
     }
@@ -128,6 +135,8 @@ bool parseGoDuration(const QString &text, qint64 *milliseconds)
         total += v * factor;
         pos = m.capturedEnd(0);
     }
+    if (!(total <= double(kMaxMs))) // also NaN and infinity
+        return false;
     *milliseconds = static_cast<qint64>(negative ? -total : total);
     return true;
 }

@@ -305,7 +305,7 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
                     }
                     break;
                 }
-                while (m_buffer.size() < size + 2) {
+                while (m_buffer.size() - 2 < size) { // not size + 2: sizes reach 2^63 - 1
                     const int rc = fill(deadline, error);
                     if (rc <= 0)
                         return failWith(rc < 0 ? *error

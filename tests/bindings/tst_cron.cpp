@@ -112,6 +112,20 @@ void tst_Cron::parsesSchedules_data()
     QTest::newRow("@every negative")
         << u"@every -1s"_s
         << bad.arg(u"@every -1s"_s, u"'@every' needs a positive duration such as 15s or 1m"_s);
+    // Found by tests/fuzz (fuzz_cron): durations beyond Go's int64 nanoseconds overflowed the
+    // conversion to milliseconds (undefined behaviour) instead of being refused as Go does.
+    const QString huge = u"@every "_s + QString(120, u'5') + u"1s"_s;
+    QTest::newRow("@every beyond Go's range")
+        << huge << bad.arg(huge, u"'@every' needs a positive duration such as 15s or 1m"_s);
+    QTest::newRow("@every 292 years, in seconds")
+        << u"@every 9223372037"_s
+        << bad.arg(u"@every 9223372037"_s,
+                   u"'@every' needs a positive duration such as 15s or 1m"_s);
+    QTest::newRow("@every 9223372036854775807")
+        << u"@every 9223372036854775807"_s
+        << bad.arg(u"@every 9223372036854775807"_s,
+                   u"'@every' needs a positive duration such as 15s or 1m"_s);
+    QTest::newRow("@every just inside Go's range") << u"@every 2562047h"_s << QString();
     QTest::newRow("@sometimes") << u"@sometimes"_s
                                 << bad.arg(u"@sometimes"_s, u"unrecognized descriptor"_s);
 }

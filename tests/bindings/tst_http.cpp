@@ -17,6 +17,7 @@
 #include <QTest>
 
 #include "core/bindings/http/http_binding.h"
+#include "core/bindings/http/lean_http_reader.h"
 #include "../core/gzip_body.h"
 #include "../core/test_app.h"
 
@@ -167,6 +168,8 @@ private Q_SLOTS:
     void keepsTheEncodingWhenTheCallerAskedForIt();
     void invokesFromManyThreadsAtOnce();
     void reconnectsWhenTheUpstreamDroppedItsKeptAliveConnection();
+    void readerBoundsAHugeChunkSize_data();
+    void readerBoundsAHugeChunkSize();
 
 private:
     QString base() const { return u"http://127.0.0.1:%1"_s.arg(m_port); }
@@ -553,4 +556,41 @@ void tst_Http::reconnectsWhenTheUpstreamDroppedItsKeptAliveConnection()
 }
 
 QTEST_GUILESS_MAIN(tst_Http)
+void tst_Http::readerBoundsAHugeChunkSize_data()
+{
+    QTest::addColumn<qint64>("maxBody");
+    QTest::addColumn<QString>("error");
+    QTest::addColumn<bool>("tooLarge");
+    QTest::newRow("no bound: waits, then EOF")
+        << qint64(-1) << u"unexpected EOF in a chunked body"_s << false;
+    QTest::newRow("bound: refused at once")
+        << qint64(1024) << u"response body larger than 1024 bytes"_s << true;
+}
+
+void tst_Http::readerBoundsAHugeChunkSize()
+{
+    // Seen reading the code for tests/fuzz, which reproduces it (fuzz_app_response): `eol + 2 +
+    // size + 2` overflowed for a chunk size near 2^63 and the huge chunk was copied out of a short
+    // buffer.
+    QFETCH(qint64, maxBody);
+    QFETCH(QString, error);
+    QFETCH(bool, tooLarge);
+    using bindery::bindings::http::LeanResponse;
+    using bindery::bindings::http::Internal::ResponseReader;
+    for (const QByteArray size : {QByteArray("7fffffffffffffff"), QByteArray("7ffffffffffffffd")}) {
+        ResponseReader reader;
+        reader.reset(false, maxBody);
+        QByteArray buffer
+            = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n" + size + "\r\nab";
+        LeanResponse r;
+        ResponseReader::State state = reader.feed(buffer, false, &r);
+        if (state == ResponseReader::State::More)
+            state = reader.feed(buffer, true, &r);
+        QCOMPARE(state, ResponseReader::State::Bad);
+        QCOMPARE(r.error, error);
+        QCOMPARE(r.tooLarge, tooLarge);
+        QCOMPARE(r.body, QByteArray("ok"));
+    }
+}
+
 #include "tst_http.moc"

@@ -461,6 +461,12 @@ void tst_AppChannel::deliveryReadsEveryResponseFraming_data()
                               << u"malformed HTTP response"_s;
     QTest::newRow("closed without answering")
         << QByteArray() << true << 0 << QByteArray() << u"closed the connection"_s;
+    // Seen reading the code for tests/fuzz, which reproduces it (fuzz_app_response): `size + 2`
+    // overflowed for a chunk size near 2^63 and the huge chunk was copied out of a short buffer.
+    QTest::newRow("chunk size 2^63 - 1")
+        << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "7fffffffffffffff\r\nab")
+        << true << 0 << QByteArray() << u"unexpected EOF in a chunk"_s;
     QTest::newRow("body shorter than its length")
         << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort") << true << 0
         << QByteArray() << u"shorter than Content-Length"_s;

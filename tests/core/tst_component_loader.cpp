@@ -86,6 +86,7 @@ private Q_SLOTS:
     void reportsEmptyOrMissingResourcesPath();
     // Hostile or unlucky files (issue 14.2, 14.10): bounded work, clear errors, daprd's fatality.
     void boundsAYamlAliasBomb();
+    void boundsAFileOfManyAliasBombs();
     void refusesAnOverlongComponentName();
     void expandsManyUuidTemplatesInLinearTime();
     void cutsHugeValuesShortInMessages();
@@ -93,6 +94,7 @@ private Q_SLOTS:
     void explainsAComponentWhoseFirstLineIsIndented();
     void reportsATypeCategoryTypoAsIncorrectType();
     void skipsOnlyTheDocumentWithUndecodableMetadata();
+    void keepsAStructuredValueWithInvalidUtf8();
 
 private:
     BindingRegistry m_registry;
@@ -478,6 +480,36 @@ void tst_ComponentLoader::boundsAYamlAliasBomb()
              qPrintable(r.diagnostics.first().message));
 }
 
+void tst_ComponentLoader::boundsAFileOfManyAliasBombs()
+{
+    // Found by tests/fuzz (fuzz_component_loader): the node budget was per document, so a file
+    // of many small bombs cost a budget each (a 16 MiB file: hours). Now the file shares one
+    // budget; a document of plain values after the bombs still loads.
+    QByteArray bomb = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bomb\n"
+                      "spec:\n  type: bindings.cron\n  metadata:\n  - name: x\n    value:\n"
+                      "      a0: &a0 [lol, lol, lol, lol, lol]\n";
+    for (int i = 1; i <= 9; ++i) {
+        bomb += "      a" + QByteArray::number(i) + ": &a" + QByteArray::number(i) + " [";
+        for (int j = 0; j < 10; ++j)
+            bomb += (j ? ", *a" : "*a") + QByteArray::number(i - 1);
+        bomb += "]\n";
+    }
+    QByteArray file;
+    for (int i = 0; i < 20; ++i)
+        file += bomb + "---\n";
+    file += "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: plain\nspec:\n"
+            "  type: bindings.cron\n  metadata:\n  - name: schedule\n    value: \"@every 1s\"\n";
+    QElapsedTimer t;
+    t.start();
+    const LoadResult r = ComponentLoader::parseText(file, u"bombs.yaml"_s);
+    QVERIFY2(t.elapsed() < 2000, qPrintable(u"took %1 ms"_s.arg(t.elapsed())));
+    QCOMPARE(r.diagnostics.size(), 20);
+    for (const Diagnostic &d : r.diagnostics)
+        QVERIFY2(d.message.contains(u"YAML aliases"_s), qPrintable(d.toString()));
+    QCOMPARE(r.components.size(), 1);
+    QCOMPARE(r.components.first().name, u"plain"_s);
+}
+
 void tst_ComponentLoader::refusesAnOverlongComponentName()
 {
     const QByteArray name(300, 'n');
@@ -595,6 +627,23 @@ void tst_ComponentLoader::skipsOnlyTheDocumentWithUndecodableMetadata()
     QVERIFY2(r.diagnostics.first().toString().startsWith(
                  u"two.yaml:18:5: component 'broken': document skipped: spec.metadata entries"_s),
              qPrintable(r.diagnostics.first().toString()));
+}
+
+void tst_ComponentLoader::keepsAStructuredValueWithInvalidUtf8()
+{
+    // Found by tests/fuzz (fuzz_component_loader): a mapping or list value holding bytes that
+    // are not UTF-8 made nlohmann::json::dump() throw out of parseText (binderyd: terminate).
+    // They become U+FFFD, as in a plain value and as Go's json.Marshal writes them.
+    const LoadResult r = ComponentLoader::parseText(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n"
+        "  type: bindings.cron\n  metadata:\n  - name: x\n    value: [\"a\x9a\xff"
+        "b\"]\n"
+        "  - name: y\n    value: \"c\x9a\"\n",
+        u"utf8.yaml"_s);
+    QVERIFY2(r.diagnostics.isEmpty(), qPrintable(r.diagnostics.value(0).toString()));
+    QCOMPARE(r.components.size(), 1);
+    QCOMPARE(r.components.first().item(u"x"_s)->rawValue, u"[\"a\uFFFD\uFFFDb\"]"_s);
+    QCOMPARE(r.components.first().item(u"y"_s)->rawValue, u"c\uFFFD"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_ComponentLoader)

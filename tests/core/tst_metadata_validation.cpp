@@ -151,6 +151,16 @@ void tst_MetadataValidation::validatesAgainstTheSchema_data()
         << ok + u";timeout=soon"_s
         << QStringList{
                u"E 13:12 timeout: metadata 'timeout' must be a duration such as 500ms, 5s or 1m30s, not 'soon'"_s};
+    // Found by tests/fuzz: beyond Go's int64 nanoseconds the conversion overflowed (undefined
+    // behaviour, caught by the asan-core run) instead of refusing the value as Go does.
+    QTest::newRow("duration beyond Go's range")
+        << ok + u";timeout=999999999999999999999999h"_s
+        << QStringList{u"E 13:12 timeout: metadata 'timeout' must be a duration such as 500ms, 5s "
+                       u"or 1m30s, not '999999999999999999999999h'"_s};
+    QTest::newRow("seconds beyond Go's range")
+        << ok + u";timeout=9223372036854775807"_s
+        << QStringList{u"E 13:12 timeout: metadata 'timeout' must be a duration such as 500ms, 5s "
+                       u"or 1m30s, not '9223372036854775807'"_s};
     QTest::newRow("bytesize ok") << ok + u";maxBytes=4Mi"_s << QStringList{};
     QTest::newRow("bytesize wrong")
         << ok + u";maxBytes=lots"_s
