@@ -267,39 +267,46 @@ int main(int argc, char *argv[])
         std::signal(SIGINT, onSignal);
         std::signal(SIGTERM, onSignal);
         auto *notifier = new QSocketNotifier(g_signalPipe[0], QSocketNotifier::Read, &app);
-        QObject::connect(notifier, &QSocketNotifier::activated, &app, [&, blockMs]() {
-            char c = 0;
-            [[maybe_unused]] const ssize_t n = ::read(g_signalPipe[0], &c, 1);
-            if (blockMs <= 0) {
-                qInfo().noquote() << QStringLiteral("received signal, shutting down");
-                QCoreApplication::quit();
-                return;
-            }
-            // daprd's --dapr-block-shutdown-duration: keep serving until the time is up or the
-            // app reports unhealthy, whichever comes first; a second signal stops at once.
-            qInfo().noquote() << QStringLiteral("Blocking graceful shutdown for %1 ms or until "
-                                                "app reports unhealthy...")
-                                     .arg(blockMs);
-            notifier->disconnect();
-            QObject::connect(notifier, &QSocketNotifier::activated, &app,
-                             [] { QCoreApplication::quit(); });
-            auto *poll = new QTimer(&app);
-            auto *elapsed = new QElapsedTimer;
-            elapsed->start();
-            QObject::connect(poll, &QTimer::timeout, &app, [&sidecar, poll, elapsed, blockMs]() {
-                const bool unhealthy = !sidecar.runtime()->appHealthy();
-                if (elapsed->elapsed() < blockMs && !unhealthy)
+        // Set once the first signal started blocking: a second signal stops at once. (The slot
+        // must not disconnect itself while it runs: that would destroy its own captures.)
+        auto blocking = std::make_shared<bool>(false);
+        QObject::connect(
+            notifier, &QSocketNotifier::activated, &app, [&sidecar, &app, blockMs, blocking]() {
+                char c = 0;
+                [[maybe_unused]] const ssize_t n = ::read(g_signalPipe[0], &c, 1);
+                if (*blocking) {
+                    QCoreApplication::quit();
                     return;
-                qInfo().noquote() << (unhealthy ? QStringLiteral("app reported unhealthy, "
-                                                                 "shutting down")
-                                                : QStringLiteral("block shutdown duration "
-                                                                 "elapsed, shutting down"));
-                poll->stop();
-                delete elapsed;
-                QCoreApplication::quit();
+                }
+                if (blockMs <= 0) {
+                    qInfo().noquote() << QStringLiteral("received signal, shutting down");
+                    QCoreApplication::quit();
+                    return;
+                }
+                // daprd's --dapr-block-shutdown-duration: keep serving until the time is up or the
+                // app reports unhealthy, whichever comes first; a second signal stops at once.
+                qInfo().noquote() << QStringLiteral("Blocking graceful shutdown for %1 ms or until "
+                                                    "app reports unhealthy...")
+                                         .arg(blockMs);
+                *blocking = true;
+                auto *poll = new QTimer(&app);
+                auto *elapsed = new QElapsedTimer;
+                elapsed->start();
+                QObject::connect(
+                    poll, &QTimer::timeout, &app, [&sidecar, poll, elapsed, blockMs]() {
+                        const bool unhealthy = !sidecar.runtime()->appHealthy();
+                        if (elapsed->elapsed() < blockMs && !unhealthy)
+                            return;
+                        qInfo().noquote() << (unhealthy ? QStringLiteral("app reported unhealthy, "
+                                                                         "shutting down")
+                                                        : QStringLiteral("block shutdown duration "
+                                                                         "elapsed, shutting down"));
+                        poll->stop();
+                        delete elapsed;
+                        QCoreApplication::quit();
+                    });
+                poll->start(100);
             });
-            poll->start(100);
-        });
     }
     const int rc = QCoreApplication::exec();
     sidecar.stopAndWait();

@@ -759,7 +759,9 @@ void HttpServer::process(Connection &c)
         }
         beast::error_code ec;
         std::size_t used = 0;
-        if (!c.in.empty())
+        // A message without a body is complete with its header: what follows it (the next
+        // pipelined request, or garbage) waits for the next parser (Beast must not be fed then).
+        if (!c.in.empty() && !c.parser->is_done())
             used = c.parser->put(boost::asio::buffer(c.in.data(), c.in.size()), ec);
         else if (!c.parser->is_header_done() || !c.parser->is_done())
             ec = beast::http::error::need_more;
