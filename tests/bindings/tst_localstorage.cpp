@@ -12,6 +12,7 @@
 #include <QUuid>
 
 #include "core/bindings/localstorage/localstorage_binding.h"
+#include "tests/bindings/localstorage_spec.h"
 
 using namespace bindery;
 using namespace bindery::core;
@@ -22,14 +23,7 @@ namespace {
 
 ComponentSpec storageSpec(const QString &root)
 {
-    ComponentSpec s;
-    s.name = u"files"_s;
-    s.type = u"bindings.localstorage"_s;
-    MetadataItem item;
-    item.name = u"rootPath"_s;
-    item.value = root;
-    s.items << item;
-    return s;
+    return tests::localstorageSpec(root);
 }
 
 InvokeResult run(OutputBinding &b, const QString &op, const QByteArray &data,

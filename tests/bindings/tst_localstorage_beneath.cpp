@@ -20,6 +20,7 @@
 
 #include "core/bindings/localstorage/beneath.h"
 #include "core/bindings/localstorage/localstorage_binding.h"
+#include "tests/bindings/localstorage_spec.h"
 
 using namespace bindery;
 using namespace bindery::core;
@@ -30,14 +31,7 @@ namespace {
 
 ComponentSpec storageSpec(const QString &root)
 {
-    ComponentSpec s;
-    s.name = u"files"_s;
-    s.type = u"bindings.localstorage"_s;
-    MetadataItem item;
-    item.name = u"rootPath"_s;
-    item.value = root;
-    s.items << item;
-    return s;
+    return tests::localstorageSpec(root);
 }
 
 std::future<InvokeResult> start(OutputBinding &b, const QString &op, const QByteArray &data,
