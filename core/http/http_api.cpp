@@ -17,6 +17,7 @@
 #include "core/api/dapr_errors.h"
 #include "core/app_channel.h"
 #include "core/go_json.h"
+#include "core/http/completion_mailbox.h"
 #include "core/trace_context.h"
 
 Q_LOGGING_CATEGORY(lcApi, "bindery.core.http.api")
@@ -313,6 +314,7 @@ void writeResponse(QHttpServerResponder &responder, int status, const QByteArray
 HttpApi::HttpApi(api::BindingService &service, const RuntimeOptions &options)
     : m_service(service)
     , m_options(options)
+    , m_completions(std::make_shared<CompletionMailbox>(this))
 {
 }
 
@@ -684,20 +686,18 @@ void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponde
                                                .arg(QString::fromUtf8(e.what()));
         }
     };
-    QPointer<HttpApi> self(this);
     QThread *home = thread();
     m_service.invoke(name, std::move(req), api::Transport::Http,
-                     [self, home, finish = std::move(finish)](api::InvokeOutcome outcome) mutable {
+                     [mailbox = m_completions, home,
+                      finish = std::move(finish)](api::InvokeOutcome outcome) mutable {
                          if (QThread::currentThread() == home) {
                              finish(std::move(outcome));
                              return;
                          }
-                         QMetaObject::invokeMethod(
-                             self,
+                         mailbox->post(
                              [finish = std::move(finish), outcome = std::move(outcome)]() mutable {
                                  finish(std::move(outcome));
-                             },
-                             Qt::QueuedConnection);
+                             });
                      });
 }
 

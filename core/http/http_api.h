@@ -40,6 +40,8 @@ namespace bindery::core {
  * written when the service's callback fires (hopped back to this thread), so no thread is held
  * per request in flight.
  */
+class CompletionMailbox;
+
 class HttpApi final : public QObject, private http::HttpHandler
 {
     Q_OBJECT
@@ -83,6 +85,8 @@ private:
     RuntimeOptions m_options;
     std::unique_ptr<http::HttpServer> m_server;
     ParsedTarget m_target;
+    /// Output calls answered on another thread come back through here, a batch per wake-up.
+    std::shared_ptr<CompletionMailbox> m_completions;
 };
 
 /** @brief One HTTP response, written through QHttpServerResponder with a Content-Length. */
