@@ -1029,8 +1029,11 @@ private:
             }
             lock.lock();
             m_busy = false;
+            // One wake-up per batch: the reader takes every outcome after each wake-up.
+            const bool first = m_outcomes.empty();
             m_outcomes.push_back({item.generation, item.tag, reply.ok()});
-            m_wakeup.wake();
+            if (first)
+                m_wakeup.wake();
         }
     }
 
@@ -1062,23 +1065,47 @@ QString consume(AmqpConnection &conn, DeliveryWorker &worker, quint64 generation
     amqp_connection_state_t c = conn.handle();
     bool stopping = false;
     Clock::time_point stopUntil;
+    bool readable = true;
+    Clock::time_point lastRead{};
     for (;;) {
         if (stop.stop_requested() && !stopping) {
             stopping = true;
             stopUntil = Clock::now() + STOP_DRAIN;
             worker.stopSoon(); // unacknowledged: back to the queue when the connection closes
         }
+        // Deliveries are settled in tag order (the worker takes them one at a time, in order),
+        // so a run of acks is one basic.ack with `multiple` for its last tag.
+        uint64_t ackUpTo = 0;
+        auto flushAcks = [&] {
+            const int rc = ackUpTo ? amqp_basic_ack(c, CHANNEL, ackUpTo, 1) : AMQP_STATUS_OK;
+            ackUpTo = 0;
+            return rc;
+        };
         for (const DeliveryWorker::Outcome &o : worker.takeOutcomes()) {
             if (o.generation != generation)
                 continue; // that delivery's channel is gone; the broker requeued it
-            const int rc = o.acked ? amqp_basic_ack(c, CHANNEL, o.tag, 0)
-                                   : amqp_basic_nack(c, CHANNEL, o.tag, 0, 1);
+            if (o.acked) {
+                ackUpTo = o.tag;
+                continue;
+            }
+            int rc = flushAcks();
+            if (rc == AMQP_STATUS_OK)
+                rc = amqp_basic_nack(c, CHANNEL, o.tag, 0, 1);
             if (rc != AMQP_STATUS_OK)
                 return AmqpConnection::statusText(rc);
         }
+        if (const int rc = flushAcks(); rc != AMQP_STATUS_OK)
+            return AmqpConnection::statusText(rc);
         if (stopping && (!worker.busy() || Clock::now() >= stopUntil))
             return {};
-        for (;;) {
+        // Woken only for outcomes, with nothing buffered: a read would find nothing (but read
+        // every 100 ms anyway: rabbitmq-c checks the heartbeat timers inside its reads).
+        const auto now = Clock::now();
+        const bool read = readable || now - lastRead >= HEARTBEAT_READ_INTERVAL
+                          || amqp_frames_enqueued(c) || amqp_data_in_buffer(c);
+        if (read)
+            lastRead = now;
+        for (; read;) {
             amqp_envelope_t env;
             const timeval zero{0, 0};
             const amqp_rpc_reply_t r = amqp_consume_message(c, &env, &zero, 0);
@@ -1121,7 +1148,7 @@ QString consume(AmqpConnection &conn, DeliveryWorker &worker, quint64 generation
             }
         }
         amqp_maybe_release_buffers(c);
-        waitFor(conn.fd(), worker.wakeup(), 100);
+        readable = waitFor(conn.fd(), worker.wakeup(), 100);
     }
 }
 
