@@ -332,6 +332,50 @@ private Q_SLOTS:
         QCOMPARE(model.rowCount(), 1);
     }
 
+    void traceparentsComeBackExactlyAndMatchFreeText()
+    {
+        // Canonical traceparents are held in binary; every other value as text. Both come back
+        // exactly as they went in, and free text finds the binary ones as well.
+        const QString canonical
+            = QStringLiteral("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        const QString upper
+            = QStringLiteral("00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01");
+        // A later version's form (longer): held as text.
+        const QString future
+            = QStringLiteral("01-11111111111111111111111111111111-2222222222222222-01-extra");
+        TrafficRecord r = makeRecord(1, TrafficRecord::Kind::Input, QStringLiteral("queue"),
+                                     QStringLiteral("deliver"), 200, 900);
+        r.metadata = {{QStringLiteral("traceparent"), canonical},
+                      {QStringLiteral("tracestate"), QStringLiteral("congo=t61rcWkgMzE")},
+                      {QStringLiteral("traceparent"), upper},
+                      {QStringLiteral("x-copy"), future}};
+        r.responseHeaders = {{QStringLiteral("traceparent"), canonical}};
+        r.properties = {{QStringLiteral("p"), canonical}};
+        r.payload = "{\"a\":1}";
+        TrafficRecord plain = makeRecord(2, TrafficRecord::Kind::Input, QStringLiteral("queue"),
+                                         QStringLiteral("deliver"), 200, 900);
+        ui::EventTableModel model;
+        std::vector<TrafficRecord> batch;
+        batch.push_back(r);
+        batch.push_back(plain);
+        model.appendBatch(std::move(batch));
+        const TrafficRecord back = model.record(0);
+        QCOMPARE(back.metadata, r.metadata);
+        QCOMPARE(back.responseHeaders, r.responseHeaders);
+        QCOMPARE(back.properties, r.properties);
+        QCOMPARE(back.payload, r.payload);
+        QCOMPARE(model.traceId(0), QStringLiteral("4bf92f3577b34da6a3ce929d0e0e4736"));
+        QCOMPARE(model.record(1).metadata, plain.metadata);
+        for (const char *text :
+             {"00f067aa0ba902b7", "e4736-00F067", "0af7651916cd43dd", "736-00f067aa0ba902b7-01"}) {
+            model.setFilter(ui::TrafficFilter::parse(QString::fromLatin1(text)));
+            QCOMPARE(model.rowCount(), 1);
+            QCOMPARE(model.record(0).id, quint64(1));
+        }
+        model.setFilter(ui::TrafficFilter::parse(QStringLiteral("00f067aa0ba902b8")));
+        QCOMPARE(model.rowCount(), 0);
+    }
+
     void statisticsFollowFilterAndBound()
     {
         ui::EventTableModel model;

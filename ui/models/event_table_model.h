@@ -119,23 +119,41 @@ private:
         quint64 id = 0;
         qint64 startedUs = 0;
         qint64 latencyUs = 0;
-        quint32 size = 0;        ///< payload bytes (output/input) or answer bytes
-        quint32 keyHash = 0;     ///< hash of eventKey, 0 = none
-        quint64 traceHash = 0;   ///< TrafficFilter::traceHash() of the trace id, 0 = none
+        quint64 traceHash = 0; ///< TrafficFilter::traceHash() of the trace id, 0 = none
+        /// Every other field (varint-framed, see makeRow()/unpack()), then the header values
+        /// held as packed traceparents (kPackedTraceparentSize bytes each), then their count
+        /// (one byte).
+        std::unique_ptr<char[]> packed;
+        quint32 size = 0;    ///< payload bytes (output/input) or answer bytes
+        quint32 keyHash = 0; ///< hash of eventKey, 0 = none
+        quint32 packedSize = 0;
         quint16 binding = 0;     ///< index into m_strings
         quint16 operation = 0;   ///< index into m_strings
         quint16 bindingType = 0; ///< index into m_strings
         quint16 route = 0;       ///< index into m_strings
         qint16 status = 0;
         quint8 kind = 0;
-        quint8 ok = 0;
-        quint8 pending = 0;
-        quint32 packedSize = 0;
-        std::unique_ptr<char[]>
-            packed; ///< every other field (varint-framed), see makeRow()/unpack()
+        quint8 ok : 1 = 0;
+        quint8 pending : 1 = 0;
 
-        QByteArrayView bytes() const { return QByteArrayView(packed.get(), qsizetype(packedSize)); }
+        /// The varint-framed fields (UTF-8, so free text can search them).
+        QByteArrayView text() const
+        {
+            return QByteArrayView(packed.get(), qsizetype(packedSize) - 1 - traceparentBytes());
+        }
+        /// The packed traceparents (see packTraceparent()).
+        QByteArrayView traceparents() const
+        {
+            const qsizetype n = traceparentBytes();
+            return QByteArrayView(packed.get() + packedSize - 1 - n, n);
+        }
+        qsizetype traceparentBytes() const
+        {
+            return qsizetype(quint8(packed[packedSize - 1])) * kPackedTraceparentSize;
+        }
     };
+    // Rows are the bulk of a 1M-row table: keep them at one cache line, no padding.
+    static_assert(sizeof(Row) == 64);
 
     quint16 intern(const QString &s);
     Row makeRow(core::TrafficRecord &&r);
