@@ -376,6 +376,41 @@ private Q_SLOTS:
         QCOMPARE(model.rowCount(), 0);
     }
 
+    void packedBytesFollowTheBound()
+    {
+        // Rows' bytes live in chunks that go back as the oldest rows leave: memory follows the
+        // bound, not the number of rows ever seen; a block larger than a chunk works too.
+        ui::EventTableModel model;
+        model.setMaxRows(2000);
+        const QByteArray payload(2048, 'x');
+        quint64 id = 0;
+        for (int b = 0; b < 100; ++b) {
+            std::vector<TrafficRecord> batch;
+            for (int i = 0; i < 1000; ++i)
+                batch.push_back(makeRecord(++id, TrafficRecord::Kind::Output,
+                                           QStringLiteral("files"), QStringLiteral("create"), 200,
+                                           10, payload));
+            model.appendBatch(std::move(batch));
+        }
+        QCOMPARE(model.totalRows(), size_t(2000));
+        // 2000 rows of ~2.1 KB: ~4.2 MB, plus at most the chunk being filled and one partly freed.
+        QVERIFY2(model.approximateBytes() < 8u * 1024 * 1024,
+                 QByteArray::number(qulonglong(model.approximateBytes())).constData());
+        QCOMPARE(model.record(1999).payload, payload);
+        const QByteArray big(3 * 1024 * 1024 + 17, 'b');
+        std::vector<TrafficRecord> batch;
+        batch.push_back(makeRecord(++id, TrafficRecord::Kind::Output, QStringLiteral("files"),
+                                   QStringLiteral("create"), 200, 10, big));
+        batch.push_back(makeRecord(++id, TrafficRecord::Kind::Output, QStringLiteral("files"),
+                                   QStringLiteral("get"), 200, 10, "small"));
+        model.appendBatch(std::move(batch));
+        QCOMPARE(model.record(1998).payload, big);
+        QCOMPARE(model.record(1999).payload, QByteArray("small"));
+        QCOMPARE(model.record(0).payload, payload);
+        model.clear();
+        QCOMPARE(model.approximateBytes(), size_t(0));
+    }
+
     void statisticsFollowFilterAndBound()
     {
         ui::EventTableModel model;

@@ -254,8 +254,9 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
     p.append(traceparents, traceparentCount * kPackedTraceparentSize);
     p.append(char(traceparentCount));
     row.packedSize = quint32(p.size());
-    row.packed.reset(new char[size_t(p.size())]);
-    std::memcpy(row.packed.get(), p.constData(), size_t(p.size()));
+    char *packed = m_arena.allocate(size_t(p.size()));
+    std::memcpy(packed, p.constData(), size_t(p.size()));
+    row.packed = packed;
     return row;
 }
 
@@ -392,6 +393,7 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
                 const quint64 seq = it.value();
                 m_pendingById.erase(it);
                 Row &held = m_rows[size_t(seq - m_firstSeq)];
+                m_arena.release(held.packed);
                 held = makeRow(std::move(r));
                 const int visibleRow = visibleRowOfSeq(seq);
                 noteAdded(held, seq, visibleRow >= 0);
@@ -491,6 +493,8 @@ void EventTableModel::appendRows(std::vector<core::TrafficRecord> records)
         }
     }
     // All held rows move first (hidden ones do not concern the view).
+    for (size_t i = 0; i < drop; ++i)
+        m_arena.release(m_rows[i].packed);
     m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
     const quint64 oldFirst = m_firstSeq;
     m_firstSeq = newFirst;
@@ -558,6 +562,7 @@ void EventTableModel::clear()
     m_firstSeq += m_rows.size();
     m_rows.clear();
     m_rows.shrink_to_fit();
+    m_arena.clear();
     m_visible.clear();
     m_displayCache.clear();
     m_pendingById.clear();
@@ -574,6 +579,8 @@ void EventTableModel::setMaxRows(size_t maxRows)
         const size_t drop = m_rows.size() - maxRows;
         for (size_t i = 0; i < drop; ++i)
             noteDropped(m_rows[i], m_firstSeq + i, false);
+        for (size_t i = 0; i < drop; ++i)
+            m_arena.release(m_rows[i].packed);
         m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
         m_firstSeq += drop;
         while (!m_visible.empty() && m_visible.front() < m_firstSeq)
@@ -712,10 +719,7 @@ void EventTableModel::forEachVisible(
 
 size_t EventTableModel::approximateBytes() const
 {
-    size_t bytes = m_rows.size() * sizeof(Row) + m_visible.size() * sizeof(quint64);
-    for (const Row &r : m_rows)
-        bytes += size_t(r.packedSize) + 16; // + malloc's header, roughly
-    return bytes;
+    return m_rows.size() * sizeof(Row) + m_visible.size() * sizeof(quint64) + m_arena.bytesHeld();
 }
 
 QString EventTableModel::summary(const Row &row) const

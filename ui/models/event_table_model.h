@@ -15,6 +15,7 @@
 
 #include "core/traffic.h"
 #include "ui/models/latency_stats.h"
+#include "ui/models/packed_arena.h"
 #include "ui/models/traffic_filter.h"
 
 namespace bindery::ui {
@@ -123,9 +124,9 @@ private:
         /// Every other field (varint-framed, see makeRow()/unpack()), then the header values
         /// held as packed traceparents (kPackedTraceparentSize bytes each), then their count
         /// (one byte).
-        std::unique_ptr<char[]> packed;
-        quint32 size = 0;    ///< payload bytes (output/input) or answer bytes
-        quint32 keyHash = 0; ///< hash of eventKey, 0 = none
+        const char *packed = nullptr; ///< in m_arena
+        quint32 size = 0;             ///< payload bytes (output/input) or answer bytes
+        quint32 keyHash = 0;          ///< hash of eventKey, 0 = none
         quint32 packedSize = 0;
         quint16 binding = 0;     ///< index into m_strings
         quint16 operation = 0;   ///< index into m_strings
@@ -139,13 +140,13 @@ private:
         /// The varint-framed fields (UTF-8, so free text can search them).
         QByteArrayView text() const
         {
-            return QByteArrayView(packed.get(), qsizetype(packedSize) - 1 - traceparentBytes());
+            return QByteArrayView(packed, qsizetype(packedSize) - 1 - traceparentBytes());
         }
         /// The packed traceparents (see packTraceparent()).
         QByteArrayView traceparents() const
         {
             const qsizetype n = traceparentBytes();
-            return QByteArrayView(packed.get() + packedSize - 1 - n, n);
+            return QByteArrayView(packed + packedSize - 1 - n, n);
         }
         qsizetype traceparentBytes() const
         {
@@ -169,6 +170,7 @@ private:
     quint64 seqAt(int visibleRow) const;
     QString summary(const Row &row) const;
 
+    PackedArena m_arena;           ///< the rows' packed bytes
     std::deque<Row> m_rows;        ///< all held rows, oldest first
     quint64 m_firstSeq = 0;        ///< sequence number of m_rows.front()
     std::deque<quint64> m_visible; ///< sequence numbers of rows passing the filter (when filtering)
