@@ -5,10 +5,49 @@
 #include <cstdlib>
 #include <new>
 
+#include <QtGlobal>
+#ifdef Q_OS_UNIX
+#include <sys/mman.h>
+#endif
+
 namespace bindery::ui {
 
 namespace {
 constexpr size_t kHeader = 64; // sizeof(Chunk) rounded up: blocks start cache-aligned
+
+/// `bytes` (a multiple of `align`) aligned to `align`. Straight from the kernel where it can be:
+/// a freed chunk goes back to the system at once, and chunks never compete with the heap's small
+/// blocks (malloc would serve them from the heap once its mmap threshold has grown, leaving
+/// holes the small blocks cannot use, or leave freed chunks resident).
+void *mapAligned(size_t bytes, size_t align)
+{
+#ifdef Q_OS_UNIX
+    const size_t span = bytes + align;
+    void *raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return nullptr;
+    const auto start = reinterpret_cast<std::uintptr_t>(raw);
+    const std::uintptr_t aligned = (start + align - 1) & ~std::uintptr_t(align - 1);
+    if (aligned > start)
+        munmap(raw, aligned - start);
+    const std::uintptr_t end = start + span;
+    if (end > aligned + bytes)
+        munmap(reinterpret_cast<void *>(aligned + bytes), end - (aligned + bytes));
+    return reinterpret_cast<void *>(aligned);
+#else
+    return std::aligned_alloc(align, bytes);
+#endif
+}
+
+void unmapAligned(void *memory, size_t bytes)
+{
+#ifdef Q_OS_UNIX
+    munmap(memory, bytes);
+#else
+    Q_UNUSED(bytes);
+    std::free(memory);
+#endif
+}
 } // namespace
 
 PackedArena::~PackedArena()
@@ -19,7 +58,7 @@ PackedArena::~PackedArena()
 PackedArena::Chunk *PackedArena::newChunk(size_t bytes)
 {
     static_assert(sizeof(Chunk) <= kHeader);
-    void *memory = std::aligned_alloc(kChunkBytes, bytes);
+    void *memory = mapAligned(bytes, kChunkBytes);
     if (!memory)
         throw std::bad_alloc();
     auto *chunk = new (memory) Chunk;
@@ -43,9 +82,10 @@ void PackedArena::freeChunk(Chunk *chunk)
         chunk->next->prev = chunk->prev;
     if (chunk == m_current)
         m_current = nullptr;
-    m_bytes -= chunk->bytes;
+    const size_t bytes = chunk->bytes;
+    m_bytes -= bytes;
     chunk->~Chunk();
-    std::free(chunk);
+    unmapAligned(chunk, bytes);
 }
 
 char *PackedArena::allocate(size_t n)
