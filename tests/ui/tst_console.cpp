@@ -905,6 +905,38 @@ private Q_SLOTS:
         QCOMPARE(w.rateValues().last(), 0.0);
     }
 
+    // bench_live_table: when the rate jumped (0 -> 20,000/s) the y axis took the new range
+    // while its tick interval was still the old one: 22,000 ticks laid out, seconds of stall.
+    void rateChartRescalesWithoutATickStorm()
+    {
+        core::TrafficStream stream;
+        ui::TrafficWidget w(stream);
+        QValueAxis *y = w.rateAxisY();
+        double worst = 0;
+        auto check = [&]() { worst = std::max(worst, (y->max() - y->min()) / y->tickInterval()); };
+        connect(y, &QValueAxis::rangeChanged, this, check);
+        connect(y, &QValueAxis::tickIntervalChanged, this, check);
+        auto burst = [&](int n) {
+            std::vector<core::TrafficRecord> batch(static_cast<size_t>(n));
+            for (int i = 0; i < n; ++i) {
+                batch[size_t(i)].id = quint64(i + 1);
+                batch[size_t(i)].kind = core::TrafficRecord::Kind::Input;
+                batch[size_t(i)].binding = QStringLiteral("orders");
+                batch[size_t(i)].status = 200;
+                batch[size_t(i)].ok = true;
+            }
+            w.model()->appendBatch(std::move(batch));
+            w.tick();
+        };
+        w.tick();
+        burst(20000);                      // up by four orders of magnitude
+        QVERIFY(y->max() >= 20000 / 10.0); // a 10 s moving average
+        for (int s = 0; s < 135; ++s)      // and back down once the burst left the 2 min chart
+            burst(s < 130 ? 0 : 1);
+        QVERIFY(y->max() <= 10);
+        QVERIFY2(worst <= 12, qPrintable(QString::number(worst)));
+    }
+
     // Bug 7: an empty output record reads as such; the log opens on its newest lines.
     void emptyRecordAndLogDock()
     {

@@ -332,6 +332,85 @@ private Q_SLOTS:
         QCOMPARE(model.rowCount(), 1);
     }
 
+    void traceparentsComeBackExactlyAndMatchFreeText()
+    {
+        // Canonical traceparents are held in binary; every other value as text. Both come back
+        // exactly as they went in, and free text finds the binary ones as well.
+        const QString canonical
+            = QStringLiteral("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        const QString upper
+            = QStringLiteral("00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01");
+        // A later version's form (longer): held as text.
+        const QString future
+            = QStringLiteral("01-11111111111111111111111111111111-2222222222222222-01-extra");
+        TrafficRecord r = makeRecord(1, TrafficRecord::Kind::Input, QStringLiteral("queue"),
+                                     QStringLiteral("deliver"), 200, 900);
+        r.metadata = {{QStringLiteral("traceparent"), canonical},
+                      {QStringLiteral("tracestate"), QStringLiteral("congo=t61rcWkgMzE")},
+                      {QStringLiteral("traceparent"), upper},
+                      {QStringLiteral("x-copy"), future}};
+        r.responseHeaders = {{QStringLiteral("traceparent"), canonical}};
+        r.properties = {{QStringLiteral("p"), canonical}};
+        r.payload = "{\"a\":1}";
+        TrafficRecord plain = makeRecord(2, TrafficRecord::Kind::Input, QStringLiteral("queue"),
+                                         QStringLiteral("deliver"), 200, 900);
+        ui::EventTableModel model;
+        std::vector<TrafficRecord> batch;
+        batch.push_back(r);
+        batch.push_back(plain);
+        model.appendBatch(std::move(batch));
+        const TrafficRecord back = model.record(0);
+        QCOMPARE(back.metadata, r.metadata);
+        QCOMPARE(back.responseHeaders, r.responseHeaders);
+        QCOMPARE(back.properties, r.properties);
+        QCOMPARE(back.payload, r.payload);
+        QCOMPARE(model.traceId(0), QStringLiteral("4bf92f3577b34da6a3ce929d0e0e4736"));
+        QCOMPARE(model.record(1).metadata, plain.metadata);
+        for (const char *text :
+             {"00f067aa0ba902b7", "e4736-00F067", "0af7651916cd43dd", "736-00f067aa0ba902b7-01"}) {
+            model.setFilter(ui::TrafficFilter::parse(QString::fromLatin1(text)));
+            QCOMPARE(model.rowCount(), 1);
+            QCOMPARE(model.record(0).id, quint64(1));
+        }
+        model.setFilter(ui::TrafficFilter::parse(QStringLiteral("00f067aa0ba902b8")));
+        QCOMPARE(model.rowCount(), 0);
+    }
+
+    void packedBytesFollowTheBound()
+    {
+        // Rows' bytes live in chunks that go back as the oldest rows leave: memory follows the
+        // bound, not the number of rows ever seen; a block larger than a chunk works too.
+        ui::EventTableModel model;
+        model.setMaxRows(2000);
+        const QByteArray payload(2048, 'x');
+        quint64 id = 0;
+        for (int b = 0; b < 100; ++b) {
+            std::vector<TrafficRecord> batch;
+            for (int i = 0; i < 1000; ++i)
+                batch.push_back(makeRecord(++id, TrafficRecord::Kind::Output,
+                                           QStringLiteral("files"), QStringLiteral("create"), 200,
+                                           10, payload));
+            model.appendBatch(std::move(batch));
+        }
+        QCOMPARE(model.totalRows(), size_t(2000));
+        // 2000 rows of ~2.1 KB: ~4.2 MB, plus at most the chunk being filled and one partly freed.
+        QVERIFY2(model.approximateBytes() < 8u * 1024 * 1024,
+                 QByteArray::number(qulonglong(model.approximateBytes())).constData());
+        QCOMPARE(model.record(1999).payload, payload);
+        const QByteArray big(3 * 1024 * 1024 + 17, 'b');
+        std::vector<TrafficRecord> batch;
+        batch.push_back(makeRecord(++id, TrafficRecord::Kind::Output, QStringLiteral("files"),
+                                   QStringLiteral("create"), 200, 10, big));
+        batch.push_back(makeRecord(++id, TrafficRecord::Kind::Output, QStringLiteral("files"),
+                                   QStringLiteral("get"), 200, 10, "small"));
+        model.appendBatch(std::move(batch));
+        QCOMPARE(model.record(1998).payload, big);
+        QCOMPARE(model.record(1999).payload, QByteArray("small"));
+        QCOMPARE(model.record(0).payload, payload);
+        model.clear();
+        QCOMPARE(model.approximateBytes(), size_t(0));
+    }
+
     void statisticsFollowFilterAndBound()
     {
         ui::EventTableModel model;

@@ -21,7 +21,8 @@ class EventTableModel;
  * UI thread. The stream's notifier posts ONE queued wake() when it goes empty -> non-empty;
  * wake() drains at most every `intervalMs` (default 40 ms, 25 Hz) so the table gets one insert
  * per tick whatever the event rate. While paused nothing is drained: the bounded stream drops
- * the oldest and counts them.
+ * the oldest and counts them. At most every 10 s it gives the heap's free pages back to the
+ * system (a drained backlog or an eviction burst leaves them resident otherwise).
  */
 class EventPump final : public QObject
 {
@@ -64,6 +65,7 @@ private:
     quint64 m_batches = 0;
     bool m_capturing = true;
     quint64 m_notCaptured = 0;
+    QElapsedTimer m_sinceTrim;
 };
 
 } // namespace bindery::ui

@@ -42,6 +42,7 @@ struct Reader
     const char *p;
     const char *end;
     const QStringList *strings = nullptr;
+    QByteArrayView traceparents; ///< the packed traceparents header values refer to
     quint64 var()
     {
         quint64 v = 0;
@@ -72,7 +73,21 @@ struct Reader
             QString k = idx && strings && idx < quint64(strings->size())
                             ? strings->at(qsizetype(idx))
                             : string();
-            QString v = string();
+            // A value: its UTF-8 length << 1, or a packed traceparent's index << 1 | 1.
+            const quint64 tag = var();
+            QString v;
+            if (tag & 1) {
+                const qsizetype at = qsizetype(tag >> 1) * kPackedTraceparentSize;
+                if (at + kPackedTraceparentSize <= traceparents.size()) {
+                    char text[kTraceparentTextSize];
+                    unpackTraceparent(traceparents.data() + at, text);
+                    v = QString::fromLatin1(text, kTraceparentTextSize);
+                }
+            } else {
+                const quint64 len = std::min<quint64>(tag >> 1, quint64(end - p));
+                v = QString::fromUtf8(p, qsizetype(len));
+                p += len;
+            }
             h.append({k, v});
         }
         return h;
@@ -200,6 +215,11 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
     putString(p, row.operation || r.operation.isEmpty() ? QString() : r.operation);
     putString(p, row.bindingType || r.bindingType.isEmpty() ? QString() : r.bindingType);
     putString(p, row.route || r.route.isEmpty() ? QString() : r.route);
+    // A traceparent on every delivery is the common case: its 55 characters are held in 26
+    // bytes after the fields (a value then refers to it by index), which keeps 1M traced rows
+    // within the memory target.
+    char traceparents[255 * kPackedTraceparentSize];
+    int traceparentCount = 0;
     auto headers = [&](const core::Headers &h) {
         putVar(p, quint64(h.size()));
         for (const auto &[k, v] : h) {
@@ -207,7 +227,15 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
             putVar(p, idx);
             if (!idx)
                 putString(p, k);
-            putString(p, v);
+            if (traceparentCount < 255
+                && packTraceparent(v, traceparents + traceparentCount * kPackedTraceparentSize)) {
+                putVar(p, (quint64(traceparentCount) << 1) | 1);
+                ++traceparentCount;
+                continue;
+            }
+            const QByteArray utf8 = v.toUtf8();
+            putVar(p, quint64(utf8.size()) << 1);
+            p.append(utf8);
         }
     };
     headers(r.metadata);
@@ -223,9 +251,12 @@ EventTableModel::Row EventTableModel::makeRow(core::TrafficRecord &&r)
     putVar(p, r.redelivered ? 1u : 0u);
     headers(r.properties);
     putVar(p, r.replayOf);
+    p.append(traceparents, traceparentCount * kPackedTraceparentSize);
+    p.append(char(traceparentCount));
     row.packedSize = quint32(p.size());
-    row.packed.reset(new char[size_t(p.size())]);
-    std::memcpy(row.packed.get(), p.constData(), size_t(p.size()));
+    char *packed = m_arena.allocate(size_t(p.size()));
+    std::memcpy(packed, p.constData(), size_t(p.size()));
+    row.packed = packed;
     return row;
 }
 
@@ -237,7 +268,8 @@ core::TrafficRecord EventTableModel::unpack(const Row &row) const
     r.startedUs = row.startedUs;
     r.latencyUs = row.latencyUs;
     r.ok = row.ok != 0;
-    Reader rd{row.packed.get(), row.packed.get() + row.packedSize, &m_strings};
+    const QByteArrayView text = row.text();
+    Reader rd{text.data(), text.data() + text.size(), &m_strings, row.traceparents()};
     auto name = [&](quint16 idx) {
         QString inlined = rd.string();
         return idx ? m_strings.at(idx) : inlined;
@@ -276,7 +308,8 @@ bool EventTableModel::matches(const Row &row) const
     f.pending = row.pending != 0;
     f.latencyUs = row.latencyUs;
     f.traceHash = row.traceHash;
-    f.packed = row.bytes();
+    f.packed = row.text();
+    f.traceparents = row.traceparents();
     return m_filter.matches(f);
 }
 
@@ -360,6 +393,7 @@ void EventTableModel::appendBatch(std::vector<core::TrafficRecord> records)
                 const quint64 seq = it.value();
                 m_pendingById.erase(it);
                 Row &held = m_rows[size_t(seq - m_firstSeq)];
+                m_arena.release(held.packed);
                 held = makeRow(std::move(r));
                 const int visibleRow = visibleRowOfSeq(seq);
                 noteAdded(held, seq, visibleRow >= 0);
@@ -459,6 +493,8 @@ void EventTableModel::appendRows(std::vector<core::TrafficRecord> records)
         }
     }
     // All held rows move first (hidden ones do not concern the view).
+    for (size_t i = 0; i < drop; ++i)
+        m_arena.release(m_rows[i].packed);
     m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
     const quint64 oldFirst = m_firstSeq;
     m_firstSeq = newFirst;
@@ -526,6 +562,7 @@ void EventTableModel::clear()
     m_firstSeq += m_rows.size();
     m_rows.clear();
     m_rows.shrink_to_fit();
+    m_arena.clear();
     m_visible.clear();
     m_displayCache.clear();
     m_pendingById.clear();
@@ -542,6 +579,8 @@ void EventTableModel::setMaxRows(size_t maxRows)
         const size_t drop = m_rows.size() - maxRows;
         for (size_t i = 0; i < drop; ++i)
             noteDropped(m_rows[i], m_firstSeq + i, false);
+        for (size_t i = 0; i < drop; ++i)
+            m_arena.release(m_rows[i].packed);
         m_rows.erase(m_rows.begin(), m_rows.begin() + qsizetype(drop));
         m_firstSeq += drop;
         while (!m_visible.empty() && m_visible.front() < m_firstSeq)
@@ -680,10 +719,7 @@ void EventTableModel::forEachVisible(
 
 size_t EventTableModel::approximateBytes() const
 {
-    size_t bytes = m_rows.size() * sizeof(Row) + m_visible.size() * sizeof(quint64);
-    for (const Row &r : m_rows)
-        bytes += size_t(r.packedSize) + 16; // + malloc's header, roughly
-    return bytes;
+    return m_rows.size() * sizeof(Row) + m_visible.size() * sizeof(quint64) + m_arena.bytesHeld();
 }
 
 QString EventTableModel::summary(const Row &row) const

@@ -15,6 +15,7 @@
 
 #include "core/traffic.h"
 #include "ui/models/latency_stats.h"
+#include "ui/models/packed_arena.h"
 #include "ui/models/traffic_filter.h"
 
 namespace bindery::ui {
@@ -119,23 +120,41 @@ private:
         quint64 id = 0;
         qint64 startedUs = 0;
         qint64 latencyUs = 0;
-        quint32 size = 0;        ///< payload bytes (output/input) or answer bytes
-        quint32 keyHash = 0;     ///< hash of eventKey, 0 = none
-        quint64 traceHash = 0;   ///< TrafficFilter::traceHash() of the trace id, 0 = none
+        quint64 traceHash = 0; ///< TrafficFilter::traceHash() of the trace id, 0 = none
+        /// Every other field (varint-framed, see makeRow()/unpack()), then the header values
+        /// held as packed traceparents (kPackedTraceparentSize bytes each), then their count
+        /// (one byte).
+        const char *packed = nullptr; ///< in m_arena
+        quint32 size = 0;             ///< payload bytes (output/input) or answer bytes
+        quint32 keyHash = 0;          ///< hash of eventKey, 0 = none
+        quint32 packedSize = 0;
         quint16 binding = 0;     ///< index into m_strings
         quint16 operation = 0;   ///< index into m_strings
         quint16 bindingType = 0; ///< index into m_strings
         quint16 route = 0;       ///< index into m_strings
         qint16 status = 0;
         quint8 kind = 0;
-        quint8 ok = 0;
-        quint8 pending = 0;
-        quint32 packedSize = 0;
-        std::unique_ptr<char[]>
-            packed; ///< every other field (varint-framed), see makeRow()/unpack()
+        quint8 ok : 1 = 0;
+        quint8 pending : 1 = 0;
 
-        QByteArrayView bytes() const { return QByteArrayView(packed.get(), qsizetype(packedSize)); }
+        /// The varint-framed fields (UTF-8, so free text can search them).
+        QByteArrayView text() const
+        {
+            return QByteArrayView(packed, qsizetype(packedSize) - 1 - traceparentBytes());
+        }
+        /// The packed traceparents (see packTraceparent()).
+        QByteArrayView traceparents() const
+        {
+            const qsizetype n = traceparentBytes();
+            return QByteArrayView(packed + packedSize - 1 - n, n);
+        }
+        qsizetype traceparentBytes() const
+        {
+            return qsizetype(quint8(packed[packedSize - 1])) * kPackedTraceparentSize;
+        }
     };
+    // Rows are the bulk of a 1M-row table: keep them at one cache line, no padding.
+    static_assert(sizeof(Row) == 64);
 
     quint16 intern(const QString &s);
     Row makeRow(core::TrafficRecord &&r);
@@ -151,6 +170,7 @@ private:
     quint64 seqAt(int visibleRow) const;
     QString summary(const Row &row) const;
 
+    PackedArena m_arena;           ///< the rows' packed bytes
     std::deque<Row> m_rows;        ///< all held rows, oldest first
     quint64 m_firstSeq = 0;        ///< sequence number of m_rows.front()
     std::deque<quint64> m_visible; ///< sequence numbers of rows passing the filter (when filtering)

@@ -23,6 +23,27 @@ bool containsCaseInsensitive(QByteArrayView hay, const QByteArray &needleLower)
     return it != hay.end();
 }
 
+bool traceparentsContain(QByteArrayView packed, const QByteArray &needleLower)
+{
+    char text[kTraceparentTextSize];
+    for (qsizetype at = 0; at + kPackedTraceparentSize <= packed.size();
+         at += kPackedTraceparentSize) {
+        unpackTraceparent(packed.data() + at, text);
+        if (containsCaseInsensitive(QByteArrayView(text, kTraceparentTextSize), needleLower))
+            return true;
+    }
+    return false;
+}
+
+int hexDigit(char16_t c)
+{
+    if (c >= u'0' && c <= u'9')
+        return c - u'0';
+    if (c >= u'a' && c <= u'f')
+        return c - u'a' + 10;
+    return -1; // upper case too: only the canonical form packs (it must come back the same)
+}
+
 enum class Field {
     Text,
     Binding,
@@ -98,6 +119,7 @@ struct TrafficFilter::Node
         switch (field) {
         case Field::Text: {
             return containsCaseInsensitive(row.packed, needle)
+                   || traceparentsContain(row.traceparents, needle)
                    || (row.binding && row.binding->contains(text, Qt::CaseInsensitive))
                    || (row.operation && row.operation->contains(text, Qt::CaseInsensitive))
                    || (row.bindingType && row.bindingType->contains(text, Qt::CaseInsensitive))
@@ -488,6 +510,38 @@ QString TrafficFilter::quote(const QString &value)
     QString q = value;
     q.replace(u'\\', QStringLiteral("\\\\")).replace(u'"', QStringLiteral("\\\""));
     return u'"' + q + u'"';
+}
+
+bool packTraceparent(QStringView value, char *out)
+{
+    // version "-" trace-id "-" parent-id "-" flags: 2 + 1 + 32 + 1 + 16 + 1 + 2
+    if (value.size() != kTraceparentTextSize || value[2] != u'-' || value[35] != u'-'
+        || value[52] != u'-')
+        return false;
+    qsizetype o = 0;
+    for (qsizetype i = 0; i < kTraceparentTextSize; i += 2) {
+        if (i == 2 || i == 35 || i == 52)
+            ++i; // skip the dash
+        const int hi = hexDigit(value[i].unicode());
+        const int lo = hexDigit(value[i + 1].unicode());
+        if (hi < 0 || lo < 0)
+            return false;
+        out[o++] = char((hi << 4) | lo);
+    }
+    return o == kPackedTraceparentSize;
+}
+
+void unpackTraceparent(const char *in, char *out)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    qsizetype o = 0;
+    for (qsizetype i = 0; i < kPackedTraceparentSize; ++i) {
+        if (i == 1 || i == 17 || i == 25)
+            out[o++] = '-';
+        const quint8 b = quint8(in[i]);
+        out[o++] = kHex[b >> 4];
+        out[o++] = kHex[b & 0xf];
+    }
 }
 
 QString traceIdOf(const QString &traceparent)

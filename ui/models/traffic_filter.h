@@ -24,7 +24,20 @@ struct FilterSubject
     qint64 latencyUs = 0;
     quint64 traceHash = 0; ///< traceHash() of the row's trace id, 0 = none
     QByteArrayView packed; ///< every other field as UTF-8 bytes (for free text)
+    /// Header values held as packed traceparents (kPackedTraceparentSize bytes each, see
+    /// packTraceparent()); free text matches their text form as if it were in `packed`.
+    QByteArrayView traceparents;
 };
+
+/// Bytes of a traceparent held in binary: version, trace id, parent id, flags.
+inline constexpr qsizetype kPackedTraceparentSize = 26;
+/// Bytes of a traceparent's text form ("00-<32 hex>-<16 hex>-<2 hex>").
+inline constexpr qsizetype kTraceparentTextSize = 55;
+/// Packs `value` into `out` when it is a traceparent in its canonical form (55 characters,
+/// lower-case hex), so unpackTraceparent() gives back exactly `value`; else false.
+bool packTraceparent(QStringView value, char *out);
+/// The text form of a packed traceparent: kTraceparentTextSize characters into `out`.
+void unpackTraceparent(const char *in, char *out);
 
 /**
  * @brief A traffic filter in a small Wireshark-like language.

@@ -501,8 +501,17 @@ void TrafficWidget::tick()
     m_errorSeries->replace(errs);
     const double step = niceStep(std::max<double>(top * 1.1, 1.0));
     const double max = std::max(step * std::ceil(std::max<double>(top * 1.1, 1.0) / step), step);
-    m_axisY->setRange(0, max);
-    m_axisY->setTickInterval(step);
+    // With dynamic ticks every intermediate state lays out range / interval ticks (a graphics
+    // item and a text layout each, O(n^2) in Qt Charts): set the range first only when it
+    // shrinks, else the new (larger) interval first. The old order, range 0..22k at interval 1,
+    // made 22k ticks and stalled the UI for seconds when the rate jumped.
+    if (step >= m_axisY->tickInterval()) {
+        m_axisY->setTickInterval(step);
+        m_axisY->setRange(0, max);
+    } else {
+        m_axisY->setRange(0, max);
+        m_axisY->setTickInterval(step);
+    }
     m_axisY->setLabelFormat(step >= 1     ? QStringLiteral("%.0f")
                             : step >= 0.1 ? QStringLiteral("%.1f")
                                           : QStringLiteral("%.2f"));
