@@ -130,14 +130,41 @@ constexpr std::array<bool, 256> PLAIN_BYTES = [] {
     return t;
 }();
 
+// Eight bytes at a time (SWAR): each test is non-zero exactly when some byte of `v` matches.
+constexpr uint64_t ONES = 0x0101010101010101ULL;
+constexpr uint64_t HIGHS = 0x8080808080808080ULL;
+
+uint64_t load8(const unsigned char *p)
+{
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// A byte of `v` equals `b`.
+uint64_t hasByte(uint64_t v, unsigned char b)
+{
+    const uint64_t x = v ^ (ONES * b);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/// A byte of `v` is below `n` (n <= 128; bytes >= 0x80 never count).
+uint64_t hasLess(uint64_t v, unsigned char n)
+{
+    return (v - ONES * n) & ~v & HIGHS;
+}
+
 /// Bytes from `p` up to `end` that are plain (PLAIN_BYTES), eight at a time where it can.
 size_t plainRun(const unsigned char *p, const unsigned char *end)
 {
     const unsigned char *q = p;
-    while (end - q >= 8 && PLAIN_BYTES[q[0]] && PLAIN_BYTES[q[1]] && PLAIN_BYTES[q[2]]
-           && PLAIN_BYTES[q[3]] && PLAIN_BYTES[q[4]] && PLAIN_BYTES[q[5]] && PLAIN_BYTES[q[6]]
-           && PLAIN_BYTES[q[7]])
+    while (end - q >= 8) {
+        const uint64_t v = load8(q);
+        if ((v & HIGHS) | hasLess(v, 0x20) | hasByte(v, '"') | hasByte(v, '\\') | hasByte(v, '<')
+            | hasByte(v, '>') | hasByte(v, '&'))
+            break;
         q += 8;
+    }
     while (q < end && PLAIN_BYTES[*q])
         ++q;
     return static_cast<size_t>(q - p);
@@ -615,6 +642,12 @@ bool scanFirstValue(const char *begin, const char *end, const char **valueEnd, s
         if (scan.inString()) {
             // The bytes that leave the state as it is are skipped without a step each: a large
             // payload is one string.
+            while (e - p > 8) {
+                const uint64_t v = load8(p + 1);
+                if (hasLess(v, 0x20) | hasByte(v, '"') | hasByte(v, '\\'))
+                    break;
+                p += 8;
+            }
             while (e - p > 1 && p[1] >= 0x20 && p[1] != '"' && p[1] != '\\')
                 ++p;
         }
