@@ -2,6 +2,7 @@
 #include "core/go_json.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -120,15 +121,73 @@ void escapeRunes(std::string_view s, Ascii &&ascii, Rune &&rune, Invalid &&inval
     }
 }
 
-// Go's encodeState.string with HTML escaping: one pass, no intermediate strings (hot path of
-// every output request). Invalid UTF-8 becomes the escape \ufffd, as Go writes it.
-void appendString(std::string &out, std::string_view s)
+// A byte Go's encodeState.string copies as it is: printable ASCII (DEL included) other than
+// the quote, the backslash and the HTML-escaped <, > and &.
+constexpr std::array<bool, 256> PLAIN_BYTES = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c)
+        t[static_cast<size_t>(c)] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+    return t;
+}();
+
+// Eight bytes at a time (SWAR): each test is non-zero exactly when some byte of `v` matches.
+constexpr uint64_t ONES = 0x0101010101010101ULL;
+constexpr uint64_t HIGHS = 0x8080808080808080ULL;
+
+uint64_t load8(const unsigned char *p)
 {
-    out.reserve(out.size() + s.size() + 2);
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// A byte of `v` equals `b`.
+uint64_t hasByte(uint64_t v, unsigned char b)
+{
+    const uint64_t x = v ^ (ONES * b);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/// A byte of `v` is below `n` (n <= 128; bytes >= 0x80 never count).
+uint64_t hasLess(uint64_t v, unsigned char n)
+{
+    return (v - ONES * n) & ~v & HIGHS;
+}
+
+/// Bytes from `p` up to `end` that are plain (PLAIN_BYTES), eight at a time where it can.
+size_t plainRun(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *q = p;
+    while (end - q >= 8) {
+        const uint64_t v = load8(q);
+        if ((v & HIGHS) | hasLess(v, 0x20) | hasByte(v, '"') | hasByte(v, '\\') | hasByte(v, '<')
+            | hasByte(v, '>') | hasByte(v, '&'))
+            break;
+        q += 8;
+    }
+    while (q < end && PLAIN_BYTES[*q])
+        ++q;
+    return static_cast<size_t>(q - p);
+}
+
+// Go's encodeState.string with HTML escaping: one pass, no intermediate strings (hot path of
+// every output request). Runs of plain bytes are copied whole (a base64 payload is one run);
+// invalid UTF-8 becomes the escape \ufffd, as Go writes it. `Out` is std::string or QByteArray.
+template <typename Out> void appendString(Out &out, std::string_view s)
+{
+    out.reserve(out.size() + static_cast<decltype(out.size())>(s.size()) + 2);
     out += '"';
-    escapeRunes(
-        s,
-        [&](unsigned char c) {
+    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    const auto *end = p + s.size();
+    while (p < end) {
+        const size_t run = plainRun(p, end);
+        if (run > 0) {
+            out.append(reinterpret_cast<const char *>(p), static_cast<decltype(out.size())>(run));
+            p += run;
+            continue;
+        }
+        const unsigned char c = *p;
+        if (c < 0x80) {
             switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -137,23 +196,27 @@ void appendString(std::string &out, std::string_view s)
             case '\t': out += "\\t"; break;
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
-            case '<':
-            case '>':
-            case '&': appendHexByte(out, "\\u00", c); break;
-            default:
-                if (c < 0x20)
-                    appendHexByte(out, "\\u00", c);
-                else
-                    out += static_cast<char>(c);
+            default: // < > & and the other control characters
+                out += "\\u00";
+                out += HEX[c >> 4];
+                out += HEX[c & 0xF];
             }
-        },
-        [&](uint32_t cp, std::string_view bytes) {
-            if (cp == 0x2028 || cp == 0x2029)
-                out += cp == 0x2028 ? "\\u2028" : "\\u2029";
-            else
-                out += bytes;
-        },
-        [&](unsigned char) { out += "\\ufffd"; });
+            ++p;
+            continue;
+        }
+        uint32_t cp = 0;
+        const size_t len = utf8Sequence(p, static_cast<size_t>(end - p), &cp);
+        if (len == 0) {
+            out += "\\ufffd";
+            ++p;
+            continue;
+        }
+        if (cp == 0x2028 || cp == 0x2029)
+            out += cp == 0x2028 ? "\\u2028" : "\\u2029";
+        else
+            out.append(reinterpret_cast<const char *>(p), static_cast<decltype(out.size())>(len));
+        p += len;
+    }
     out += '"';
 }
 
@@ -309,6 +372,8 @@ class Scanner
 public:
     int step(unsigned char c) { return run(m_step, c); }
     bool endTop() const { return m_endTop; }
+    /// Inside a string literal, where only '"', '\\' and control bytes change the state.
+    bool inString() const { return m_step == St::InString; }
     const std::string &error() const { return m_error; }
     // stateEndValue(&scan, ' '), as the Decoder calls after '}' or ']'.
     int endValueSpace() { return run(St::EndValue, ' '); }
@@ -574,6 +639,18 @@ bool scanFirstValue(const char *begin, const char *end, const char **valueEnd, s
         case ScanError: *error = scan.error(); return false;
         default: break;
         }
+        if (scan.inString()) {
+            // The bytes that leave the state as it is are skipped without a step each: a large
+            // payload is one string.
+            while (e - p > 8) {
+                const uint64_t v = load8(p + 1);
+                if (hasLess(v, 0x20) | hasByte(v, '"') | hasByte(v, '\\'))
+                    break;
+                p += 8;
+            }
+            while (e - p > 1 && p[1] >= 0x20 && p[1] != '"' && p[1] != '\\')
+                ++p;
+        }
     }
     if (scan.step(' ') == ScanEnd) {
         *valueEnd = end;
@@ -687,6 +764,22 @@ public:
                 m_p += len;
             }
         }
+    }
+
+    // At a string literal whose bytes are all plain (PLAIN_BYTES): its text, quotes included,
+    // which is what Go's json.Marshal writes for the string it decodes to; the reader moves past
+    // it. Otherwise false, and the reader stays.
+    bool plainString(std::string_view *raw)
+    {
+        const auto *open = reinterpret_cast<const unsigned char *>(m_p);
+        const auto *end = reinterpret_cast<const unsigned char *>(m_end);
+        const unsigned char *close = open + 1 + plainRun(open + 1, end);
+        if (close >= end || *close != '"')
+            return false;
+        const auto length = static_cast<size_t>(close + 1 - open);
+        *raw = {m_p, length};
+        m_p += length;
+        return true;
     }
 
     // The literal's text (a number, true, false or null).
@@ -955,6 +1048,11 @@ std::string goFormatFloat(double f)
 
 QByteArray goJsonMarshal(const nlohmann::json &value)
 {
+    if (value.is_string()) { // written straight into the result: no copy of a large payload
+        QByteArray out;
+        appendString(out, value.get_ref<const std::string &>());
+        return out;
+    }
     thread_local std::string out; // keeps its capacity: one allocation per call, the result's
     out.clear();
     marshal(out, value);
@@ -1121,12 +1219,21 @@ bool goDecodeBindingRequest(const char *begin, const char *end, GoBindingRequest
         in.expect(); // ':'
         const char c = in.peek();
         switch (fieldIndex(key)) {
-        case 0:
-            out->data = nullptr;
-            decodeAny(in, out->data, [&](std::string_view number) {
+        case 0: {
+            // A plain string (a base64 payload, say) is its own re-encoding: kept as it is,
+            // never decoded into a std::string and escaped again.
+            std::string_view raw;
+            if (c == '"' && in.plainString(&raw)) {
+                out->data = QByteArray(raw.data(), static_cast<qsizetype>(raw.size()));
+                break;
+            }
+            nlohmann::json value;
+            decodeAny(in, value, [&](std::string_view number) {
                 fieldError("number " + std::string(number), "data of type float64");
             });
+            out->data = goJsonMarshal(value);
             break;
+        }
         case 1:
             if (c == 'n') {
                 in.literal();

@@ -50,7 +50,9 @@ bool goJsonDecodeFirst(const QByteArray &body, nlohmann::json *out, QString *err
 /** @brief daprd's `OutputBindingRequest` (pkg/api/http/requests.go), decoded. */
 struct GoBindingRequest
 {
-    nlohmann::json data; ///< null when absent or null
+    /// `data` as daprd hands it to the component: Go's json.Marshal of the decoded value
+    /// (goJsonMarshal), "null" when absent or null.
+    QByteArray data = QByteArrayLiteral("null");
     QMap<QString, QString> metadata;
     QString operation;
 };

@@ -177,7 +177,7 @@ bool HttpConnection::sendBoth(const QByteArray &head, const QByteArray &body, qi
     return sendAll(body.constData() + bodySent, body.size() - bodySent, deadline, error);
 }
 
-int HttpConnection::fill(qint64 deadline, QString *error)
+int HttpConnection::fill(qint64 deadline, QString *error, qint64 want)
 {
     char chunk[16384];
     auto waitForAnswer = [&]() {
@@ -194,10 +194,22 @@ int HttpConnection::fill(qint64 deadline, QString *error)
             return -1;
     }
     for (;;) {
-        const ssize_t n = ::recv(m_fd, chunk, sizeof chunk, 0);
-        if (n > 0) {
-            m_buffer.append(chunk, n);
-            return 1;
+        ssize_t n = 0;
+        if (want > qint64(sizeof chunk)) {
+            // A known large rest of a body: received straight into the buffer, up to 1 MiB a call.
+            const qsizetype old = m_buffer.size();
+            const qsizetype room = qsizetype(qMin<qint64>(want, 1024 * 1024));
+            m_buffer.resize(old + room);
+            n = ::recv(m_fd, m_buffer.data() + old, size_t(room), 0);
+            m_buffer.resize(old + qMax<qsizetype>(n, 0));
+            if (n > 0)
+                return 1;
+        } else {
+            n = ::recv(m_fd, chunk, sizeof chunk, 0);
+            if (n > 0) {
+                m_buffer.append(chunk, n);
+                return 1;
+            }
         }
         if (n == 0)
             return 0;
@@ -315,15 +327,25 @@ bool HttpConnection::request(const QByteArray &head, const QByteArray &body, int
                 m_buffer.remove(0, size + 2);
             }
         } else if (contentLength >= 0) {
+            // One allocation of the body's size (dropping the head only moves the start), and
+            // the buffer itself becomes the body when it holds nothing more: a large answer is
+            // neither regrown nor copied. A claimed length is trusted up to 256 MiB of address
+            // space (untouched pages cost no memory); past that the buffer grows as bytes come.
+            m_buffer.reserve(qMin<qint64>(contentLength, qint64(256) * 1024 * 1024));
             while (m_buffer.size() < contentLength) {
-                const int rc = fill(deadline, error);
+                const int rc = fill(deadline, error, contentLength - m_buffer.size());
                 if (rc <= 0)
                     return failWith(rc < 0 ? *error
                                            : QStringLiteral(
                                                "unexpected EOF: body shorter than Content-Length"));
             }
-            out = m_buffer.left(contentLength);
-            m_buffer.remove(0, contentLength);
+            if (m_buffer.size() == contentLength) {
+                out = std::move(m_buffer);
+                m_buffer = QByteArray();
+            } else {
+                out = m_buffer.left(contentLength);
+                m_buffer = m_buffer.mid(contentLength); // the large reservation is not kept
+            }
         } else if (status == 204 || status == 304) {
             // no body
         } else {

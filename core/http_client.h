@@ -53,8 +53,9 @@ private:
     bool sendAll(const char *data, qsizetype size, qint64 deadline, QString *error);
     /// head and body in one sendmsg (no copy); falls back to sendAll for what a short write left.
     bool sendBoth(const QByteArray &head, const QByteArray &body, qint64 deadline, QString *error);
-    /// Reads more bytes into m_buffer; 0 on EOF, -1 on error/timeout.
-    int fill(qint64 deadline, QString *error);
+    /// Reads more bytes into m_buffer; 0 on EOF, -1 on error/timeout. `want`: bytes known to be
+    /// coming (a body's rest), read straight into m_buffer when large.
+    int fill(qint64 deadline, QString *error, qint64 want = 0);
     void closeSocket();
 
     QByteArray m_host;

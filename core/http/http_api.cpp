@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/http/http_api.h"
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <string>
@@ -624,11 +625,12 @@ void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponde
     const std::string &body = request.body();
     const std::string_view method = request.method();
     InvokeRequest req;
-    nlohmann::json data; // null unless given
+    // daprd runs json.Marshal(req.Data): the component always gets JSON bytes (reference §1.2).
+    req.data = QByteArrayLiteral("null");
     const bool bodyOptional = method == "GET" || method == "DELETE";
-    bool emptyBody = true;
-    for (char c : body)
-        emptyBody = emptyBody && std::isspace(static_cast<unsigned char>(c));
+    const bool emptyBody = std::all_of(body.begin(), body.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)); // stops at the first other byte
+    });
     if (!(bodyOptional && emptyBody)) {
         GoBindingRequest decoded;
         QString why;
@@ -641,7 +643,7 @@ void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponde
         }
         req.operation = std::move(decoded.operation);
         req.metadata = std::move(decoded.metadata);
-        data = std::move(decoded.data);
+        req.data = std::move(decoded.data);
     }
     // Bindery §0.2: metadata.<key>=<value> query parameters on any method.
     if (!query.empty()) {
@@ -674,8 +676,6 @@ void HttpApi::handleBinding(const HttpRequest &request, const http::HttpResponde
         else
             req.operation = QStringLiteral("create");
     }
-    // daprd runs json.Marshal(req.Data): the component always gets JSON bytes (reference §1.2).
-    req.data = goJsonMarshal(data);
 
     auto finish = [responder, base = std::move(base)](api::InvokeOutcome outcome) noexcept {
         // Runs from the event loop when the answer comes later: nothing may escape it.

@@ -142,8 +142,13 @@ int unquoteChar(const char *in, qsizetype end, qsizetype *pos, char quote, char 
 bool hasInvalidUtf8(const char *in, qsizetype from, qsizetype to)
 {
     for (qsizetype i = from; i < to;) {
+        for (quint64 v = 0; to - i >= 8; i += 8) { // ASCII, the common case, 8 bytes at a time
+            std::memcpy(&v, in + i, sizeof v);
+            if (v & 0x8080808080808080ULL)
+                break;
+        }
         while (i < to && static_cast<unsigned char>(in[i]) < 0x80)
-            ++i; // ASCII, the common case, without a call per byte
+            ++i;
         if (i == to)
             break;
         const int len = validRuneLength(reinterpret_cast<const unsigned char *>(in + i), to - i);
@@ -338,7 +343,27 @@ Result<> goBase64DecodeInPlace(QByteArray &data)
     qsizetype r = 0;    // raw bytes consumed
     qsizetype w = 0;    // decoded bytes written
     bool eof = false;
+    const auto &map = base64DecodeMap();
     for (;;) {
+        // A whole window of alphabet characters (no newline, no padding, nothing corrupt) with
+        // nothing held decodes straight from the input, as the window would: checked first,
+        // then decoded, since the output may overwrite input the slow path would read again.
+        while (held == 0 && n - r >= WINDOW) {
+            unsigned bad = 0;
+            for (qsizetype i = r; i < r + WINDOW; ++i)
+                bad |= map[buf[i]];
+            if (bad & 0xC0)
+                break;
+            for (qsizetype i = r; i < r + WINDOW; i += 4) {
+                const unsigned v = unsigned(map[buf[i]]) << 18 | unsigned(map[buf[i + 1]]) << 12
+                                   | unsigned(map[buf[i + 2]]) << 6 | unsigned(map[buf[i + 3]]);
+                buf[w] = static_cast<unsigned char>(v >> 16);
+                buf[w + 1] = static_cast<unsigned char>(v >> 8);
+                buf[w + 2] = static_cast<unsigned char>(v);
+                w += 3;
+            }
+            r += WINDOW;
+        }
         while (held < 4 && !eof) {
             // newlineFilteringReader.Read(window[held:]): reads that many raw bytes, drops
             // \r and \n, and reads again while a read was only newlines.
@@ -366,7 +391,6 @@ Result<> goBase64DecodeInPlace(QByteArray &data)
         }
         const qsizetype whole = held / 4 * 4;
         qsizetype si = 0;
-        const auto &map = base64DecodeMap();
         while (si < whole) {
             // Four alphabet characters: three bytes, without decodeQuantum's special cases.
             const unsigned a = map[window[si]], b = map[window[si + 1]], c = map[window[si + 2]],
