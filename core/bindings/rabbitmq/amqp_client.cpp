@@ -8,6 +8,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -258,6 +262,11 @@ AmqpConnection::open(const RabbitMqSettings &s, Role role, int boundMs, const QS
         return tl::unexpected(AmqpError{
             QStringLiteral("rabbitmq: cannot connect to %1: %2").arg(where, statusText(opened)),
             tlsRefused});
+    }
+    // No Nagle: a publish must not wait for the broker's delayed ACK of the one before.
+    if (const int fd = amqp_socket_get_sockfd(socket); fd >= 0) {
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     const timeval bound = toTimeval(boundMs);
     amqp_set_handshake_timeout(c->m_conn, &bound);
