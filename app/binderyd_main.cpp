@@ -166,6 +166,10 @@ int main(int argc, char *argv[])
 {
     QElapsedTimer startTimer;
     startTimer.start();
+    // A daemon has no GLib main loop to share: Qt's own event dispatcher wakes and dispatches
+    // with less work (bench_http_binding at 1 connection: 10-20% less CPU per request).
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("binderyd"));
     QCoreApplication::setApplicationVersion(QStringLiteral(BINDERY_VERSION));
