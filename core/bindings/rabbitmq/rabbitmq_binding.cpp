@@ -130,6 +130,22 @@ bool waitFor(int socketFd, const Wakeup &wakeup, int timeoutMs)
     return n <= 0 || fds[0].revents != 0;
 }
 
+/**
+ * Whether a thread woken by waitFor() should read `conn`: the socket may have data, rabbitmq-c
+ * holds some already, or `*lastRead` is 100 ms old (rabbitmq-c checks its heartbeat timers only
+ * inside its reads). Woken only by its wakeup with nothing buffered, a read would find nothing.
+ * Updates `*lastRead` when it says yes.
+ */
+bool shouldRead(amqp_connection_state_t conn, bool readable, Clock::time_point *lastRead)
+{
+    const auto now = Clock::now();
+    if (!readable && now - *lastRead < HEARTBEAT_READ_INTERVAL && !amqp_frames_enqueued(conn)
+        && !amqp_data_in_buffer(conn))
+        return false;
+    *lastRead = now;
+    return true;
+}
+
 /// Names the calling thread (15 bytes at most), so top -H and a debugger tell them apart.
 void nameThisThread(const char *name)
 {
@@ -351,9 +367,7 @@ private:
     }
 
     /// One round: publish what is queued, read every frame waiting, expire old publishes.
-    /// `readable`: the socket may have data. When it has not, the read is skipped (a woken
-    /// publisher would otherwise pay a recv and a poll for nothing on every message), except
-    /// every 100 ms, because rabbitmq-c checks the heartbeat timers inside its reads.
+    /// `readable`: what waitFor() said (see shouldRead()).
     QString step(bool readable = true)
     {
         std::vector<Job> batch;
@@ -373,11 +387,8 @@ private:
             if (QString error = flushOut(); !error.isEmpty())
                 return error; // the publishes sent are pending: the connection loss fails them
         }
-        const auto now = Clock::now();
         amqp_connection_state_t conn = m_conn->handle();
-        if (readable || now - m_lastRead >= HEARTBEAT_READ_INTERVAL || amqp_frames_enqueued(conn)
-            || amqp_data_in_buffer(conn)) {
-            m_lastRead = now;
+        if (shouldRead(conn, readable, &m_lastRead)) {
             // One recv takes all the socket has; then only what rabbitmq-c already holds.
             do {
                 amqp_frame_t frame;
@@ -1098,14 +1109,7 @@ QString consume(AmqpConnection &conn, DeliveryWorker &worker, quint64 generation
             return AmqpConnection::statusText(rc);
         if (stopping && (!worker.busy() || Clock::now() >= stopUntil))
             return {};
-        // Woken only for outcomes, with nothing buffered: a read would find nothing (but read
-        // every 100 ms anyway: rabbitmq-c checks the heartbeat timers inside its reads).
-        const auto now = Clock::now();
-        const bool read = readable || now - lastRead >= HEARTBEAT_READ_INTERVAL
-                          || amqp_frames_enqueued(c) || amqp_data_in_buffer(c);
-        if (read)
-            lastRead = now;
-        for (; read;) {
+        for (const bool read = shouldRead(c, readable, &lastRead); read;) {
             amqp_envelope_t env;
             const timeval zero{0, 0};
             const amqp_rpc_reply_t r = amqp_consume_message(c, &env, &zero, 0);
