@@ -100,7 +100,7 @@ Result<std::uint64_t> field(const QString &text, const Bounds &b, const QString 
                                                         .arg(b.min)
                                                         .arg(b.max)
                                                         .arg(what));
-        for (int v = lo; v <= hi; v += step)
+        for (long long v = lo; v <= hi; v += step) // wide: a step up to INT_MAX must not overflow
             bits |= std::uint64_t(1) << v;
     }
     return bits;
